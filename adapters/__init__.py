@@ -1,0 +1,1 @@
+"""Platform adapters: translate platform events into invocations and messages back."""

@@ -1,0 +1,6 @@
+"""The console adapter: Tiara in a terminal, interactive or scripted through a pipe."""
+
+from adapters.console.adapter import ConsoleAdapter
+from adapters.console.render import render
+
+__all__ = ["ConsoleAdapter", "render"]

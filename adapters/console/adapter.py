@@ -1,0 +1,191 @@
+"""The console loop: reads commands, dispatches them, prints replies."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from adapters.console.render import render
+from bot.core import Bot
+from bot.timeutil import format_when
+from bot.values import Button, Form, Invocation, Message, UserError, UserRef
+
+__all__ = ["ConsoleAdapter"]
+
+PLATFORM = "console"
+_HISTORY = Path(os.environ.get("TIARA_HISTORY_FILE", "~/.tiara_history")).expanduser()
+_META_HELP = (
+    "Console commands: :user NAME (switch who is talking), :now (the clock), "
+    ":help, :quit. Everything else goes to Tiara, e.g. `help`."
+)
+
+
+class ConsoleAdapter:
+    """Tiara in a terminal. Interactive with history on a TTY; line by line from a pipe."""
+
+    def __init__(
+        self,
+        bot: Bot,
+        *,
+        user: str,
+        workspace: str = "local",
+        stdin: TextIO | None = None,
+        stdout: TextIO | None = None,
+        interactive: bool | None = None,
+    ) -> None:
+        self.bot = bot
+        self.workspace = workspace
+        self.user = UserRef(PLATFORM, workspace, user)
+        self.stdin = stdin or sys.stdin
+        self.stdout = stdout or sys.stdout
+        self.interactive = self.stdin.isatty() if interactive is None else interactive
+        self.color = self.interactive and self.stdout.isatty()
+        self._buttons: tuple[Button, ...] = ()
+
+    # -- the loop ------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        if self.interactive:
+            self._setup_history()
+            self._print(
+                f"Tiara console. You are {self.user.user!r} in workspace {self.workspace!r}. "
+                "Type `help` to start, :help for console commands, Ctrl-D to leave."
+            )
+        while True:
+            line = await self._read(f"{self.user.user}> ")
+            if line is None:
+                break
+            if not self.interactive and line.strip():
+                self._print(f"{self.user.user}> {line}")
+            if not await self.handle_line(line):
+                break
+        if self.interactive:
+            self._save_history()
+
+    async def handle_line(self, line: str) -> bool:
+        """Handle one line; return False when the member asked to quit."""
+        text = line.strip()
+        if not text or text.startswith("#"):
+            return True
+        if text.startswith(":"):
+            return await self._meta(text)
+        if text.isdigit() and self._buttons:
+            index = int(text)
+            if not 1 <= index <= len(self._buttons):
+                self._print(f"Choose a number between 1 and {len(self._buttons)}.")
+                return True
+            invocation = self._buttons[index - 1].invocation(self.user)
+            self._show(await self._dispatch(invocation))
+            return True
+        try:
+            filled = await self._fill_form(self.bot.parse(text, self.user))
+        except UserError as err:
+            self._show(Message(text=err.message, error=True))
+            return True
+        if filled is not None:
+            self._show(await self._dispatch(filled))
+        return True
+
+    async def _dispatch(self, invocation: Invocation) -> Message:
+        form = self.bot.form_for(invocation)
+        if form is not None and self.interactive:
+            values = await self._ask_form(form, ask_all=True)
+            if values is None:
+                return Message(text="Cancelled; nothing was saved.")
+            invocation = invocation.with_args(values)
+        return await self.bot.dispatch(invocation)
+
+    async def _fill_form(self, invocation: Invocation) -> Invocation | None:
+        """Interactively, ask for required values that were not typed inline."""
+        command = self.bot.registry.get(invocation.command)
+        if not self.interactive or command.form is None or not invocation.args:
+            return invocation
+        missing = [f for f in command.form.fields if f.required and f.name not in invocation.args]
+        if not missing:
+            return invocation
+        values = await self._ask_form(Form(command.form.title, tuple(missing)), ask_all=True)
+        if values is None:
+            self._print("Cancelled; nothing was saved.")
+            return None
+        return invocation.with_args(values)
+
+    async def _ask_form(self, form: Form, *, ask_all: bool) -> dict[str, object] | None:
+        self._print(f"{form.title} (Enter skips an optional field, Ctrl-D cancels)")
+        values: dict[str, object] = {}
+        for field in form.fields:
+            if not (ask_all or field.required):
+                continue
+            suffix = " (required)" if field.required else ""
+            while True:
+                answer = await self._read(f"  {field.label}{suffix}: ")
+                if answer is None:
+                    return None
+                if answer.strip() or not field.required:
+                    break
+                self._print(f"  {field.label} is required.")
+            if answer.strip():
+                values[field.name] = answer
+        return values
+
+    async def _meta(self, text: str) -> bool:
+        word, _, rest = text[1:].partition(" ")
+        word = word.casefold()
+        if word in ("q", "quit", "exit"):
+            return False
+        if word == "user":
+            name = rest.strip()
+            if not name:
+                self._print(f"You are {self.user.user!r}. Switch with :user NAME")
+            else:
+                self.user = UserRef(PLATFORM, self.workspace, name)
+                self._buttons = ()
+                self._print(f"Now talking as {name!r}.")
+        elif word == "now":
+            now = self.bot.clock.now()
+            tz = await self.bot.timezone_of(self.user)
+            self._print(f"Now: {format_when(now, tz)} ({tz}); {now:%Y-%m-%d %H:%M} UTC")
+        else:
+            self._print(_META_HELP)
+        return True
+
+    # -- terminal --------------------------------------------------------------------
+
+    def _show(self, message: Message) -> None:
+        self._buttons = message.buttons
+        self._print(render(message, color=self.color))
+        self._print("")
+
+    def _print(self, text: str) -> None:
+        self.stdout.write(text + "\n")
+        self.stdout.flush()
+
+    async def _read(self, prompt: str) -> str | None:
+        if self.interactive:
+            try:
+                return await asyncio.to_thread(input, prompt)
+            except EOFError:
+                self._print("")
+                return None
+        line = await asyncio.to_thread(self.stdin.readline)
+        return line.rstrip("\n") if line else None
+
+    def _setup_history(self) -> None:
+        try:
+            import readline
+
+            if _HISTORY.exists():
+                readline.read_history_file(_HISTORY)
+            readline.set_history_length(1000)
+        except (ImportError, OSError):
+            pass
+
+    def _save_history(self) -> None:
+        try:
+            import readline
+
+            readline.write_history_file(_HISTORY)
+        except (ImportError, OSError):
+            pass

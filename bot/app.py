@@ -1,0 +1,56 @@
+"""The one place that wires settings, storage, clock and bot together."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from bot.clock import Clock, SystemClock
+from bot.config import Settings
+from bot.core import Bot
+from storage.store import Store
+
+__all__ = ["App", "build_app", "configure_logging"]
+
+
+@dataclass
+class App:
+    settings: Settings
+    store: Store
+    bot: Bot
+
+    async def close(self) -> None:
+        await self.store.close()
+
+
+async def build_app(
+    settings: Settings | None = None,
+    *,
+    clock: Clock | None = None,
+    store: Store | None = None,
+    migrate: bool = True,
+) -> App:
+    """Build everything; tests pass their own clock or store. Brings the schema up to date."""
+    from bot.commands import registry
+
+    settings = settings or Settings()
+    store = store or Store(settings.database_url.get_secret_value())
+    if migrate:
+        await store.upgrade()
+    bot = Bot(
+        store=store,
+        clock=clock or SystemClock(),
+        registry=registry,
+        default_timezone=settings.timezone,
+    )
+    return App(settings=settings, store=store, bot=bot)
+
+
+def configure_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level_number,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    # SQL echo would print members' notes; keep the engine quiet unless asked explicitly.
+    logging.getLogger("sqlalchemy").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)

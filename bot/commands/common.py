@@ -1,0 +1,135 @@
+"""Lookups and one-line summaries shared by the command modules."""
+
+from __future__ import annotations
+
+import difflib
+from datetime import datetime, timedelta
+
+from bot.context import Context
+from bot.convert import item_label
+from bot.values import UserError
+from storage.models import Contact, Meeting, OutreachRequest
+
+__all__ = [
+    "THANKS_WINDOW",
+    "find_contact",
+    "find_item",
+    "label",
+    "meeting_line",
+    "request_line",
+    "thanks_state",
+    "upsert_contact",
+]
+
+THANKS_WINDOW = timedelta(hours=24)
+
+
+def label(item: Meeting | OutreachRequest) -> str:
+    return item_label("M" if isinstance(item, Meeting) else "R", item.seq)
+
+
+def who(contact: Contact) -> str:
+    return f"{contact.name} ({contact.organization})" if contact.organization else contact.name
+
+
+async def find_contact(ctx: Context, name: str) -> Contact:
+    """One of the member's contacts by name, or an error suggesting close names."""
+    contact = await ctx.repo.contact_by_name(ctx.member.id, name)
+    if contact is not None:
+        return contact
+    names = await ctx.repo.contact_names(ctx.member.id)
+    folded = {n.casefold(): n for n in names}
+    close = difflib.get_close_matches(name.casefold(), list(folded), n=3, cutoff=0.6)
+    starts = [n for k, n in folded.items() if k.startswith(name.casefold())]
+    suggestions = list(dict.fromkeys(starts + [folded[c] for c in close]))[:3]
+    hint = f" Did you mean {' or '.join(suggestions)}?" if suggestions else ""
+    shown = name if len(name) <= 60 else name[:60] + "…"
+    raise UserError(
+        f"You have no contact named {shown!r}.{hint} A contact is added when you log a "
+        "request or meeting with them."
+    )
+
+
+async def upsert_contact(
+    ctx: Context,
+    name: str,
+    *,
+    org: str | None = None,
+    role: str | None = None,
+    referred_by: Contact | None = None,
+) -> tuple[Contact, bool]:
+    """The member's contact called ``name``, created if new; org and role updated if given."""
+    contact = await ctx.repo.contact_by_name(ctx.member.id, name)
+    created = contact is None
+    if contact is None:
+        from storage.repo import name_key
+
+        contact = Contact(
+            workspace_id=ctx.member.workspace_id,
+            member_id=ctx.member.id,
+            name=name,
+            name_key=name_key(name),
+            created_at=ctx.now,
+            updated_at=ctx.now,
+            referred_by_id=referred_by.id if referred_by else None,
+        )
+        ctx.repo.add(contact)
+    if org is not None:
+        contact.organization = org
+    if role is not None:
+        contact.title = role
+    if org is not None or role is not None:
+        contact.updated_at = ctx.now
+    await ctx.repo.flush()
+    return contact, created
+
+
+async def find_item(ctx: Context, seq: int) -> Meeting | OutreachRequest:
+    """The member's meeting or request with this short id, or "not found"."""
+    item = await ctx.repo.item_by_seq(ctx.member.id, seq)
+    if item is None:
+        raise UserError(
+            f"I can't find #{seq} among your meetings and requests. "
+            "`/tiara meetings` lists them with their ids."
+        )
+    return item
+
+
+def thanks_state(ctx: Context, meeting: Meeting) -> str | None:
+    """Where the thank-you note stands, for a meeting that has happened."""
+    if meeting.held_at > ctx.now:
+        return None
+    if meeting.thanks_at is not None:
+        late = meeting.thanks_at - meeting.held_at > THANKS_WINDOW
+        return f"thank-you sent {ctx.when(meeting.thanks_at)}" + (" (late)" if late else "")
+    deadline = meeting.held_at + THANKS_WINDOW
+    if ctx.now < deadline:
+        return f"thank-you due by {ctx.when(deadline)}"
+    return "no thank-you recorded"
+
+
+def meeting_line(ctx: Context, meeting: Meeting) -> str:
+    parts = [label(meeting), ctx.when(meeting.held_at), who(meeting.contact)]
+    if meeting.venue:
+        parts.append(meeting.venue)
+    state = thanks_state(ctx, meeting)
+    if state:
+        parts.append(state)
+    return " · ".join(parts)
+
+
+def request_line(ctx: Context, request: OutreachRequest) -> str:
+    waited = (ctx.now - request.sent_at).days
+    age = "today" if waited < 1 else f"{waited} day{'s' if waited != 1 else ''} ago"
+    parts = [label(request), who(request.contact), f"via {request.via}", f"sent {age}"]
+    if request.status != "pending":
+        parts.append(request.status + (f" ({request.outcome})" if request.outcome else ""))
+    return " · ".join(parts)
+
+
+def clip(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def since(now: datetime, then: datetime) -> int:
+    return (now - then).days

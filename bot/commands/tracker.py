@@ -1,0 +1,576 @@
+"""The networking tracker: requests, replies, meetings and contacts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.commands._registry import registry
+from bot.commands.common import (
+    THANKS_WINDOW,
+    clip,
+    find_contact,
+    find_item,
+    label,
+    meeting_line,
+    request_line,
+    thanks_state,
+    upsert_contact,
+    who,
+)
+from bot.context import Context
+from bot.registry import Kind, Option
+from bot.values import Button, Field, Message, UserError
+from storage.models import Contact, Meeting, OutreachRequest
+
+VIAS = ("email", "phone", "linkedin", "other")
+OUTCOMES = ("scheduled", "declined", "later")
+VENUES = ("phone", "video", "in-person")
+
+CONTACT = Option("contact", Kind.NAME, "who you contacted", required=True, label="Contact")
+ORG = Option("org", Kind.TEXT, "their organization", label="Organization")
+ROLE = Option("role", Kind.TEXT, "their title or role", label="Role")
+ITEM = Option("id", Kind.ITEM, "a short id such as M3 or R2", required=True, positional=True)
+NOTES = Option(
+    "notes", Kind.LONGTEXT, "what you learned, advice you got", label="Notes: what you learned"
+)
+FOLLOWUPS = Option(
+    "followups", Kind.LONGTEXT, "what you promised to do", label="Follow-ups you promised"
+)
+VENUE = Option("venue", Kind.CHOICE, "how you met", choices=VENUES)
+
+
+# -- requests ------------------------------------------------------------------------
+
+
+@registry.command(
+    "request",
+    options=(
+        CONTACT,
+        ORG,
+        ROLE,
+        Option("via", Kind.CHOICE, "how you asked", choices=VIAS),
+        Option("when", Kind.WHEN, "when you sent it (default: now)"),
+        Option("email", Kind.EMAIL, "their email address"),
+    ),
+    examples=('/tiara request contact="Dana Lee" org=Acme via=email when="yesterday 3pm"',),
+)
+async def request(ctx: Context, args: dict[str, Any]) -> Message:
+    """Record a request for an informational interview that you sent.
+
+    The request stays pending until you record the answer with `/tiara reply`.
+    """
+    contact, _ = await upsert_contact(
+        ctx, args["contact"], org=args.get("org"), role=args.get("role")
+    )
+    if "email" in args:
+        contact.email = args["email"]
+    sent_at = args.get("when", ctx.now)
+    if sent_at > ctx.now:
+        raise UserError("A request is recorded once sent, so when= can't be in the future.")
+    row = OutreachRequest(
+        workspace_id=ctx.member.workspace_id,
+        member_id=ctx.member.id,
+        seq=await ctx.repo.allocate_seq(ctx.member),
+        contact_id=contact.id,
+        via=args.get("via", "email"),
+        sent_at=sent_at,
+        status="pending",
+        created_at=ctx.now,
+    )
+    ctx.repo.add(row)
+    await ctx.repo.flush()
+    return Message(
+        title=f"Request {label(row)} to {contact.name} recorded",
+        text=(
+            f"Sent {ctx.when(sent_at)} via {row.via}. No reply after about two weeks? "
+            "A short, polite follow-up is normal; many people simply missed the first note.\n\n"
+            f'When they answer: /tiara reply contact="{contact.name}" outcome=scheduled'
+        ),
+        buttons=(
+            Button(
+                "They agreed to meet",
+                ("reply",),
+                {"id": row.seq, "outcome": "scheduled"},
+                "primary",
+            ),
+            Button("They declined", ("reply",), {"id": row.seq, "outcome": "declined"}),
+        ),
+    )
+
+
+@registry.command(
+    "reply",
+    options=(
+        Option("contact", Kind.NAME, "who answered", positional=True),
+        Option("outcome", Kind.CHOICE, "what they said", required=True, choices=OUTCOMES),
+        Option("id", Kind.ITEM, "the request's id, instead of contact="),
+        Option("when", Kind.WHEN, "when they answered (default: now)"),
+    ),
+    examples=('/tiara reply contact="Dana Lee" outcome=scheduled',),
+)
+async def reply(ctx: Context, args: dict[str, Any]) -> Message:
+    """Record the answer to one of your requests: scheduled, declined or later.
+
+    "scheduled" and "later" mark the request replied; "declined" closes it.
+    """
+    if "id" in args:
+        item = await find_item(ctx, args["id"])
+        if not isinstance(item, OutreachRequest):
+            raise UserError(f"{label(item)} is a meeting, not a request.")
+        req: OutreachRequest = item
+    elif "contact" in args:
+        contact = await find_contact(ctx, args["contact"])
+        pending = await ctx.repo.pending_request_to(ctx.member.id, contact.id)
+        if pending is None:
+            raise UserError(
+                f"You have no pending request to {contact.name}. Record one first: "
+                f'/tiara request contact="{contact.name}" via=email'
+            )
+        req = pending
+    else:
+        raise UserError('Say whose reply it is: /tiara reply contact="Dana Lee" outcome=scheduled')
+    replied_at = args.get("when", ctx.now)
+    if replied_at > ctx.now:
+        raise UserError("when= can't be in the future for a reply you already got.")
+    if replied_at < req.sent_at:
+        replied_at = req.sent_at
+    outcome: str = args["outcome"]
+    req.outcome = outcome
+    req.replied_at = replied_at
+    req.status = "closed" if outcome == "declined" else "replied"
+    name = req.contact.name
+    texts = {
+        "scheduled": (
+            f"Great news. Log the meeting so I can help you prepare: "
+            f'/tiara log contact="{name}" when="next Tuesday 10am"'
+        ),
+        "declined": (
+            "A no is normal and not personal; many requests go unanswered or declined. "
+            "Ask someone else at the same organization, or move to the next name on your list."
+        ),
+        "later": "They asked you to come back later. Note when, and check in then.",
+    }
+    buttons: tuple[Button, ...] = ()
+    if outcome == "scheduled":
+        buttons = (Button("Log the meeting", ("log",), {"contact": name}, "primary"),)
+    return Message(
+        title=f"{label(req)}: {name} replied ({outcome})",
+        text=texts[outcome],
+        buttons=buttons,
+    )
+
+
+# -- meetings ------------------------------------------------------------------------
+
+
+@registry.command(
+    "log",
+    options=(
+        CONTACT,
+        ORG,
+        ROLE,
+        Option(
+            "when",
+            Kind.WHEN,
+            "when you met (default: now; a future time means upcoming)",
+            label="When",
+        ),
+        VENUE,
+        NOTES,
+        FOLLOWUPS,
+        Option(
+            "referrals",
+            Kind.NAMES,
+            "people they suggested you talk to, comma-separated",
+            label="Referrals (names, comma-separated)",
+        ),
+    ),
+    form=("Log a conversation", ("contact", "when", "notes", "followups", "referrals")),
+    examples=(
+        '/tiara log contact="Dana Lee" org=Acme when="yesterday 3pm" notes="Data teams want SQL"',
+        '/tiara log contact="Sam Ortiz" when="next Tuesday 10am" venue=video',
+    ),
+)
+async def log_meeting(ctx: Context, args: dict[str, Any]) -> Message:
+    """Log an informational interview you had, or one coming up.
+
+    A time in the future makes it an upcoming meeting. Each name in referrals= becomes a
+    contact referred by this one.
+    """
+    contact, _ = await upsert_contact(
+        ctx, args["contact"], org=args.get("org"), role=args.get("role")
+    )
+    held_at = args.get("when", ctx.now)
+    meeting = Meeting(
+        workspace_id=ctx.member.workspace_id,
+        member_id=ctx.member.id,
+        seq=await ctx.repo.allocate_seq(ctx.member),
+        contact_id=contact.id,
+        held_at=held_at,
+        venue=args.get("venue"),
+        notes=args.get("notes"),
+        followups=args.get("followups"),
+        created_at=ctx.now,
+        updated_at=ctx.now,
+    )
+    ctx.repo.add(meeting)
+    new_referrals: list[str] = []
+    for name in args.get("referrals", []):
+        if name.casefold() == contact.name.casefold():
+            raise UserError(f"{contact.name} can't be their own referral; check referrals=.")
+        referral, created = await upsert_contact(ctx, name, referred_by=contact)
+        if not created and referral.referred_by_id is None:
+            referral.referred_by_id = contact.id
+        new_referrals.append(referral.name)
+    pending = await ctx.repo.pending_request_to(ctx.member.id, contact.id)
+    if pending is not None:
+        pending.status, pending.outcome, pending.replied_at = "replied", "scheduled", ctx.now
+    await ctx.repo.flush()
+
+    paragraphs: list[str] = []
+    buttons: list[Button] = []
+    if held_at > ctx.now:
+        title = f"Upcoming {label(meeting)}: {contact.name}, {ctx.when(held_at)}"
+        paragraphs.append(
+            "Prepare the day before: look up their background, their organization's news and "
+            "trends in the field, and write your questions."
+        )
+        buttons.append(Button("Prepare", ("prep",), {"target": label(meeting)}, "primary"))
+    else:
+        title = f"Logged {label(meeting)}: your conversation with {contact.name}"
+        deadline = held_at + THANKS_WINDOW
+        if deadline > ctx.now:
+            paragraphs.append(
+                f"Send a thank-you by {ctx.when(deadline)}, and mention one or two things you "
+                "learned. Then mark it sent."
+            )
+        else:
+            paragraphs.append(
+                "The 24-hour window for a thank-you has passed, but a warm note now still helps."
+            )
+        buttons.append(
+            Button("Mark thank-you sent", ("thanks",), {"id": label(meeting)}, "primary")
+        )
+    if pending is not None:
+        paragraphs.append(f"Your request {label(pending)} to {contact.name} is marked replied.")
+    if args.get("followups"):
+        paragraphs.append("You promised follow-ups; doing them is what people remember.")
+    if new_referrals:
+        paragraphs.append(
+            "Referrals to contact, mentioning that "
+            f"{contact.name} suggested them:\n" + "\n".join(f"• {n}" for n in new_referrals)
+        )
+    return Message(title=title, text="\n\n".join(paragraphs), buttons=tuple(buttons))
+
+
+@registry.command("meetings", examples=("/tiara meetings",), aliases=("list", "ls"))
+async def meetings(ctx: Context, args: dict[str, Any]) -> Message:
+    """List your upcoming meetings, recent ones, and requests still waiting for a reply."""
+    mid = ctx.member.id
+    upcoming = await ctx.repo.upcoming_meetings(mid, ctx.now, limit=10)
+    recent = await ctx.repo.recent_meetings(mid, ctx.now, limit=10)
+    waiting = await ctx.repo.open_requests(mid, limit=15)
+    if not (upcoming or recent or waiting):
+        return Message(
+            title="No meetings or requests yet",
+            text=(
+                "Start by recording a request you sent:\n"
+                '/tiara request contact="Dana Lee" org=Acme via=email\n\n'
+                'Or log a conversation you had: /tiara log contact="Dana Lee"'
+            ),
+        )
+    sections = []
+    for heading, lines in (
+        ("Upcoming", [meeting_line(ctx, m) for m in upcoming]),
+        ("Recent", [meeting_line(ctx, m) for m in recent]),
+        ("Waiting for a reply", [request_line(ctx, r) for r in waiting]),
+    ):
+        if lines:
+            sections.append(heading + "\n" + "\n".join(f"• {line}" for line in lines))
+    sections.append("Details: /tiara show <id>")
+    return Message(title="Your meetings and requests", text="\n\n".join(sections))
+
+
+def _meeting_fields(ctx: Context, meeting: Meeting) -> list[Field]:
+    contact = meeting.contact
+    fields = [Field("When", ctx.when(meeting.held_at))]
+    if contact.organization:
+        fields.append(Field("Organization", contact.organization))
+    if contact.title:
+        fields.append(Field("Role", contact.title))
+    if meeting.venue:
+        fields.append(Field("Venue", meeting.venue))
+    state = thanks_state(ctx, meeting)
+    if state:
+        fields.append(Field("Thank-you", state))
+    if meeting.notes:
+        fields.append(Field("Notes", meeting.notes))
+    if meeting.followups:
+        fields.append(Field("Follow-ups", meeting.followups))
+    return fields
+
+
+@registry.command("show", options=(ITEM,), examples=("/tiara show M3",))
+async def show(ctx: Context, args: dict[str, Any]) -> Message:
+    """Show one of your meetings or requests in full."""
+    item = await find_item(ctx, args["id"])
+    if isinstance(item, Meeting):
+        fields = _meeting_fields(ctx, item)
+        referrals = await ctx.repo.referrals_of(ctx.member.id, item.contact_id)
+        if referrals:
+            fields.append(Field("Referrals", ", ".join(r.name for r in referrals)))
+        buttons = []
+        if item.held_at > ctx.now:
+            buttons.append(Button("Prepare", ("prep",), {"target": label(item)}, "primary"))
+        elif item.thanks_at is None:
+            buttons.append(
+                Button("Mark thank-you sent", ("thanks",), {"id": label(item)}, "primary")
+            )
+        buttons.append(Button("Delete", ("delete",), {"id": label(item)}, "danger"))
+        kind = "Upcoming meeting" if item.held_at > ctx.now else "Meeting"
+        return Message(
+            title=f"{label(item)} · {kind} with {item.contact.name}",
+            text=f'Edit: /tiara edit {label(item)} notes="..."',
+            fields=tuple(fields),
+            buttons=tuple(buttons),
+        )
+    fields = [
+        Field("Sent", ctx.when(item.sent_at)),
+        Field("Via", item.via),
+        Field("Status", item.status),
+    ]
+    if item.contact.organization:
+        fields.insert(0, Field("Organization", item.contact.organization))
+    if item.replied_at is not None:
+        fields.append(Field("Reply", f"{item.outcome}, {ctx.when(item.replied_at)}"))
+    buttons = []
+    if item.status == "pending":
+        buttons = [
+            Button("They agreed to meet", ("reply",), {"id": item.seq, "outcome": "scheduled"}),
+            Button("They declined", ("reply",), {"id": item.seq, "outcome": "declined"}),
+        ]
+    buttons.append(Button("Delete", ("delete",), {"id": label(item)}, "danger"))
+    return Message(
+        title=f"{label(item)} · Request to {item.contact.name}",
+        text=f"Edit: /tiara edit {label(item)} via=phone",
+        fields=tuple(fields),
+        buttons=tuple(buttons),
+    )
+
+
+_MEETING_EDITS = {"when", "venue", "notes", "followups"}
+_REQUEST_EDITS = {"when", "via"}
+
+
+@registry.command(
+    "edit",
+    options=(
+        ITEM,
+        Option("when", Kind.WHEN, "a new date and time"),
+        VENUE,
+        NOTES,
+        FOLLOWUPS,
+        Option("via", Kind.CHOICE, "how you asked (requests)", choices=VIAS),
+    ),
+    examples=('/tiara edit M3 notes="They suggested the SQL course"', "/tiara edit R2 via=phone"),
+)
+async def edit(ctx: Context, args: dict[str, Any]) -> Message:
+    """Change a meeting's when, venue, notes or followups, or a request's when or via.
+
+    A new value replaces the old one.
+    """
+    item = await find_item(ctx, args["id"])
+    changes = {k: v for k, v in args.items() if k != "id"}
+    allowed = _MEETING_EDITS if isinstance(item, Meeting) else _REQUEST_EDITS
+    if not changes:
+        raise UserError(
+            f"Say what to change, e.g. /tiara edit {label(item)} "
+            + ('notes="..."' if isinstance(item, Meeting) else "via=phone")
+            + f". You can change: {', '.join(sorted(allowed))}."
+        )
+    wrong = sorted(set(changes) - allowed)
+    if wrong:
+        raise UserError(
+            f"{label(item)} has no {', '.join(wrong)} to change. You can change: "
+            f"{', '.join(sorted(allowed))}."
+        )
+    if isinstance(item, Meeting):
+        if "when" in changes:
+            item.held_at = changes["when"]
+        for key in ("venue", "notes", "followups"):
+            if key in changes:
+                setattr(item, key, changes[key])
+        item.updated_at = ctx.now
+    else:
+        if "when" in changes:
+            if changes["when"] > ctx.now:
+                raise UserError("A request's when= can't be in the future.")
+            item.sent_at = changes["when"]
+        if "via" in changes:
+            item.via = changes["via"]
+    return Message(
+        title=f"Updated {label(item)}",
+        text="Changed: " + ", ".join(sorted(changes)) + f". See it: /tiara show {label(item)}",
+    )
+
+
+@registry.command(
+    "delete",
+    options=(ITEM, Option("confirm", Kind.BOOL, "skip the question", hidden=True)),
+    examples=("/tiara delete M3",),
+)
+async def delete(ctx: Context, args: dict[str, Any]) -> Message:
+    """Delete one of your meetings or requests (you'll be asked to confirm)."""
+    item = await find_item(ctx, args["id"])
+    kind = "meeting with" if isinstance(item, Meeting) else "request to"
+    if not args.get("confirm"):
+        return Message(
+            title=f"Delete {label(item)}?",
+            text=f"This deletes your {kind} {item.contact.name}"
+            + (", with its notes" if isinstance(item, Meeting) else "")
+            + ". It can't be undone.",
+            buttons=(
+                Button("Delete", ("delete",), {"id": label(item), "confirm": True}, "danger"),
+                Button("Keep it", ("show",), {"id": label(item)}),
+            ),
+        )
+    await ctx.repo.delete(item)
+    return Message(
+        title=f"Deleted {label(item)}",
+        text=f"Your {kind} {item.contact.name} is gone. The contact itself is kept.",
+    )
+
+
+@registry.command(
+    "thanks",
+    options=(ITEM, Option("when", Kind.WHEN, "when you sent it (default: now)")),
+    examples=("/tiara thanks M3",),
+)
+async def thanks(ctx: Context, args: dict[str, Any]) -> Message:
+    """Record that you sent the thank-you note for a meeting."""
+    item = await find_item(ctx, args["id"])
+    if not isinstance(item, Meeting):
+        raise UserError(f"{label(item)} is a request; thank-you notes go with meetings (M...).")
+    if item.held_at > ctx.now:
+        raise UserError(
+            f"{label(item)} with {item.contact.name} hasn't happened yet "
+            f"({ctx.when(item.held_at)}). Record the thank-you after the meeting."
+        )
+    sent = args.get("when", ctx.now)
+    if sent > ctx.now:
+        raise UserError("when= can't be in the future for a note you already sent.")
+    if sent < item.held_at:
+        raise UserError(
+            f"when= is before the meeting itself ({ctx.when(item.held_at)}); check the date."
+        )
+    item.thanks_at = sent
+    item.updated_at = ctx.now
+    on_time = sent - item.held_at <= THANKS_WINDOW
+    text = (
+        "Sent within 24 hours: well done."
+        if on_time
+        else "Recorded. It was after the 24-hour mark, and it still counts."
+    )
+    if item.followups:
+        text += f"\n\nYou also promised: {clip(item.followups, 300)}"
+    return Message(title=f"Thank-you to {item.contact.name} recorded", text=text)
+
+
+# -- contacts ------------------------------------------------------------------------
+
+_CONTACT_EDITS = {
+    "title": "title",
+    "org": "organization",
+    "field": "field",
+    "email": "email",
+    "url": "profile_url",
+    "phone": "phone",
+    "notes": "notes",
+}
+
+
+@registry.command(
+    "contact",
+    options=(
+        Option("name", Kind.NAME, "the contact's name", required=True, positional=True),
+        Option("title", Kind.TEXT, "their title or role"),
+        ORG,
+        Option("field", Kind.TEXT, "their field or industry"),
+        Option("email", Kind.EMAIL, "their email address"),
+        Option("url", Kind.URL, "a profile link (LinkedIn, website)"),
+        Option("phone", Kind.TEXT, "their phone number", max_length=40),
+        Option("notes", Kind.LONGTEXT, "anything worth remembering about them"),
+        Option("referred_by", Kind.NAME, "the contact who introduced you"),
+    ),
+    examples=(
+        "/tiara contact Dana Lee",
+        '/tiara contact "Dana Lee" email=dana@acme.org field="health tech"',
+    ),
+)
+async def contact(ctx: Context, args: dict[str, Any]) -> Message:
+    """Show everything about one contact, or add and change their details.
+
+    With only a name it shows the contact: details, requests, meetings, referrals and
+    your last interaction. With fields it saves them (adding the contact if new).
+    """
+    name: str = args["name"]
+    updates = {k: v for k, v in args.items() if k in _CONTACT_EDITS}
+    referrer: Contact | None = None
+    if "referred_by" in args:
+        referrer = await find_contact(ctx, args["referred_by"])
+    if updates or referrer is not None:
+        person, created = await upsert_contact(ctx, name)
+        if referrer is not None:
+            if referrer.id == person.id:
+                raise UserError("A contact can't be referred by themselves.")
+            person.referred_by_id = referrer.id
+        for key, value in updates.items():
+            setattr(person, _CONTACT_EDITS[key], value)
+        person.updated_at = ctx.now
+        await ctx.repo.flush()
+        changed = sorted(updates) + (["referred_by"] if referrer is not None else [])
+        return Message(
+            title=f"{'Added' if created else 'Updated'} {person.name}",
+            text="Saved: " + ", ".join(changed) + f'. See them: /tiara contact "{person.name}"',
+        )
+    person = await find_contact(ctx, name)
+    return await _contact_card(ctx, person)
+
+
+async def _contact_card(ctx: Context, person: Contact) -> Message:
+    fields: list[Field] = []
+    for label_text, value in (
+        ("Title", person.title),
+        ("Organization", person.organization),
+        ("Field", person.field),
+        ("Email", person.email),
+        ("Profile", person.profile_url),
+        ("Phone", person.phone),
+        ("Referred by", person.referred_by.name if person.referred_by else None),
+    ):
+        if value:
+            fields.append(Field(label_text, value))
+    mid = ctx.member.id
+    requests = await ctx.repo.requests_to(mid, person.id)
+    met = await ctx.repo.meetings_with(mid, person.id)
+    referrals = await ctx.repo.referrals_of(mid, person.id)
+    if referrals:
+        fields.append(Field("Referred you to", ", ".join(r.name for r in referrals)))
+    moments = [r.sent_at for r in requests] + [r.replied_at for r in requests if r.replied_at]
+    moments += [m.held_at for m in met if m.held_at <= ctx.now]
+    moments += [m.thanks_at for m in met if m.thanks_at]
+    last = max((m for m in moments if m is not None), default=None)
+    fields.append(Field("Last interaction", ctx.when(last) if last else "none yet"))
+    if person.notes:
+        fields.append(Field("Notes", person.notes))
+    parts = []
+    if met:
+        parts.append("Meetings\n" + "\n".join(f"• {meeting_line(ctx, m)}" for m in met))
+    if requests:
+        parts.append("Requests\n" + "\n".join(f"• {request_line(ctx, r)}" for r in requests))
+    if not parts:
+        parts.append("No requests or meetings with them yet.")
+    buttons = (Button("Prepare", ("prep",), {"target": person.name}, "primary"),)
+    return Message(
+        title=who(person), text="\n\n".join(parts), fields=tuple(fields), buttons=buttons
+    )

@@ -1,0 +1,62 @@
+"""Settings from the environment and an optional ``.env`` file."""
+
+from __future__ import annotations
+
+import logging
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.timeutil import resolve_timezone
+from bot.values import UserError
+
+__all__ = ["Settings"]
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///tiara.db"
+
+
+class Settings(BaseSettings):
+    """Everything configurable. Names are the environment variables without the prefix."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="TIARA_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    database_url: SecretStr = Field(
+        default=SecretStr(DEFAULT_DATABASE_URL),
+        description="SQLAlchemy URL with an async driver (sqlite+aiosqlite, postgresql+asyncpg).",
+    )
+    timezone: str = Field(default="UTC", description="The workspace's default IANA timezone.")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    # Platform credentials carry their platforms' usual names, without the TIARA_ prefix.
+    slack_bot_token: SecretStr | None = Field(default=None, alias="SLACK_BOT_TOKEN")
+    slack_app_token: SecretStr | None = Field(default=None, alias="SLACK_APP_TOKEN")
+    discord_token: SecretStr | None = Field(default=None, alias="DISCORD_TOKEN")
+
+    @field_validator("timezone")
+    @classmethod
+    def _valid_timezone(cls, value: str) -> str:
+        try:
+            return resolve_timezone(value)
+        except UserError as err:
+            raise ValueError(err.message) from None
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @property
+    def log_level_number(self) -> int:
+        return logging.getLevelNamesMapping()[self.log_level]
+
+    @property
+    def platform(self) -> Literal["slack", "discord", "console"]:
+        """The platform ``tiara run`` starts: the one whose credentials are configured."""
+        if self.slack_bot_token is not None:
+            return "slack"
+        if self.discord_token is not None:
+            return "discord"
+        return "console"

@@ -1,0 +1,107 @@
+"""The dispatcher: every typed command, submitted form and clicked button goes through here."""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+
+from bot.clock import Clock
+from bot.context import Context
+from bot.convert import convert_args
+from bot.parsing import parse_command_text
+from bot.registry import Registry
+from bot.values import ChannelRef, Form, Invocation, Message, UserError, UserRef
+from storage.repo import Repo
+from storage.store import Store
+
+__all__ = ["Bot"]
+
+log = logging.getLogger(__name__)
+
+
+class Bot:
+    """Runs commands for members. Knows nothing of Slack, Discord or the console."""
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        clock: Clock,
+        registry: Registry,
+        default_timezone: str = "UTC",
+        rng: random.Random | None = None,
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.registry = registry
+        self.default_timezone = default_timezone
+        self.rng = rng or random.Random()
+
+    def parse(self, text: str, user: UserRef, channel: ChannelRef | None = None) -> Invocation:
+        """Read typed text (Slack's command text, a console line) into an invocation."""
+        parsed = parse_command_text(self.registry, text)
+        return Invocation(parsed.command.path, parsed.args, user, channel)
+
+    def form_for(self, invocation: Invocation) -> Form | None:
+        """The form to open for ``invocation``: its command's, when no values were given."""
+        command = self.registry.get(invocation.command)
+        return command.form if command.form is not None and not invocation.args else None
+
+    async def handle_text(
+        self, text: str, user: UserRef, channel: ChannelRef | None = None
+    ) -> Message:
+        """Parse and dispatch typed text; mistakes come back as a friendly message."""
+        try:
+            invocation = self.parse(text, user, channel)
+        except UserError as err:
+            return Message(text=err.message, error=True)
+        return await self.dispatch(invocation)
+
+    async def dispatch(self, invocation: Invocation) -> Message:
+        """Run one command for one member, in one transaction.
+
+        A ``UserError`` rolls everything back and becomes a private error message.
+        """
+        started = time.perf_counter()
+        outcome = "ok"
+        try:
+            command = self.registry.get(invocation.command)
+            user = invocation.user
+            async with self.store.transaction() as session:
+                repo = Repo(session)
+                now = self.clock.now()
+                member = await repo.ensure_member(
+                    user.platform,
+                    user.workspace,
+                    user.user,
+                    default_tz=self.default_timezone,
+                    now=now,
+                )
+                ctx = Context(
+                    repo=repo, member=member, invocation=invocation, now=now, rng=self.rng
+                )
+                args = convert_args(command, invocation.args, tz=ctx.tz, now=now)
+                return await command.handler(ctx, args)
+        except UserError as err:
+            outcome = "user_error"
+            return Message(text=err.message, error=True)
+        except Exception:
+            outcome = "failed"
+            raise
+        finally:
+            # Never log arguments: they hold members' notes and contacts.
+            log.debug(
+                "command %s %s in %.1f ms",
+                " ".join(invocation.command),
+                outcome,
+                (time.perf_counter() - started) * 1000,
+            )
+
+    async def timezone_of(self, user: UserRef) -> str:
+        """The member's timezone (the workspace default for someone new)."""
+        async with self.store.transaction() as session:
+            member = await Repo(session).find_member(user.platform, user.workspace, user.user)
+            if member is None:
+                return self.default_timezone
+            return member.timezone or member.workspace.timezone

@@ -1,0 +1,212 @@
+"""The command registry: what ``/tiara`` understands, with typed options and help text."""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import TYPE_CHECKING, Any
+
+from bot.values import Form, FormField, Message, UserError
+
+if TYPE_CHECKING:
+    from bot.context import Context
+
+__all__ = ["Command", "Handler", "Kind", "Option", "Registry"]
+
+Handler = Callable[["Context", dict[str, Any]], Awaitable[Message]]
+
+
+class Kind(Enum):
+    """How an option's text is read and checked."""
+
+    TEXT = "text"  # one line, short
+    LONGTEXT = "longtext"  # notes and the like
+    NAME = "name"  # a person's name
+    NAMES = "names"  # comma-separated names
+    CHOICE = "choice"
+    WHEN = "when"  # a natural-language date in the member's timezone
+    ITEM = "item"  # a short id of a meeting or request (M3, R2, 3)
+    TIMEZONE = "timezone"
+    EMAIL = "email"
+    URL = "url"
+    BOOL = "bool"
+
+
+_DEFAULT_LIMITS = {
+    Kind.TEXT: 200,
+    Kind.NAME: 120,
+    Kind.NAMES: 1000,
+    Kind.LONGTEXT: 3000,
+    Kind.EMAIL: 254,
+    Kind.URL: 500,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    """One ``key=value`` a command accepts."""
+
+    name: str
+    kind: Kind
+    help: str
+    required: bool = False
+    choices: tuple[str, ...] = ()
+    positional: bool = False
+    hidden: bool = False
+    label: str = ""
+    max_length: int = 0
+
+    @property
+    def limit(self) -> int:
+        return self.max_length or _DEFAULT_LIMITS.get(self.kind, 200)
+
+    @property
+    def placeholder(self) -> str:
+        if self.kind is Kind.CHOICE:
+            return "|".join(self.choices)
+        return {
+            Kind.WHEN: "date",
+            Kind.ITEM: "id",
+            Kind.NAMES: "names",
+            Kind.NAME: "name",
+            Kind.TIMEZONE: "Area/City",
+        }.get(self.kind, "text")
+
+    def form_field(self) -> FormField:
+        return FormField(
+            name=self.name,
+            label=self.label or self.name.capitalize(),
+            required=self.required,
+            multiline=self.kind is Kind.LONGTEXT,
+            max_length=self.limit,
+            placeholder=self.help,
+        )
+
+
+@dataclass(frozen=True)
+class Command:
+    """A subcommand of ``/tiara``."""
+
+    path: tuple[str, ...]
+    handler: Handler
+    options: tuple[Option, ...] = ()
+    form: Form | None = None
+    examples: tuple[str, ...] = ()
+    group: str = "Tracker"
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def name(self) -> str:
+        return " ".join(self.path)
+
+    @property
+    def summary(self) -> str:
+        """The docstring's first line."""
+        doc = inspect.getdoc(self.handler) or ""
+        return doc.splitlines()[0] if doc else ""
+
+    @property
+    def description(self) -> str:
+        """The docstring after its first line."""
+        doc = inspect.getdoc(self.handler) or ""
+        return "\n".join(doc.splitlines()[1:]).strip()
+
+    def option(self, name: str) -> Option | None:
+        for option in self.options:
+            if option.name == name:
+                return option
+        return None
+
+    @property
+    def visible_options(self) -> tuple[Option, ...]:
+        return tuple(o for o in self.options if not o.hidden)
+
+    @property
+    def usage(self) -> str:
+        parts = [self.name]
+        for option in self.visible_options:
+            if option.positional:
+                piece = f"<{option.name}>"
+            else:
+                piece = f"{option.name}=<{option.placeholder}>"
+            parts.append(piece if option.required else f"[{piece}]")
+        return " ".join(parts)
+
+
+@dataclass
+class Registry:
+    """All commands, looked up by their words."""
+
+    _commands: dict[tuple[str, ...], Command] = field(default_factory=dict)
+    _aliases: dict[tuple[str, ...], tuple[str, ...]] = field(default_factory=dict)
+
+    def command(
+        self,
+        *path: str,
+        options: Sequence[Option] = (),
+        form: tuple[str, Sequence[str]] | None = None,
+        examples: Sequence[str] = (),
+        group: str = "Tracker",
+        aliases: Sequence[str] = (),
+    ) -> Callable[[Handler], Handler]:
+        """Register the decorated coroutine as ``/tiara <path>``.
+
+        ``form`` is ``(title, option names)``: the fields a modal or prompt asks for when
+        the command arrives without values.
+        """
+
+        def decorate(handler: Handler) -> Handler:
+            opts = tuple(options)
+            declared_form = None
+            if form is not None:
+                title, names = form
+                by_name = {o.name: o for o in opts}
+                declared_form = Form(title, tuple(by_name[n].form_field() for n in names))
+            cmd = Command(
+                path=tuple(path),
+                handler=handler,
+                options=opts,
+                form=declared_form,
+                examples=tuple(examples),
+                group=group,
+                aliases=tuple(aliases),
+            )
+            if cmd.path in self._commands:
+                raise ValueError(f"command {cmd.name!r} registered twice")
+            self._commands[cmd.path] = cmd
+            for alias in aliases:
+                self._aliases[tuple(alias.split())] = cmd.path
+            return handler
+
+        return decorate
+
+    def __iter__(self) -> Iterator[Command]:
+        return iter(self._commands.values())
+
+    def get(self, path: Sequence[str]) -> Command:
+        key = tuple(path)
+        key = self._aliases.get(key, key)
+        try:
+            return self._commands[key]
+        except KeyError:
+            raise UserError(self.unknown_message(" ".join(path))) from None
+
+    def match(self, words: Sequence[str]) -> tuple[Command, int]:
+        """Find the command named by the longest prefix of ``words``; return it and its length."""
+        folded = [w.casefold() for w in words]
+        for length in range(min(len(folded), 3), 0, -1):
+            key = tuple(folded[:length])
+            key = self._aliases.get(key, key)
+            if key in self._commands:
+                return self._commands[key], length
+        raise UserError(self.unknown_message(words[0] if words else ""))
+
+    def unknown_message(self, word: str) -> str:
+        names = sorted({c.path[0] for c in self} | {a[0] for a in self._aliases})
+        close = difflib.get_close_matches(word.casefold(), names, n=1, cutoff=0.6)
+        shown = word if len(word) <= 30 else word[:30] + "…"
+        hint = f" Did you mean `{close[0]}`?" if close else ""
+        return f"I don't know the command {shown!r}.{hint} Type `/tiara help` to see what I can do."

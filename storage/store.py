@@ -1,0 +1,88 @@
+"""The database handle: engine, sessions and migrations. Nothing connects at import time."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import event, make_url
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.pool import StaticPool
+
+__all__ = ["MIGRATIONS", "Store", "alembic_config"]
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    """An Alembic config for our migrations, bound to ``connection`` when given."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def _enable_sqlite_foreign_keys(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+class Store:
+    """Owns the async engine; hands out sessions and runs migrations."""
+
+    def __init__(self, url: str, *, connect_args: dict[str, Any] | None = None) -> None:
+        parsed = make_url(url)
+        kwargs: dict[str, Any] = {"connect_args": connect_args or {}}
+        self.is_sqlite = parsed.get_backend_name() == "sqlite"
+        if self.is_sqlite and parsed.database in (None, "", ":memory:"):
+            # One shared connection, or every session would see its own empty database.
+            kwargs["poolclass"] = StaticPool
+        self.engine: AsyncEngine = create_async_engine(url, **kwargs)
+        if self.is_sqlite:
+            event.listen(self.engine.sync_engine, "connect", _enable_sqlite_foreign_keys)
+        self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._lock = asyncio.Lock() if self.is_sqlite else None
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """A session inside one transaction: committed on success, rolled back on any error."""
+        if self._lock is not None:
+            # SQLite has one writer; serialising here avoids "database is locked".
+            async with self._lock, self._sessions() as session, session.begin():
+                yield session
+        else:
+            async with self._sessions() as session, session.begin():
+                yield session
+
+    async def upgrade(self, revision: str = "head") -> None:
+        """Bring the schema to ``revision`` (the latest by default)."""
+        async with self.engine.begin() as conn:
+            await conn.run_sync(lambda sync: command.upgrade(alembic_config(sync), revision))
+
+    async def downgrade(self, revision: str) -> None:
+        async with self.engine.begin() as conn:
+            await conn.run_sync(lambda sync: command.downgrade(alembic_config(sync), revision))
+
+    async def current_revision(self) -> str | None:
+        from alembic.runtime.migration import MigrationContext
+
+        async with self.engine.connect() as conn:
+            return await conn.run_sync(
+                lambda sync: MigrationContext.configure(sync).get_current_revision()
+            )
+
+    async def close(self) -> None:
+        await self.engine.dispose()
