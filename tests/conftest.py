@@ -1,0 +1,153 @@
+"""Shared fixtures: a real Bot on real SQLite and, when reachable (always in CI), PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import pytest
+
+from bot.app import build_app
+from bot.clock import FixedClock
+from bot.config import Settings
+from bot.core import Bot
+from bot.values import Button, Message, UserRef
+from storage.store import Store
+
+POSTGRES_URL = os.environ.get(
+    "TIARA_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+)
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+# Wednesday 18 November 2026, 15:00 UTC.
+START = datetime(2026, 11, 18, 15, 0, tzinfo=UTC)
+
+
+async def _postgres_problem() -> str | None:
+    """Why PostgreSQL can't be used, or None when it can."""
+    import asyncpg
+    from sqlalchemy import make_url
+
+    url = make_url(POSTGRES_URL)
+    try:
+        conn = await asyncpg.connect(
+            host=url.host, port=url.port, user=url.username, database=url.database, timeout=5
+        )
+        await conn.close()
+    except Exception as err:  # any failure to connect
+        return f"{type(err).__name__}: {err}"
+    return None
+
+
+_PG_PROBLEM: list[str | None] = []
+
+
+async def require_postgres() -> None:
+    """Return if PostgreSQL is usable; skip the test if not, or fail it in CI."""
+    if not _PG_PROBLEM:
+        _PG_PROBLEM.append(await _postgres_problem())
+    problem = _PG_PROBLEM[0]
+    if problem is None:
+        return
+    message = f"PostgreSQL is not reachable at {POSTGRES_URL} ({problem})"
+    if IN_CI:
+        pytest.fail(f"{message}; CI must run the storage tests against PostgreSQL.")
+    pytest.skip(f"{message}; CI runs these tests against PostgreSQL")
+
+
+async def _postgres_schema_store() -> tuple[Store, str]:
+    """A store confined to a fresh schema, so test runs never see each other's rows."""
+    schema = f"tiara_test_{uuid.uuid4().hex[:12]}"
+    admin = Store(POSTGRES_URL)
+    async with admin.engine.begin() as conn:
+        await conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    await admin.close()
+    return Store(POSTGRES_URL, connect_args={"server_settings": {"search_path": schema}}), schema
+
+
+async def _drop_schema(schema: str) -> None:
+    admin = Store(POSTGRES_URL)
+    async with admin.engine.begin() as conn:
+        await conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+    await admin.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def empty_store(request: pytest.FixtureRequest) -> AsyncIterator[Store]:
+    """A store on an empty database: SQLite in memory, or a fresh PostgreSQL schema."""
+    if request.param == "sqlite":
+        store = Store("sqlite+aiosqlite://")
+        yield store
+        await store.close()
+        return
+    await require_postgres()
+    store, schema = await _postgres_schema_store()
+    try:
+        yield store
+    finally:
+        await store.close()
+        await _drop_schema(schema)
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(START)
+
+
+@pytest.fixture
+async def bot(empty_store: Store, clock: FixedClock) -> Bot:
+    settings = Settings(_env_file=None, timezone="UTC")  # type: ignore[call-arg]
+    app = await build_app(settings, clock=clock, store=empty_store)
+    return app.bot
+
+
+class Member:
+    """Talks to the bot the way an adapter does: typed text, then clicks on buttons."""
+
+    def __init__(self, bot: Bot, user: str, workspace: str = "cohort", platform: str = "test"):
+        self.bot = bot
+        self.ref = UserRef(platform, workspace, user)
+        self.last: Message | None = None
+
+    async def __call__(self, text: str) -> Message:
+        self.last = await self.bot.handle_text(text, self.ref)
+        return self.last
+
+    async def ok(self, text: str) -> Message:
+        """Send text and insist it was not an error."""
+        message = await self(text)
+        assert not message.error, f"{text!r} failed: {message.text}"
+        return message
+
+    async def click(self, label: str, message: Message | None = None) -> Message:
+        source = message or self.last
+        assert source is not None, "nothing to click on yet"
+        button = button_named(source, label)
+        self.last = await self.bot.dispatch(button.invocation(self.ref))
+        return self.last
+
+
+def button_named(message: Message, label: str) -> Button:
+    for button in message.buttons:
+        if button.label == label:
+            return button
+    raise AssertionError(f"no button {label!r} in {[b.label for b in message.buttons]}")
+
+
+def everything(message: Message) -> str:
+    """All text a member would see in a message."""
+    parts = [message.title or "", message.text]
+    parts += [f"{f.label}: {f.value}" for f in message.fields]
+    parts += [b.label for b in message.buttons]
+    return "\n".join(parts)
+
+
+@pytest.fixture
+def alice(bot: Bot) -> Member:
+    return Member(bot, "alice")
+
+
+@pytest.fixture
+def bob(bot: Bot) -> Member:
+    return Member(bot, "bob")
