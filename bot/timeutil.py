@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo, available_timezones
@@ -19,6 +20,13 @@ __all__ = [
 DATE_EXAMPLES = '"now", "yesterday 3pm", "next Tuesday 10am", "in 2 days", "2026-12-01 14:00"'
 _MAX_DATE_TEXT = 80
 _DEFAULT_MEETING_HOUR = 9
+# Words that show a time of day was given. dateparser's own "period" flag can't be trusted:
+# it reports a bare day whenever the typed time equals the current time.
+_TIME_GIVEN = re.compile(
+    r"\d{1,2}[:.h]\d{2}|\d\s*(?:am|pm|a\.m\.|p\.m\.)|\b(?:noon|midday|midnight|now|o'clock"
+    r"|hours?|hrs?|minutes?|mins?|seconds?|secs?)\b|T\d{2}",
+    re.IGNORECASE,
+)
 
 
 @lru_cache(maxsize=1)
@@ -65,7 +73,6 @@ def parse_when(text: str, *, tz: str, now: datetime) -> datetime:
             "TO_TIMEZONE": "UTC",
             "RETURN_AS_TIMEZONE_AWARE": True,
             "RELATIVE_BASE": local_now.replace(tzinfo=None),
-            "RETURN_TIME_AS_PERIOD": True,
         },
     )
     try:
@@ -76,7 +83,7 @@ def parse_when(text: str, *, tz: str, now: datetime) -> datetime:
     if parsed is None:
         raise UserError(f"I couldn't read {cleaned!r} as a date. Try {DATE_EXAMPLES}.")
     result = parsed.astimezone(UTC)
-    if data is not None and data.period != "time":
+    if not _TIME_GIVEN.search(cleaned):
         local_day = result.astimezone(ZoneInfo(tz)).date()
         if local_day == local_now.date():
             result = now.astimezone(UTC)

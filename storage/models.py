@@ -117,7 +117,9 @@ class Contact(Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
-    referred_by: Mapped[Contact | None] = relationship(remote_side=[id], lazy="joined")
+    referred_by: Mapped[Contact | None] = relationship(
+        remote_side=[id], lazy="joined", join_depth=1
+    )
 
 
 class OutreachRequest(Base):

@@ -34,10 +34,18 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return config
 
 
-def _enable_sqlite_foreign_keys(dbapi_connection: Any, _record: Any) -> None:
+def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy, not the driver, decide where transactions begin: the driver's own
+    # handling turns a SAVEPOINT into a commit point, so a failed command would keep the
+    # rows it wrote before the failure.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+def _on_sqlite_begin(connection: Any) -> None:
+    connection.exec_driver_sql("BEGIN")
 
 
 class Store:
@@ -52,7 +60,8 @@ class Store:
             kwargs["poolclass"] = StaticPool
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.is_sqlite:
-            event.listen(self.engine.sync_engine, "connect", _enable_sqlite_foreign_keys)
+            event.listen(self.engine.sync_engine, "connect", _on_sqlite_connect)
+            event.listen(self.engine.sync_engine, "begin", _on_sqlite_begin)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._lock = asyncio.Lock() if self.is_sqlite else None
 
