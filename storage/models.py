@@ -18,6 +18,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncAttrs
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 __all__ = [
@@ -58,7 +59,7 @@ NAMING = {
 }
 
 
-class Base(DeclarativeBase):
+class Base(AsyncAttrs, DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime()}
 
@@ -117,9 +118,8 @@ class Contact(Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
-    referred_by: Mapped[Contact | None] = relationship(
-        remote_side=[id], lazy="joined", join_depth=1
-    )
+    # Loaded on request only (``await contact.awaitable_attrs.referred_by``).
+    referred_by: Mapped[Contact | None] = relationship(remote_side=[id])
 
 
 class OutreachRequest(Base):

@@ -126,6 +126,7 @@ async def prep(ctx: Context, args: dict[str, Any]) -> Message:
         ]
         meeting = upcoming[0] if upcoming else None
 
+    referrer = await person.awaitable_attrs.referred_by
     fields = [Field("Person", person.name + (f", {person.title}" if person.title else ""))]
     if person.organization:
         fields.append(Field("Organization", person.organization))
@@ -133,8 +134,8 @@ async def prep(ctx: Context, args: dict[str, Any]) -> Message:
         fields.append(Field("Field", person.field))
     if meeting is not None:
         fields.append(Field("Meeting", f"{label(meeting)}, {ctx.when(meeting.held_at)}"))
-    if person.referred_by is not None:
-        fields.append(Field("Referred by", person.referred_by.name))
+    if referrer is not None:
+        fields.append(Field("Referred by", referrer.name))
 
     org = person.organization or "their organization"
     research = [
@@ -148,8 +149,8 @@ async def prep(ctx: Context, args: dict[str, Any]) -> Message:
         "Who you are and what you are exploring, in about 30 seconds.",
         "Why this field, and why them in particular.",
     ]
-    if person.referred_by is not None:
-        story.append(f"Mention that {person.referred_by.name} suggested you talk.")
+    if referrer is not None:
+        story.append(f"Mention that {referrer.name} suggested you talk.")
     tailoring = _tailoring(person)
     questions = []
     for name in TIARA:

@@ -538,6 +538,7 @@ async def contact(ctx: Context, args: dict[str, Any]) -> Message:
 
 
 async def _contact_card(ctx: Context, person: Contact) -> Message:
+    referrer = await person.awaitable_attrs.referred_by
     fields: list[Field] = []
     for label_text, value in (
         ("Title", person.title),
@@ -546,7 +547,7 @@ async def _contact_card(ctx: Context, person: Contact) -> Message:
         ("Email", person.email),
         ("Profile", person.profile_url),
         ("Phone", person.phone),
-        ("Referred by", person.referred_by.name if person.referred_by else None),
+        ("Referred by", referrer.name if referrer else None),
     ):
         if value:
             fields.append(Field(label_text, value))
