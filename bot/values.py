@@ -61,12 +61,17 @@ class Invocation:
 
 @dataclass(frozen=True, slots=True)
 class Button:
-    """A pre-filled command: clicking it dispatches ``command`` with ``args``."""
+    """A pre-filled command: clicking it dispatches ``command`` with ``args``.
+
+    With ``opens_form`` the click opens the command's form instead, with ``args`` as the
+    initial values (a modal on Slack and Discord, prompts on the console).
+    """
 
     label: str
     command: tuple[str, ...]
     args: Mapping[str, object] = field(default_factory=dict)
     style: Literal["primary", "danger"] | None = None
+    opens_form: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "args", _frozen(self.args))

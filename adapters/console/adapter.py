@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TextIO
 
@@ -77,8 +78,7 @@ class ConsoleAdapter:
             if not 1 <= index <= len(self._buttons):
                 self._print(f"Choose a number between 1 and {len(self._buttons)}.")
                 return True
-            invocation = self._buttons[index - 1].invocation(self.user)
-            self._show(await self._dispatch(invocation))
+            await self._click(self._buttons[index - 1])
             return True
         try:
             filled = await self._fill_form(self.bot.parse(text, self.user))
@@ -89,10 +89,31 @@ class ConsoleAdapter:
             self._show(await self._dispatch(filled))
         return True
 
+    async def _click(self, button: Button) -> None:
+        invocation = button.invocation(self.user)
+        command = self.bot.registry.get(button.command)
+        if not (button.opens_form and command.form is not None):
+            self._show(await self._dispatch(invocation))
+            return
+        if not self.interactive:
+            given = " ".join(f'{k}="{v}"' for k, v in button.args.items())
+            self._show(
+                Message(
+                    text=f"This opens a form. Piped, type it with its values instead: "
+                    f"{command.name} {given} when=...".replace("  ", " ")
+                )
+            )
+            return
+        values = await self._ask_form(command.form, defaults=button.args)
+        if values is None:
+            self._show(Message(text="Cancelled; nothing was saved."))
+            return
+        self._show(await self.bot.dispatch(invocation.with_args(values)))
+
     async def _dispatch(self, invocation: Invocation) -> Message:
         form = self.bot.form_for(invocation)
         if form is not None and self.interactive:
-            values = await self._ask_form(form, ask_all=True)
+            values = await self._ask_form(form)
             if values is None:
                 return Message(text="Cancelled; nothing was saved.")
             invocation = invocation.with_args(values)
@@ -106,24 +127,28 @@ class ConsoleAdapter:
         missing = [f for f in command.form.fields if f.required and f.name not in invocation.args]
         if not missing:
             return invocation
-        values = await self._ask_form(Form(command.form.title, tuple(missing)), ask_all=True)
+        values = await self._ask_form(Form(command.form.title, tuple(missing)))
         if values is None:
             self._print("Cancelled; nothing was saved.")
             return None
         return invocation.with_args(values)
 
-    async def _ask_form(self, form: Form, *, ask_all: bool) -> dict[str, object] | None:
+    async def _ask_form(
+        self, form: Form, *, defaults: Mapping[str, object] | None = None
+    ) -> dict[str, object] | None:
+        """Ask each field in turn; Enter keeps the default or skips an optional field."""
+        defaults = defaults or {}
         self._print(f"{form.title} (Enter skips an optional field, Ctrl-D cancels)")
-        values: dict[str, object] = {}
+        values: dict[str, object] = dict(defaults)
         for field in form.fields:
-            if not (ask_all or field.required):
-                continue
-            suffix = " (required)" if field.required else ""
+            default = defaults.get(field.name)
+            hint = f" [{default}]" if default is not None else ""
+            suffix = " (required)" if field.required and default is None else ""
             while True:
-                answer = await self._read(f"  {field.label}{suffix}: ")
+                answer = await self._read(f"  {field.label}{suffix}{hint}: ")
                 if answer is None:
                     return None
-                if answer.strip() or not field.required:
+                if answer.strip() or not field.required or default is not None:
                     break
                 self._print(f"  {field.label} is required.")
             if answer.strip():

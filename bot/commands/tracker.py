@@ -152,7 +152,9 @@ async def reply(ctx: Context, args: dict[str, Any]) -> Message:
     }
     buttons: tuple[Button, ...] = ()
     if outcome == "scheduled":
-        buttons = (Button("Log the meeting", ("log",), {"contact": name}, "primary"),)
+        buttons = (
+            Button("Log the meeting", ("log",), {"contact": name}, "primary", opens_form=True),
+        )
     return Message(
         title=f"{label(req)}: {name} replied ({outcome})",
         text=texts[outcome],
