@@ -15,6 +15,7 @@ from bot.values import UserError
 __all__ = ["convert_args", "item_label", "parse_item"]
 
 _ITEM = re.compile(r"#?\s*([mr])?\s*(\d{1,9})", re.IGNORECASE)
+_MAX_ITEM = 10**9  # ids have at most 9 digits, typed or carried by a button
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _TRUE = {"yes", "y", "true", "1", "on"}
 _FALSE = {"no", "n", "false", "0", "off"}
@@ -28,7 +29,7 @@ def item_label(kind: str, seq: int) -> str:
 
 def parse_item(value: object) -> int:
     """Read a short id (M3, R2, #3, 3) into its number."""
-    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value < _MAX_ITEM:
         return value
     text = str(value).strip()
     match = _ITEM.fullmatch(text)

@@ -104,7 +104,8 @@ class Contact(Base):
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(120))
-    name_key: Mapped[str] = mapped_column(String(120))
+    # Case-folded, so longer than the name at times ("ß" folds to "ss"): room for 3x.
+    name_key: Mapped[str] = mapped_column(String(360))
     title: Mapped[str | None] = mapped_column(String(200))
     organization: Mapped[str | None] = mapped_column(String(200))
     field: Mapped[str | None] = mapped_column(String(200))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 import io
+from pathlib import Path
 
 import pytest
 
@@ -24,7 +25,7 @@ def scripted_input(monkeypatch: pytest.MonkeyPatch, answers: list[str]) -> None:
 
 
 async def test_log_the_meeting_button_opens_the_form_prefilled(
-    bot: Bot, monkeypatch: pytest.MonkeyPatch
+    bot: Bot, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     out = io.StringIO()
     scripted_input(
@@ -40,7 +41,8 @@ async def test_log_the_meeting_button_opens_the_form_prefilled(
             "",
         ],
     )
-    await ConsoleAdapter(bot, user="alice", stdout=out, interactive=True).run()
+    history = tmp_path / "history"
+    await ConsoleAdapter(bot, user="alice", stdout=out, interactive=True, history=history).run()
     text = out.getvalue()
     assert "[1] Log the meeting" in text
     assert "Upcoming M2: Dana Lee, Tue 24 Nov 2026, 15:00" in text

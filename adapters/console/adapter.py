@@ -17,7 +17,6 @@ from bot.values import Button, Form, Invocation, Message, UserError, UserRef
 __all__ = ["ConsoleAdapter"]
 
 PLATFORM = "console"
-_HISTORY = Path(os.environ.get("TIARA_HISTORY_FILE", "~/.tiara_history")).expanduser()
 _META_HELP = (
     "Console commands: :user NAME (switch who is talking), :now (the clock), "
     ":help, :quit. Everything else goes to Tiara, e.g. `help`."
@@ -36,6 +35,7 @@ class ConsoleAdapter:
         stdin: TextIO | None = None,
         stdout: TextIO | None = None,
         interactive: bool | None = None,
+        history: Path | None = None,
     ) -> None:
         self.bot = bot
         self.workspace = workspace
@@ -45,6 +45,9 @@ class ConsoleAdapter:
         self.interactive = self.stdin.isatty() if interactive is None else interactive
         self.color = self.interactive and self.stdout.isatty()
         self._buttons: tuple[Button, ...] = ()
+        self.history = (
+            history or Path(os.environ.get("TIARA_HISTORY_FILE", "~/.tiara_history")).expanduser()
+        )
 
     # -- the loop ------------------------------------------------------------------------
 
@@ -201,8 +204,8 @@ class ConsoleAdapter:
         try:
             import readline
 
-            if _HISTORY.exists():
-                readline.read_history_file(_HISTORY)
+            if self.history.exists():
+                readline.read_history_file(self.history)
             readline.set_history_length(1000)
         except (ImportError, OSError):
             pass
@@ -211,6 +214,6 @@ class ConsoleAdapter:
         try:
             import readline
 
-            readline.write_history_file(_HISTORY)
+            readline.write_history_file(self.history)
         except (ImportError, OSError):
             pass

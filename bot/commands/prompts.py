@@ -137,7 +137,7 @@ async def prep(ctx: Context, args: dict[str, Any]) -> Message:
     if referrer is not None:
         fields.append(Field("Referred by", referrer.name))
 
-    org = person.organization or "their organization"
+    org = person.organization or "Their organization"
     research = [
         "Their background: past roles, education, anything you share (school, groups, "
         "interests)." + (f" Profile: {person.profile_url}" if person.profile_url else ""),

@@ -53,7 +53,7 @@ def upgrade() -> None:
         sa.Column("workspace_id", sa.Integer(), nullable=False),
         sa.Column("member_id", sa.Integer(), nullable=False),
         sa.Column("name", sa.String(length=120), nullable=False),
-        sa.Column("name_key", sa.String(length=120), nullable=False),
+        sa.Column("name_key", sa.String(length=360), nullable=False),
         sa.Column("title", sa.String(length=200), nullable=True),
         sa.Column("organization", sa.String(length=200), nullable=True),
         sa.Column("field", sa.String(length=200), nullable=True),

@@ -1,0 +1,297 @@
+"""The console adapter as a member uses it: piped scripts, an interactive terminal, the CLI."""
+
+from __future__ import annotations
+
+import builtins
+import io
+import os
+import re
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from adapters.console import ConsoleAdapter
+from bot.core import Bot
+from bot.values import UserRef
+from storage.models import Base
+
+ALICE = UserRef("console", "local", "alice")
+_TYPED = re.compile(r"^(\w+)> (.*)$")
+
+
+async def run_piped(bot: Bot, script: str, user: str = "alice") -> str:
+    """Feed ``script`` to the console as a pipe would; return everything it printed."""
+    out = io.StringIO()
+    await ConsoleAdapter(
+        bot, user=user, stdin=io.StringIO(script), stdout=out, interactive=False
+    ).run()
+    return out.getvalue()
+
+
+def exchanges(output: str) -> list[tuple[str, str]]:
+    """Split a piped transcript into (what was typed, what came back), in order."""
+    pairs: list[tuple[str, list[str]]] = []
+    for line in output.splitlines():
+        typed = _TYPED.match(line)
+        if typed:
+            pairs.append((typed.group(2), []))
+        elif pairs:
+            pairs[-1][1].append(line)
+        else:
+            raise AssertionError(f"output before the first command: {line!r}")
+    return [(typed, "\n".join(reply).strip()) for typed, reply in pairs]
+
+
+@pytest.fixture
+def terminal(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Callable[[list[str]], list[str]]:
+    """Script an interactive terminal: answers ``input()`` in turn, then Ctrl-D (EOFError).
+
+    Returns the list the prompts shown to the member are collected in. The history file
+    goes to a temporary directory, never the real ~/.tiara_history.
+    """
+    monkeypatch.setenv("TIARA_HISTORY_FILE", str(tmp_path / "history"))
+
+    def script(answers: list[str]) -> list[str]:
+        pending = list(answers)
+        prompts: list[str] = []
+
+        def fake_input(prompt: str = "") -> str:
+            prompts.append(prompt)
+            if not pending:
+                raise EOFError
+            return pending.pop(0)
+
+        monkeypatch.setattr(builtins, "input", fake_input)
+        return prompts
+
+    return script
+
+
+async def test_piped_session_tracks_a_conversation_from_request_to_delete(bot: Bot) -> None:
+    output = await run_piped(
+        bot,
+        "\n".join(
+            [
+                'request contact="Dana Lee" org=Acme via=email when="3 days ago"',
+                'reply contact="Dana Lee" outcome=scheduled',
+                'log contact="Dana Lee" when="yesterday 3pm" notes="Data teams want SQL" '
+                'referrals="Sam Ortiz, Kim Park"',
+                "meetings",
+                "show M2",
+                'edit M2 venue=video followups="Send Dana the SQL course"',
+                "show M2",
+                'log contact="Kim Park" when="next Tuesday 10am" venue=video',
+                "1",  # the Prepare button
+                "prompts trends",
+                "prep M2",
+                "show M2",
+                "2",  # the Delete button
+                "1",  # Delete, confirmed
+                "show M2",
+                "meetings",
+            ]
+        )
+        + "\n",
+    )
+    steps = exchanges(output)
+    typed = [t for t, _ in steps]
+    assert typed[0].startswith("request") and typed[-1] == "meetings"
+    replies = [reply for _, reply in steps]
+    assert len(replies) == 16
+    (
+        request,
+        reply,
+        logged,
+        listing,
+        shown,
+        edited,
+        shown_again,
+        upcoming,
+        prepare_clicked,
+        prompts,
+        prep,
+        before_delete,
+        confirm,
+        deleted,
+        gone,
+        final_listing,
+    ) = replies
+
+    assert request.startswith("Request R1 to Dana Lee recorded")
+    assert "[1] They agreed to meet  [2] They declined  (type a number)" in request
+    assert reply.startswith("R1: Dana Lee replied (scheduled)")
+    assert logged.startswith("Logged M2: your conversation with Dana Lee")
+    assert "• Sam Ortiz\n• Kim Park" in logged
+    assert "Recent\n• M2 · Tue 17 Nov 2026, 15:00 · Dana Lee (Acme)" in listing
+    assert "R1" not in listing  # answered, so no longer waiting for a reply
+
+    assert shown.startswith("M2 · Meeting with Dana Lee")
+    assert re.search(r"^  Notes: +Data teams want SQL$", shown, re.MULTILINE)
+    assert re.search(r"^  Referrals: +Kim Park, Sam Ortiz$", shown, re.MULTILINE)
+    assert "Venue" not in shown
+    assert "[1] Mark thank-you sent  [2] Delete  (type a number)" in shown
+    assert edited.startswith("Updated M2")
+    assert re.search(r"^  Venue: +video$", shown_again, re.MULTILINE)
+    assert re.search(r"^  Follow-ups: +Send Dana the SQL course$", shown_again, re.MULTILINE)
+
+    assert upcoming.startswith("Upcoming M3: Kim Park, Tue 24 Nov 2026, 10:00")
+    assert "[1] Prepare  (type a number)" in upcoming
+    # Typing 1 clicked Prepare: a checklist for Kim, whom Dana suggested.
+    assert prepare_clicked.startswith("Prepare for Kim Park")
+    assert re.search(r"^  Referred by: +Dana Lee$", prepare_clicked, re.MULTILINE)
+    assert "Mention that Dana Lee suggested you talk." in prepare_clicked
+    assert "• Video: test the link" in prepare_clicked
+    assert prompts.startswith("T · Trends questions")
+    assert prompts.count("\n• ") == 3
+    assert prep.startswith("Prepare for Dana Lee")
+    assert re.search(r"^  Organization: +Acme$", prep, re.MULTILINE)
+
+    assert "[2] Delete" in before_delete
+    assert confirm.startswith("Delete M2?")
+    assert "[1] Delete  [2] Keep it  (type a number)" in confirm
+    assert deleted.startswith("Deleted M2")
+    assert gone.startswith("I can't find #2")
+    assert "M3 · Tue 24 Nov 2026, 10:00 · Kim Park" in final_listing
+    assert "M2" not in final_listing and "Dana Lee" not in final_listing
+
+
+async def test_a_number_outside_the_buttons_clicks_nothing(bot: Bot) -> None:
+    output = await run_piped(
+        bot,
+        'log contact="Dana Lee" when="yesterday 3pm"\nshow M1\n3\n0\nshow M1\n',
+    )
+    steps = dict(exchanges(output))
+    assert steps["3"] == "Choose a number between 1 and 2."
+    assert steps["0"] == "Choose a number between 1 and 2."
+    assert output.count("M1 · Meeting with Dana Lee") == 2  # still there
+
+
+async def test_switching_member_hides_the_other_members_meetings(bot: Bot) -> None:
+    output = await run_piped(
+        bot,
+        'log contact="Dana Lee" when="yesterday 3pm" notes="private"\n'
+        ":now\n:user bob\nshow M1\nmeetings\n:user alice\nshow M1\n",
+    )
+    assert "Now: Wed 18 Nov 2026, 15:00 (UTC); 2026-11-18 15:00 UTC" in output
+    assert "Now talking as 'bob'." in output
+    steps = exchanges(output)
+    # The prompt names who is talking.
+    assert [t for t, _ in steps] == [
+        'log contact="Dana Lee" when="yesterday 3pm" notes="private"',
+        ":now",
+        ":user bob",
+        "show M1",
+        "meetings",
+        ":user alice",
+        "show M1",
+    ]
+    assert "\nbob> show M1\n" in output and "\nalice> show M1\n" in output
+    bob_show, bob_list, _, alice_show = (reply for _, reply in steps[3:])
+    assert bob_show.startswith("I can't find #1")
+    assert bob_list.startswith("No meetings or requests yet")
+    assert "private" not in bob_show + bob_list
+    assert alice_show.startswith("M1 · Meeting with Dana Lee")
+    assert re.search(r"^  Notes: +private$", alice_show, re.MULTILINE)
+
+
+async def test_interactive_log_asks_the_form_one_field_at_a_time(
+    bot: Bot, terminal: Callable[[list[str]], list[str]]
+) -> None:
+    prompts = terminal(
+        [
+            "log",
+            "",  # contact is required: asked again
+            "Dana Lee",
+            "yesterday 3pm",
+            "Data teams want SQL",
+            "",  # no follow-ups
+            "Sam Ortiz",
+            "show M1",
+        ]
+    )
+    out = io.StringIO()
+    await ConsoleAdapter(bot, user="alice", stdout=out, interactive=True).run()
+    output = out.getvalue()
+
+    form = bot.registry.get(("log",)).form
+    assert form is not None
+    labels = [f"  {f.label}{' (required)' if f.required else ''}: " for f in form.fields]
+    assert labels[0] == "  Contact (required): "
+    # The prompt, then every field in order, the required contact twice, then the prompt.
+    assert prompts[:8] == ["alice> ", labels[0], *labels, "alice> "]
+    assert "  Contact is required." in output
+    assert "Log a conversation (Enter skips an optional field, Ctrl-D cancels)" in output
+    assert "Logged M1: your conversation with Dana Lee" in output
+    assert "• Sam Ortiz" in output
+    assert re.search(r"^  Notes: +Data teams want SQL$", output, re.MULTILINE)
+    assert "Follow-ups" not in output.split("M1 · Meeting with Dana Lee")[1]
+
+
+@pytest.mark.parametrize(
+    "answers",
+    [
+        pytest.param(["log", "Dana Lee", "yesterday 3pm"], id="form-midway"),
+        pytest.param(["log org=Acme"], id="missing-contact"),
+    ],
+)
+async def test_ctrl_d_in_a_form_cancels_and_saves_nothing(
+    bot: Bot, terminal: Callable[[list[str]], list[str]], answers: list[str]
+) -> None:
+    prompts = terminal(answers)
+    out = io.StringIO()
+    await ConsoleAdapter(bot, user="alice", stdout=out, interactive=True).run()
+    output = out.getvalue()
+    assert "Cancelled; nothing was saved." in output
+    assert "Logged" not in output
+    assert prompts[-1] == "alice> "  # back at the prompt after cancelling, then Ctrl-D left
+    listing = await bot.handle_text("meetings", ALICE)
+    assert listing.title == "No meetings or requests yet"
+    contact = await bot.handle_text('contact "Dana Lee"', ALICE)
+    assert contact.error and "no contact named 'Dana Lee'" in contact.text
+
+
+def _entry_point() -> list[str]:
+    script = Path(sys.executable).with_name("tiara")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "bot.cli"]
+
+
+def test_tiara_console_command_logs_a_meeting_in_a_new_database(tmp_path: Path) -> None:
+    db = tmp_path / "t.db"
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("TIARA_") and k not in ("SLACK_BOT_TOKEN", "DISCORD_TOKEN")
+    }
+    env["TIARA_DATABASE_URL"] = f"sqlite+aiosqlite:///{db}"
+    env["TIARA_HISTORY_FILE"] = str(tmp_path / "history")
+    result = subprocess.run(
+        [*_entry_point(), "console", "--user", "alice"],
+        input='log contact="Dana Lee" org=Acme when="yesterday 3pm" notes="Data teams want SQL"\n'
+        "meetings\nshow M1\n",
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "alice> log contact=" in out
+    assert "Logged M1: your conversation with Dana Lee" in out
+    assert re.search(r"^• M1 · .* · Dana Lee \(Acme\)", out, re.MULTILINE), out
+    assert re.search(r"^  Notes: +Data teams want SQL$", out, re.MULTILINE), out
+
+    # The first start created the database and migrated it to the full schema.
+    assert db.exists()
+    with sqlite3.connect(db) as conn:
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        revision = conn.execute("SELECT version_num FROM alembic_version").fetchall()
+        notes = conn.execute("SELECT notes FROM meetings").fetchall()
+    assert {t.name for t in Base.metadata.sorted_tables} <= tables
+    assert len(revision) == 1
+    assert notes == [("Data teams want SQL",)]
