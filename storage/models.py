@@ -26,6 +26,7 @@ __all__ = [
     "Contact",
     "Meeting",
     "Member",
+    "MemberOwned",
     "OutreachRequest",
     "PromptSeen",
     "UTCDateTime",
@@ -64,6 +65,13 @@ class Base(AsyncAttrs, DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime()}
 
 
+class MemberOwned:
+    """Columns of a row that belongs to one member of one workspace."""
+
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+
+
 class Workspace(Base):
     """A Slack workspace, a Discord server or a console session."""
 
@@ -94,15 +102,13 @@ class Member(Base):
     workspace: Mapped[Workspace] = relationship(lazy="joined")
 
 
-class Contact(Base):
+class Contact(MemberOwned, Base):
     """Someone a member reached out to, met, or was referred to."""
 
     __tablename__ = "contacts"
     __table_args__ = (UniqueConstraint("member_id", "name_key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
-    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(120))
     # Case-folded, so longer than the name at times ("ß" folds to "ss"): room for 3x.
     name_key: Mapped[str] = mapped_column(String(360))
@@ -123,7 +129,7 @@ class Contact(Base):
     referred_by: Mapped[Contact | None] = relationship(remote_side=[id])
 
 
-class OutreachRequest(Base):
+class OutreachRequest(MemberOwned, Base):
     """A request for an informational interview that a member sent."""
 
     __tablename__ = "outreach_requests"
@@ -133,8 +139,6 @@ class OutreachRequest(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
-    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
     seq: Mapped[int]
     contact_id: Mapped[int] = mapped_column(
         ForeignKey("contacts.id", ondelete="CASCADE"), index=True
@@ -149,7 +153,7 @@ class OutreachRequest(Base):
     contact: Mapped[Contact] = relationship(lazy="joined")
 
 
-class Meeting(Base):
+class Meeting(MemberOwned, Base):
     """An informational interview, held or upcoming."""
 
     __tablename__ = "meetings"
@@ -159,8 +163,6 @@ class Meeting(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
-    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
     seq: Mapped[int]
     contact_id: Mapped[int] = mapped_column(
         ForeignKey("contacts.id", ondelete="CASCADE"), index=True
@@ -176,15 +178,13 @@ class Meeting(Base):
     contact: Mapped[Contact] = relationship(lazy="joined")
 
 
-class PromptSeen(Base):
+class PromptSeen(MemberOwned, Base):
     """A question from the bank already shown to a member (so the next call shows new ones)."""
 
     __tablename__ = "prompts_seen"
     __table_args__ = (UniqueConstraint("member_id", "question_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
-    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
     category: Mapped[str] = mapped_column(String(32))
     question_id: Mapped[str] = mapped_column(String(64))
     seen_at: Mapped[datetime]
