@@ -1,0 +1,60 @@
+"""Settings from the environment and .env; secrets never printed."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from bot.config import DEFAULT_DATABASE_URL, Settings
+
+
+def test_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    for name in ("TIARA_DATABASE_URL", "TIARA_TIMEZONE", "SLACK_BOT_TOKEN", "DISCORD_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    settings = Settings()
+    assert settings.database_url.get_secret_value() == DEFAULT_DATABASE_URL
+    assert settings.timezone == "UTC"
+    assert settings.platform == "console"
+
+
+def test_dotenv_is_read_and_names_are_normalised(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("TIARA_TIMEZONE", raising=False)
+    monkeypatch.delenv("SLACK_BOT_TOKEN", raising=False)
+    (tmp_path / ".env").write_text(
+        "TIARA_TIMEZONE=america/new_york\nTIARA_LOG_LEVEL=debug\nSLACK_BOT_TOKEN=xoxb-secret-123\n"
+    )
+    settings = Settings()
+    assert settings.timezone == "America/New_York"
+    assert settings.log_level == "DEBUG"
+    assert settings.platform == "slack"
+    assert "xoxb-secret-123" not in repr(settings) and "xoxb-secret-123" not in str(settings)
+
+
+def test_a_bad_timezone_is_refused_with_a_hint() -> None:
+    with pytest.raises(ValidationError, match="IANA name"):
+        Settings(_env_file=None, timezone="Europe/Berln")  # type: ignore[call-arg]
+
+
+def test_run_with_platform_credentials_says_what_is_missing(tmp_path: Path) -> None:
+    env = {**os.environ, "SLACK_BOT_TOKEN": "xoxb-secret-456"}
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "run"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert done.returncode == 2
+    assert "tiara console" in done.stderr
+    assert "xoxb-secret-456" not in done.stdout + done.stderr
