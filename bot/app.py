@@ -51,6 +51,7 @@ def configure_logging(settings: Settings) -> None:
         level=settings.log_level_number,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    # SQL echo would print members' notes; keep the engine quiet unless asked explicitly.
-    logging.getLogger("sqlalchemy").setLevel(logging.WARNING)
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    # Database libraries log statements with their parameters (members' notes) at DEBUG:
+    # they stay at WARNING whatever the level asked for.
+    for name in ("sqlalchemy", "alembic", "aiosqlite", "asyncpg"):
+        logging.getLogger(name).setLevel(logging.WARNING)

@@ -11,7 +11,12 @@ from bot.values import Invocation
 from storage.models import Member
 from storage.repo import Repo
 
-__all__ = ["Context"]
+__all__ = ["Context", "effective_timezone"]
+
+
+def effective_timezone(member: Member, default: str) -> str:
+    """The timezone times are shown and read in for ``member``."""
+    return member.timezone or member.workspace.timezone or default
 
 
 @dataclass
@@ -23,11 +28,12 @@ class Context:
     invocation: Invocation
     now: datetime
     rng: random.Random
+    default_tz: str
 
     @property
     def tz(self) -> str:
-        """The member's timezone, or the workspace default."""
-        return self.member.timezone or self.member.workspace.timezone
+        """The member's timezone, else the workspace's, else the configured default."""
+        return effective_timezone(self.member, self.default_tz)
 
     def when(self, moment: datetime) -> str:
         return format_when(moment, self.tz)

@@ -8,38 +8,18 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from bot.items import parse_item
 from bot.registry import Command, Kind, Option
 from bot.timeutil import parse_when, resolve_timezone
 from bot.values import UserError
 
-__all__ = ["convert_args", "item_label", "parse_item"]
+__all__ = ["convert_args"]
 
-_ITEM = re.compile(r"#?\s*([mr])?\s*(\d{1,9})", re.IGNORECASE)
-_MAX_ITEM = 10**9  # ids have at most 9 digits, typed or carried by a button
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+_URL = re.compile(r"(?:https?://)?[^\s/:@]+\.[^\s/:@]+(?::\d+)?(?:/\S*)?", re.IGNORECASE)
 _TRUE = {"yes", "y", "true", "1", "on"}
 _FALSE = {"no", "n", "false", "0", "off"}
 MAX_NAMES = 20
-
-
-def item_label(kind: str, seq: int) -> str:
-    """A short id as members see it: M3 for a meeting, R2 for a request."""
-    return f"{kind}{seq}"
-
-
-def parse_item(value: object) -> int:
-    """Read a short id (M3, R2, #3, 3) into its number."""
-    if isinstance(value, int) and not isinstance(value, bool) and 0 < value < _MAX_ITEM:
-        return value
-    text = str(value).strip()
-    match = _ITEM.fullmatch(text)
-    if match is None or int(match.group(2)) == 0:
-        shown = text if len(text) <= 30 else text[:30] + "…"
-        raise UserError(
-            f"{shown!r} is not an id. Ids look like M3 (a meeting) or R2 (a request); "
-            "`/tiara meetings` lists yours."
-        )
-    return int(match.group(2))
 
 
 def _check_text(option: Option, text: str) -> str:
@@ -84,10 +64,10 @@ def _convert(option: Option, raw: object, *, tz: str, now: datetime) -> Any:
                 f"(you typed {text[:30]!r})."
             )
         return matches[0]
-    if kind is Kind.WHEN:
-        return parse_when(_check_text(option, text[:200]), tz=tz, now=now)
+    if kind in (Kind.WHEN, Kind.PAST_WHEN):
+        return parse_when(_check_text(option, text), tz=tz, now=now, past=kind is Kind.PAST_WHEN)
     if kind is Kind.TIMEZONE:
-        return resolve_timezone(_check_text(option, text[:100]))
+        return resolve_timezone(_check_text(option, text))
     text = _check_text(option, text)
     if kind is Kind.NAMES:
         names: list[str] = []
@@ -99,7 +79,17 @@ def _convert(option: Option, raw: object, *, tz: str, now: datetime) -> Any:
             raise UserError(f"{option.name}= takes at most {MAX_NAMES} names at a time.")
         return names
     if kind is Kind.NAME:
+        if any(unicodedata.category(c) == "Cf" for c in text):
+            raise UserError(
+                f"{option.name}= contains an invisible formatting character (such as a "
+                "zero-width space); retype the name as plain text."
+            )
         return " ".join(text.split())
+    if kind is Kind.URL and not _URL.fullmatch(text):
+        raise UserError(
+            f"{text[:60]!r} doesn't look like a web address; use one such as "
+            "https://www.linkedin.com/in/dana-lee"
+        )
     if kind is Kind.EMAIL and not _EMAIL.fullmatch(text):
         raise UserError(f"{text[:60]!r} doesn't look like an email address (name@example.org).")
     return text

@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 import random
 import time
+import traceback
 
 from bot.clock import Clock
-from bot.context import Context
+from bot.context import Context, effective_timezone
 from bot.convert import convert_args
 from bot.parsing import parse_command_text
 from bot.registry import Registry
@@ -15,9 +16,14 @@ from bot.values import ChannelRef, Form, Invocation, Message, UserError, UserRef
 from storage.repo import Repo
 from storage.store import Store
 
-__all__ = ["Bot"]
+__all__ = ["INTERNAL_ERROR", "Bot"]
 
 log = logging.getLogger(__name__)
+
+INTERNAL_ERROR = (
+    "Something went wrong on my side, sorry; nothing was saved. Please try again in a "
+    "moment. If it keeps happening, tell your coach."
+)
 
 
 class Bot:
@@ -61,7 +67,9 @@ class Bot:
     async def dispatch(self, invocation: Invocation) -> Message:
         """Run one command for one member, in one transaction.
 
-        A ``UserError`` rolls everything back and becomes a private error message.
+        A ``UserError`` rolls everything back and becomes a private error message; so does
+        any other failure, which is logged (without arguments) and answered with
+        ``INTERNAL_ERROR``.
         """
         started = time.perf_counter()
         outcome = "ok"
@@ -71,24 +79,31 @@ class Bot:
             async with self.store.transaction() as session:
                 repo = Repo(session)
                 now = self.clock.now()
-                member = await repo.ensure_member(
-                    user.platform,
-                    user.workspace,
-                    user.user,
-                    default_tz=self.default_timezone,
-                    now=now,
-                )
+                member = await repo.ensure_member(user.platform, user.workspace, user.user, now=now)
                 ctx = Context(
-                    repo=repo, member=member, invocation=invocation, now=now, rng=self.rng
+                    repo=repo,
+                    member=member,
+                    invocation=invocation,
+                    now=now,
+                    rng=self.rng,
+                    default_tz=self.default_timezone,
                 )
                 args = convert_args(command, invocation.args, tz=ctx.tz, now=now)
                 return await command.handler(ctx, args)
         except UserError as err:
             outcome = "user_error"
             return Message(text=err.message, error=True)
-        except Exception:
+        except Exception as err:
+            # Exception messages can quote SQL parameters (members' notes): log the type and
+            # where it happened, never the message or the arguments.
             outcome = "failed"
-            raise
+            log.error(
+                "command %s failed with %s\n%s",
+                " ".join(invocation.command),
+                type(err).__name__,
+                "".join(traceback.format_tb(err.__traceback__)),
+            )
+            return Message(text=INTERNAL_ERROR, error=True)
         finally:
             # Never log arguments: they hold members' notes and contacts.
             log.debug(
@@ -104,4 +119,4 @@ class Bot:
             member = await Repo(session).find_member(user.platform, user.workspace, user.user)
             if member is None:
                 return self.default_timezone
-            return member.timezone or member.workspace.timezone
+            return effective_timezone(member, self.default_timezone)

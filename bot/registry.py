@@ -28,6 +28,7 @@ class Kind(Enum):
     NAMES = "names"  # comma-separated names
     CHOICE = "choice"
     WHEN = "when"  # a natural-language date in the member's timezone
+    PAST_WHEN = "past_when"  # the same, for something that has happened
     ITEM = "item"  # a short id of a meeting or request (M3, R2, 3)
     TIMEZONE = "timezone"
     EMAIL = "email"
@@ -69,6 +70,7 @@ class Option:
             return "|".join(self.choices)
         return {
             Kind.WHEN: "date",
+            Kind.PAST_WHEN: "date",
             Kind.ITEM: "id",
             Kind.NAMES: "names",
             Kind.NAME: "name",

@@ -81,7 +81,8 @@ class Workspace(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     platform: Mapped[str] = mapped_column(String(16))
     external_id: Mapped[str] = mapped_column(String(64))
-    timezone: Mapped[str] = mapped_column(String(64))
+    # Set by a coach; until then the configured default (TIARA_TIMEZONE) applies.
+    timezone: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime]
 
 

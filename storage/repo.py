@@ -40,13 +40,13 @@ class Repo:
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
     async def ensure_member(
-        self, platform: str, workspace: str, user_id: str, *, default_tz: str, now: datetime
+        self, platform: str, workspace: str, user_id: str, *, now: datetime
     ) -> Member:
         """Return the member, creating the workspace and member rows on first contact."""
         member = await self.find_member(platform, workspace, user_id)
         if member is not None:
             return member
-        ws = await self._ensure_workspace(platform, workspace, default_tz, now)
+        ws = await self._ensure_workspace(platform, workspace, now)
         try:
             async with self.session.begin_nested():
                 member = Member(workspace_id=ws.id, user_id=user_id, created_at=now)
@@ -57,9 +57,7 @@ class Repo:
         await self.session.refresh(member, ["workspace"])
         return member
 
-    async def _ensure_workspace(
-        self, platform: str, external_id: str, default_tz: str, now: datetime
-    ) -> Workspace:
+    async def _ensure_workspace(self, platform: str, external_id: str, now: datetime) -> Workspace:
         stmt = select(Workspace).where(
             Workspace.platform == platform, Workspace.external_id == external_id
         )
@@ -68,9 +66,7 @@ class Repo:
             return ws
         try:
             async with self.session.begin_nested():
-                ws = Workspace(
-                    platform=platform, external_id=external_id, timezone=default_tz, created_at=now
-                )
+                ws = Workspace(platform=platform, external_id=external_id, created_at=now)
                 self.session.add(ws)
         except IntegrityError:
             ws = (await self.session.execute(stmt)).scalar_one()
@@ -132,7 +128,7 @@ class Repo:
         stmt = (
             select(Meeting)
             .where(Meeting.member_id == member_id, Meeting.held_at > now)
-            .order_by(Meeting.held_at)
+            .order_by(Meeting.held_at, Meeting.seq)
             .limit(limit)
         )
         return (await self.session.execute(stmt)).scalars().all()
@@ -141,7 +137,7 @@ class Repo:
         stmt = (
             select(Meeting)
             .where(Meeting.member_id == member_id, Meeting.held_at <= now)
-            .order_by(Meeting.held_at.desc())
+            .order_by(Meeting.held_at.desc(), Meeting.seq.desc())
             .limit(limit)
         )
         return (await self.session.execute(stmt)).scalars().all()
@@ -155,9 +151,18 @@ class Repo:
         )
         return (await self.session.execute(stmt)).scalars().all()
 
-    async def count_meetings(self, member_id: int) -> int:
-        stmt = select(func.count()).select_from(Meeting).where(Meeting.member_id == member_id)
-        return (await self.session.execute(stmt)).scalar_one()
+    async def count_meetings(self, member_id: int, now: datetime) -> tuple[int, int]:
+        """How many meetings are upcoming and how many have happened."""
+        upcoming = func.count().filter(Meeting.held_at > now)
+        stmt = select(upcoming, func.count() - upcoming).where(Meeting.member_id == member_id)
+        row = (await self.session.execute(stmt)).one()
+        return int(row[0]), int(row[1])
+
+    async def count_open_requests(self, member_id: int) -> int:
+        stmt = select(func.count()).where(
+            OutreachRequest.member_id == member_id, OutreachRequest.status == "pending"
+        )
+        return int((await self.session.execute(stmt)).scalar_one())
 
     async def meetings_with(self, member_id: int, contact_id: int) -> Sequence[Meeting]:
         stmt = (
@@ -175,7 +180,9 @@ class Repo:
         )
         return (await self.session.execute(stmt)).scalars().all()
 
-    async def pending_request_to(self, member_id: int, contact_id: int) -> OutreachRequest | None:
+    async def pending_requests_to(
+        self, member_id: int, contact_id: int
+    ) -> Sequence[OutreachRequest]:
         stmt = (
             select(OutreachRequest)
             .where(
@@ -183,10 +190,9 @@ class Repo:
                 OutreachRequest.contact_id == contact_id,
                 OutreachRequest.status == "pending",
             )
-            .order_by(OutreachRequest.sent_at.desc())
-            .limit(1)
+            .order_by(OutreachRequest.sent_at)
         )
-        return (await self.session.execute(stmt)).scalar_one_or_none()
+        return (await self.session.execute(stmt)).scalars().all()
 
     # -- prompts ---------------------------------------------------------------------
 

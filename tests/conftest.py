@@ -12,7 +12,7 @@ import pytest
 from bot.app import build_app
 from bot.clock import FixedClock
 from bot.config import Settings
-from bot.core import Bot
+from bot.core import INTERNAL_ERROR, Bot
 from bot.values import Button, Message, UserRef
 from storage.store import Store
 
@@ -32,7 +32,12 @@ async def _postgres_problem() -> str | None:
     url = make_url(POSTGRES_URL)
     try:
         conn = await asyncpg.connect(
-            host=url.host, port=url.port, user=url.username, database=url.database, timeout=5
+            host=url.host,
+            port=url.port,
+            user=url.username,
+            password=url.password,
+            database=url.database,
+            timeout=5,
         )
         await conn.close()
     except Exception as err:  # any failure to connect
@@ -112,6 +117,7 @@ class Member:
 
     async def __call__(self, text: str) -> Message:
         self.last = await self.bot.handle_text(text, self.ref)
+        assert self.last.text != INTERNAL_ERROR, f"{text!r} crashed inside the bot"
         return self.last
 
     async def ok(self, text: str) -> Message:
@@ -125,6 +131,7 @@ class Member:
         assert source is not None, "nothing to click on yet"
         button = button_named(source, label)
         self.last = await self.bot.dispatch(button.invocation(self.ref))
+        assert self.last.text != INTERNAL_ERROR, f"clicking {label!r} crashed inside the bot"
         return self.last
 
 

@@ -154,7 +154,7 @@ async def test_piped_session_tracks_a_conversation_from_request_to_delete(bot: B
     assert confirm.startswith("Delete M2?")
     assert "[1] Delete  [2] Keep it  (type a number)" in confirm
     assert deleted.startswith("Deleted M2")
-    assert gone.startswith("I can't find #2")
+    assert gone.startswith("I can't find M2")
     assert "M3 · Tue 24 Nov 2026, 10:00 · Kim Park" in final_listing
     assert "M2" not in final_listing and "Dana Lee" not in final_listing
 
@@ -191,7 +191,7 @@ async def test_switching_member_hides_the_other_members_meetings(bot: Bot) -> No
     ]
     assert "\nbob> show M1\n" in output and "\nalice> show M1\n" in output
     bob_show, bob_list, _, alice_show = (reply for _, reply in steps[3:])
-    assert bob_show.startswith("I can't find #1")
+    assert bob_show.startswith("I can't find M1")
     assert bob_list.startswith("No meetings or requests yet")
     assert "private" not in bob_show + bob_list
     assert alice_show.startswith("M1 · Meeting with Dana Lee")

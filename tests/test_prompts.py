@@ -98,4 +98,4 @@ async def test_prep_checklist_for_a_meeting(alice: Member) -> None:
 
 async def test_prep_for_an_unknown_target(alice: Member) -> None:
     assert "no contact named" in (await alice("prep Nobody")).text
-    assert "can't find #9" in (await alice("prep M9")).text
+    assert "can't find M9" in (await alice("prep M9")).text

@@ -22,7 +22,7 @@ from bot.app import build_app
 from bot.clock import FixedClock
 from bot.commands import registry
 from bot.config import Settings
-from bot.core import Bot
+from bot.core import INTERNAL_ERROR, Bot
 from bot.parsing import parse_command_text
 from bot.registry import Command, Kind, Option
 from bot.values import Invocation, Message, UserError, UserRef
@@ -54,6 +54,7 @@ GOOD_VALUES: dict[Kind, tuple[str, ...]] = {
     Kind.NAME: NAMES,
     Kind.NAMES: ("Sam Ortiz, Kim Park", "Noor Haddad", "Dana Lee, Eve Adams"),
     Kind.WHEN: ("yesterday 3pm", "next Tuesday 10am", "now", "2 days ago", "today"),
+    Kind.PAST_WHEN: ("yesterday 3pm", "now", "2 days ago", "last Friday 2pm", "12/1"),
     Kind.ITEM: ("M2", "R1", "M3", "r4", "#2", "3", "4"),
     Kind.TIMEZONE: ("America/Chicago", "europe/berlin", "UTC"),
     Kind.EMAIL: ("dana@acme.org",),
@@ -130,6 +131,8 @@ async def run_checked(bot: Bot, call: Awaitable[Message], what: str) -> Message:
     before = await snapshot(bot)
     message = await call
     assert isinstance(message, Message), f"{what} returned {message!r}"
+    # The core answers an unexpected failure politely; here that still counts as a crash.
+    assert message.text != INTERNAL_ERROR, f"{what} crashed inside the bot (see the log)"
     if message.error:
         assert message.text.strip(), f"{what} gave an error with no text"
         assert_nothing_written(before, await snapshot(bot), what)

@@ -43,7 +43,7 @@ async def test_reply_buttons_and_declined_closes(alice: Member) -> None:
     shown = await alice.ok("show R1")
     assert ("Status", "closed") in [(f.label, f.value) for f in shown.fields]
     again = await alice("reply contact=Sam outcome=later")
-    assert again.error and "no pending request to Sam" in again.text
+    assert again.error and "no request to Sam waiting for a reply" in again.text
 
 
 async def test_reply_without_any_request_is_explained(alice: Member) -> None:
@@ -130,7 +130,7 @@ async def test_show_edit_delete_with_confirmation(alice: Member, bot: Bot) -> No
     assert gone.title == "Deleted M1"
     assert (await count_rows(bot))["meetings"] == 0
     missing = await alice("show M1")
-    assert missing.error and "can't find #1" in missing.text
+    assert missing.error and "can't find M1" in missing.text
 
 
 async def test_edit_refuses_fields_that_dont_apply(alice: Member) -> None:
@@ -210,7 +210,7 @@ async def test_help_lists_every_command_and_explains_one(alice: Member, bot: Bot
     for command in bot.registry:
         assert f"/tiara {command.name}:" in overview.text
     detail = await alice.ok("help log")
-    assert "Usage: /tiara log contact=<name>" in detail.text
+    assert "Usage: /tiara log <contact> [org=<text>]" in detail.text
     assert "venue= how you met (phone | video | in-person), optional" in detail.text
     assert "Examples\n/tiara log contact=" in detail.text
     for command in bot.registry:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import difflib
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from bot.context import Context
-from bot.convert import item_label
+from bot.items import ItemRef, item_label
 from bot.values import UserError
 from storage.models import Contact, Meeting, OutreachRequest
 
@@ -84,13 +84,22 @@ async def upsert_contact(
     return contact, created
 
 
-async def find_item(ctx: Context, seq: int) -> Meeting | OutreachRequest:
+_KIND_NAMES = {"M": "meeting", "R": "request"}
+
+
+async def find_item(ctx: Context, ref: ItemRef) -> Meeting | OutreachRequest:
     """The member's meeting or request with this short id, or "not found"."""
-    item = await ctx.repo.item_by_seq(ctx.member.id, seq)
+    item = await ctx.repo.item_by_seq(ctx.member.id, ref.seq)
     if item is None:
         raise UserError(
-            f"I can't find #{seq} among your meetings and requests. "
+            f"I can't find {ref} among your meetings and requests. "
             "`/tiara meetings` lists them with their ids."
+        )
+    actual = label(item)
+    if ref.kind is not None and ref.kind != actual[0]:
+        raise UserError(
+            f"You have no {_KIND_NAMES[ref.kind]} {ref}; #{ref.seq} is your "
+            f"{_KIND_NAMES[actual[0]]} {actual}. Use {actual} if that's the one."
         )
     return item
 
@@ -129,7 +138,3 @@ def request_line(ctx: Context, request: OutreachRequest) -> str:
 
 def clip(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def since(now: datetime, then: datetime) -> int:
-    return (now - then).days

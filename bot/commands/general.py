@@ -20,7 +20,7 @@ def _option_line(option: Option) -> str:
         details += f" ({' | '.join(option.choices)})"
     elif option.kind in (Kind.TEXT, Kind.LONGTEXT, Kind.NAME, Kind.EMAIL, Kind.URL):
         details += f" (up to {option.limit:,} characters)"
-    elif option.kind is Kind.WHEN:
+    elif option.kind in (Kind.WHEN, Kind.PAST_WHEN):
         details += ' (e.g. "yesterday 3pm", "next Tuesday 10am", "2026-12-01 14:00")'
     required = "required" if option.required else "optional"
     return f"• {name} {details}, {required}"
@@ -78,7 +78,7 @@ async def settings(ctx: Context, args: dict[str, Any]) -> Message:
         ctx.member.timezone = args["timezone"]
         title = "Settings saved"
     own = ctx.member.timezone
-    workspace_tz = ctx.member.workspace.timezone
+    workspace_tz = ctx.member.workspace.timezone or ctx.default_tz
     return Message(
         title=title,
         text="Times I show you and reminders follow your timezone.",

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from bot.commands._registry import registry
 from bot.commands.common import find_contact, find_item, label
 from bot.context import Context
-from bot.convert import parse_item
+from bot.items import looks_like_item, parse_item
 from bot.questions import TIARA, Question, Tailoring, bank
 from bot.registry import Kind, Option
 from bot.values import Button, Field, Message
@@ -16,7 +15,6 @@ from storage.models import Contact, Meeting
 
 _CATEGORIES = tuple(bank().categories)
 _PER_CATEGORY = 3
-_ITEM_LIKE = re.compile(r"#?\s*[mr]?\s*\d{1,9}", re.IGNORECASE)
 
 _VENUE_TIPS = {
     "phone": "Phone: find a quiet spot, keep your notes and questions in front of you, and "
@@ -111,9 +109,7 @@ async def prep(ctx: Context, args: dict[str, Any]) -> Message:
     """Get a preparation checklist for a meeting or contact, with tailored TIARA questions."""
     target: str = args["target"]
     meeting: Meeting | None = None
-    if _ITEM_LIKE.fullmatch(target.strip()) and not await ctx.repo.contact_by_name(
-        ctx.member.id, target
-    ):
+    if looks_like_item(target) and not await ctx.repo.contact_by_name(ctx.member.id, target):
         item = await find_item(ctx, parse_item(target))
         if isinstance(item, Meeting):
             meeting = item

@@ -26,7 +26,9 @@ VIAS = ("email", "phone", "linkedin", "other")
 OUTCOMES = ("scheduled", "declined", "later")
 VENUES = ("phone", "video", "in-person")
 
-CONTACT = Option("contact", Kind.NAME, "who you contacted", required=True, label="Contact")
+CONTACT = Option(
+    "contact", Kind.NAME, "who you contacted", required=True, positional=True, label="Contact"
+)
 ORG = Option("org", Kind.TEXT, "their organization", label="Organization")
 ROLE = Option("role", Kind.TEXT, "their title or role", label="Role")
 ITEM = Option("id", Kind.ITEM, "a short id such as M3 or R2", required=True, positional=True)
@@ -49,7 +51,7 @@ VENUE = Option("venue", Kind.CHOICE, "how you met", choices=VENUES)
         ORG,
         ROLE,
         Option("via", Kind.CHOICE, "how you asked", choices=VIAS),
-        Option("when", Kind.WHEN, "when you sent it (default: now)"),
+        Option("when", Kind.PAST_WHEN, "when you sent it (default: now)"),
         Option("email", Kind.EMAIL, "their email address"),
     ),
     examples=('/tiara request contact="Dana Lee" org=Acme via=email when="yesterday 3pm"',),
@@ -65,8 +67,6 @@ async def request(ctx: Context, args: dict[str, Any]) -> Message:
     if "email" in args:
         contact.email = args["email"]
     sent_at = args.get("when", ctx.now)
-    if sent_at > ctx.now:
-        raise UserError("A request is recorded once sent, so when= can't be in the future.")
     row = OutreachRequest(
         workspace_id=ctx.member.workspace_id,
         member_id=ctx.member.id,
@@ -86,15 +86,14 @@ async def request(ctx: Context, args: dict[str, Any]) -> Message:
             "A short, polite follow-up is normal; many people simply missed the first note.\n\n"
             f'When they answer: /tiara reply contact="{contact.name}" outcome=scheduled'
         ),
-        buttons=(
-            Button(
-                "They agreed to meet",
-                ("reply",),
-                {"id": row.seq, "outcome": "scheduled"},
-                "primary",
-            ),
-            Button("They declined", ("reply",), {"id": row.seq, "outcome": "declined"}),
-        ),
+        buttons=_reply_buttons(row),
+    )
+
+
+def _reply_buttons(request: OutreachRequest) -> tuple[Button, ...]:
+    return (
+        Button("They agreed to meet", ("reply",), {"id": label(request), "outcome": "scheduled"}),
+        Button("They declined", ("reply",), {"id": label(request), "outcome": "declined"}),
     )
 
 
@@ -104,7 +103,7 @@ async def request(ctx: Context, args: dict[str, Any]) -> Message:
         Option("contact", Kind.NAME, "who answered", positional=True),
         Option("outcome", Kind.CHOICE, "what they said", required=True, choices=OUTCOMES),
         Option("id", Kind.ITEM, "the request's id, instead of contact="),
-        Option("when", Kind.WHEN, "when they answered (default: now)"),
+        Option("when", Kind.PAST_WHEN, "when they answered (default: now)"),
     ),
     examples=('/tiara reply contact="Dana Lee" outcome=scheduled',),
 )
@@ -117,27 +116,33 @@ async def reply(ctx: Context, args: dict[str, Any]) -> Message:
         item = await find_item(ctx, args["id"])
         if not isinstance(item, OutreachRequest):
             raise UserError(f"{label(item)} is a meeting, not a request.")
-        req: OutreachRequest = item
+        settled: list[OutreachRequest] = [item]  # a new answer replaces an earlier one
     elif "contact" in args:
         contact = await find_contact(ctx, args["contact"])
-        pending = await ctx.repo.pending_request_to(ctx.member.id, contact.id)
-        if pending is None:
+        settled = list(await ctx.repo.pending_requests_to(ctx.member.id, contact.id))
+        if not settled:
+            # "Come back later" and now they answered: that request gets the new outcome.
+            later = [
+                r
+                for r in await ctx.repo.requests_to(ctx.member.id, contact.id)
+                if r.outcome == "later"
+            ]
+            settled = later[-1:]
+        if not settled:
             raise UserError(
-                f"You have no pending request to {contact.name}. Record one first: "
-                f'/tiara request contact="{contact.name}" via=email'
+                f"You have no request to {contact.name} waiting for a reply. "
+                f'Record one first: /tiara request contact="{contact.name}" via=email'
             )
-        req = pending
     else:
         raise UserError('Say whose reply it is: /tiara reply contact="Dana Lee" outcome=scheduled')
-    replied_at = args.get("when", ctx.now)
-    if replied_at > ctx.now:
-        raise UserError("when= can't be in the future for a reply you already got.")
-    if replied_at < req.sent_at:
-        replied_at = req.sent_at
     outcome: str = args["outcome"]
-    req.outcome = outcome
-    req.replied_at = replied_at
-    req.status = "closed" if outcome == "declined" else "replied"
+    when = args.get("when", ctx.now)
+    for req in settled:
+        # A reply can't come before the request it answers.
+        req.replied_at = max(when, req.sent_at)
+        req.outcome = outcome
+        req.status = "closed" if outcome == "declined" else "replied"
+    req = settled[-1]
     name = req.contact.name
     texts = {
         "scheduled": (
@@ -156,7 +161,7 @@ async def reply(ctx: Context, args: dict[str, Any]) -> Message:
             Button("Log the meeting", ("log",), {"contact": name}, "primary", opens_form=True),
         )
     return Message(
-        title=f"{label(req)}: {name} replied ({outcome})",
+        title=f"{', '.join(label(r) for r in settled)}: {name} replied ({outcome})",
         text=texts[outcome],
         buttons=buttons,
     )
@@ -224,9 +229,9 @@ async def log_meeting(ctx: Context, args: dict[str, Any]) -> Message:
         if not created and referral.referred_by_id is None:
             referral.referred_by_id = contact.id
         new_referrals.append(referral.name)
-    pending = await ctx.repo.pending_request_to(ctx.member.id, contact.id)
-    if pending is not None:
-        pending.status, pending.outcome, pending.replied_at = "replied", "scheduled", ctx.now
+    pending = await ctx.repo.pending_requests_to(ctx.member.id, contact.id)
+    for req in pending:
+        req.status, req.outcome, req.replied_at = "replied", "scheduled", ctx.now
     await ctx.repo.flush()
 
     paragraphs: list[str] = []
@@ -253,8 +258,9 @@ async def log_meeting(ctx: Context, args: dict[str, Any]) -> Message:
         buttons.append(
             Button("Mark thank-you sent", ("thanks",), {"id": label(meeting)}, "primary")
         )
-    if pending is not None:
-        paragraphs.append(f"Your request {label(pending)} to {contact.name} is marked replied.")
+    if pending:
+        ids = ", ".join(label(r) for r in pending)
+        paragraphs.append(f"Your request {ids} to {contact.name} is marked replied.")
     if args.get("followups"):
         paragraphs.append("You promised follow-ups; doing them is what people remember.")
     if new_referrals:
@@ -281,14 +287,17 @@ async def meetings(ctx: Context, args: dict[str, Any]) -> Message:
                 'Or log a conversation you had: /tiara log contact="Dana Lee"'
             ),
         )
+    n_upcoming, n_past = await ctx.repo.count_meetings(mid, ctx.now)
+    n_waiting = await ctx.repo.count_open_requests(mid)
     sections = []
-    for heading, lines in (
-        ("Upcoming", [meeting_line(ctx, m) for m in upcoming]),
-        ("Recent", [meeting_line(ctx, m) for m in recent]),
-        ("Waiting for a reply", [request_line(ctx, r) for r in waiting]),
+    for heading, lines, total in (
+        ("Upcoming", [meeting_line(ctx, m) for m in upcoming], n_upcoming),
+        ("Recent", [meeting_line(ctx, m) for m in recent], n_past),
+        ("Waiting for a reply", [request_line(ctx, r) for r in waiting], n_waiting),
     ):
         if lines:
-            sections.append(heading + "\n" + "\n".join(f"• {line}" for line in lines))
+            more = f"\n…and {total - len(lines)} more" if total > len(lines) else ""
+            sections.append(heading + "\n" + "\n".join(f"• {line}" for line in lines) + more)
     sections.append("Details: /tiara show <id>")
     return Message(title="Your meetings and requests", text="\n\n".join(sections))
 
@@ -347,10 +356,7 @@ async def show(ctx: Context, args: dict[str, Any]) -> Message:
         fields.append(Field("Reply", f"{item.outcome}, {ctx.when(item.replied_at)}"))
     buttons = []
     if item.status == "pending":
-        buttons = [
-            Button("They agreed to meet", ("reply",), {"id": item.seq, "outcome": "scheduled"}),
-            Button("They declined", ("reply",), {"id": item.seq, "outcome": "declined"}),
-        ]
+        buttons = list(_reply_buttons(item))
     buttons.append(Button("Delete", ("delete",), {"id": label(item)}, "danger"))
     return Message(
         title=f"{label(item)} · Request to {item.contact.name}",
@@ -360,7 +366,7 @@ async def show(ctx: Context, args: dict[str, Any]) -> Message:
     )
 
 
-_MEETING_EDITS = {"when", "venue", "notes", "followups"}
+_MEETING_EDITS = {"when", "venue", "notes", "followups", "org", "role"}
 _REQUEST_EDITS = {"when", "via"}
 
 
@@ -372,12 +378,14 @@ _REQUEST_EDITS = {"when", "via"}
         VENUE,
         NOTES,
         FOLLOWUPS,
+        Option("org", Kind.TEXT, "the contact's organization (meetings)"),
+        Option("role", Kind.TEXT, "the contact's title or role (meetings)"),
         Option("via", Kind.CHOICE, "how you asked (requests)", choices=VIAS),
     ),
     examples=('/tiara edit M3 notes="They suggested the SQL course"', "/tiara edit R2 via=phone"),
 )
 async def edit(ctx: Context, args: dict[str, Any]) -> Message:
-    """Change a meeting's when, venue, notes or followups, or a request's when or via.
+    """Change a meeting's when, venue, notes, followups, org or role, or a request's when or via.
 
     A new value replaces the old one.
     """
@@ -402,6 +410,10 @@ async def edit(ctx: Context, args: dict[str, Any]) -> Message:
         for key in ("venue", "notes", "followups"):
             if key in changes:
                 setattr(item, key, changes[key])
+        if "org" in changes:
+            item.contact.organization = changes["org"]
+        if "role" in changes:
+            item.contact.title = changes["role"]
         item.updated_at = ctx.now
     else:
         if "when" in changes:
@@ -445,7 +457,7 @@ async def delete(ctx: Context, args: dict[str, Any]) -> Message:
 
 @registry.command(
     "thanks",
-    options=(ITEM, Option("when", Kind.WHEN, "when you sent it (default: now)")),
+    options=(ITEM, Option("when", Kind.PAST_WHEN, "when you sent it (default: now)")),
     examples=("/tiara thanks M3",),
 )
 async def thanks(ctx: Context, args: dict[str, Any]) -> Message:
@@ -459,8 +471,6 @@ async def thanks(ctx: Context, args: dict[str, Any]) -> Message:
             f"({ctx.when(item.held_at)}). Record the thank-you after the meeting."
         )
     sent = args.get("when", ctx.now)
-    if sent > ctx.now:
-        raise UserError("when= can't be in the future for a note you already sent.")
     if sent < item.held_at:
         raise UserError(
             f"when= is before the meeting itself ({ctx.when(item.held_at)}); check the date."

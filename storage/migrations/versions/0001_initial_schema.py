@@ -24,7 +24,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("platform", sa.String(length=16), nullable=False),
         sa.Column("external_id", sa.String(length=64), nullable=False),
-        sa.Column("timezone", sa.String(length=64), nullable=False),
+        sa.Column("timezone", sa.String(length=64), nullable=True),
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_workspaces")),
         sa.UniqueConstraint("platform", "external_id", name=op.f("uq_workspaces_platform")),

@@ -1,0 +1,49 @@
+"""Short ids of a member's meetings and requests: M3 for a meeting, R2 for a request."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bot.values import UserError
+
+__all__ = ["MAX_ITEM", "ItemRef", "item_label", "looks_like_item", "parse_item"]
+
+_ITEM = re.compile(r"#?\s*([mr])?\s*(\d{1,9})", re.IGNORECASE)
+MAX_ITEM = 10**9  # ids have at most 9 digits, typed or carried by a button
+
+
+def item_label(kind: str, seq: int) -> str:
+    """A short id as members see it."""
+    return f"{kind}{seq}"
+
+
+@dataclass(frozen=True, slots=True)
+class ItemRef:
+    """A short id as given: the number, and the letter when one was typed."""
+
+    seq: int
+    kind: str | None = None  # "M", "R" or None
+
+    def __str__(self) -> str:
+        return item_label(self.kind or "#", self.seq)
+
+
+def looks_like_item(text: str) -> bool:
+    return _ITEM.fullmatch(text.strip()) is not None
+
+
+def parse_item(value: object) -> ItemRef:
+    """Read a short id (M3, r2, #3, 3, or a number from a button)."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value < MAX_ITEM:
+        return ItemRef(value)
+    text = str(value).strip()
+    match = _ITEM.fullmatch(text)
+    if match is None or int(match.group(2)) == 0:
+        shown = text if len(text) <= 30 else text[:30] + "…"
+        raise UserError(
+            f"{shown!r} is not an id. Ids look like M3 (a meeting) or R2 (a request); "
+            "`/tiara meetings` lists yours."
+        )
+    letter = match.group(1)
+    return ItemRef(int(match.group(2)), letter.upper() if letter else None)
