@@ -36,12 +36,29 @@ def _default_user() -> str:
         return "student"
 
 
+def _database_failure(settings: Settings, err: Exception) -> typer.Exit:
+    """Say in one line why the database can't be used; never print the password."""
+    detail = str(err).splitlines()[0] if str(err) else ""
+    detail = detail.replace(settings.database_url.get_secret_value(), settings.safe_database_url)
+    typer.secho(
+        f"Can't use the database {settings.safe_database_url} ({type(err).__name__}: "
+        f"{detail[:200]}). Check TIARA_DATABASE_URL, e.g. sqlite+aiosqlite:///tiara.db or "
+        "postgresql+asyncpg://user:password@host/dbname.",
+        fg="red",
+        err=True,
+    )
+    return typer.Exit(2)
+
+
 async def _console(settings: Settings, user: str, workspace: str) -> None:
     from adapters.console import ConsoleAdapter
     from bot.app import build_app, configure_logging
 
     configure_logging(settings)
-    app = await build_app(settings)
+    try:
+        app = await build_app(settings)
+    except Exception as err:  # any failure to open or migrate the database
+        raise _database_failure(settings, err) from None
     try:
         await ConsoleAdapter(app.bot, user=user, workspace=workspace).run()
     finally:
@@ -93,15 +110,26 @@ def db_current() -> None:
 
 
 async def _migrate(action: str, revision: str) -> None:
+    from alembic.util import CommandError
+
     from storage.store import Store
 
-    store = Store(_settings().database_url.get_secret_value())
+    settings = _settings()
+    try:
+        store = Store(settings.database_url.get_secret_value())
+    except Exception as err:
+        raise _database_failure(settings, err) from None
     try:
         if action == "upgrade":
             await store.upgrade(revision)
         elif action == "downgrade":
             await store.downgrade(revision)
         typer.echo(f"Schema revision: {await store.current_revision() or 'none (empty)'}")
+    except CommandError as err:
+        typer.secho(f"Migration refused: {err}", fg="red", err=True)
+        raise typer.Exit(2) from None
+    except Exception as err:
+        raise _database_failure(settings, err) from None
     finally:
         await store.close()
 

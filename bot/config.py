@@ -14,6 +14,11 @@ from bot.values import UserError
 __all__ = ["Settings"]
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///tiara.db"
+_ASYNC_DRIVERS = {
+    "sqlite://": "sqlite+aiosqlite://",
+    "postgresql://": "postgresql+asyncpg://",
+    "postgres://": "postgresql+asyncpg://",
+}
 
 
 class Settings(BaseSettings):
@@ -35,6 +40,18 @@ class Settings(BaseSettings):
     slack_app_token: SecretStr | None = Field(default=None, alias="SLACK_APP_TOKEN")
     discord_token: SecretStr | None = Field(default=None, alias="DISCORD_TOKEN")
 
+    @field_validator("database_url", mode="before")
+    @classmethod
+    def _async_driver(cls, value: object) -> object:
+        """Accept the usual URLs without a driver and pick the async one we ship."""
+        raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if not isinstance(raw, str):
+            return value
+        for plain, driver in _ASYNC_DRIVERS.items():
+            if raw.startswith(plain):
+                return driver + raw[len(plain) :]
+        return raw
+
     @field_validator("timezone")
     @classmethod
     def _valid_timezone(cls, value: str) -> str:
@@ -51,6 +68,18 @@ class Settings(BaseSettings):
     @property
     def log_level_number(self) -> int:
         return logging.getLevelNamesMapping()[self.log_level]
+
+    @property
+    def safe_database_url(self) -> str:
+        """The database URL with any password masked, for messages and logs."""
+        from sqlalchemy import make_url
+
+        try:
+            return make_url(self.database_url.get_secret_value()).render_as_string(
+                hide_password=True
+            )
+        except Exception:
+            return "(unparseable URL)"
 
     @property
     def platform(self) -> Literal["slack", "discord", "console"]:

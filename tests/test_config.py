@@ -58,3 +58,32 @@ def test_run_with_platform_credentials_says_what_is_missing(tmp_path: Path) -> N
     assert done.returncode == 2
     assert "tiara console" in done.stderr
     assert "xoxb-secret-456" not in done.stdout + done.stderr
+
+
+def test_plain_urls_get_the_async_driver() -> None:
+    settings = Settings(_env_file=None, database_url="postgresql://u:p@db/tiara")  # type: ignore[call-arg]
+    assert settings.database_url.get_secret_value() == "postgresql+asyncpg://u:p@db/tiara"
+    assert settings.safe_database_url == "postgresql+asyncpg://u:***@db/tiara"
+    sqlite = Settings(_env_file=None, database_url="sqlite:///x.db")  # type: ignore[call-arg]
+    assert sqlite.database_url.get_secret_value() == "sqlite+aiosqlite:///x.db"
+
+
+def test_an_unreachable_database_is_one_clear_line_without_the_password(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "TIARA_DATABASE_URL": "postgresql://postgres:hunter2@127.0.0.1:1/test",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "console", "--user", "alice"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        input="meetings\n",
+    )
+    assert done.returncode == 2
+    assert done.stderr.startswith("Can't use the database postgresql+asyncpg://postgres:***@")
+    assert "TIARA_DATABASE_URL" in done.stderr
+    assert "hunter2" not in done.stdout + done.stderr
+    assert "Traceback" not in done.stderr

@@ -23,12 +23,14 @@ def _run(connection: Connection) -> None:
         context.run_migrations()
 
 
-def _run_from_settings() -> None:
-    from bot.config import Settings
+def _run_from_environment() -> None:
+    """For developers running the ``alembic`` command itself (e.g. --autogenerate)."""
+    import os
+
     from storage.store import Store
 
     async def go() -> None:
-        store = Store(Settings().database_url.get_secret_value())
+        store = Store(os.environ.get("TIARA_DATABASE_URL", "sqlite+aiosqlite:///tiara.db"))
         async with store.engine.begin() as conn:
             await conn.run_sync(_run)
         await store.close()
@@ -40,6 +42,6 @@ connection = context.config.attributes.get("connection")
 if context.is_offline_mode():
     raise SystemExit("Offline (SQL script) migrations are not supported; use `tiara db upgrade`.")
 if connection is None:
-    _run_from_settings()
+    _run_from_environment()
 else:
     _run(connection)
