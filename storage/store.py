@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -68,13 +68,10 @@ class Store:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """A session inside one transaction: committed on success, rolled back on any error."""
-        if self._lock is not None:
-            # SQLite has one writer; serialising here avoids "database is locked".
-            async with self._lock, self._sessions() as session, session.begin():
-                yield session
-        else:
-            async with self._sessions() as session, session.begin():
-                yield session
+        # SQLite has one writer; serialising here avoids "database is locked".
+        lock: AbstractAsyncContextManager[object] = self._lock or nullcontext()
+        async with lock, self._sessions() as session, session.begin():
+            yield session
 
     async def upgrade(self, revision: str = "head") -> None:
         """Bring the schema to ``revision`` (the latest by default)."""

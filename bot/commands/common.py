@@ -9,6 +9,7 @@ from bot.context import Context
 from bot.items import ItemRef, item_label
 from bot.values import UserError
 from storage.models import Contact, Meeting, OutreachRequest
+from storage.repo import name_key
 
 __all__ = [
     "THANKS_WINDOW",
@@ -58,12 +59,14 @@ async def upsert_contact(
     role: str | None = None,
     referred_by: Contact | None = None,
 ) -> tuple[Contact, bool]:
-    """The member's contact called ``name``, created if new; org and role updated if given."""
+    """The member's contact called ``name``, created if new.
+
+    Org and role are updated when given; ``referred_by`` is recorded unless the contact
+    already has a referrer.
+    """
     contact = await ctx.repo.contact_by_name(ctx.member.id, name)
     created = contact is None
     if contact is None:
-        from storage.repo import name_key
-
         contact = Contact(
             workspace_id=ctx.member.workspace_id,
             member_id=ctx.member.id,
@@ -71,9 +74,10 @@ async def upsert_contact(
             name_key=name_key(name),
             created_at=ctx.now,
             updated_at=ctx.now,
-            referred_by_id=referred_by.id if referred_by else None,
         )
         ctx.repo.add(contact)
+    if referred_by is not None and contact.referred_by_id is None:
+        contact.referred_by_id = referred_by.id
     if org is not None:
         contact.organization = org
     if role is not None:

@@ -225,9 +225,7 @@ async def log_meeting(ctx: Context, args: dict[str, Any]) -> Message:
     for name in args.get("referrals", []):
         if name.casefold() == contact.name.casefold():
             raise UserError(f"{contact.name} can't be their own referral; check referrals=.")
-        referral, created = await upsert_contact(ctx, name, referred_by=contact)
-        if not created and referral.referred_by_id is None:
-            referral.referred_by_id = contact.id
+        referral, _ = await upsert_contact(ctx, name, referred_by=contact)
         new_referrals.append(referral.name)
     pending = await ctx.repo.pending_requests_to(ctx.member.id, contact.id)
     for req in pending:
