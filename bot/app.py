@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.core import Bot
+from bot.notify import Notifier
 from storage.store import Store
 
 __all__ = ["App", "build_app", "configure_logging"]
@@ -28,6 +29,7 @@ async def build_app(
     *,
     clock: Clock | None = None,
     store: Store | None = None,
+    notifier: Notifier | None = None,
     migrate: bool = True,
 ) -> App:
     """Build everything; tests pass their own clock or store. Brings the schema up to date."""
@@ -42,6 +44,7 @@ async def build_app(
         clock=clock or SystemClock(),
         registry=registry,
         default_timezone=settings.timezone,
+        notifier=notifier,
     )
     return App(settings=settings, store=store, bot=bot)
 
@@ -55,3 +58,5 @@ def configure_logging(settings: Settings) -> None:
     # they stay at WARNING whatever the level asked for.
     for name in ("sqlalchemy", "alembic", "aiosqlite", "asyncpg"):
         logging.getLogger(name).setLevel(logging.WARNING)
+    # APScheduler announces every job run at INFO; only its problems are worth a line.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)

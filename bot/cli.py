@@ -51,17 +51,28 @@ def _database_failure(settings: Settings, err: Exception) -> typer.Exit:
 
 
 async def _console(settings: Settings, user: str, workspace: str) -> None:
-    from adapters.console import ConsoleAdapter
+    from adapters.console import ConsoleAdapter, ConsoleNotifier
     from bot.app import build_app, configure_logging
+    from bot.clock import OffsetClock
+    from bot.scheduler import TickScheduler
 
     configure_logging(settings)
+    clock = OffsetClock()
+    notifier = ConsoleNotifier(clock)
     try:
-        app = await build_app(settings)
+        app = await build_app(settings, clock=clock, notifier=notifier)
     except Exception as err:  # any failure to open or migrate the database
         raise _database_failure(settings, err) from None
+    adapter = ConsoleAdapter(app.bot, user=user, workspace=workspace, notifier=notifier)
+    # Interactively the bot runs as it would in a workspace, sending nudges as they fall
+    # due; a piped script stays deterministic and sends them after each line instead.
+    scheduler = TickScheduler(app.bot, interval_seconds=settings.tick_seconds)
+    if adapter.interactive:
+        scheduler.start()
     try:
-        await ConsoleAdapter(app.bot, user=user, workspace=workspace).run()
+        await adapter.run()
     finally:
+        scheduler.shutdown()
         await app.close()
 
 

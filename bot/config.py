@@ -34,6 +34,14 @@ class Settings(BaseSettings):
     )
     timezone: str = Field(default="UTC", description="The workspace's default IANA timezone.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    tick_seconds: float = Field(
+        default=30, gt=0, le=3600, description="How often the scheduler sends due nudges."
+    )
+    nudge_lease_seconds: int = Field(
+        default=300,
+        ge=10,
+        description="How long a worker holds claimed nudges before another may take them.",
+    )
 
     # Platform credentials carry their platforms' usual names, without the TIARA_ prefix.
     slack_bot_token: SecretStr | None = Field(default=None, alias="SLACK_BOT_TOKEN")

@@ -6,6 +6,7 @@ import random
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.nudges.plan import Planner
 from bot.timeutil import format_when
 from bot.values import Invocation
 from storage.models import Member
@@ -34,6 +35,11 @@ class Context:
     def tz(self) -> str:
         """The member's timezone, else the workspace's, else the configured default."""
         return effective_timezone(self.member, self.default_tz)
+
+    @property
+    def nudges(self) -> Planner:
+        """Plans this member's nudges in the command's transaction."""
+        return Planner(self.repo, self.member, self.now, self.tz)
 
     def when(self, moment: datetime) -> str:
         return format_when(moment, self.tz)

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from bot.items import parse_item
+from bot.items import parse_item, parse_nudge
 from bot.registry import Command, Kind, Option
 from bot.timeutil import parse_when, resolve_timezone
 from bot.values import UserError
@@ -51,6 +51,8 @@ def _convert(option: Option, raw: object, *, tz: str, now: datetime) -> Any:
         raise UserError(f"{option.name}= takes yes or no.")
     if kind is Kind.ITEM:
         return parse_item(raw)
+    if kind is Kind.NUDGE:
+        return parse_nudge(raw)
     text = str(raw)
     text = text if kind is Kind.LONGTEXT else text.strip()
     if kind is Kind.CHOICE:

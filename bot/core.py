@@ -6,10 +6,13 @@ import logging
 import random
 import time
 import traceback
+from datetime import datetime
 
 from bot.clock import Clock
 from bot.context import Context, effective_timezone
 from bot.convert import convert_args
+from bot.notify import Notifier
+from bot.nudges.deliver import NudgeSender, TickReport
 from bot.parsing import parse_command_text
 from bot.registry import Registry
 from bot.values import ChannelRef, Form, Invocation, Message, UserError, UserRef
@@ -37,12 +40,32 @@ class Bot:
         registry: Registry,
         default_timezone: str = "UTC",
         rng: random.Random | None = None,
+        notifier: Notifier | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
         self.registry = registry
         self.default_timezone = default_timezone
         self.rng = rng or random.Random()
+        self.notifier = notifier
+        self.sender = (
+            NudgeSender(
+                store=store, notifier=notifier, clock=clock, default_timezone=default_timezone
+            )
+            if notifier is not None
+            else None
+        )
+
+    async def tick(self) -> TickReport:
+        """Send the nudges that are due now (the scheduler calls this every ~30 s)."""
+        if self.sender is None:
+            raise RuntimeError("this bot has no notifier, so it can't send nudges")
+        return await self.sender.tick()
+
+    async def next_due(self, until: datetime) -> datetime | None:
+        """When the next pending nudge is due, if before ``until`` (for the console's clock)."""
+        async with self.store.transaction() as session:
+            return await Repo(session).next_nudge_due(after=self.clock.now(), until=until)
 
     def parse(self, text: str, user: UserRef, channel: ChannelRef | None = None) -> Invocation:
         """Read typed text (Slack's command text, a console line) into an invocation."""
@@ -80,6 +103,8 @@ class Bot:
                 repo = Repo(session)
                 now = self.clock.now()
                 member = await repo.ensure_member(user.platform, user.workspace, user.user, now=now)
+                if member.unreachable_at is not None:
+                    member.unreachable_at = None  # they are talking to us: DMs work again
                 ctx = Context(
                     repo=repo,
                     member=member,

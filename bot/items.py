@@ -7,8 +7,9 @@ from dataclasses import dataclass
 
 from bot.values import UserError
 
-__all__ = ["MAX_ITEM", "ItemRef", "item_label", "looks_like_item", "parse_item"]
+__all__ = ["MAX_ITEM", "ItemRef", "item_label", "looks_like_item", "parse_item", "parse_nudge"]
 
+_NUDGE = re.compile(r"#?\s*n?\s*(\d{1,9})", re.IGNORECASE)
 _ITEM = re.compile(r"#?\s*([mr])?\s*(\d{1,9})", re.IGNORECASE)
 MAX_ITEM = 10**9  # ids have at most 9 digits, typed or carried by a button
 
@@ -47,3 +48,18 @@ def parse_item(value: object) -> ItemRef:
         )
     letter = match.group(1)
     return ItemRef(int(match.group(2)), letter.upper() if letter else None)
+
+
+def parse_nudge(value: object) -> int:
+    """Read a reminder's short id (N4, n4, 4) as its number."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value < MAX_ITEM:
+        return value
+    text = str(value).strip()
+    match = _NUDGE.fullmatch(text)
+    if match is None or int(match.group(1)) == 0:
+        shown = text if len(text) <= 30 else text[:30] + "…"
+        raise UserError(
+            f"{shown!r} is not a reminder id. Reminder ids look like N4; "
+            "`/tiara followups` lists yours."
+        )
+    return int(match.group(1))

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     DateTime,
     ForeignKey,
@@ -16,6 +17,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncAttrs
@@ -24,9 +26,11 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 __all__ = [
     "Base",
     "Contact",
+    "Landing",
     "Meeting",
     "Member",
     "MemberOwned",
+    "Nudge",
     "OutreachRequest",
     "PromptSeen",
     "UTCDateTime",
@@ -83,6 +87,10 @@ class Workspace(Base):
     external_id: Mapped[str] = mapped_column(String(64))
     # Set by a coach; until then the configured default (TIARA_TIMEZONE) applies.
     timezone: Mapped[str | None] = mapped_column(String(64))
+    # How unanswered requests are followed up: "seeds" (2 weeks, twice) or "3b7".
+    followup_policy: Mapped[str] = mapped_column(String(8), default="seeds")
+    # ISO dates (YYYY-MM-DD) that don't count as business days.
+    holidays: Mapped[list[str]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime]
 
 
@@ -99,6 +107,18 @@ class Member(Base):
     next_seq: Mapped[int] = mapped_column(Integer, default=0)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime]
+    # Nudges: the member's own rhythm. Times of day are minutes after local midnight.
+    nudges_on: Mapped[bool] = mapped_column(Boolean, default=True)
+    quiet_start: Mapped[int] = mapped_column(Integer, default=21 * 60)
+    quiet_end: Mapped[int] = mapped_column(Integer, default=8 * 60)
+    nudge_time: Mapped[int] = mapped_column(Integer, default=9 * 60)
+    keep_in_touch_months: Mapped[int] = mapped_column(Integer, default=3)
+    weekly_plan: Mapped[bool] = mapped_column(Boolean, default=False)
+    muted_kinds: Mapped[list[str]] = mapped_column(JSON, default=list)
+    next_nudge_seq: Mapped[int] = mapped_column(Integer, default=0)
+    # Set when a DM could not be delivered for good (DMs closed, left the workspace);
+    # cleared when the member talks to the bot again.
+    unreachable_at: Mapped[datetime | None]
 
     workspace: Mapped[Workspace] = relationship(lazy="joined")
 
@@ -123,6 +143,8 @@ class Contact(MemberOwned, Base):
         ForeignKey("contacts.id", ondelete="SET NULL"), index=True
     )
     notes: Mapped[str | None] = mapped_column(Text)
+    # The last time the member was in touch with them (request, reply, meeting, note).
+    last_contact_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -189,3 +211,70 @@ class PromptSeen(MemberOwned, Base):
     category: Mapped[str] = mapped_column(String(32))
     question_id: Mapped[str] = mapped_column(String(64))
     seen_at: Mapped[datetime]
+
+
+class Nudge(MemberOwned, Base):
+    """A direct message the bot owes a member at ``due_at``: scheduled work is a row.
+
+    ``dedupe_key`` names what the nudge is about ("thanks:m12"), so planning the same
+    nudge twice changes one row. A worker claims a due row by setting ``lease_until`` and
+    ``claim_token``; if it dies before marking the row sent, the lease runs out and
+    another worker takes the row over.
+    """
+
+    __tablename__ = "nudges"
+    __table_args__ = (
+        UniqueConstraint("member_id", "dedupe_key", name="uq_nudges_member_dedupe_key"),
+        UniqueConstraint("member_id", "seq", name="uq_nudges_member_seq"),
+        Index("ix_nudges_member_status", "member_id", "status", "due_at"),
+        # What the scheduler asks every tick: only pending rows are indexed.
+        Index(
+            "ix_nudges_pending_due",
+            "due_at",
+            postgresql_where=text("status = 'pending'"),
+            sqlite_where=text("status = 'pending'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int]
+    kind: Mapped[str] = mapped_column(String(24))
+    dedupe_key: Mapped[str] = mapped_column(String(120))
+    meeting_id: Mapped[int | None] = mapped_column(
+        ForeignKey("meetings.id", ondelete="CASCADE"), index=True
+    )
+    request_id: Mapped[int | None] = mapped_column(
+        ForeignKey("outreach_requests.id", ondelete="CASCADE"), index=True
+    )
+    contact_id: Mapped[int | None] = mapped_column(
+        ForeignKey("contacts.id", ondelete="CASCADE"), index=True
+    )
+    due_at: Mapped[datetime]
+    # After this, sending it would be pointless (a thank-you reminder after the 24 hours).
+    expires_at: Mapped[datetime | None]
+    # pending, sent, done, cancelled, expired, skipped, failed
+    status: Mapped[str] = mapped_column(String(12), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_until: Mapped[datetime | None]
+    claim_token: Mapped[str | None] = mapped_column(String(32))
+    sent_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    member: Mapped[Member] = relationship(lazy="raise")
+    meeting: Mapped[Meeting | None] = relationship(lazy="raise")
+    request: Mapped[OutreachRequest | None] = relationship(lazy="raise")
+    contact: Mapped[Contact | None] = relationship(lazy="raise")
+
+
+class Landing(MemberOwned, Base):
+    """A position landed or a path chosen: the moment to thank everyone who helped."""
+
+    __tablename__ = "landings"
+    __table_args__ = (Index("ix_landings_member", "member_id", "landed_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str | None] = mapped_column(String(200))
+    landed_at: Mapped[datetime]

@@ -3,13 +3,29 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 
-from storage.models import Contact, Meeting, Member, OutreachRequest, PromptSeen, Workspace
+from storage.models import (
+    Contact,
+    Landing,
+    Meeting,
+    Member,
+    Nudge,
+    OutreachRequest,
+    PromptSeen,
+    Workspace,
+)
+
+_NUDGE_SUBJECTS = (
+    selectinload(Nudge.meeting),
+    selectinload(Nudge.request),
+    selectinload(Nudge.contact),
+)
 
 __all__ = ["Repo", "name_key"]
 
@@ -208,6 +224,226 @@ class Repo:
                 PromptSeen.member_id == member_id, PromptSeen.category == category
             )
         )
+
+    # -- nudges ----------------------------------------------------------------------
+
+    async def allocate_nudge_seq(self, member: Member) -> int:
+        """The next short id for one of the member's nudges (N1, N2...)."""
+        stmt = (
+            update(Member)
+            .where(Member.id == member.id)
+            .values(next_nudge_seq=Member.next_nudge_seq + 1)
+            .returning(Member.next_nudge_seq)
+        )
+        seq = (await self.session.execute(stmt)).scalar_one()
+        member.next_nudge_seq = seq
+        return seq
+
+    async def nudge_by_key(self, member_id: int, key: str) -> Nudge | None:
+        stmt = select(Nudge).where(Nudge.member_id == member_id, Nudge.dedupe_key == key)
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def nudge_by_seq(self, member_id: int, seq: int) -> Nudge | None:
+        stmt = (
+            select(Nudge)
+            .where(Nudge.member_id == member_id, Nudge.seq == seq)
+            .options(*_NUDGE_SUBJECTS)
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def pending_nudges(
+        self,
+        member_id: int,
+        *,
+        meeting_id: int | None = None,
+        request_id: int | None = None,
+        contact_id: int | None = None,
+        kinds: Sequence[str] = (),
+        limit: int | None = None,
+    ) -> Sequence[Nudge]:
+        """The member's nudges still to be sent, soonest first, optionally about one thing."""
+        stmt = (
+            select(Nudge)
+            .where(Nudge.member_id == member_id, Nudge.status == "pending")
+            .order_by(Nudge.due_at, Nudge.seq)
+            .options(*_NUDGE_SUBJECTS)
+        )
+        if meeting_id is not None:
+            stmt = stmt.where(Nudge.meeting_id == meeting_id)
+        if request_id is not None:
+            stmt = stmt.where(Nudge.request_id == request_id)
+        if contact_id is not None:
+            stmt = stmt.where(Nudge.contact_id == contact_id)
+        if kinds:
+            stmt = stmt.where(Nudge.kind.in_(kinds))
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def count_pending_nudges(self, member_id: int) -> int:
+        stmt = select(func.count()).where(Nudge.member_id == member_id, Nudge.status == "pending")
+        return int((await self.session.execute(stmt)).scalar_one())
+
+    async def recently_sent_nudges(
+        self, member_id: int, since: datetime, limit: int
+    ) -> Sequence[Nudge]:
+        stmt = (
+            select(Nudge)
+            .where(Nudge.member_id == member_id, Nudge.status == "sent", Nudge.sent_at >= since)
+            .order_by(Nudge.sent_at.desc(), Nudge.seq.desc())
+            .limit(limit)
+            .options(*_NUDGE_SUBJECTS)
+        )
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def claim_due_nudges(
+        self, *, now: datetime, lease_until: datetime, token: str, limit: int
+    ) -> list[int]:
+        """Claim up to ``limit`` due nudges for this worker; return their ids.
+
+        On PostgreSQL the rows are locked with SKIP LOCKED, so concurrent workers take
+        different rows; on SQLite the transaction holds the write lock. Either way a claimed
+        row carries a lease, and nobody else takes it until the lease has run out.
+        """
+        due = (
+            select(Nudge.id)
+            .where(
+                Nudge.status == "pending",
+                Nudge.due_at <= now,
+                or_(Nudge.lease_until.is_(None), Nudge.lease_until <= now),
+            )
+            .order_by(Nudge.due_at, Nudge.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        ids = list((await self.session.execute(due)).scalars())
+        if ids:
+            await self.session.execute(
+                update(Nudge)
+                .where(Nudge.id.in_(ids))
+                .values(lease_until=lease_until, claim_token=token)
+                .execution_options(synchronize_session=False)
+            )
+        return ids
+
+    async def nudges_with_subjects(self, ids: Sequence[int]) -> Sequence[Nudge]:
+        """Nudges with their meeting, request, contact and member loaded, for sending."""
+        stmt = (
+            select(Nudge)
+            .where(Nudge.id.in_(ids))
+            .options(*_NUDGE_SUBJECTS, selectinload(Nudge.member))
+            .order_by(Nudge.member_id, Nudge.due_at, Nudge.seq)
+        )
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def settle_claimed(
+        self,
+        ids: Sequence[int],
+        *,
+        token: str,
+        now: datetime,
+        status: str | None = None,
+        due_at: datetime | None = None,
+        error: str | None = None,
+        failed_attempt: bool = False,
+    ) -> int:
+        """End this worker's claim on ``ids``: give them a new status or a new due time.
+
+        Rows another worker has taken over since (the lease ran out) are left alone; the
+        return value says how many rows were still ours.
+        """
+        if not ids:
+            return 0
+        values: dict[str, object] = {"lease_until": None, "claim_token": None, "updated_at": now}
+        if status is not None:
+            values["status"] = status
+            if status == "sent":
+                values["sent_at"] = now
+        if due_at is not None:
+            values["due_at"] = due_at
+        if error is not None:
+            values["last_error"] = error[:64]
+        if failed_attempt:
+            values["attempts"] = Nudge.attempts + 1
+        stmt = (
+            update(Nudge)
+            .where(Nudge.id.in_(ids), Nudge.claim_token == token, Nudge.status == "pending")
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        result = await self.session.execute(stmt)
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    async def next_nudge_due(self, *, after: datetime, until: datetime) -> datetime | None:
+        """The earliest due time of a pending nudge in (after, until], if any."""
+        stmt = select(func.min(Nudge.due_at)).where(
+            Nudge.status == "pending", Nudge.due_at > after, Nudge.due_at <= until
+        )
+        value = (await self.session.execute(stmt)).scalar_one_or_none()
+        if value is not None and value.tzinfo is None:  # min() skips the column's type
+            value = value.replace(tzinfo=UTC)
+        return value
+
+    async def mark_unreachable(self, member_id: int, now: datetime) -> None:
+        await self.session.execute(
+            update(Member).where(Member.id == member_id).values(unreachable_at=now)
+        )
+
+    async def cancel_pending_nudges(
+        self, member_id: int, *, kinds: Sequence[str], now: datetime
+    ) -> int:
+        stmt = (
+            update(Nudge)
+            .where(Nudge.member_id == member_id, Nudge.status == "pending", Nudge.kind.in_(kinds))
+            .values(status="cancelled", updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return int((await self.session.execute(stmt)).rowcount)  # type: ignore[attr-defined]
+
+    # -- landings and helpers -----------------------------------------------------------
+
+    async def latest_landing(self, member_id: int) -> Landing | None:
+        stmt = (
+            select(Landing)
+            .where(Landing.member_id == member_id)
+            .order_by(Landing.landed_at.desc(), Landing.id.desc())
+            .limit(1)
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def contacts_met(self, member_id: int, now: datetime) -> Sequence[Contact]:
+        """Everyone the member has met (a meeting that has happened), by name."""
+        met = select(Meeting.contact_id).where(
+            Meeting.member_id == member_id, Meeting.held_at <= now
+        )
+        stmt = (
+            select(Contact)
+            .where(Contact.member_id == member_id, Contact.id.in_(met))
+            .order_by(Contact.name)
+        )
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def contacts_by_id(self, member_id: int, ids: Sequence[int]) -> Sequence[Contact]:
+        stmt = select(Contact).where(Contact.member_id == member_id, Contact.id.in_(ids))
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def has_met(self, member_id: int, contact_id: int, now: datetime) -> bool:
+        stmt = select(func.count()).where(
+            Meeting.member_id == member_id,
+            Meeting.contact_id == contact_id,
+            Meeting.held_at <= now,
+        )
+        return int((await self.session.execute(stmt)).scalar_one()) > 0
+
+    async def meetings_between(
+        self, member_id: int, start: datetime, end: datetime
+    ) -> Sequence[Meeting]:
+        stmt = (
+            select(Meeting)
+            .where(Meeting.member_id == member_id, Meeting.held_at > start, Meeting.held_at <= end)
+            .order_by(Meeting.held_at)
+        )
+        return (await self.session.execute(stmt)).scalars().all()
 
     def add(self, row: object) -> None:
         self.session.add(row)

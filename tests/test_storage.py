@@ -10,16 +10,18 @@ from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, select
 
 from bot.app import build_app
 from bot.clock import FixedClock
 from bot.config import Settings
 from storage.models import Base, Meeting
-from storage.store import Store
+from storage.store import Store, alembic_config
 from tests.conftest import START, Member
 
 TABLES = {t.name for t in Base.metadata.sorted_tables}
+HEAD = ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
 async def table_names(store: Store) -> set[str]:
@@ -30,7 +32,7 @@ async def table_names(store: Store) -> set[str]:
 async def test_upgrade_downgrade_upgrade(empty_store: Store) -> None:
     assert await empty_store.current_revision() is None
     await empty_store.upgrade()
-    assert await empty_store.current_revision() == "0001"
+    assert await empty_store.current_revision() == HEAD
     assert await table_names(empty_store) >= TABLES
     await empty_store.downgrade("base")
     assert await empty_store.current_revision() is None
@@ -90,6 +92,29 @@ def test_tiara_db_upgrade_and_downgrade_cli(tmp_path: Path) -> None:
         assert done.returncode == 0, done.stderr
         return done.stdout
 
-    assert "Schema revision: 0001" in tiara("db", "upgrade")
-    assert "Schema revision: 0001" in tiara("db", "current")
+    assert f"Schema revision: {HEAD}" in tiara("db", "upgrade")
+    assert f"Schema revision: {HEAD}" in tiara("db", "current")
     assert "none (empty)" in tiara("db", "downgrade", "base")
+
+
+async def test_upgrade_from_0001_keeps_rows_and_gives_members_the_default_rhythm(
+    empty_store: Store,
+) -> None:
+    await empty_store.upgrade("0001")
+    async with empty_store.engine.begin() as conn:
+        await conn.exec_driver_sql(
+            "INSERT INTO workspaces (id, platform, external_id, created_at) "
+            "VALUES (1, 'test', 'cohort', '2026-11-01 10:00:00')"
+        )
+        await conn.exec_driver_sql(
+            "INSERT INTO members (id, workspace_id, user_id, next_seq, active, created_at) "
+            "VALUES (1, 1, 'alice', 0, true, '2026-11-01 10:00:00')"
+        )
+    await empty_store.upgrade()
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    app = await build_app(settings, clock=FixedClock(START), store=empty_store)
+    shown = await Member(app.bot, "alice", workspace="cohort").ok("settings")
+    values = {f.label: f.value for f in shown.fields}
+    assert values["Nudges"] == "on"
+    assert values["Quiet hours"] == "21:00 to 08:00"
+    assert values["Nudge time"] == "09:00"

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import sys
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import TextIO
 
+from adapters.console.notifier import ConsoleNotifier
 from adapters.console.render import render
+from bot.clock import MovableClock
 from bot.core import Bot
 from bot.timeutil import format_when
 from bot.values import Button, Form, Invocation, Message, UserError, UserRef
@@ -19,8 +23,28 @@ __all__ = ["ConsoleAdapter"]
 PLATFORM = "console"
 _META_HELP = (
     "Console commands: :user NAME (switch who is talking), :now (the clock), "
+    ":advance 1d (move the clock by 3h, 1d, 2w... and see the DMs it brings), "
     ":help, :quit. Everything else goes to Tiara, e.g. `help`."
 )
+_STEP = re.compile(r"(\d{1,4})\s*(m|min|h|d|w)", re.IGNORECASE)
+_UNITS = {"m": "minutes", "min": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+_MAX_ADVANCE = timedelta(days=3 * 366)
+_MAX_STOPS = 2000
+
+
+def parse_step(text: str) -> timedelta | None:
+    """A clock step like "3h", "1d", "2w" or "1d 6h"; None if unreadable."""
+    cleaned = text.strip()
+    total = timedelta(0)
+    position = 0
+    for match in _STEP.finditer(cleaned):
+        if cleaned[position : match.start()].strip():
+            return None
+        total += timedelta(**{_UNITS[match.group(2).casefold()]: int(match.group(1))})
+        position = match.end()
+    if position == 0 or cleaned[position:].strip():
+        return None
+    return total
 
 
 class ConsoleAdapter:
@@ -36,8 +60,10 @@ class ConsoleAdapter:
         stdout: TextIO | None = None,
         interactive: bool | None = None,
         history: Path | None = None,
+        notifier: ConsoleNotifier | None = None,
     ) -> None:
         self.bot = bot
+        self.notifier = notifier
         self.workspace = workspace
         self.user = UserRef(PLATFORM, workspace, user)
         self.stdin = stdin or sys.stdin
@@ -66,6 +92,7 @@ class ConsoleAdapter:
                 self._print(f"{self.user.user}> {line}")
             if not await self.handle_line(line):
                 break
+            await self._deliver()
         if self.interactive:
             self._save_history()
 
@@ -171,6 +198,11 @@ class ConsoleAdapter:
                 self.user = UserRef(PLATFORM, self.workspace, name)
                 self._buttons = ()
                 self._print(f"Now talking as {name!r}.")
+                await self._print_dms()
+        elif word == "advance":
+            await self._advance(rest)
+        elif word == "tick":
+            await self._deliver()
         elif word == "now":
             now = self.bot.clock.now()
             tz = await self.bot.timezone_of(self.user)
@@ -178,6 +210,55 @@ class ConsoleAdapter:
         else:
             self._print(_META_HELP)
         return True
+
+    # -- time and direct messages -----------------------------------------------------
+
+    async def _deliver(self) -> None:
+        """Send what is due now and print the DMs waiting for the member speaking."""
+        if self.notifier is None or self.bot.sender is None:
+            return
+        await self.bot.tick()
+        await self._print_dms()
+
+    async def _advance(self, text: str) -> None:
+        clock = self.bot.clock
+        if self.notifier is None or not isinstance(clock, MovableClock):
+            self._print("This console's clock can't be moved.")
+            return
+        step = parse_step(text)
+        if step is None or step <= timedelta(0) or step > _MAX_ADVANCE:
+            self._print(
+                "Say how far to move the clock, e.g. :advance 3h, :advance 1d or :advance 2w."
+            )
+            return
+        target = clock.now() + step
+        await self._deliver()
+        # Stop at each moment something is due, so every DM goes out at its own time.
+        for _ in range(_MAX_STOPS):
+            moment = await self.bot.next_due(until=target)
+            if moment is None:
+                break
+            clock.set(moment)
+            await self._deliver()
+        clock.set(target)
+        await self._deliver()
+        tz = await self.bot.timezone_of(self.user)
+        self._print(f"The clock is now {format_when(target, tz)} ({tz}).")
+        waiting = {u: n for u, n in self.notifier.waiting().items() if u != self.user.user}
+        if waiting:
+            who = ", ".join(f"{u} ({n})" for u, n in sorted(waiting.items()))
+            self._print(f"DMs waiting for others: {who}. Switch with :user NAME to read them.")
+
+    async def _print_dms(self) -> None:
+        if self.notifier is None:
+            return
+        dms = self.notifier.take(self.user)
+        if not dms:
+            return
+        tz = await self.bot.timezone_of(self.user)
+        for delivered in dms:
+            self._print(f"── DM from Tiara · {format_when(delivered.at, tz)} ──")
+            self._show(delivered.message)
 
     # -- terminal --------------------------------------------------------------------
 

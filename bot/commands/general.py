@@ -6,11 +6,13 @@ from typing import Any
 
 from bot.commands._registry import registry
 from bot.context import Context
+from bot.nudges import kinds as k
+from bot.nudges.rhythm import format_minutes, parse_clock, parse_quiet
 from bot.registry import Command, Kind, Option
 from bot.timeutil import format_when
-from bot.values import Field, Message
+from bot.values import Field, Message, UserError
 
-_GROUPS = ("Tracker", "Prepare", "You")
+_GROUPS = ("Tracker", "Prepare", "Reminders", "You")
 
 
 def _option_line(option: Option) -> str:
@@ -67,23 +69,88 @@ async def help_command(ctx: Context, args: dict[str, Any]) -> Message:
     "settings",
     options=(
         Option("timezone", Kind.TIMEZONE, "your timezone, an IANA name like America/Chicago"),
+        Option("nudges", Kind.BOOL, "reminders in a direct message (on or off)"),
+        Option("quiet", Kind.TEXT, 'hours with no reminders, like "21-8" or "off"'),
+        Option("nudge_time", Kind.TEXT, 'when daily reminders arrive, like "9:00"'),
+        Option(
+            "keep_in_touch_months",
+            Kind.CHOICE,
+            "months between keep-in-touch reminders",
+            choices=tuple(str(n) for n in range(1, 13)),
+        ),
+        Option("weekly_plan", Kind.BOOL, "a plan for the week every Monday (on or off)"),
     ),
-    examples=("/tiara settings", "/tiara settings timezone=America/Chicago"),
+    examples=(
+        "/tiara settings",
+        "/tiara settings timezone=America/Chicago",
+        "/tiara settings quiet=22-7 nudge_time=8:30 weekly_plan=on",
+    ),
     group="You",
 )
 async def settings(ctx: Context, args: dict[str, Any]) -> Message:
-    """Show or change your settings (your timezone)."""
-    title = "Your settings"
+    """Show or change your settings: timezone, reminders, quiet hours, weekly plan."""
+    member = ctx.member
+    before = (ctx.tz, member.quiet_start, member.quiet_end, member.nudge_time)
+    if "quiet" in args:
+        text = args["quiet"].strip().casefold()
+        quiet = (0, 0) if text in ("off", "none", "no") else parse_quiet(text)
+        if quiet is None:
+            raise UserError(
+                f"I couldn't read quiet={args['quiet'][:30]!r}. Give two times of day, like "
+                'quiet=21-8 or quiet="22:30-7:00", or quiet=off.'
+            )
+        member.quiet_start, member.quiet_end = quiet
+    if "nudge_time" in args:
+        minutes = parse_clock(args["nudge_time"])
+        if minutes is None:
+            raise UserError(
+                f"I couldn't read nudge_time={args['nudge_time'][:30]!r}. Give a time of day, "
+                "like nudge_time=9:00 or nudge_time=8:30am."
+            )
+        member.nudge_time = minutes
     if "timezone" in args:
-        ctx.member.timezone = args["timezone"]
-        title = "Settings saved"
-    own = ctx.member.timezone
-    workspace_tz = ctx.member.workspace.timezone or ctx.default_tz
+        member.timezone = args["timezone"]
+    if "keep_in_touch_months" in args:
+        member.keep_in_touch_months = int(args["keep_in_touch_months"])
+    if "nudges" in args:
+        member.nudges_on = args["nudges"]
+        if args["nudges"]:
+            member.muted_kinds = []
+    if "weekly_plan" in args:
+        member.weekly_plan = args["weekly_plan"]
+        if args["weekly_plan"] and "weekly_plan" in member.muted_kinds:
+            member.muted_kinds = [f for f in member.muted_kinds if f != "weekly_plan"]
+        await ctx.nudges.weekly_plan()
+    planner = ctx.nudges
+    if (ctx.tz, member.quiet_start, member.quiet_end, member.nudge_time) != before or (
+        "keep_in_touch_months" in args
+    ):
+        await planner.replan()
+    quiet_text = (
+        "none"
+        if member.quiet_start == member.quiet_end
+        else f"{format_minutes(member.quiet_start)} to {format_minutes(member.quiet_end)}"
+    )
+    own = member.timezone
+    workspace_tz = member.workspace.timezone or ctx.default_tz
+    fields = [
+        Field("Timezone", own if own else f"{workspace_tz} (the workspace default)"),
+        Field("Your local time", format_when(ctx.now, ctx.tz)),
+        Field("Nudges", "on" if member.nudges_on else "off"),
+        Field("Quiet hours", quiet_text),
+        Field("Nudge time", format_minutes(member.nudge_time)),
+        Field("Keep in touch every", f"{member.keep_in_touch_months} months"),
+        Field("Weekly plan", "on" if member.weekly_plan else "off"),
+    ]
+    if member.muted_kinds:
+        fields.append(
+            Field("Stopped", ", ".join(k.FAMILY_NAMES.get(f, f) for f in member.muted_kinds))
+        )
     return Message(
-        title=title,
-        text="Times I show you and reminders follow your timezone.",
-        fields=(
-            Field("Timezone", own if own else f"{workspace_tz} (the workspace default)"),
-            Field("Your local time", format_when(ctx.now, ctx.tz)),
+        title="Settings saved" if args else "Your settings",
+        text=(
+            "Times I show you and reminders follow your timezone; no reminder arrives in "
+            "your quiet hours. Change any of them, e.g. /tiara settings quiet=22-7"
         ),
+        fields=tuple(fields),
     )

@@ -21,6 +21,7 @@ from bot.context import Context
 from bot.registry import Kind, Option
 from bot.values import Button, Field, Message, UserError
 from storage.models import Contact, Meeting, OutreachRequest
+from storage.repo import name_key
 
 VIAS = ("email", "phone", "linkedin", "other")
 OUTCOMES = ("scheduled", "declined", "later")
@@ -71,7 +72,7 @@ async def request(ctx: Context, args: dict[str, Any]) -> Message:
         workspace_id=ctx.member.workspace_id,
         member_id=ctx.member.id,
         seq=await ctx.repo.allocate_seq(ctx.member),
-        contact_id=contact.id,
+        contact=contact,
         via=args.get("via", "email"),
         sent_at=sent_at,
         status="pending",
@@ -79,14 +80,26 @@ async def request(ctx: Context, args: dict[str, Any]) -> Message:
     )
     ctx.repo.add(row)
     await ctx.repo.flush()
+    await ctx.nudges.request_sent(row)
     return Message(
         title=f"Request {label(row)} to {contact.name} recorded",
         text=(
-            f"Sent {ctx.when(sent_at)} via {row.via}. No reply after about two weeks? "
-            "A short, polite follow-up is normal; many people simply missed the first note.\n\n"
+            f"Sent {ctx.when(sent_at)} via {row.via}. {_follow_up_promise(ctx)}\n\n"
             f'When they answer: /tiara reply contact="{contact.name}" outcome=scheduled'
         ),
         buttons=_reply_buttons(row),
+    )
+
+
+def _follow_up_promise(ctx: Context) -> str:
+    if ctx.member.workspace.followup_policy == "3b7":
+        return (
+            "No reply in 3 business days? I'll suggest writing to a second person at the "
+            "same organization, and on day 7 a single follow-up."
+        )
+    return (
+        "No reply in two weeks? I'll remind you to follow up; a short, polite follow-up is "
+        "normal, as many people simply missed the first note."
     )
 
 
@@ -142,6 +155,7 @@ async def reply(ctx: Context, args: dict[str, Any]) -> Message:
         req.replied_at = max(when, req.sent_at)
         req.outcome = outcome
         req.status = "closed" if outcome == "declined" else "replied"
+        await ctx.nudges.request_answered(req)
     req = settled[-1]
     name = req.contact.name
     texts = {
@@ -191,6 +205,7 @@ async def reply(ctx: Context, args: dict[str, Any]) -> Message:
             "people they suggested you talk to, comma-separated",
             label="Referrals (names, comma-separated)",
         ),
+        Option("id", Kind.ITEM, "an upcoming meeting to fill in after it happened", hidden=True),
     ),
     form=("Log a conversation", ("contact", "when", "notes", "followups", "referrals")),
     examples=(
@@ -204,33 +219,42 @@ async def log_meeting(ctx: Context, args: dict[str, Any]) -> Message:
     A time in the future makes it an upcoming meeting. Each name in referrals= becomes a
     contact referred by this one.
     """
-    contact, _ = await upsert_contact(
-        ctx, args["contact"], org=args.get("org"), role=args.get("role")
-    )
-    held_at = args.get("when", ctx.now)
-    meeting = Meeting(
-        workspace_id=ctx.member.workspace_id,
-        member_id=ctx.member.id,
-        seq=await ctx.repo.allocate_seq(ctx.member),
-        contact_id=contact.id,
-        held_at=held_at,
-        venue=args.get("venue"),
-        notes=args.get("notes"),
-        followups=args.get("followups"),
-        created_at=ctx.now,
-        updated_at=ctx.now,
-    )
-    ctx.repo.add(meeting)
+    if "id" in args:
+        meeting = await _fill_in(ctx, args)
+        contact = meeting.contact
+        held_at = meeting.held_at
+    else:
+        contact, _ = await upsert_contact(
+            ctx, args["contact"], org=args.get("org"), role=args.get("role")
+        )
+        held_at = args.get("when", ctx.now)
+        meeting = Meeting(
+            workspace_id=ctx.member.workspace_id,
+            member_id=ctx.member.id,
+            seq=await ctx.repo.allocate_seq(ctx.member),
+            contact=contact,
+            held_at=held_at,
+            venue=args.get("venue"),
+            notes=args.get("notes"),
+            followups=args.get("followups"),
+            created_at=ctx.now,
+            updated_at=ctx.now,
+        )
+        ctx.repo.add(meeting)
     new_referrals: list[str] = []
     for name in args.get("referrals", []):
         if name.casefold() == contact.name.casefold():
             raise UserError(f"{contact.name} can't be their own referral; check referrals=.")
-        referral, _ = await upsert_contact(ctx, name, referred_by=contact)
+        referral, created = await upsert_contact(ctx, name, referred_by=contact)
         new_referrals.append(referral.name)
+        if created:
+            await ctx.nudges.referral_received(referral)
     pending = await ctx.repo.pending_requests_to(ctx.member.id, contact.id)
     for req in pending:
         req.status, req.outcome, req.replied_at = "replied", "scheduled", ctx.now
+        await ctx.nudges.request_answered(req)
     await ctx.repo.flush()
+    await ctx.nudges.meeting_changed(meeting)
 
     paragraphs: list[str] = []
     buttons: list[Button] = []
@@ -238,24 +262,29 @@ async def log_meeting(ctx: Context, args: dict[str, Any]) -> Message:
         title = f"Upcoming {label(meeting)}: {contact.name}, {ctx.when(held_at)}"
         paragraphs.append(
             "Prepare the day before: look up their background, their organization's news and "
-            "trends in the field, and write your questions."
+            "trends in the field, and write your questions. I'll send you a checklist the "
+            "day before, and ask how it went afterwards."
         )
         buttons.append(Button("Prepare", ("prep",), {"target": label(meeting)}, "primary"))
     else:
-        title = f"Logged {label(meeting)}: your conversation with {contact.name}"
+        verb = "Updated" if "id" in args else "Logged"
+        title = f"{verb} {label(meeting)}: your conversation with {contact.name}"
         deadline = held_at + THANKS_WINDOW
-        if deadline > ctx.now:
+        if meeting.thanks_at is not None:
+            pass
+        elif deadline > ctx.now:
             paragraphs.append(
                 f"Send a thank-you by {ctx.when(deadline)}, and mention one or two things you "
-                "learned. Then mark it sent."
+                "learned. Then mark it sent; until then I'll remind you."
             )
         else:
             paragraphs.append(
                 "The 24-hour window for a thank-you has passed, but a warm note now still helps."
             )
-        buttons.append(
-            Button("Mark thank-you sent", ("thanks",), {"id": label(meeting)}, "primary")
-        )
+        if meeting.thanks_at is None:
+            buttons.append(
+                Button("Mark thank-you sent", ("thanks",), {"id": label(meeting)}, "primary")
+            )
     if pending:
         ids = ", ".join(label(r) for r in pending)
         paragraphs.append(f"Your request {ids} to {contact.name} is marked replied.")
@@ -267,6 +296,43 @@ async def log_meeting(ctx: Context, args: dict[str, Any]) -> Message:
             f"{contact.name} suggested them:\n" + "\n".join(f"• {n}" for n in new_referrals)
         )
     return Message(title=title, text="\n\n".join(paragraphs), buttons=tuple(buttons))
+
+
+def _appended(old: str | None, new: str | None) -> str | None:
+    if not new:
+        return old
+    if not old:
+        return new
+    return old if new.strip() in old else f"{old}\n\n{new}"
+
+
+async def _fill_in(ctx: Context, args: dict[str, Any]) -> Meeting:
+    """Complete a meeting logged ahead of time (the "Log how it went" button)."""
+    item = await find_item(ctx, args["id"])
+    if not isinstance(item, Meeting):
+        raise UserError(f"{label(item)} is a request; log the meeting itself with contact=.")
+    if "contact" in args and name_key(args["contact"]) != item.contact.name_key:
+        raise UserError(
+            f"{label(item)} is your meeting with {item.contact.name}, not {args['contact']}. "
+            f'To log a different conversation: /tiara log contact="{args["contact"]}"'
+        )
+    when = args.get("when")
+    if when is not None:
+        item.held_at = when
+    elif item.held_at > ctx.now:
+        item.held_at = ctx.now  # they are telling us how it went: it has happened
+    if "venue" in args:
+        item.venue = args["venue"]
+    item.notes = _appended(item.notes, args.get("notes"))
+    item.followups = _appended(item.followups, args.get("followups"))
+    if "org" in args:
+        item.contact.organization = args["org"]
+    if "role" in args:
+        item.contact.title = args["role"]
+    item.updated_at = ctx.now
+    if args.get("notes") or args.get("followups"):
+        await ctx.nudges.meeting_logged_after_the_fact(item)
+    return item
 
 
 @registry.command("meetings", examples=("/tiara meetings",), aliases=("list", "ls"))
@@ -413,11 +479,17 @@ async def edit(ctx: Context, args: dict[str, Any]) -> Message:
         if "role" in changes:
             item.contact.title = changes["role"]
         item.updated_at = ctx.now
+        if "when" in changes:
+            await ctx.nudges.meeting_changed(item)
+        if item.held_at <= ctx.now and ("notes" in changes or "followups" in changes):
+            await ctx.nudges.meeting_logged_after_the_fact(item)
     else:
         if "when" in changes:
             if changes["when"] > ctx.now:
                 raise UserError("A request's when= can't be in the future.")
             item.sent_at = changes["when"]
+            if item.status == "pending":
+                await ctx.nudges.request_sent(item)
         if "via" in changes:
             item.via = changes["via"]
     return Message(
@@ -475,6 +547,7 @@ async def thanks(ctx: Context, args: dict[str, Any]) -> Message:
         )
     item.thanks_at = sent
     item.updated_at = ctx.now
+    await ctx.nudges.thanks_recorded(item)
     on_time = sent - item.held_at <= THANKS_WINDOW
     text = (
         "Sent within 24 hours: well done."

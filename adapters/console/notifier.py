@@ -1,0 +1,45 @@
+"""The console's Notifier: direct messages wait in an outbox until their member is speaking."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.clock import Clock
+from bot.values import ChannelRef, Message, UserRef
+
+__all__ = ["ConsoleNotifier", "Delivered"]
+
+
+@dataclass(frozen=True, slots=True)
+class Delivered:
+    at: datetime
+    message: Message
+
+
+class ConsoleNotifier:
+    """Keeps each member's DMs (with the time they were sent) for the console to print."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self._outbox: dict[UserRef, list[Delivered]] = defaultdict(list)
+
+    async def send_dm(self, user: UserRef, message: Message) -> None:
+        self._outbox[user].append(Delivered(self.clock.now(), message))
+
+    async def send_group(self, users: Sequence[UserRef], message: Message) -> None:
+        for user in users:
+            await self.send_dm(user, message)
+
+    async def post_channel(self, channel: ChannelRef, message: Message) -> None:
+        return None  # the console has no channels
+
+    def take(self, user: UserRef) -> list[Delivered]:
+        """The DMs waiting for ``user``, oldest first; they are removed from the outbox."""
+        return self._outbox.pop(user, [])
+
+    def waiting(self) -> dict[str, int]:
+        """How many DMs wait for each member (by user id)."""
+        return {user.user: len(items) for user, items in self._outbox.items() if items}

@@ -1,0 +1,236 @@
+"""Reminders (nudges) a member can see and act on, and telling helpers you landed."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from bot.commands._registry import registry
+from bot.context import Context
+from bot.nudges import kinds as k
+from bot.nudges.render import describe, nudge_label
+from bot.registry import Kind, Option
+from bot.values import Button, Field, Message, UserError
+from storage.models import Landing, Nudge
+
+_ID = Option("id", Kind.NUDGE, "a reminder's id, such as N4", required=True, positional=True)
+_SHOWN = 15
+_WITH_BUTTONS = 5
+
+
+async def _find(ctx: Context, seq: int) -> Nudge:
+    nudge = await ctx.repo.nudge_by_seq(ctx.member.id, seq)
+    if nudge is None:
+        raise UserError(f"You have no reminder N{seq}. `/tiara followups` lists yours.")
+    return nudge
+
+
+def _line(ctx: Context, nudge: Nudge) -> str:
+    title = describe(nudge, tz=ctx.tz, now=ctx.now).title
+    return f"{nudge_label(nudge)} · {ctx.when(nudge.due_at)} · {title}"
+
+
+@registry.command(
+    "followups",
+    examples=("/tiara followups",),
+    group="Reminders",
+    aliases=("reminders", "nudges"),
+)
+async def followups(ctx: Context, args: dict[str, Any]) -> Message:
+    """List the reminders I'll send you, and the ones waiting for you to act on."""
+    member = ctx.member
+    pending = await ctx.repo.pending_nudges(member.id, limit=_SHOWN)
+    recent = await ctx.repo.recently_sent_nudges(
+        member.id, since=ctx.now - timedelta(days=7), limit=5
+    )
+    notes = []
+    if not member.nudges_on:
+        notes.append(
+            "Reminders are off, so I won't send these. Turn them on: /tiara settings nudges=on"
+        )
+    elif member.muted_kinds:
+        names = ", ".join(k.FAMILY_NAMES[f] for f in member.muted_kinds if f in k.FAMILY_NAMES)
+        notes.append(f"Stopped: {names}. Back on: /tiara settings nudges=on")
+    if not pending and not recent:
+        return Message(
+            title="No reminders right now",
+            text="\n\n".join(
+                [
+                    *notes,
+                    "I plan reminders as you go: log a request (/tiara request) or a meeting "
+                    "(/tiara log) and I'll remind you to follow up, prepare and say thank you.",
+                ]
+            ),
+        )
+    sections = list(notes)
+    if recent:
+        sections.append("Sent, waiting for you\n" + "\n".join(f"• {_line(ctx, n)}" for n in recent))
+    if pending:
+        total = await ctx.repo.count_pending_nudges(member.id)
+        more = f"\n…and {total - len(pending)} more" if total > len(pending) else ""
+        sections.append("Coming up\n" + "\n".join(f"• {_line(ctx, n)}" for n in pending) + more)
+    sections.append('Move one: /tiara snooze N4 when="Monday 9am"')
+    buttons: list[Button] = []
+    for nudge in [*recent, *pending][:_WITH_BUTTONS]:
+        ref = {"id": nudge_label(nudge)}
+        buttons.append(Button(f"Done {nudge_label(nudge)}", ("done",), ref))
+        buttons.append(
+            Button(f"Snooze {nudge_label(nudge)}", ("snooze",), {**ref, "when": "in 1 day"})
+        )
+    return Message(title="Your reminders", text="\n\n".join(sections), buttons=tuple(buttons))
+
+
+@registry.command(
+    "snooze",
+    options=(_ID, Option("when", Kind.WHEN, "when to remind you instead (default: in a day)")),
+    examples=('/tiara snooze N4 when="Monday 9am"', "/tiara snooze N4"),
+    group="Reminders",
+)
+async def snooze(ctx: Context, args: dict[str, Any]) -> Message:
+    """Move a reminder to later (one already sent comes back then)."""
+    nudge = await _find(ctx, args["id"])
+    if nudge.status in ("done", "cancelled", "expired", "failed"):
+        raise UserError(
+            f"{nudge_label(nudge)} is {nudge.status}, so there is nothing to snooze. "
+            "`/tiara followups` lists your reminders."
+        )
+    rhythm = ctx.nudges.rhythm
+    when = args.get("when", ctx.now + timedelta(days=1))
+    if when <= ctx.now:
+        raise UserError('Snooze to a time still to come, e.g. when="tomorrow 9am".')
+    due = rhythm.after_quiet(when)
+    note = ""
+    if nudge.expires_at is not None and due >= nudge.expires_at:
+        latest = rhythm.before_quiet(nudge.expires_at - timedelta(hours=1))
+        if latest <= ctx.now:
+            raise UserError(
+                f"{nudge_label(nudge)} stops being useful at {ctx.when(nudge.expires_at)}. "
+                f"Act on it now, or mark it done: /tiara done {nudge_label(nudge)}"
+            )
+        due = latest
+        note = (
+            f" That's the last useful moment: it stops mattering at {ctx.when(nudge.expires_at)}."
+        )
+    elif due != when:
+        note = " (moved out of your quiet hours)"
+    nudge.status = "pending"
+    nudge.due_at = due
+    nudge.updated_at = ctx.now
+    return Message(
+        title=f"Snoozed {nudge_label(nudge)} until {ctx.when(due)}",
+        text=describe(nudge, tz=ctx.tz, now=ctx.now).title + note,
+    )
+
+
+@registry.command(
+    "done",
+    options=(_ID,),
+    examples=("/tiara done N4",),
+    group="Reminders",
+    aliases=("nudge done",),
+)
+async def done(ctx: Context, args: dict[str, Any]) -> Message:
+    """Tell me you've acted on a reminder (a thank-you sent marks the meeting too)."""
+    nudge = await _find(ctx, args["id"])
+    if nudge.status == "done":
+        return Message(title=f"{nudge_label(nudge)} was already done", text="Nothing to change.")
+    planner = ctx.nudges
+    extra = ""
+    meeting, request = nudge.meeting, nudge.request
+    if nudge.kind in (k.THANKS, k.THANKS_LAST) and meeting is not None:
+        if meeting.thanks_at is None:
+            meeting.thanks_at = ctx.now
+            meeting.updated_at = ctx.now
+            extra = f" The thank-you to {meeting.contact.name} is recorded."
+        await planner.thanks_recorded(meeting)
+    elif nudge.kind == k.MOVE_ON and request is not None:
+        if request.status == "pending":
+            request.status = "closed"
+            extra = f" {nudge_label(nudge)}'s request to {request.contact.name} is closed."
+        await planner.cancel(k.FAMILIES["follow_up"], request=request)
+    elif nudge.kind in k.FAMILIES["follow_up"] and request is not None:
+        await planner.touch(request.contact, ctx.now)
+    elif nudge.contact is not None and nudge.kind in (
+        k.REFERRAL,
+        k.TELL_REFERRER,
+        k.KEEP_IN_TOUCH,
+    ):
+        await planner.touch(nudge.contact, ctx.now)
+        if nudge.kind == k.KEEP_IN_TOUCH:
+            extra = " I'll remind you again in a few months."
+    nudge.status = "done"
+    nudge.updated_at = ctx.now
+    title = describe(nudge, tz=ctx.tz, now=ctx.now).title
+    return Message(title=f"Done: {title}", text=("Nice work." + extra).strip())
+
+
+@registry.command(
+    "nudge",
+    "stop",
+    options=(
+        Option(
+            "kind",
+            Kind.CHOICE,
+            "which reminders to stop",
+            required=True,
+            positional=True,
+            choices=tuple(k.FAMILIES),
+        ),
+    ),
+    examples=("/tiara nudge stop keep_in_touch",),
+    group="Reminders",
+)
+async def stop(ctx: Context, args: dict[str, Any]) -> Message:
+    """Stop one kind of reminder (thanks, prep, log_it, follow_up, referrals, ...)."""
+    family: str = args["kind"]
+    if family not in ctx.member.muted_kinds:
+        ctx.member.muted_kinds = [*ctx.member.muted_kinds, family]
+    if family == "weekly_plan":
+        ctx.member.weekly_plan = False
+    return Message(
+        title=f"No more {k.FAMILY_NAMES[family]}",
+        text="The others keep coming. To get every kind back: /tiara settings nudges=on",
+    )
+
+
+@registry.command(
+    "landed",
+    options=(
+        Option("org", Kind.TEXT, "the organization", required=True, label="Organization"),
+        Option("role", Kind.TEXT, "the position or path", label="Role"),
+    ),
+    examples=('/tiara landed org=Acme role="Data analyst"',),
+    group="Reminders",
+)
+async def landed(ctx: Context, args: dict[str, Any]) -> Message:
+    """Record that you landed a position (or chose a path), and thank the people who helped."""
+    landing = Landing(
+        workspace_id=ctx.member.workspace_id,
+        member_id=ctx.member.id,
+        organization=args["org"],
+        role=args.get("role"),
+        landed_at=ctx.now,
+    )
+    ctx.repo.add(landing)
+    await ctx.repo.flush()
+    met = await ctx.repo.contacts_met(ctx.member.id, ctx.now)
+    referrer_ids = [c.referred_by_id for c in met if c.referred_by_id is not None]
+    helpers = {c.name for c in met} | {
+        c.name for c in await ctx.repo.contacts_by_id(ctx.member.id, referrer_ids)
+    }
+    await ctx.nudges.landed(landing.id)
+    what = f"{args['role']} at {args['org']}" if args.get("role") else args["org"]
+    if helpers:
+        text = (
+            "The people who helped you get here will be glad to hear it. Write to each of "
+            "them with the news and a word of thanks:\n"
+            + "\n".join(f"• {name}" for name in sorted(helpers, key=str.casefold))
+            + "\n\nI'll remind you tomorrow morning."
+        )
+    else:
+        text = "When you tell the people who helped, they'll be glad to hear it."
+    return Message(
+        title=f"Congratulations: {what}",
+        text=text,
+        fields=(Field("People who helped", str(len(helpers))),),
+    )

@@ -1,0 +1,300 @@
+"""Delivering due nudges: claim with a lease, send through the Notifier, settle.
+
+A tick repeats three steps until nothing is due:
+
+1. In one transaction, claim a batch of due rows (a lease and a token per row), drop the
+   ones that went stale, hold back the ones that would land in the member's quiet hours,
+   and write each member's message.
+2. Outside any transaction, send one message per member.
+3. In one transaction, mark what was sent; what failed is retried with backoff, or given
+   up when the failure is permanent (the member is then marked unreachable).
+
+A worker that dies between 1 and 3 leaves its rows leased; when the lease runs out,
+another worker claims them again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field, fields
+from datetime import datetime, timedelta
+
+from bot.clock import Clock
+from bot.context import effective_timezone
+from bot.notify import DeliveryError, Notifier
+from bot.nudges import kinds as k
+from bot.nudges.plan import Planner, add_months
+from bot.nudges.render import Extras, compose, describe
+from bot.values import Message, UserRef
+from storage.models import Member, Nudge
+from storage.repo import Repo
+from storage.store import Store
+
+__all__ = ["BACKOFF", "NudgeSender", "TickReport"]
+
+log = logging.getLogger(__name__)
+
+# Waits before each retry of a transient failure; after the last, the nudge is failed.
+BACKOFF = (
+    timedelta(minutes=1),
+    timedelta(minutes=5),
+    timedelta(minutes=15),
+    timedelta(hours=1),
+    timedelta(hours=3),
+)
+
+
+@dataclass
+class TickReport:
+    """What one tick did, in nudges (``messages`` counts DMs)."""
+
+    claimed: int = 0
+    sent: int = 0
+    messages: int = 0
+    deferred: int = 0
+    expired: int = 0
+    skipped: int = 0
+    retrying: int = 0
+    failed: int = 0
+    lost_lease: int = 0
+
+    def add(self, other: TickReport) -> None:
+        for f in fields(self):
+            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+
+    def __str__(self) -> str:
+        return ", ".join(f"{f.name}={getattr(self, f.name)}" for f in fields(self))
+
+
+@dataclass
+class _Outgoing:
+    member_id: int
+    user: UserRef
+    message: Message
+    nudges: list[tuple[int, int]]  # (id, attempts so far)
+
+
+@dataclass
+class _Batch:
+    outgoing: list[_Outgoing] = field(default_factory=list)
+    report: TickReport = field(default_factory=TickReport)
+
+
+class NudgeSender:
+    """Sends due nudges. Safe to run in several processes against one PostgreSQL."""
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        notifier: Notifier,
+        clock: Clock,
+        default_timezone: str,
+        batch_size: int = 1000,
+        max_batches: int = 50,
+        lease: timedelta = timedelta(minutes=5),
+        concurrency: int = 16,
+    ) -> None:
+        self.store = store
+        self.notifier = notifier
+        self.clock = clock
+        self.default_timezone = default_timezone
+        self.batch_size = batch_size
+        self.max_batches = max_batches
+        self.lease = lease
+        self.concurrency = concurrency
+
+    async def tick(self) -> TickReport:
+        """Send everything that is due now (up to ``max_batches`` batches)."""
+        total = TickReport()
+        now = self.clock.now()
+        for _ in range(self.max_batches):
+            token = uuid.uuid4().hex
+            batch = await self._claim(now, token)
+            if batch is None:
+                break
+            results = await self._send(batch.outgoing)
+            await self._settle(batch, results, now, token)
+            total.add(batch.report)
+        if total.claimed:
+            level = logging.WARNING if total.failed or total.lost_lease else logging.DEBUG
+            log.log(level, "tick: %s", total)
+        return total
+
+    # -- 1. claim ------------------------------------------------------------------------
+
+    async def _claim(self, now: datetime, token: str) -> _Batch | None:
+        async with self.store.transaction() as session:
+            repo = Repo(session)
+            ids = await repo.claim_due_nudges(
+                now=now, lease_until=now + self.lease, token=token, limit=self.batch_size
+            )
+            if not ids:
+                return None
+            batch = _Batch()
+            batch.report.claimed = len(ids)
+            by_member: dict[int, list[Nudge]] = defaultdict(list)
+            for nudge in await repo.nudges_with_subjects(ids):
+                by_member[nudge.member_id].append(nudge)
+            expired: list[int] = []
+            skipped: list[int] = []
+            deferred: dict[datetime, list[int]] = defaultdict(list)
+            for nudges in by_member.values():
+                member = nudges[0].member
+                tz = effective_timezone(member, self.default_timezone)
+                planner = Planner(repo, member, now, tz)
+                live = []
+                for nudge in nudges:
+                    if nudge.expires_at is not None and nudge.expires_at <= now:
+                        expired.append(nudge.id)
+                    elif not _wanted(member, nudge):
+                        skipped.append(nudge.id)
+                    else:
+                        live.append(nudge)
+                if not live:
+                    continue
+                if planner.rhythm.is_quiet(now):
+                    deferred[planner.rhythm.after_quiet(now)].extend(n.id for n in live)
+                    continue
+                sections = []
+                for nudge in live:
+                    extras = await _extras(repo, member, nudge, now)
+                    sections.append(describe(nudge, tz=tz, now=now, extras=extras))
+                    await _plan_next(planner, nudge)
+                ws = member.workspace
+                batch.outgoing.append(
+                    _Outgoing(
+                        member_id=member.id,
+                        user=UserRef(ws.platform, ws.external_id, member.user_id),
+                        message=compose(live, sections),
+                        nudges=[(n.id, n.attempts) for n in live],
+                    )
+                )
+            await repo.settle_claimed(expired, token=token, now=now, status="expired")
+            await repo.settle_claimed(skipped, token=token, now=now, status="skipped")
+            for due, group in deferred.items():
+                await repo.settle_claimed(group, token=token, now=now, due_at=due)
+            batch.report.expired = len(expired)
+            batch.report.skipped = len(skipped)
+            batch.report.deferred = sum(len(g) for g in deferred.values())
+            return batch
+
+    # -- 2. send -------------------------------------------------------------------------
+
+    async def _send(self, outgoing: Sequence[_Outgoing]) -> list[DeliveryError | None]:
+        gate = asyncio.Semaphore(self.concurrency)
+
+        async def one(item: _Outgoing) -> DeliveryError | None:
+            async with gate:
+                try:
+                    await self.notifier.send_dm(item.user, item.message)
+                except DeliveryError as err:
+                    return err
+                except Exception as err:  # an adapter bug or a network error: try again later
+                    log.warning("sending a nudge failed with %s", type(err).__name__)
+                    return DeliveryError(type(err).__name__)
+                return None
+
+        return list(await asyncio.gather(*(one(item) for item in outgoing)))
+
+    # -- 3. settle -----------------------------------------------------------------------
+
+    async def _settle(
+        self,
+        batch: _Batch,
+        results: Sequence[DeliveryError | None],
+        now: datetime,
+        token: str,
+    ) -> None:
+        report = batch.report
+        sent: list[int] = []
+        retry: dict[datetime, list[int]] = defaultdict(list)
+        given_up: dict[str, list[int]] = defaultdict(list)
+        unreachable: list[int] = []
+        for item, error in zip(batch.outgoing, results, strict=True):
+            ids = [nudge_id for nudge_id, _ in item.nudges]
+            if error is None:
+                sent.extend(ids)
+                report.messages += 1
+            elif error.permanent:
+                given_up[error.reason].extend(ids)
+                unreachable.append(item.member_id)
+            else:
+                for nudge_id, attempts in item.nudges:
+                    if attempts < len(BACKOFF):
+                        retry[now + BACKOFF[attempts]].append(nudge_id)
+                    else:
+                        given_up[error.reason].append(nudge_id)
+        async with self.store.transaction() as session:
+            repo = Repo(session)
+            kept = await repo.settle_claimed(sent, token=token, now=now, status="sent")
+            report.sent = kept
+            report.lost_lease = len(sent) - kept
+            if report.lost_lease:
+                log.warning(
+                    "%d nudges were sent after their lease ran out; another worker may "
+                    "have sent them too (raise the lease)",
+                    report.lost_lease,
+                )
+            for due, ids in retry.items():
+                await repo.settle_claimed(
+                    ids, token=token, now=now, due_at=due, error="retrying", failed_attempt=True
+                )
+                report.retrying += len(ids)
+            for reason, ids in given_up.items():
+                await repo.settle_claimed(
+                    ids, token=token, now=now, status="failed", error=reason, failed_attempt=True
+                )
+                report.failed += len(ids)
+            for member_id in unreachable:
+                await repo.mark_unreachable(member_id, now)
+
+
+def _wanted(member: Member, nudge: Nudge) -> bool:
+    """Whether the member still wants this kind of nudge at all."""
+    if not member.nudges_on or member.unreachable_at is not None:
+        return False
+    if nudge.kind == k.WEEKLY_PLAN and not member.weekly_plan:
+        return False
+    return k.family_of(nudge.kind) not in member.muted_kinds
+
+
+async def _extras(repo: Repo, member: Member, nudge: Nudge, now: datetime) -> Extras | None:
+    if nudge.kind == k.LANDED:
+        landing = await repo.latest_landing(member.id)
+        met = await repo.contacts_met(member.id, now)
+        referrer_ids = [c.referred_by_id for c in met if c.referred_by_id is not None]
+        names = {c.name for c in met}
+        names |= {c.name for c in await repo.contacts_by_id(member.id, referrer_ids)}
+        return Extras(landing=landing, helpers=tuple(sorted(names, key=str.casefold)))
+    if nudge.kind == k.WEEKLY_PLAN:
+        week_end = now + timedelta(days=7)
+        meetings = await repo.meetings_between(member.id, now, week_end)
+        upcoming = [
+            n
+            for n in await repo.pending_nudges(member.id, limit=50)
+            if n.due_at <= week_end and n.kind not in (k.WEEKLY_PLAN, k.PREP, k.LOG_IT)
+        ]
+        return Extras(week_meetings=tuple(meetings), week_nudges=tuple(upcoming[:15]))
+    return None
+
+
+async def _plan_next(planner: Planner, nudge: Nudge) -> None:
+    """Recurring nudges plan their next occurrence as this one goes out."""
+    if nudge.kind == k.WEEKLY_PLAN:
+        await planner.weekly_plan(after=nudge.due_at)
+    elif nudge.kind == k.KEEP_IN_TOUCH and nudge.contact is not None:
+        rhythm = planner.rhythm
+        day = add_months(rhythm.local_date(nudge.due_at), planner.member.keep_in_touch_months)
+        due = rhythm.at_nudge_time(day)
+        await planner.schedule(
+            k.KEEP_IN_TOUCH,
+            f"keep:c{nudge.contact.id}:{day.isoformat()}",
+            due,
+            contact=nudge.contact,
+            expires=due + k.STALE_AFTER[k.KEEP_IN_TOUCH],
+        )

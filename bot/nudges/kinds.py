@@ -1,0 +1,75 @@
+"""The kinds of nudge, and the families a member can stop with one click."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+__all__ = [
+    "FAMILIES",
+    "FAMILY_NAMES",
+    "FOLLOW_UP",
+    "FOLLOW_UP_LAST",
+    "KEEP_IN_TOUCH",
+    "LANDED",
+    "LOG_IT",
+    "MOVE_ON",
+    "PREP",
+    "REFERRAL",
+    "SECOND_CONTACT",
+    "TELL_REFERRER",
+    "THANKS",
+    "THANKS_LAST",
+    "WEEKLY_PLAN",
+    "family_of",
+]
+
+THANKS = "thanks"  # a couple of hours after a meeting
+THANKS_LAST = "thanks_last"  # last call before the 24-hour mark
+PREP = "prep"  # the day before a meeting (or two hours before)
+LOG_IT = "log_it"  # an hour after a meeting: how did it go?
+FOLLOW_UP = "follow_up"  # no reply yet: follow up
+FOLLOW_UP_LAST = "follow_up_last"  # the second and last follow-up
+MOVE_ON = "move_on"  # no reply after the follow-ups
+SECOND_CONTACT = "second_contact"  # 3B7, business day 3: someone else at the organization
+REFERRAL = "referral"  # reach out to someone you were referred to
+TELL_REFERRER = "tell_referrer"  # tell the referrer how the meeting went
+KEEP_IN_TOUCH = "keep_in_touch"
+LANDED = "landed"  # tell everyone who helped
+WEEKLY_PLAN = "weekly_plan"
+
+FAMILIES: dict[str, tuple[str, ...]] = {
+    "thanks": (THANKS, THANKS_LAST),
+    "prep": (PREP,),
+    "log_it": (LOG_IT,),
+    "follow_up": (FOLLOW_UP, FOLLOW_UP_LAST, MOVE_ON, SECOND_CONTACT),
+    "referrals": (REFERRAL, TELL_REFERRER),
+    "keep_in_touch": (KEEP_IN_TOUCH,),
+    "landed": (LANDED,),
+    "weekly_plan": (WEEKLY_PLAN,),
+}
+
+FAMILY_NAMES = {
+    "thanks": "thank-you reminders",
+    "prep": "reminders to prepare",
+    "log_it": "how-did-it-go check-ins",
+    "follow_up": "follow-up reminders for unanswered requests",
+    "referrals": "referral reminders",
+    "keep_in_touch": "keep-in-touch reminders",
+    "landed": "reminders to tell the people who helped",
+    "weekly_plan": "weekly plans",
+}
+
+_FAMILY_OF = {kind: family for family, kinds in FAMILIES.items() for kind in kinds}
+
+# How long after it is due a nudge is still worth sending (after an outage, say).
+# Kinds not listed never go stale. Thank-you and prep nudges also stop at a hard deadline
+# (the 24-hour mark, the meeting itself), set on the row.
+STALE_AFTER: dict[str, timedelta] = {
+    LOG_IT: timedelta(days=7),
+    KEEP_IN_TOUCH: timedelta(days=30),
+    WEEKLY_PLAN: timedelta(days=1),
+}
+
+
+def family_of(kind: str) -> str:
+    return _FAMILY_OF[kind]

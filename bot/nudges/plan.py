@@ -1,0 +1,341 @@
+"""Planning nudges: what members do creates, moves and cancels the rows the scheduler sends.
+
+Every rule of the timing table lives here, as a method named after the event that
+triggers it. Each nudge has a dedupe key naming its subject ("thanks:m12"), so planning
+the same thing twice moves one row instead of adding another.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from bot.businessdays import add_business_days, parse_holidays
+from bot.nudges import kinds as k
+from bot.nudges.rhythm import Rhythm
+from storage.models import Contact, Meeting, Member, Nudge, OutreachRequest
+from storage.repo import Repo
+
+__all__ = [
+    "FOLLOW_UP_POLICIES",
+    "THANKS_FIRST_AFTER",
+    "THANKS_LAST_BEFORE",
+    "THANKS_WINDOW",
+    "Planner",
+    "rhythm_of",
+]
+
+THANKS_WINDOW = timedelta(hours=24)
+THANKS_FIRST_AFTER = timedelta(hours=2)
+THANKS_LAST_BEFORE = timedelta(hours=3)  # the last call comes 21 hours after the meeting
+PREP_LATE = timedelta(hours=2)  # logged too late for the day before: two hours before
+LOG_IT_AFTER = timedelta(hours=1)
+SEEDS_INTERVAL = 14  # days between the request and each follow-up (seeds policy)
+FOLLOW_UP_POLICIES = ("seeds", "3b7")
+_MIN_GAP = timedelta(hours=3)  # two thank-you nudges closer than this would nag
+
+
+def rhythm_of(member: Member, tz: str) -> Rhythm:
+    return Rhythm(tz, member.quiet_start, member.quiet_end, member.nudge_time)
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day ``months`` later, or the month's last day when it is shorter."""
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    for candidate in (day.day, 30, 29, 28):
+        try:
+            return day.replace(year=year, month=month, day=min(day.day, candidate))
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")
+
+
+@dataclass
+class Planner:
+    """Plans one member's nudges inside the current transaction."""
+
+    repo: Repo
+    member: Member
+    now: datetime
+    tz: str
+
+    @property
+    def rhythm(self) -> Rhythm:
+        return rhythm_of(self.member, self.tz)
+
+    # -- the primitive ---------------------------------------------------------------
+
+    async def schedule(
+        self,
+        kind: str,
+        key: str,
+        due: datetime,
+        *,
+        meeting: Meeting | None = None,
+        request: OutreachRequest | None = None,
+        contact: Contact | None = None,
+        expires: datetime | None = None,
+    ) -> Nudge | None:
+        """Create the nudge ``key`` due at ``due``, or move it if it is still to be sent.
+
+        A nudge already sent or done is left as it is (never sent twice); a cancelled
+        one comes back. Nothing is planned when it would only be due after it expires.
+        """
+        if expires is not None and due >= expires:
+            await self.cancel_keys(key)
+            return None
+        nudge = await self.repo.nudge_by_key(self.member.id, key)
+        if nudge is not None:
+            if nudge.status in ("pending", "cancelled"):
+                nudge.status = "pending"
+                nudge.due_at = due
+                nudge.expires_at = expires
+                nudge.contact_id = contact.id if contact is not None else nudge.contact_id
+                nudge.updated_at = self.now
+            return nudge
+        nudge = Nudge(
+            workspace_id=self.member.workspace_id,
+            member_id=self.member.id,
+            seq=await self.repo.allocate_nudge_seq(self.member),
+            kind=kind,
+            dedupe_key=key,
+            meeting_id=meeting.id if meeting is not None else None,
+            request_id=request.id if request is not None else None,
+            contact_id=contact.id if contact is not None else None,
+            due_at=due,
+            expires_at=expires,
+            status="pending",
+            attempts=0,
+            created_at=self.now,
+            updated_at=self.now,
+        )
+        self.repo.add(nudge)
+        return nudge
+
+    async def cancel_keys(self, *keys: str) -> None:
+        for key in keys:
+            nudge = await self.repo.nudge_by_key(self.member.id, key)
+            if nudge is not None and nudge.status == "pending":
+                nudge.status = "cancelled"
+                nudge.updated_at = self.now
+
+    async def cancel(
+        self,
+        kinds: Sequence[str],
+        *,
+        meeting: Meeting | None = None,
+        request: OutreachRequest | None = None,
+        contact: Contact | None = None,
+    ) -> None:
+        """Cancel the pending nudges of ``kinds`` about one meeting, request or contact."""
+        for nudge in await self.repo.pending_nudges(
+            self.member.id,
+            meeting_id=meeting.id if meeting is not None else None,
+            request_id=request.id if request is not None else None,
+            contact_id=contact.id if contact is not None else None,
+            kinds=kinds,
+        ):
+            nudge.status = "cancelled"
+            nudge.updated_at = self.now
+
+    def _soon(self, due: datetime) -> datetime:
+        """A due time that has passed becomes "now", out of the quiet hours."""
+        return self.rhythm.after_quiet(max(due, self.now))
+
+    async def replan(self) -> None:
+        """Work out every pending nudge again (the member's timezone or rhythm changed)."""
+        pending = await self.repo.pending_nudges(self.member.id)
+        meetings = {n.meeting.id: n.meeting for n in pending if n.meeting is not None}
+        requests = {n.request.id: n.request for n in pending if n.request is not None}
+        for meeting in meetings.values():
+            await self.meeting_changed(meeting)
+        for request in requests.values():
+            if request.status == "pending":
+                await self.request_sent(request)
+        for nudge in pending:
+            if nudge.kind == k.KEEP_IN_TOUCH and nudge.contact is not None:
+                await self.keep_in_touch(nudge.contact)
+            elif nudge.kind in (k.REFERRAL, k.LANDED):
+                day = self.rhythm.local_date(nudge.due_at)
+                nudge.due_at = self._soon(self.rhythm.at_nudge_time(day))
+        await self.weekly_plan()
+
+    # -- meetings ----------------------------------------------------------------------
+
+    async def meeting_changed(self, meeting: Meeting) -> None:
+        """Plan (or re-plan) everything about one meeting after it was logged or edited."""
+        if meeting.held_at > self.now:
+            await self._upcoming(meeting)
+        else:
+            await self.cancel((k.PREP, k.LOG_IT), meeting=meeting)
+            await self.touch(meeting.contact, meeting.held_at)
+            await self._tell_referrer(meeting)
+        await self._thanks(meeting)
+
+    async def _upcoming(self, meeting: Meeting) -> None:
+        rhythm = self.rhythm
+        held = meeting.held_at
+        day_before = rhythm.at_nudge_time(rhythm.local_date(held) - timedelta(days=1))
+        prep = day_before if day_before > self.now else held - PREP_LATE
+        prep = rhythm.before_quiet(prep)
+        if prep > self.now:
+            await self.schedule(k.PREP, f"prep:m{meeting.id}", prep, meeting=meeting, expires=held)
+        else:
+            await self.cancel_keys(f"prep:m{meeting.id}")
+        log_it = rhythm.after_quiet(held + LOG_IT_AFTER)
+        await self.schedule(
+            k.LOG_IT,
+            f"log_it:m{meeting.id}",
+            log_it,
+            meeting=meeting,
+            expires=log_it + k.STALE_AFTER[k.LOG_IT],
+        )
+        await self.cancel_keys(f"tell_referrer:m{meeting.id}")
+
+    async def _thanks(self, meeting: Meeting) -> None:
+        """Thank-you nudges: one a couple of hours after, a last call before the 24 hours."""
+        first_key, last_key = f"thanks:m{meeting.id}", f"thanks_last:m{meeting.id}"
+        if meeting.thanks_at is not None:
+            await self.cancel_keys(first_key, last_key)
+            return
+        rhythm = self.rhythm
+        held = meeting.held_at
+        deadline = held + THANKS_WINDOW
+        last = held + THANKS_WINDOW - THANKS_LAST_BEFORE
+        if rhythm.is_quiet(last):
+            after = rhythm.after_quiet(last)
+            last = after if after < deadline - timedelta(hours=1) else rhythm.before_quiet(last)
+        first: datetime | None = rhythm.after_quiet(held + THANKS_FIRST_AFTER)
+        upcoming = held > self.now
+        if upcoming or first is None or first <= self.now or last - first < _MIN_GAP:
+            # For an upcoming meeting the how-did-it-go check-in asks first; for a meeting
+            # logged late the reply to `log` already said it.
+            first = None
+        if first is not None:
+            await self.schedule(k.THANKS, first_key, first, meeting=meeting, expires=deadline)
+        else:
+            await self.cancel_keys(first_key)
+        if last > self.now:
+            await self.schedule(k.THANKS_LAST, last_key, last, meeting=meeting, expires=deadline)
+        else:
+            await self.cancel_keys(last_key)
+
+    async def thanks_recorded(self, meeting: Meeting) -> None:
+        await self.cancel((k.THANKS, k.THANKS_LAST), meeting=meeting)
+        await self.touch(meeting.contact, meeting.thanks_at or self.now)
+
+    async def meeting_logged_after_the_fact(self, meeting: Meeting) -> None:
+        """Notes arrived for a meeting: no need to ask how it went."""
+        await self.cancel((k.LOG_IT,), meeting=meeting)
+
+    async def _tell_referrer(self, meeting: Meeting) -> None:
+        referrer_id = meeting.contact.referred_by_id
+        if referrer_id is None:
+            return
+        (referrer,) = await self.repo.contacts_by_id(self.member.id, [referrer_id])
+        due = self.rhythm.next_day_at_nudge_time(max(meeting.held_at, self.now))
+        await self.schedule(
+            k.TELL_REFERRER,
+            f"tell_referrer:m{meeting.id}",
+            self.rhythm.after_quiet(due),
+            meeting=meeting,
+            contact=referrer,
+        )
+
+    # -- referrals -----------------------------------------------------------------------
+
+    async def referral_received(self, referral: Contact) -> None:
+        """Reach out to a new referral: the next morning."""
+        due = self.rhythm.after_quiet(self.rhythm.next_day_at_nudge_time(self.now))
+        await self.schedule(k.REFERRAL, f"referral:c{referral.id}", due, contact=referral)
+
+    # -- requests ------------------------------------------------------------------------
+
+    async def request_sent(self, request: OutreachRequest) -> None:
+        """Follow-ups for a request without a reply, by the workspace's policy."""
+        rhythm = self.rhythm
+        sent_day = rhythm.local_date(request.sent_at)
+        plan: list[tuple[str, str, date]]
+        if self.member.workspace.followup_policy == "3b7":
+            holidays = parse_holidays(self.member.workspace.holidays)
+            plan = [
+                (k.SECOND_CONTACT, "second", add_business_days(sent_day, 3, holidays)),
+                (k.FOLLOW_UP, "follow_up", add_business_days(sent_day, 7, holidays)),
+            ]
+        else:
+            plan = [
+                (k.FOLLOW_UP, "follow_up", sent_day + timedelta(days=SEEDS_INTERVAL)),
+                (k.FOLLOW_UP_LAST, "follow_up_last", sent_day + timedelta(days=2 * SEEDS_INTERVAL)),
+                (k.MOVE_ON, "move_on", sent_day + timedelta(days=3 * SEEDS_INTERVAL)),
+            ]
+        timed = [(kind, name, rhythm.at_nudge_time(day)) for kind, name, day in plan]
+        # A request logged late: of the steps already past, only the latest still matters.
+        past = [step for step in timed if step[2] <= self.now]
+        for kind, name, due in timed:
+            key = f"{name}:r{request.id}"
+            if due <= self.now and (kind, name, due) != past[-1]:
+                await self.cancel_keys(key)
+                continue
+            await self.schedule(kind, key, self._soon(due), request=request)
+        await self.touch(request.contact, request.sent_at)
+
+    async def request_answered(self, request: OutreachRequest) -> None:
+        """A reply stops every follow-up timer of the request."""
+        await self.cancel(k.FAMILIES["follow_up"], request=request)
+        await self.touch(request.contact, request.replied_at or self.now)
+
+    # -- keeping in touch ----------------------------------------------------------------
+
+    async def touch(self, contact: Contact, when: datetime) -> None:
+        """Any interaction with ``contact``: remember it and restart keep-in-touch."""
+        if contact.last_contact_at is None or when > contact.last_contact_at:
+            contact.last_contact_at = when
+        await self.cancel((k.REFERRAL,), contact=contact)
+        await self.keep_in_touch(contact)
+
+    async def keep_in_touch(self, contact: Contact) -> None:
+        """Every few months after the last interaction with someone the member has met."""
+        last = contact.last_contact_at
+        await self.cancel((k.KEEP_IN_TOUCH,), contact=contact)
+        if last is None or not await self.repo.has_met(self.member.id, contact.id, self.now):
+            return
+        months = self.member.keep_in_touch_months
+        day = add_months(self.rhythm.local_date(last), months)
+        due = self._soon(self.rhythm.at_nudge_time(day))
+        await self.schedule(
+            k.KEEP_IN_TOUCH,
+            f"keep:c{contact.id}:{day.isoformat()}",
+            due,
+            contact=contact,
+            expires=due + k.STALE_AFTER[k.KEEP_IN_TOUCH],
+        )
+
+    # -- outcomes and the weekly plan ----------------------------------------------------
+
+    async def landed(self, landing_id: int) -> None:
+        due = self.rhythm.after_quiet(self.rhythm.next_day_at_nudge_time(self.now))
+        await self.schedule(k.LANDED, f"landed:{landing_id}", due)
+
+    async def weekly_plan(self, after: datetime | None = None) -> None:
+        """The next Monday's plan, at nudge time (for members who asked for it)."""
+        if not self.member.weekly_plan:
+            await self.repo.cancel_pending_nudges(
+                self.member.id, kinds=(k.WEEKLY_PLAN,), now=self.now
+            )
+            return
+        rhythm = self.rhythm
+        start = after or self.now
+        day = rhythm.local_date(start)
+        monday = day + timedelta(days=(7 - day.weekday()) % 7)
+        due = rhythm.at_nudge_time(monday)
+        if due <= start:
+            monday += timedelta(days=7)
+            due = rhythm.at_nudge_time(monday)
+        await self.schedule(
+            k.WEEKLY_PLAN,
+            f"weekly:{monday.isoformat()}",
+            rhythm.after_quiet(due),
+            expires=due + k.STALE_AFTER[k.WEEKLY_PLAN],
+        )

@@ -1,0 +1,53 @@
+"""The scheduler: APScheduler is only a clock here, calling ``Bot.tick`` every few seconds.
+
+The work itself lives in database rows (nudges), so a restart loses nothing and several
+processes can share the work; APScheduler's own job store is not used for it.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.core import Bot
+
+__all__ = ["TICK_JOB", "TickScheduler"]
+
+log = logging.getLogger(__name__)
+
+TICK_JOB = "tick"
+
+
+class TickScheduler:
+    """Runs one job, ``tick``, at a fixed interval; overlapping or missed runs collapse."""
+
+    def __init__(self, bot: Bot, *, interval_seconds: float = 30) -> None:
+        self.bot = bot
+        self.interval_seconds = interval_seconds
+        self.scheduler = AsyncIOScheduler(timezone=UTC)
+        self.scheduler.add_job(
+            self.run_tick,
+            "interval",
+            seconds=interval_seconds,
+            id=TICK_JOB,
+            coalesce=True,  # after a pause, one run instead of a burst
+            max_instances=1,  # a slow tick is never overlapped by the next
+            misfire_grace_time=max(1, int(interval_seconds)),
+            next_run_time=datetime.now(UTC),  # the first tick right away
+        )
+
+    async def run_tick(self) -> None:
+        """One tick; a failure is logged (by type, never with data) and the next tick retries."""
+        try:
+            await self.bot.tick()
+        except Exception as err:
+            log.error("tick failed with %s", type(err).__name__)
+
+    def start(self) -> None:
+        self.scheduler.start()
+
+    def shutdown(self) -> None:
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
