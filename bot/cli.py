@@ -19,6 +19,10 @@ cli = typer.Typer(
 )
 db_cli = typer.Typer(help="Manage the database schema.", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
+workspace_cli = typer.Typer(
+    help="A workspace's follow-up policy, holidays and timezone.", no_args_is_help=True
+)
+cli.add_typer(workspace_cli, name="workspace")
 
 
 def _settings() -> Settings:
@@ -139,6 +143,112 @@ async def _migrate(action: str, revision: str) -> None:
     except CommandError as err:
         typer.secho(f"Migration refused: {err}", fg="red", err=True)
         raise typer.Exit(2) from None
+    except Exception as err:
+        raise _database_failure(settings, err) from None
+    finally:
+        await store.close()
+
+
+_PLATFORM = typer.Option("console", "--platform", "-p", help="slack, discord or console.")
+_WORKSPACE = typer.Option(
+    "local", "--workspace", "-w", help="The Slack team id, Discord server id or console name."
+)
+
+
+@workspace_cli.command("show")
+def workspace_show(platform: str = _PLATFORM, workspace: str = _WORKSPACE) -> None:
+    """Show a workspace's follow-up policy, holidays and timezone."""
+    asyncio.run(_workspace(platform, workspace, None, None, None))
+
+
+@workspace_cli.command("set")
+def workspace_set(
+    platform: str = _PLATFORM,
+    workspace: str = _WORKSPACE,
+    policy: str = typer.Option(
+        None,
+        "--policy",
+        help="seeds: follow up after 2 weeks, twice; 3b7: a second contact on business "
+        "day 3, one follow-up on day 7.",
+    ),
+    holidays: str = typer.Option(
+        None,
+        "--holidays",
+        help="Comma-separated dates that are not business days, e.g. 2026-12-24,2026-12-25 "
+        '("" clears them).',
+    ),
+    timezone: str = typer.Option(None, "--timezone", help="The workspace's IANA timezone."),
+) -> None:
+    """Change a workspace's follow-up policy, holidays or timezone."""
+    asyncio.run(_workspace(platform, workspace, policy, holidays, timezone))
+
+
+def _check_workspace_values(
+    policy: str | None, holidays: str | None, timezone: str | None
+) -> tuple[str | None, list[str] | None, str | None]:
+    from datetime import date
+
+    from bot.nudges.plan import FOLLOW_UP_POLICIES
+    from bot.timeutil import resolve_timezone
+    from bot.values import UserError
+
+    if policy is not None and policy.casefold() not in FOLLOW_UP_POLICIES:
+        raise typer.BadParameter(
+            f"use one of: {', '.join(FOLLOW_UP_POLICIES)}", param_hint="--policy"
+        )
+    days: list[str] | None = None
+    if holidays is not None:
+        days = []
+        for part in holidays.split(","):
+            if not part.strip():
+                continue
+            try:
+                days.append(date.fromisoformat(part.strip()).isoformat())
+            except ValueError:
+                raise typer.BadParameter(
+                    f"{part.strip()!r} is not a date; write dates as YYYY-MM-DD",
+                    param_hint="--holidays",
+                ) from None
+        days = sorted(set(days))
+    zone = None
+    if timezone is not None:
+        try:
+            zone = resolve_timezone(timezone)
+        except UserError as err:
+            raise typer.BadParameter(err.message, param_hint="--timezone") from None
+    return (policy.casefold() if policy else None), days, zone
+
+
+async def _workspace(
+    platform: str,
+    workspace: str,
+    policy: str | None,
+    holidays: str | None,
+    timezone: str | None,
+) -> None:
+    from bot.clock import SystemClock
+    from storage.repo import Repo
+    from storage.store import Store
+
+    policy, days, zone = _check_workspace_values(policy, holidays, timezone)
+    settings = _settings()
+    store = Store(settings.database_url.get_secret_value())
+    try:
+        await store.upgrade()
+        async with store.transaction() as session:
+            ws = await Repo(session).ensure_workspace(platform, workspace, SystemClock().now())
+            if policy is not None:
+                ws.followup_policy = policy
+            if days is not None:
+                ws.holidays = days
+            if zone is not None:
+                ws.timezone = zone
+            typer.echo(f"Workspace {platform}/{workspace}")
+            typer.echo(f"  Follow-up policy: {ws.followup_policy}")
+            typer.echo(f"  Holidays: {', '.join(ws.holidays) if ws.holidays else 'none'}")
+            typer.echo(f"  Timezone: {ws.timezone or settings.timezone + ' (the default)'}")
+    except typer.Exit:
+        raise
     except Exception as err:
         raise _database_failure(settings, err) from None
     finally:

@@ -77,6 +77,9 @@ class RecordingNotifier:
     def dms_to(self, user: str) -> list[Message]:
         return [s.message for s in self.sent if isinstance(s.to, UserRef) and s.to.user == user]
 
+    def sent_messages(self) -> list[Message]:
+        return [s.message for s in self.sent]
+
     def clear(self) -> None:
         self.sent.clear()
 

@@ -62,7 +62,7 @@ class Repo:
         member = await self.find_member(platform, workspace, user_id)
         if member is not None:
             return member
-        ws = await self._ensure_workspace(platform, workspace, now)
+        ws = await self.ensure_workspace(platform, workspace, now)
         try:
             async with self.session.begin_nested():
                 member = Member(workspace_id=ws.id, user_id=user_id, created_at=now)
@@ -73,7 +73,7 @@ class Repo:
         await self.session.refresh(member, ["workspace"])
         return member
 
-    async def _ensure_workspace(self, platform: str, external_id: str, now: datetime) -> Workspace:
+    async def ensure_workspace(self, platform: str, external_id: str, now: datetime) -> Workspace:
         stmt = select(Workspace).where(
             Workspace.platform == platform, Workspace.external_id == external_id
         )

@@ -228,9 +228,9 @@ def invocation_args(draw: st.DrawFn, command: Command) -> dict[str, object]:
     return args
 
 
-# An example takes a few milliseconds (a handful of queries on in-memory SQLite, sometimes a
-# date to parse); 150 per command and kind keeps the whole file well under a minute.
-EXAMPLES_PER_COMMAND = 150
+# An example takes 10-30 ms (a command, its planned reminders and a snapshot of every
+# table on in-memory SQLite); 100 per command and kind keeps the file around a minute.
+EXAMPLES_PER_COMMAND = 100
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: c.name)

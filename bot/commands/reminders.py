@@ -75,7 +75,7 @@ async def followups(ctx: Context, args: dict[str, Any]) -> Message:
         ref = {"id": nudge_label(nudge)}
         buttons.append(Button(f"Done {nudge_label(nudge)}", ("done",), ref))
         buttons.append(
-            Button(f"Snooze {nudge_label(nudge)}", ("snooze",), {**ref, "when": "in 1 day"})
+            Button(f"Snooze {nudge_label(nudge)}", ("snooze",), {**ref, "when": "in 24 hours"})
         )
     return Message(title="Your reminders", text="\n\n".join(sections), buttons=tuple(buttons))
 

@@ -243,12 +243,12 @@ def _controls(nudge: Nudge, *, single: bool) -> tuple[Button, ...]:
     if not single:
         return (
             Button(f"Done ({nudge_label(nudge)})", ("done",), ref),
-            Button(f"Snooze {nudge_label(nudge)}", ("snooze",), {**ref, "when": "in 1 day"}),
+            Button(f"Snooze {nudge_label(nudge)}", ("snooze",), {**ref, "when": "in 24 hours"}),
         )
     return (
         Button("Done", ("done",), ref),
-        Button("Snooze 1 day", ("snooze",), {**ref, "when": "in 1 day"}),
-        Button("Snooze 1 week", ("snooze",), {**ref, "when": "in 1 week"}),
+        Button("Snooze 1 day", ("snooze",), {**ref, "when": "in 24 hours"}),
+        Button("Snooze 1 week", ("snooze",), {**ref, "when": "in 168 hours"}),
         Button("Stop these", ("nudge", "stop"), {"kind": k.family_of(nudge.kind)}),
     )
 

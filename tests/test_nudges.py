@@ -1,0 +1,413 @@
+"""Nudges end to end: what members do plans DMs, the tick sends them, buttons act on them."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from adapters.console import ConsoleAdapter, ConsoleNotifier
+from bot.app import build_app
+from bot.clock import FixedClock
+from bot.config import Settings
+from bot.core import Bot
+from bot.notify import DeliveryError, RecordingNotifier
+from bot.scheduler import TICK_JOB, TickScheduler
+from bot.values import Invocation, Message
+from storage.models import Member as MemberRow
+from storage.models import Nudge
+from storage.store import Store
+from tests.conftest import START, Member, button_named, everything
+
+
+@dataclass
+class World:
+    bot: Bot
+    clock: FixedClock
+    notifier: RecordingNotifier
+    alice: Member
+    bob: Member
+
+    async def at(self, when: datetime) -> list[Message]:
+        """Move the clock to ``when``, tick, and return alice's new DMs."""
+        self.clock.set(when)
+        self.notifier.clear()
+        await self.bot.tick()
+        return self.notifier.dms_to("alice")
+
+    async def statuses(self) -> dict[str, str]:
+        async with self.bot.store.transaction() as session:
+            rows = (await session.execute(select(Nudge))).scalars().all()
+            return {n.dedupe_key: n.status for n in rows}
+
+
+@pytest.fixture
+async def world(empty_store: Store, clock: FixedClock) -> AsyncIterator[World]:
+    notifier = RecordingNotifier()
+    settings = Settings(_env_file=None, timezone="UTC")  # type: ignore[call-arg]
+    app = await build_app(settings, clock=clock, store=empty_store, notifier=notifier)
+    yield World(app.bot, clock, notifier, Member(app.bot, "alice"), Member(app.bot, "bob"))
+
+
+def day(d: int, hour: int, minute: int = 0) -> datetime:
+    return datetime(2026, 11, d, hour, minute, tzinfo=UTC)
+
+
+# -- the thank-you, from the console -------------------------------------------------
+
+
+async def test_piped_console_shows_the_thank_you_dm_at_the_right_local_time_and_not_again(
+    empty_store: Store,
+) -> None:
+    clock = FixedClock(START)  # Wed 18 Nov, 15:00 UTC = 10:00 in New York
+    notifier = ConsoleNotifier(clock)
+    settings = Settings(_env_file=None, timezone="America/New_York")  # type: ignore[call-arg]
+    app = await build_app(settings, clock=clock, store=empty_store, notifier=notifier)
+    script = "\n".join(
+        [
+            'log "Dana Lee" org=Acme when="today 9:30am" notes="Data teams want SQL"',
+            ":advance 2h",
+            "thanks M1",
+            ":advance 2d",
+        ]
+    )
+    out = io.StringIO()
+    adapter = ConsoleAdapter(
+        app.bot, user="alice", stdin=io.StringIO(script + "\n"), stdout=out, notifier=notifier
+    )
+    await adapter.run()
+    text = out.getvalue()
+    # 9:30 + 2 hours, in New York time, with the member's own note quoted.
+    assert "── DM from Tiara · Wed 18 Nov 2026, 11:30 ──" in text
+    assert "Time for your thank-you to Dana Lee" in text
+    assert "“Data teams want SQL”" in text
+    assert text.count("── DM from Tiara") == 1, text
+    assert "Last call" not in text
+    assert "The clock is now Fri 20 Nov 2026, 12:00 (America/New_York)." in text
+
+
+async def test_advance_refuses_nonsense_and_says_what_to_type(bot: Bot) -> None:
+    notifier = ConsoleNotifier(bot.clock)
+    out = io.StringIO()
+    before = bot.clock.now()
+    adapter = ConsoleAdapter(
+        bot, user="alice", stdin=io.StringIO(":advance soon\n"), stdout=out, notifier=notifier
+    )
+    await adapter.run()
+    assert "e.g. :advance 3h, :advance 1d or :advance 2w" in out.getvalue()
+    assert bot.clock.now() == before
+
+
+async def test_dms_for_another_member_wait_until_they_are_speaking(empty_store: Store) -> None:
+    clock = FixedClock(START)
+    notifier = ConsoleNotifier(clock)
+    settings = Settings(_env_file=None, timezone="UTC")  # type: ignore[call-arg]
+    app = await build_app(settings, clock=clock, store=empty_store, notifier=notifier)
+    script = 'log "Dana Lee" when="today 2pm" notes="private to alice"\n:user bob\n:advance 3h\n'
+    out = io.StringIO()
+    await ConsoleAdapter(
+        app.bot,
+        user="alice",
+        stdin=io.StringIO(script + ":user alice\n"),
+        stdout=out,
+        notifier=notifier,
+    ).run()
+    text = out.getvalue()
+    as_bob = text.split("Now talking as 'bob'.")[1]
+    before_switch, after_switch = as_bob.split("Now talking as 'alice'.")
+    assert "private to alice" not in before_switch
+    assert "Dana Lee" not in before_switch
+    assert "DMs waiting for others: alice (1)" in before_switch
+    assert "Time for your thank-you to Dana Lee" in after_switch
+
+
+# -- thank-you buttons ---------------------------------------------------------------
+
+
+async def test_thank_you_sent_button_records_it_and_cancels_the_last_call(world: World) -> None:
+    await world.alice.ok('log "Dana Lee" when="today 2pm" notes="Ask about the SQL course"')
+    (dm,) = await world.at(day(18, 16))
+    assert dm.title == "Time for your thank-you to Dana Lee"
+    done = await world.alice.click("Done", dm)
+    assert "thank-you to Dana Lee is recorded" in done.text
+    shown = await world.alice.ok("show M1")
+    assert "thank-you sent" in everything(shown)
+    assert await world.at(day(19, 13)) == []
+    assert (await world.statuses())["thanks_last:m1"] == "cancelled"
+
+
+async def test_snooze_one_day_is_kept_inside_the_thank_you_window(world: World) -> None:
+    await world.alice.ok('log "Dana Lee" when="today 2pm"')
+    (dm,) = await world.at(day(18, 16))
+    reply = await world.alice.click("Snooze 1 day", dm)
+    # A day later would be after the 24 hours: the snooze stops at the last useful moment.
+    assert reply.title.startswith("Snoozed N")
+    assert "last useful moment" in reply.text
+    listing = await world.alice.ok("followups")
+    assert "Thu 19 Nov 2026, 13:00" in listing.text
+
+
+async def test_stop_these_silences_one_kind_and_settings_bring_it_back(world: World) -> None:
+    await world.alice.ok('log "Dana Lee" when="today 2pm"')
+    await world.alice.ok('request "Kim Park" org=Beta')
+    (dm,) = await world.at(day(18, 16))
+    stopped = await world.alice.click("Stop these", dm)
+    assert stopped.title == "No more thank-you reminders"
+    assert await world.at(day(19, 11)) == []  # the last call is skipped
+    settings = await world.alice.ok("settings")
+    assert "thank-you reminders" in everything(settings)
+    await world.alice.ok("settings nudges=on")
+    follow_up = await world.at(day(18 + 14, 9) if False else datetime(2026, 12, 2, 9, tzinfo=UTC))
+    assert [m.title for m in follow_up] == ["Follow up with Kim Park"]
+
+
+async def test_nudges_off_sends_nothing_and_on_resumes(world: World) -> None:
+    await world.alice.ok('request "Kim Park"')
+    await world.alice.ok("settings nudges=off")
+    assert await world.at(datetime(2026, 12, 2, 9, tzinfo=UTC)) == []
+    listing = await world.alice.ok("followups")
+    assert "Reminders are off" in listing.text
+    await world.alice.ok("settings nudges=on")
+    (last,) = await world.at(datetime(2026, 12, 16, 9, tzinfo=UTC))
+    assert last.title == "Last follow-up with Kim Park"
+
+
+# -- one message per member; catching up ----------------------------------------------
+
+
+async def test_several_due_nudges_arrive_as_one_message(world: World) -> None:
+    await world.alice.ok('log "Dana Lee" when="today 2pm" referrals="Sam Ortiz, Noor Haddad"')
+    await world.alice.ok('log "Eve Adams" when="today 1pm"')
+    dms = await world.at(day(19, 9))
+    assert len(dms) == 1
+    (dm,) = dms
+    assert dm.title == "3 things for you today"
+    assert "Reach out to Sam Ortiz" in dm.text and "Reach out to Noor Haddad" in dm.text
+    assert "Time for your thank-you to Dana Lee" in dm.text
+    assert len(world.notifier.sent) == 1
+    assert button_named(dm, "Done (N1)") and button_named(dm, "Snooze N2")
+
+
+async def test_after_a_long_outage_stale_reminders_are_dropped_not_flooded(world: World) -> None:
+    await world.alice.ok('log "Dana Lee" when="today 2pm"')
+    await world.alice.ok('request "Kim Park"')
+    await world.alice.ok('log "Sam Ortiz" when="in 2 days 10am"')
+    # The bot was down for a week: the thank-you and prep reminders are pointless now,
+    # the how-did-it-go check-in still makes sense.
+    dms = await world.at(datetime(2026, 11, 25, 10, tzinfo=UTC))
+    assert [m.title for m in dms] == ["How did it go with Sam Ortiz?"]
+    statuses = await world.statuses()
+    assert statuses["thanks:m1"] == "expired"
+    assert statuses["prep:m2"] == "expired"
+
+
+# -- failures ------------------------------------------------------------------------
+
+
+async def test_a_transient_failure_is_retried_later_and_sent_once(world: World) -> None:
+    await world.alice.ok('log "Dana Lee" when="today 2pm"')
+    world.notifier.failures["alice"] = DeliveryError("rate_limited")
+    assert await world.at(day(18, 16)) == []
+    del world.notifier.failures["alice"]
+    assert await world.at(day(18, 16, 0) + timedelta(seconds=30)) == []  # backoff not over
+    (dm,) = await world.at(day(18, 16, 1))
+    assert dm.title == "Time for your thank-you to Dana Lee"
+    assert await world.at(day(18, 17)) == []
+
+
+async def test_dms_closed_marks_the_member_unreachable_until_they_talk_again(
+    world: World,
+) -> None:
+    await world.alice.ok('log "Dana Lee" when="today 2pm"')
+    await world.bob.ok('log "Kim Park" when="today 2pm"')
+    world.notifier.failures["alice"] = DeliveryError("dms_closed", permanent=True)
+    await world.at(day(18, 16))
+    assert [m.title for m in world.notifier.dms_to("bob")] == [
+        "Time for your thank-you to Kim Park"
+    ]
+    del world.notifier.failures["alice"]
+    assert await world.at(day(19, 11)) == []  # unreachable: not retried, not sent
+    async with world.bot.store.transaction() as session:
+        row = (
+            await session.execute(select(MemberRow).where(MemberRow.user_id == "alice"))
+        ).scalar_one()
+        assert row.unreachable_at == day(18, 16)
+    await world.alice.ok('request "Noor Haddad"')  # alice is back (on 19 Nov)
+    (dm,) = await world.at(datetime(2026, 12, 3, 9, tzinfo=UTC))
+    assert dm.title == "Follow up with Noor Haddad"
+
+
+# -- meetings: prep, how did it go, referrals ---------------------------------------------
+
+
+async def test_upcoming_meeting_gets_prep_the_day_before_and_a_log_it_button(world: World) -> None:
+    await world.alice.ok('log "Sam Ortiz" org=Acme role="Data lead" when="Nov 20 2pm" venue=video')
+    (prep,) = await world.at(day(19, 9))
+    assert prep.title == "Prepare for Sam Ortiz"
+    assert "Fri 20 Nov 2026, 14:00" in prep.text
+    assert "T: " in prep.text and "A: " in prep.text
+    (check_in,) = await world.at(day(20, 15))
+    assert check_in.title == "How did it go with Sam Ortiz?"
+    button = button_named(check_in, "Log how it went")
+    assert button.opens_form and dict(button.args) == {"id": "M1", "contact": "Sam Ortiz"}
+    filled = await world.bot.dispatch(
+        button.invocation(world.alice.ref).with_args({"notes": "Learn dbt", "referrals": "Ann Wu"})
+    )
+    assert filled.title == "Updated M1: your conversation with Sam Ortiz"
+    meetings = await world.alice.ok("meetings")
+    assert meetings.text.count("Sam Ortiz") == 1  # filled in, not a second meeting
+    dms = await world.at(day(20, 17))
+    assert [m.title for m in dms] == ["Time for your thank-you to Sam Ortiz"]
+    assert "Learn dbt" in dms[0].text
+
+
+async def test_referral_next_morning_then_tell_the_referrer_after_meeting_them(
+    world: World,
+) -> None:
+    await world.alice.ok('log "Dana Lee" when="today 10am" referrals="Sam Ortiz, Ann Wu"')
+    await world.alice.ok("thanks M1")
+    await world.alice.ok('request "Ann Wu"')  # already reached out to Ann
+    (dm,) = await world.at(day(19, 9))
+    assert dm.title == "Reach out to Sam Ortiz"
+    await world.alice.click("I sent a request", dm)
+    await world.alice.ok('log "Sam Ortiz" when="Nov 25 2pm"')
+    world.clock.set(day(25, 15))
+    filled = await world.bot.dispatch(
+        Invocation(
+            ("log",), {"id": "M4", "contact": "Sam Ortiz", "notes": "Great"}, world.alice.ref
+        )
+    )
+    assert not filled.error, filled.text
+    dms = await world.at(day(26, 9))
+    assert any("Tell Dana Lee how it went" in everything(m) for m in dms)
+    assert not any("Reach out to Ann Wu" in everything(m) for m in world.notifier.sent_messages())
+
+
+async def test_keep_in_touch_every_three_months_and_an_interaction_resets_it(
+    world: World,
+) -> None:
+    await world.alice.ok('log "Dana Lee" when="today 10am"')
+    await world.alice.ok("thanks M1")
+    listing = await world.alice.ok("followups")
+    assert "Thu 18 Feb 2027, 09:00 · Check in with Dana Lee" in listing.text
+    world.clock.set(datetime(2027, 1, 10, 12, tzinfo=UTC))
+    await world.alice.ok('log "Dana Lee" when="today 11am"')  # a call in January
+    await world.alice.ok("thanks M2")
+    feb = await world.at(datetime(2027, 2, 18, 10, tzinfo=UTC))
+    assert not any("Check in with Dana Lee" in everything(m) for m in feb)
+    april = await world.at(datetime(2027, 4, 10, 9, tzinfo=UTC))
+    assert [m.title for m in april] == ["Check in with Dana Lee"]
+
+
+async def test_landed_lists_everyone_who_helped_and_reminds_to_tell_them(world: World) -> None:
+    await world.alice.ok('log "Dana Lee" when="today 10am" referrals="Sam Ortiz"')
+    await world.alice.ok('log "Sam Ortiz" when="today 11am"')
+    await world.alice.ok('request "Kim Park"')  # asked, never met: not a helper
+    reply = await world.alice.ok('landed org=Acme role="Data analyst"')
+    assert reply.title == "Congratulations: Data analyst at Acme"
+    assert "• Dana Lee\n• Sam Ortiz" in reply.text and "Kim Park" not in reply.text
+    dms = await world.at(day(19, 9))
+    assert any("Data analyst at Acme" in everything(m) for m in dms)
+
+
+async def test_weekly_plan_is_opt_in_and_arrives_monday_at_nudge_time(world: World) -> None:
+    await world.alice.ok('log "Sam Ortiz" when="Nov 25 2pm"')
+    assert not [m for m in await world.at(day(23, 9)) if m.title == "Your week"]
+    await world.alice.ok("settings weekly_plan=on nudge_time=8:30")
+    (dm,) = await world.at(day(30, 8, 30))
+    assert "Your week" in dm.text
+    (dm,) = await world.at(datetime(2026, 12, 7, 8, 30, tzinfo=UTC))
+    assert dm.title == "Your week"
+
+
+# -- commands ------------------------------------------------------------------------
+
+
+async def test_followups_lists_what_is_coming_with_buttons(world: World) -> None:
+    await world.alice.ok('request "Kim Park"')
+    listing = await world.alice.ok("followups")
+    assert "Wed 2 Dec 2026, 09:00 · Follow up with Kim Park" in listing.text
+    assert "Wed 16 Dec 2026, 09:00 · Last follow-up with Kim Park" in listing.text
+    snoozed = await world.alice.ok('snooze N1 when="Dec 5 10am"')
+    assert snoozed.title == "Snoozed N1 until Sat 5 Dec 2026, 10:00"
+    assert await world.at(datetime(2026, 12, 2, 9, tzinfo=UTC)) == []
+    (dm,) = await world.at(datetime(2026, 12, 5, 10, tzinfo=UTC))
+    assert dm.title == "Follow up with Kim Park"
+
+
+async def test_a_reply_cancels_the_requests_follow_ups(world: World) -> None:
+    await world.alice.ok('request "Kim Park"')
+    await world.alice.ok('reply "Kim Park" outcome=declined')
+    assert await world.at(datetime(2027, 1, 30, 9, tzinfo=UTC)) == []
+    listing = await world.alice.ok("followups")
+    assert listing.title == "No reminders right now"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("snooze N99", "You have no reminder N99"),
+        ("snooze X1", "is not a reminder id"),
+        ('settings quiet="late"', "quiet=21-8"),
+        ("settings nudge_time=25:00", "nudge_time=9:00"),
+        ("done", "needs id="),
+    ],
+)
+async def test_bad_reminder_input_says_what_to_type(world: World, text: str, expected: str) -> None:
+    message = await world.alice(text)
+    assert message.error and expected in message.text
+
+
+async def test_quiet_hours_setting_moves_pending_nudges(world: World) -> None:
+    world.clock.set(day(18, 19))
+    await world.alice.ok('log "Dana Lee" when="today 6pm"')  # first nudge 20:00 UTC
+    await world.alice.ok("settings quiet=19-7")
+    listing = await world.alice.ok("followups")
+    assert "Thu 19 Nov 2026, 07:00 · Time for your thank-you" in listing.text
+
+
+async def test_nobody_sees_another_members_reminders(world: World) -> None:
+    await world.alice.ok('log "Dana Lee" when="today 2pm" notes="alice only"')
+    listing = await world.bob.ok("followups")
+    assert "Dana Lee" not in everything(listing)
+    refused = await world.bob("done N1")
+    assert refused.error and "no reminder N1" in refused.text
+    await world.at(day(18, 16))
+    assert world.notifier.dms_to("bob") == []
+
+
+# -- the scheduler -------------------------------------------------------------------
+
+
+async def test_scheduler_runs_one_coalescing_tick_job(world: World) -> None:
+    scheduler = TickScheduler(world.bot, interval_seconds=30)
+    job = scheduler.scheduler.get_job(TICK_JOB)
+    assert job.coalesce is True and job.max_instances == 1
+    assert job.trigger.interval == timedelta(seconds=30)
+    await world.alice.ok('log "Dana Lee" when="today 2pm"')
+    world.clock.set(day(18, 16))
+    await scheduler.run_tick()
+    assert [m.title for m in world.notifier.dms_to("alice")] == [
+        "Time for your thank-you to Dana Lee"
+    ]
+
+
+async def test_a_failing_tick_is_logged_without_data_and_does_not_stop_the_scheduler(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from bot.commands import registry
+
+    broken = Store(f"sqlite+aiosqlite:///{tmp_path}/missing/dir/tiara.db")
+    bot = Bot(
+        store=broken, clock=FixedClock(START), registry=registry, notifier=RecordingNotifier()
+    )
+    scheduler = TickScheduler(bot, interval_seconds=30)
+    await scheduler.run_tick()  # does not raise: the next interval simply tries again
+    assert "tick failed with OperationalError" in caplog.text
+    assert str(tmp_path) not in caplog.text
+    await broken.close()
