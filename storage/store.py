@@ -23,6 +23,7 @@ from sqlalchemy.pool import StaticPool
 __all__ = ["MIGRATIONS", "Store", "alembic_config"]
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+SQLITE_BUSY_TIMEOUT_MS = 15_000
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -41,11 +42,17 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
+    # Another process holding the lock (a second bot, `tiara db upgrade`) makes us wait
+    # rather than fail at once.
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.close()
 
 
 def _on_sqlite_begin(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN")
+    # IMMEDIATE takes the write lock up front. A deferred transaction that reads and then
+    # writes can meet another process's writer half-way and fail with "database is
+    # locked" regardless of the busy timeout; taking the lock first makes it wait instead.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 class Store:
