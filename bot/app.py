@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from dataclasses import dataclass
 
 from bot.clock import Clock, SystemClock
@@ -45,6 +46,7 @@ async def build_app(
         registry=registry,
         default_timezone=settings.timezone,
         notifier=notifier,
+        nudge_lease=timedelta(seconds=settings.nudge_lease_seconds),
     )
     return App(settings=settings, store=store, bot=bot)
 

@@ -6,7 +6,7 @@ import logging
 import random
 import time
 import traceback
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.clock import Clock
 from bot.context import Context, effective_timezone
@@ -41,6 +41,7 @@ class Bot:
         default_timezone: str = "UTC",
         rng: random.Random | None = None,
         notifier: Notifier | None = None,
+        nudge_lease: timedelta = timedelta(minutes=5),
     ) -> None:
         self.store = store
         self.clock = clock
@@ -50,7 +51,11 @@ class Bot:
         self.notifier = notifier
         self.sender = (
             NudgeSender(
-                store=store, notifier=notifier, clock=clock, default_timezone=default_timezone
+                store=store,
+                notifier=notifier,
+                clock=clock,
+                default_timezone=default_timezone,
+                lease=nudge_lease,
             )
             if notifier is not None
             else None
