@@ -5,10 +5,15 @@ from __future__ import annotations
 import asyncio
 import getpass
 import sys
+from typing import TYPE_CHECKING
 
 import typer
 
 from bot.config import Settings
+
+if TYPE_CHECKING:
+    from storage.models import Workspace
+    from storage.repo import Repo
 
 __all__ = ["main"]
 
@@ -243,6 +248,8 @@ async def _workspace(
                 ws.holidays = days
             if zone is not None:
                 ws.timezone = zone
+            if policy is not None or days is not None or zone is not None:
+                await _replan_workspace(Repo(session), ws, settings.timezone)
             typer.echo(f"Workspace {platform}/{workspace}")
             typer.echo(f"  Follow-up policy: {ws.followup_policy}")
             typer.echo(f"  Holidays: {', '.join(ws.holidays) if ws.holidays else 'none'}")
@@ -253,6 +260,17 @@ async def _workspace(
         raise _database_failure(settings, err) from None
     finally:
         await store.close()
+
+
+async def _replan_workspace(repo: Repo, ws: Workspace, default_timezone: str) -> None:
+    """Work out the members' pending reminders again under the workspace's new rules."""
+    from bot.clock import SystemClock
+    from bot.context import effective_timezone
+    from bot.nudges.plan import Planner
+
+    now = SystemClock().now()
+    for member in await repo.members_of(ws.id):
+        await Planner(repo, member, now, effective_timezone(member, default_timezone)).replan()
 
 
 def main() -> None:

@@ -252,6 +252,8 @@ class Nudge(MemberOwned, Base):
     due_at: Mapped[datetime]
     # After this, sending it would be pointless (a thank-you reminder after the 24 hours).
     expires_at: Mapped[datetime | None]
+    # The member asked for it later: re-planning (a settings change) keeps that wish.
+    snoozed_until: Mapped[datetime | None]
     # pending, sent, done, cancelled, expired, skipped, failed
     status: Mapped[str] = mapped_column(String(12), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)

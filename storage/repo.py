@@ -88,6 +88,10 @@ class Repo:
             ws = (await self.session.execute(stmt)).scalar_one()
         return ws
 
+    async def members_of(self, workspace_id: int) -> Sequence[Member]:
+        stmt = select(Member).where(Member.workspace_id == workspace_id).order_by(Member.id)
+        return (await self.session.execute(stmt)).scalars().all()
+
     async def allocate_seq(self, member: Member) -> int:
         """The next short id for one of the member's meetings or requests (1, 2, 3...)."""
         stmt = (

@@ -115,6 +115,7 @@ async def snooze(ctx: Context, args: dict[str, Any]) -> Message:
         note = " (moved out of your quiet hours)"
     nudge.status = "pending"
     nudge.due_at = due
+    nudge.snoozed_until = due
     nudge.updated_at = ctx.now
     return Message(
         title=f"Snoozed {nudge_label(nudge)} until {ctx.when(due)}",

@@ -518,7 +518,10 @@ async def delete(ctx: Context, args: dict[str, Any]) -> Message:
                 Button("Keep it", ("show",), {"id": label(item)}),
             ),
         )
+    person = item.contact
     await ctx.repo.delete(item)
+    await ctx.repo.flush()
+    await ctx.nudges.keep_in_touch(person)  # no longer "met"? then no keep-in-touch either
     return Message(
         title=f"Deleted {label(item)}",
         text=f"Your {kind} {item.contact.name} is gone. The contact itself is kept.",

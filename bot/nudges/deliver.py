@@ -112,17 +112,20 @@ class NudgeSender:
         """Send everything that is due now (up to ``max_batches`` batches)."""
         total = TickReport()
         now = self.clock.now()
-        for _ in range(self.max_batches):
-            token = uuid.uuid4().hex
-            batch = await self._claim(now, token)
-            if batch is None:
-                break
-            results = await self._send(batch.outgoing)
-            await self._settle(batch, results, now, token)
-            total.add(batch.report)
-        if total.claimed:
-            level = logging.WARNING if total.failed or total.lost_lease else logging.DEBUG
-            log.log(level, "tick: %s", total)
+        try:
+            for _ in range(self.max_batches):
+                token = uuid.uuid4().hex
+                batch = await self._claim(now, token)
+                if batch is None:
+                    break
+                results = await self._send(batch.outgoing)
+                await self._settle(batch, results, now, token)
+                total.add(batch.report)
+        finally:
+            # Logged even when a later batch fails: earlier batches were sent and recorded.
+            if total.claimed:
+                level = logging.WARNING if total.failed or total.lost_lease else logging.DEBUG
+                log.log(level, "tick: %s", total)
         return total
 
     # -- 1. claim ------------------------------------------------------------------------
@@ -155,6 +158,7 @@ class NudgeSender:
                         skipped.append(nudge.id)
                     else:
                         live.append(nudge)
+                live = _without_superseded(live, skipped)
                 if not live:
                     continue
                 if planner.rhythm.is_quiet(now):
@@ -252,6 +256,18 @@ class NudgeSender:
                 report.failed += len(ids)
             for member_id in unreachable:
                 await repo.mark_unreachable(member_id, now)
+
+
+def _without_superseded(live: list[Nudge], skipped: list[int]) -> list[Nudge]:
+    """Drop a first thank-you reminder when its last call is going out too (after an outage)."""
+    last_calls = {n.meeting_id for n in live if n.kind == k.THANKS_LAST}
+    kept = []
+    for nudge in live:
+        if nudge.kind == k.THANKS and nudge.meeting_id in last_calls:
+            skipped.append(nudge.id)
+        else:
+            kept.append(nudge)
+    return kept
 
 
 def _wanted(member: Member, nudge: Nudge) -> bool:

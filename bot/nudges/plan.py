@@ -89,6 +89,11 @@ class Planner:
         nudge = await self.repo.nudge_by_key(self.member.id, key)
         if nudge is not None:
             if nudge.status in ("pending", "cancelled"):
+                snoozed = nudge.snoozed_until
+                if nudge.status == "pending" and snoozed is not None and snoozed > due:
+                    due = self.rhythm.after_quiet(snoozed)
+                    if expires is not None and due >= expires:
+                        due = nudge.due_at
                 nudge.status = "pending"
                 nudge.due_at = due
                 nudge.expires_at = expires
@@ -177,22 +182,36 @@ class Planner:
     async def _upcoming(self, meeting: Meeting) -> None:
         rhythm = self.rhythm
         held = meeting.held_at
+        # Keys carry the meeting's date: a meeting moved to another day gets its prep again.
+        when_key = rhythm.local_date(held).isoformat()
+        prep_key, log_key = f"prep:m{meeting.id}:{when_key}", f"log_it:m{meeting.id}:{when_key}"
+        for nudge in await self.repo.pending_nudges(
+            self.member.id, meeting_id=meeting.id, kinds=(k.PREP, k.LOG_IT)
+        ):
+            if nudge.dedupe_key not in (prep_key, log_key):
+                nudge.status = "cancelled"
+                nudge.updated_at = self.now
         day_before = rhythm.at_nudge_time(rhythm.local_date(held) - timedelta(days=1))
         prep = day_before if day_before > self.now else held - PREP_LATE
-        prep = rhythm.before_quiet(prep)
+        if rhythm.is_quiet(prep):
+            # A nudge time inside quiet hours: the end of them, if still well before the
+            # meeting; otherwise the evening before.
+            later = rhythm.after_quiet(prep)
+            prep = later if later <= held - PREP_LATE else rhythm.before_quiet(prep)
         if prep > self.now:
-            await self.schedule(k.PREP, f"prep:m{meeting.id}", prep, meeting=meeting, expires=held)
+            await self.schedule(k.PREP, prep_key, prep, meeting=meeting, expires=held)
         else:
-            await self.cancel_keys(f"prep:m{meeting.id}")
+            await self.cancel_keys(prep_key)
         log_it = rhythm.after_quiet(held + LOG_IT_AFTER)
         await self.schedule(
             k.LOG_IT,
-            f"log_it:m{meeting.id}",
+            log_key,
             log_it,
             meeting=meeting,
             expires=log_it + k.STALE_AFTER[k.LOG_IT],
         )
         await self.cancel_keys(f"tell_referrer:m{meeting.id}")
+        await self.cancel((k.REFERRAL,), contact=meeting.contact)  # a meeting is set up
 
     async def _thanks(self, meeting: Meeting) -> None:
         """Thank-you nudges: one a couple of hours after, a last call before the 24 hours."""
@@ -271,6 +290,13 @@ class Planner:
                 (k.MOVE_ON, "move_on", sent_day + timedelta(days=3 * SEEDS_INTERVAL)),
             ]
         timed = [(kind, name, rhythm.at_nudge_time(day)) for kind, name, day in plan]
+        planned_keys = {f"{name}:r{request.id}" for _, name, _ in plan}
+        for nudge in await self.repo.pending_nudges(
+            self.member.id, request_id=request.id, kinds=k.FAMILIES["follow_up"]
+        ):
+            if nudge.dedupe_key not in planned_keys:  # planned under another policy
+                nudge.status = "cancelled"
+                nudge.updated_at = self.now
         # A request logged late: of the steps already past, only the latest still matters.
         past = [step for step in timed if step[2] <= self.now]
         for kind, name, due in timed:

@@ -6,6 +6,7 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from bot.items import item_label
 from bot.nudges import kinds as k
@@ -52,9 +53,13 @@ class Section:
     actions: tuple[Button, ...] = field(default=())
 
 
-def _days_ago(then: datetime, now: datetime) -> str:
-    days = (now - then).days
-    return "today" if days < 1 else f"{days} day{'s' if days != 1 else ''} ago"
+def _days_ago(then: datetime, now: datetime, tz: str) -> str:
+    """Calendar days in the member's timezone: sent Monday afternoon is "1 day ago" Tuesday."""
+    zone = ZoneInfo(tz)
+    days = (now.astimezone(zone).date() - then.astimezone(zone).date()).days
+    if days < 1:
+        return "today"
+    return "yesterday" if days == 1 else f"{days} days ago"
 
 
 def _meeting_ref(meeting: Meeting) -> str:
@@ -150,7 +155,7 @@ def describe(nudge: Nudge, *, tz: str, now: datetime, extras: Extras | None = No
         )
     if kind in k.FAMILIES["follow_up"] and request is not None:
         person = request.contact
-        asked = f"You asked {person.name} for a conversation {_days_ago(request.sent_at, now)}"
+        asked = f"You asked {person.name} for a conversation {_days_ago(request.sent_at, now, tz)}"
         reply_buttons = (
             Button(
                 "They agreed", ("reply",), {"id": _request_ref(request), "outcome": "scheduled"}
