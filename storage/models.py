@@ -35,6 +35,7 @@ __all__ = [
     "PromptSeen",
     "UTCDateTime",
     "Workspace",
+    "changed_by_member",
 ]
 
 
@@ -268,6 +269,16 @@ class Nudge(MemberOwned, Base):
     meeting: Mapped[Meeting | None] = relationship(lazy="raise")
     request: Mapped[OutreachRequest | None] = relationship(lazy="raise")
     contact: Mapped[Contact | None] = relationship(lazy="raise")
+
+
+def changed_by_member(nudge: Nudge, now: datetime) -> None:
+    """Record that the member (or what they did) changed ``nudge``.
+
+    A worker in the middle of sending it then finds its claim gone and leaves the row as
+    the member made it; the lease still keeps other workers away until it runs out.
+    """
+    nudge.updated_at = now
+    nudge.claim_token = None
 
 
 class Landing(MemberOwned, Base):

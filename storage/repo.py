@@ -378,6 +378,15 @@ class Repo:
         result = await self.session.execute(stmt)
         return int(result.rowcount)  # type: ignore[attr-defined]
 
+    async def count_claimed_by_others(self, ids: Sequence[int], token: str) -> int:
+        """Of ``ids``, how many another worker has claimed (its lease ran out on us)."""
+        if not ids:
+            return 0
+        stmt = select(func.count()).where(
+            Nudge.id.in_(ids), Nudge.claim_token.is_not(None), Nudge.claim_token != token
+        )
+        return int((await self.session.execute(stmt)).scalar_one())
+
     async def next_nudge_due(self, *, after: datetime, until: datetime) -> datetime | None:
         """The earliest due time of a pending nudge in (after, until], if any."""
         stmt = select(func.min(Nudge.due_at)).where(

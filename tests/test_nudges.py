@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -17,7 +18,7 @@ from bot.config import Settings
 from bot.core import Bot
 from bot.notify import DeliveryError, RecordingNotifier
 from bot.scheduler import TICK_JOB, TickScheduler
-from bot.values import Invocation, Message
+from bot.values import Invocation, Message, UserRef
 from storage.models import Member as MemberRow
 from storage.models import Nudge
 from storage.store import Store
@@ -429,3 +430,77 @@ async def test_a_failing_tick_is_logged_without_data_and_does_not_stop_the_sched
     assert "tick failed with OperationalError" in caplog.text
     assert "nudges" not in caplog.text  # the error's text (SQL, parameters) is not logged
     await broken.close()
+
+
+# -- claims and leases ---------------------------------------------------------------
+
+
+class SlowNotifier(RecordingNotifier):
+    """Each DM takes six minutes (more than a lease); ``during`` runs inside a send."""
+
+    def __init__(self, clock: FixedClock) -> None:
+        super().__init__()
+        self.clock = clock
+        self.during: list[Callable[[], Awaitable[object]]] = []
+
+    async def send_dm(self, user: UserRef, message: Message) -> None:
+        if self.during:
+            await self.during.pop(0)()
+        await super().send_dm(user, message)
+        self.clock.advance(timedelta(minutes=6))
+
+
+async def test_each_batch_gets_a_fresh_lease_so_a_slow_tick_is_never_doubled(
+    empty_store: Store, clock: FixedClock
+) -> None:
+    from bot.nudges.deliver import NudgeSender
+
+    settings = Settings(_env_file=None, timezone="UTC")  # type: ignore[call-arg]
+    app = await build_app(settings, clock=clock, store=empty_store)
+    for name in ("alice", "bob"):
+        await Member(app.bot, name).ok('log "Dana Lee" when="today 2pm"')
+    clock.set(day(18, 16))
+    slow = SlowNotifier(clock)
+    other = RecordingNotifier()
+    lease = timedelta(minutes=5)
+    first = NudgeSender(
+        store=empty_store,
+        notifier=slow,
+        clock=clock,
+        default_timezone="UTC",
+        batch_size=1,
+        lease=lease,
+    )
+    second = NudgeSender(
+        store=empty_store, notifier=other, clock=clock, default_timezone="UTC", lease=lease
+    )
+    # While the first worker sends its second batch (claimed 6 minutes into its tick), a
+    # second worker ticks: that batch's lease must still hold.
+    slow.during = [lambda: asyncio.sleep(0), second.tick]
+    report = await first.tick()
+    assert report.sent == 2 and report.lost_lease == 0
+    assert other.sent == []
+    assert sorted(s.to.user for s in slow.sent if isinstance(s.to, UserRef)) == ["alice", "bob"]
+
+
+async def test_a_meeting_moved_while_its_prep_is_being_sent_gets_prep_for_the_new_time(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    await world.alice.ok('log "Sam Ortiz" when="Nov 20 2pm"')
+    world.clock.set(day(19, 9))
+    moved: list[Message] = []
+
+    async def move_meeting() -> None:
+        moved.append(await world.alice.ok('edit M1 when="Nov 24 3pm"'))
+
+    slow = SlowNotifier(world.clock)
+    slow.during = [move_meeting]
+    assert world.bot.sender is not None
+    world.bot.sender.notifier = slow
+    report = await world.bot.tick()
+    assert report.changed == 1 and report.lost_lease == 0
+    assert "raise TIARA_NUDGE_LEASE_SECONDS" not in caplog.text
+    world.bot.sender.notifier = world.notifier
+    (prep,) = await world.at(day(23, 9))
+    assert prep.title == "Prepare for Sam Ortiz"
+    assert "Tue 24 Nov 2026, 15:00" in prep.text

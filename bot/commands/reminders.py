@@ -11,7 +11,7 @@ from bot.nudges import kinds as k
 from bot.nudges.render import describe, nudge_label
 from bot.registry import Kind, Option
 from bot.values import Button, Field, Message, UserError
-from storage.models import Landing, Nudge
+from storage.models import Landing, Nudge, changed_by_member
 
 _ID = Option("id", Kind.NUDGE, "a reminder's id, such as N4", required=True, positional=True)
 _SHOWN = 15
@@ -116,7 +116,7 @@ async def snooze(ctx: Context, args: dict[str, Any]) -> Message:
     nudge.status = "pending"
     nudge.due_at = due
     nudge.snoozed_until = due
-    nudge.updated_at = ctx.now
+    changed_by_member(nudge, ctx.now)
     return Message(
         title=f"Snoozed {nudge_label(nudge)} until {ctx.when(due)}",
         text=describe(nudge, tz=ctx.tz, now=ctx.now).title + note,
@@ -160,7 +160,7 @@ async def done(ctx: Context, args: dict[str, Any]) -> Message:
         if nudge.kind == k.KEEP_IN_TOUCH:
             extra = " I'll remind you again in a few months."
     nudge.status = "done"
-    nudge.updated_at = ctx.now
+    changed_by_member(nudge, ctx.now)
     title = describe(nudge, tz=ctx.tz, now=ctx.now).title
     return Message(title=f"Done: {title}", text=("Nice work." + extra).strip())
 

@@ -60,7 +60,8 @@ class TickReport:
     skipped: int = 0
     retrying: int = 0
     failed: int = 0
-    lost_lease: int = 0
+    lost_lease: int = 0  # sent too late: another worker had taken them over
+    changed: int = 0  # the member changed them while they were being sent
 
     def add(self, other: TickReport) -> None:
         for f in fields(self):
@@ -68,6 +69,9 @@ class TickReport:
 
     def __str__(self) -> str:
         return ", ".join(f"{f.name}={getattr(self, f.name)}" for f in fields(self))
+
+
+_LEASE_OVER = DeliveryError("lease_over")
 
 
 @dataclass
@@ -111,15 +115,17 @@ class NudgeSender:
     async def tick(self) -> TickReport:
         """Send everything that is due now (up to ``max_batches`` batches)."""
         total = TickReport()
-        now = self.clock.now()
         try:
             for _ in range(self.max_batches):
+                # Each batch reads the clock afresh: its lease must run from its own claim,
+                # or a long tick would hand out leases that have already run out.
+                now = self.clock.now()
                 token = uuid.uuid4().hex
                 batch = await self._claim(now, token)
                 if batch is None:
                     break
-                results = await self._send(batch.outgoing)
-                await self._settle(batch, results, now, token)
+                results = await self._send(batch.outgoing, lease_ends=now + self.lease)
+                await self._settle(batch, results, self.clock.now(), token)
                 total.add(batch.report)
         finally:
             # Logged even when a later batch fails: earlier batches were sent and recorded.
@@ -189,11 +195,16 @@ class NudgeSender:
 
     # -- 2. send -------------------------------------------------------------------------
 
-    async def _send(self, outgoing: Sequence[_Outgoing]) -> list[DeliveryError | None]:
+    async def _send(
+        self, outgoing: Sequence[_Outgoing], *, lease_ends: datetime
+    ) -> list[DeliveryError | None]:
         gate = asyncio.Semaphore(self.concurrency)
 
         async def one(item: _Outgoing) -> DeliveryError | None:
             async with gate:
+                if self.clock.now() >= lease_ends:
+                    # Too slow: another worker may own these rows by now. Leave them be.
+                    return _LEASE_OVER
                 try:
                     await self.notifier.send_dm(item.user, item.message)
                 except DeliveryError as err:
@@ -221,7 +232,9 @@ class NudgeSender:
         unreachable: list[int] = []
         for item, error in zip(batch.outgoing, results, strict=True):
             ids = [nudge_id for nudge_id, _ in item.nudges]
-            if error is None:
+            if error is _LEASE_OVER:
+                report.lost_lease += len(ids)
+            elif error is None:
                 sent.extend(ids)
                 report.messages += 1
             elif error.permanent:
@@ -237,13 +250,16 @@ class NudgeSender:
             repo = Repo(session)
             kept = await repo.settle_claimed(sent, token=token, now=now, status="sent")
             report.sent = kept
-            report.lost_lease = len(sent) - kept
-            if report.lost_lease:
-                log.warning(
-                    "%d nudges were sent after their lease ran out; another worker may "
-                    "have sent them too (raise the lease)",
-                    report.lost_lease,
-                )
+            if kept < len(sent):
+                taken = await repo.count_claimed_by_others(sent, token)
+                report.lost_lease += taken
+                report.changed += len(sent) - kept - taken
+                if taken:
+                    log.warning(
+                        "%d nudges were sent after their lease ran out; another worker may "
+                        "have sent them too (raise TIARA_NUDGE_LEASE_SECONDS)",
+                        taken,
+                    )
             for due, ids in retry.items():
                 await repo.settle_claimed(
                     ids, token=token, now=now, due_at=due, error="retrying", failed_attempt=True

@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from bot.businessdays import add_business_days, parse_holidays
 from bot.nudges import kinds as k
 from bot.nudges.rhythm import Rhythm
-from storage.models import Contact, Meeting, Member, Nudge, OutreachRequest
+from storage.models import Contact, Meeting, Member, Nudge, OutreachRequest, changed_by_member
 from storage.repo import Repo
 
 __all__ = [
@@ -94,11 +94,14 @@ class Planner:
                     due = self.rhythm.after_quiet(snoozed)
                     if expires is not None and due >= expires:
                         due = nudge.due_at
-                nudge.status = "pending"
-                nudge.due_at = due
-                nudge.expires_at = expires
-                nudge.contact_id = contact.id if contact is not None else nudge.contact_id
-                nudge.updated_at = self.now
+                new_contact = contact.id if contact is not None else nudge.contact_id
+                before = (nudge.status, nudge.due_at, nudge.expires_at, nudge.contact_id)
+                if before != ("pending", due, expires, new_contact):
+                    nudge.status = "pending"
+                    nudge.due_at = due
+                    nudge.expires_at = expires
+                    nudge.contact_id = new_contact
+                    changed_by_member(nudge, self.now)
             return nudge
         nudge = Nudge(
             workspace_id=self.member.workspace_id,
@@ -124,7 +127,7 @@ class Planner:
             nudge = await self.repo.nudge_by_key(self.member.id, key)
             if nudge is not None and nudge.status == "pending":
                 nudge.status = "cancelled"
-                nudge.updated_at = self.now
+                changed_by_member(nudge, self.now)
 
     async def cancel(
         self,
@@ -143,7 +146,7 @@ class Planner:
             kinds=kinds,
         ):
             nudge.status = "cancelled"
-            nudge.updated_at = self.now
+            changed_by_member(nudge, self.now)
 
     def _soon(self, due: datetime) -> datetime:
         """A due time that has passed becomes "now", out of the quiet hours."""
@@ -190,7 +193,7 @@ class Planner:
         ):
             if nudge.dedupe_key not in (prep_key, log_key):
                 nudge.status = "cancelled"
-                nudge.updated_at = self.now
+                changed_by_member(nudge, self.now)
         day_before = rhythm.at_nudge_time(rhythm.local_date(held) - timedelta(days=1))
         prep = day_before if day_before > self.now else held - PREP_LATE
         if rhythm.is_quiet(prep):
@@ -296,7 +299,7 @@ class Planner:
         ):
             if nudge.dedupe_key not in planned_keys:  # planned under another policy
                 nudge.status = "cancelled"
-                nudge.updated_at = self.now
+                changed_by_member(nudge, self.now)
         # A request logged late: of the steps already past, only the latest still matters.
         past = [step for step in timed if step[2] <= self.now]
         for kind, name, due in timed:
