@@ -240,16 +240,30 @@ async def _workspace(
     store = Store(settings.database_url.get_secret_value())
     try:
         await store.upgrade()
+        changing = policy is not None or days is not None or zone is not None
         async with store.transaction() as session:
-            ws = await Repo(session).ensure_workspace(platform, workspace, SystemClock().now())
+            repo = Repo(session)
+            found = await repo.find_workspace(platform, workspace)
+            if found is None and not changing:
+                known = [f"{w.platform}/{w.external_id}" for w in await repo.workspaces()]
+                typer.secho(
+                    f"No workspace {platform}/{workspace} yet (it appears when someone there "
+                    "first talks to Tiara). Known: " + (", ".join(known) or "none") + ".",
+                    fg="yellow",
+                    err=True,
+                )
+                raise typer.Exit(1)
+            if found is None:
+                typer.echo(f"Created workspace {platform}/{workspace}.")
+            ws = found or await repo.ensure_workspace(platform, workspace, SystemClock().now())
             if policy is not None:
                 ws.followup_policy = policy
             if days is not None:
                 ws.holidays = days
             if zone is not None:
                 ws.timezone = zone
-            if policy is not None or days is not None or zone is not None:
-                await _replan_workspace(Repo(session), ws, settings.timezone)
+            if changing:
+                await _replan_workspace(repo, ws, settings.timezone)
             typer.echo(f"Workspace {platform}/{workspace}")
             typer.echo(f"  Follow-up policy: {ws.followup_policy}")
             typer.echo(f"  Holidays: {', '.join(ws.holidays) if ws.holidays else 'none'}")

@@ -105,11 +105,12 @@ class Bot:
             command = self.registry.get(invocation.command)
             user = invocation.user
             async with self.store.transaction() as session:
+                # They are talking to us, so DMs work again: kept even if the command fails.
+                await Repo(session).clear_unreachable(user.platform, user.workspace, user.user)
+            async with self.store.transaction() as session:
                 repo = Repo(session)
                 now = self.clock.now()
                 member = await repo.ensure_member(user.platform, user.workspace, user.user, now=now)
-                if member.unreachable_at is not None:
-                    member.unreachable_at = None  # they are talking to us: DMs work again
                 ctx = Context(
                     repo=repo,
                     member=member,

@@ -92,6 +92,32 @@ class Repo:
         stmt = select(Member).where(Member.workspace_id == workspace_id).order_by(Member.id)
         return (await self.session.execute(stmt)).scalars().all()
 
+    async def clear_unreachable(self, platform: str, workspace: str, user_id: str) -> None:
+        """The member wrote to us, so their DMs work again."""
+        workspace_ids = select(Workspace.id).where(
+            Workspace.platform == platform, Workspace.external_id == workspace
+        )
+        await self.session.execute(
+            update(Member)
+            .where(
+                Member.user_id == user_id,
+                Member.workspace_id.in_(workspace_ids),
+                Member.unreachable_at.is_not(None),
+            )
+            .values(unreachable_at=None)
+            .execution_options(synchronize_session=False)
+        )
+
+    async def find_workspace(self, platform: str, external_id: str) -> Workspace | None:
+        stmt = select(Workspace).where(
+            Workspace.platform == platform, Workspace.external_id == external_id
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def workspaces(self) -> Sequence[Workspace]:
+        stmt = select(Workspace).order_by(Workspace.platform, Workspace.external_id)
+        return (await self.session.execute(stmt)).scalars().all()
+
     async def allocate_seq(self, member: Member) -> int:
         """The next short id for one of the member's meetings or requests (1, 2, 3...)."""
         stmt = (
@@ -264,11 +290,12 @@ class Repo:
         contact_id: int | None = None,
         kinds: Sequence[str] = (),
         limit: int | None = None,
+        statuses: Sequence[str] = ("pending",),
     ) -> Sequence[Nudge]:
         """The member's nudges still to be sent, soonest first, optionally about one thing."""
         stmt = (
             select(Nudge)
-            .where(Nudge.member_id == member_id, Nudge.status == "pending")
+            .where(Nudge.member_id == member_id, Nudge.status.in_(statuses))
             .order_by(Nudge.due_at, Nudge.seq)
             .options(*_NUDGE_SUBJECTS)
         )

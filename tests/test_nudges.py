@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import io
+import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -141,15 +145,26 @@ async def test_thank_you_sent_button_records_it_and_cancels_the_last_call(world:
     assert (await world.statuses())["thanks_last:m1"] == "cancelled"
 
 
-async def test_snooze_one_day_is_kept_inside_the_thank_you_window(world: World) -> None:
+async def test_snoozing_the_thank_you_leaves_it_to_the_last_call(world: World) -> None:
     await world.alice.ok('log "Dana Lee" when="today 2pm"')
     (dm,) = await world.at(day(18, 16))
     reply = await world.alice.click("Snooze 1 day", dm)
-    # A day later would be after the 24 hours: the snooze stops at the last useful moment.
-    assert reply.title.startswith("Snoozed N")
+    # A day later is after the last call (and the 24 hours): the last call covers it.
+    assert reply.text == (
+        "Your last call for this thank-you comes Thu 19 Nov 2026, 11:00; I'll remind you then."
+    )
+    assert [m.title for m in await world.at(day(19, 11))] == [
+        "Last call: thank Dana Lee by Thu 19 Nov 2026, 14:00"
+    ]
+    assert await world.at(day(19, 13, 30)) == []
+
+
+async def test_snooze_stops_at_the_last_useful_moment(world: World) -> None:
+    await world.alice.ok('log "Sam Ortiz" when="Nov 20 2pm"')
+    (prep,) = await world.at(day(19, 9))
+    reply = await world.alice.click("Snooze 1 week", prep)
     assert "last useful moment" in reply.text
-    listing = await world.alice.ok("followups")
-    assert "Thu 19 Nov 2026, 13:00" in listing.text
+    assert reply.title == "Snoozed N1 until Fri 20 Nov 2026, 13:00"
 
 
 async def test_stop_these_silences_one_kind_and_settings_bring_it_back(world: World) -> None:
@@ -504,3 +519,101 @@ async def test_a_meeting_moved_while_its_prep_is_being_sent_gets_prep_for_the_ne
     (prep,) = await world.at(day(23, 9))
     assert prep.title == "Prepare for Sam Ortiz"
     assert "Tue 24 Nov 2026, 15:00" in prep.text
+
+
+# -- fixes from review ---------------------------------------------------------------
+
+
+async def test_a_missed_weekly_plan_does_not_end_the_weekly_plans(world: World) -> None:
+    await world.alice.ok("settings weekly_plan=on")
+    await world.alice.ok("settings nudges=off")
+    assert await world.at(day(23, 9)) == []  # Monday, reminders off: skipped
+    await world.alice.ok("settings nudges=on")
+    assert [m.title for m in await world.at(day(30, 9))] == ["Your week"]
+
+
+async def test_an_upcoming_meeting_that_happens_leads_to_telling_the_referrer(
+    world: World,
+) -> None:
+    await world.alice.ok('log "Dana Lee" when="today 10am" referrals="Sam Ortiz"')
+    await world.alice.ok("thanks M1")
+    await world.alice.ok('log "Sam Ortiz" when="Nov 20 2pm"')
+    await world.at(day(20, 15))  # "how did it go?" goes out; she never answers it
+    dms = await world.at(day(21, 9))
+    assert any("Tell Dana Lee how it went" in everything(m) for m in dms)
+
+
+async def test_a_snoozed_keep_in_touch_stays_snoozed_when_settings_change(world: World) -> None:
+    await world.alice.ok('log "Dana Lee" when="today 10am"')
+    await world.alice.ok("thanks M1")
+    listing = await world.alice.ok("followups")
+    (line,) = [x for x in listing.text.splitlines() if "Check in with Dana Lee" in x]
+    nudge_id = line.split(" · ")[0].removeprefix("• ")
+    await world.alice.ok(f'snooze {nudge_id} when="March 10 2027 9am"')
+    await world.alice.ok("settings quiet=22-7")
+    after = await world.alice.ok("followups")
+    assert "Wed 10 Mar 2027, 09:00 · Check in with Dana Lee" in after.text
+
+
+async def test_a_failed_first_command_still_makes_an_unreachable_member_reachable(
+    world: World,
+) -> None:
+    await world.alice.ok('log "Dana Lee" when="today 2pm"')
+    world.notifier.failures["alice"] = DeliveryError("dms_closed", permanent=True)
+    await world.at(day(18, 16))
+    del world.notifier.failures["alice"]
+    assert (await world.alice("snooze N77")).error  # a typo, but she is back
+    (dm,) = await world.at(day(19, 11))
+    assert dm.title.startswith("Last call")
+
+
+async def test_followups_forgets_sent_reminders_once_they_are_acted_on(world: World) -> None:
+    await world.alice.ok('log "Dana Lee" when="today 2pm"')
+    await world.alice.ok('request "Kim Park"')
+    await world.at(day(18, 16))
+    await world.at(datetime(2026, 12, 2, 9, tzinfo=UTC))
+    waiting = await world.alice.ok("followups")
+    assert "Sent, waiting for you" in waiting.text
+    await world.alice.ok("thanks M1")
+    await world.alice.ok('reply "Kim Park" outcome=scheduled')
+    after = await world.alice.ok("followups")
+    assert "Sent, waiting for you" not in after.text
+
+
+async def test_moving_a_held_meeting_into_the_future_drops_its_keep_in_touch(
+    world: World,
+) -> None:
+    await world.alice.ok('log "Dana Lee" when="today 10am"')
+    await world.alice.ok("thanks M1")
+    await world.alice.ok('edit M1 when="Nov 25 3pm"')  # it was logged on the wrong day
+    listing = await world.alice.ok("followups")
+    assert "Check in with Dana Lee" not in listing.text
+    assert "Prepare for Dana Lee" in listing.text
+    shown = await world.alice.ok("show M1")
+    assert "thank-you sent" not in everything(shown)
+
+
+def test_workspace_cli_sets_the_policy_members_then_get(tmp_path: Path) -> None:
+    db = tmp_path / "cli.db"
+    env = {**os.environ, "TIARA_DATABASE_URL": f"sqlite+aiosqlite:///{db}", "COLUMNS": "200"}
+
+    def tiara(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "bot.cli", *args],
+            env=env,
+            cwd=tmp_path,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    missing = tiara("workspace", "show", "-w", "cohort")
+    assert missing.returncode == 1 and "No workspace console/cohort yet" in missing.stderr
+    bad = tiara("workspace", "set", "-w", "cohort", "--holidays", "Dec 25")
+    assert bad.returncode == 2 and "write dates as YYYY-MM-DD" in bad.stderr
+    done = tiara("workspace", "set", "-w", "cohort", "--policy", "3b7", "--holidays", "2026-12-25")
+    assert done.returncode == 0, done.stderr
+    assert "Follow-up policy: 3b7" in done.stdout and "Holidays: 2026-12-25" in done.stdout
+    session = tiara("console", "-u", "alice", "-w", "cohort", stdin='request "Dana Lee"\n')
+    assert "to write to a second person at the same organization" in session.stdout

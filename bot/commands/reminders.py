@@ -113,6 +113,21 @@ async def snooze(ctx: Context, args: dict[str, Any]) -> Message:
         )
     elif due != when:
         note = " (moved out of your quiet hours)"
+    if nudge.kind == k.THANKS and nudge.meeting is not None:
+        last_call = await ctx.repo.nudge_by_key(ctx.member.id, f"thanks_last:m{nudge.meeting.id}")
+        if (
+            last_call is not None
+            and last_call.status in ("pending", "sent")
+            and last_call.due_at <= due
+        ):
+            # The last call covers it: one more thank-you reminder, not two.
+            nudge.status = "done"
+            changed_by_member(nudge, ctx.now)
+            return Message(
+                title=f"Snoozed {nudge_label(nudge)}",
+                text="Your last call for this thank-you comes "
+                f"{ctx.when(last_call.due_at)}; I'll remind you then.",
+            )
     nudge.status = "pending"
     nudge.due_at = due
     nudge.snoozed_until = due
@@ -147,7 +162,11 @@ async def done(ctx: Context, args: dict[str, Any]) -> Message:
     elif nudge.kind == k.MOVE_ON and request is not None:
         if request.status == "pending":
             request.status = "closed"
-            extra = f" {nudge_label(nudge)}'s request to {request.contact.name} is closed."
+            ref = f"R{request.seq}"
+            extra = (
+                f" {ref}, your request to {request.contact.name}, is closed. If they write "
+                f"back: /tiara reply {ref} outcome=scheduled"
+            )
         await planner.cancel(k.FAMILIES["follow_up"], request=request)
     elif nudge.kind in k.FAMILIES["follow_up"] and request is not None:
         await planner.touch(request.contact, ctx.now)

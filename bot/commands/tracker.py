@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 from bot.commands._registry import registry
@@ -18,9 +20,10 @@ from bot.commands.common import (
     who,
 )
 from bot.context import Context
+from bot.nudges import kinds as k
 from bot.registry import Kind, Option
 from bot.values import Button, Field, Message, UserError
-from storage.models import Contact, Meeting, OutreachRequest
+from storage.models import Contact, Meeting, Nudge, OutreachRequest
 from storage.repo import name_key
 
 VIAS = ("email", "phone", "linkedin", "other")
@@ -81,25 +84,35 @@ async def request(ctx: Context, args: dict[str, Any]) -> Message:
     ctx.repo.add(row)
     await ctx.repo.flush()
     await ctx.nudges.request_sent(row)
+    planned = await ctx.repo.pending_nudges(ctx.member.id, request_id=row.id, limit=1)
     return Message(
         title=f"Request {label(row)} to {contact.name} recorded",
         text=(
-            f"Sent {ctx.when(sent_at)} via {row.via}. {_follow_up_promise(ctx)}\n\n"
+            f"Sent {ctx.when(sent_at)} via {row.via}. {_follow_up_promise(ctx, planned)}\n\n"
             f'When they answer: /tiara reply contact="{contact.name}" outcome=scheduled'
         ),
         buttons=_reply_buttons(row),
     )
 
 
-def _follow_up_promise(ctx: Context) -> str:
-    if ctx.member.workspace.followup_policy == "3b7":
+def _follow_up_promise(ctx: Context, planned: Sequence[Nudge]) -> str:
+    """What happens next without a reply, from the reminder actually planned."""
+    if not planned:
+        return ""
+    first = planned[0]
+    when = (
+        "right away" if first.due_at <= ctx.now + timedelta(minutes=1) else ctx.when(first.due_at)
+    )
+    if first.kind == k.SECOND_CONTACT:
         return (
-            "No reply in 3 business days? I'll suggest writing to a second person at the "
-            "same organization, and on day 7 a single follow-up."
+            f"No reply by then? I'll remind you {when} to write to a second person at the "
+            "same organization, and later to follow up once."
         )
+    if first.kind == k.MOVE_ON:
+        return f"It has been a while, so I'll suggest {when} whether to move on."
     return (
-        "No reply in two weeks? I'll remind you to follow up; a short, polite follow-up is "
-        "normal, as many people simply missed the first note."
+        f"No reply by then? I'll remind you {when} to follow up; a short, polite follow-up "
+        "is normal, as many people simply missed the first note."
     )
 
 

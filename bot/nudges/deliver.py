@@ -21,7 +21,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from bot.clock import Clock
 from bot.context import effective_timezone
@@ -164,6 +164,9 @@ class NudgeSender:
                         skipped.append(nudge.id)
                     else:
                         live.append(nudge)
+                        continue
+                    # A recurring reminder that won't go out still plans its next one.
+                    await _plan_next(planner, nudge, missed=True)
                 live = _without_superseded(live, skipped)
                 if not live:
                     continue
@@ -315,13 +318,24 @@ async def _extras(repo: Repo, member: Member, nudge: Nudge, now: datetime) -> Ex
     return None
 
 
-async def _plan_next(planner: Planner, nudge: Nudge) -> None:
-    """Recurring nudges plan their next occurrence as this one goes out."""
-    if nudge.kind == k.WEEKLY_PLAN:
-        await planner.weekly_plan(after=nudge.due_at)
+async def _plan_next(planner: Planner, nudge: Nudge, *, missed: bool = False) -> None:
+    """Recurring nudges plan their next occurrence as this one goes out (or is missed)."""
+    if nudge.kind == k.LOG_IT and nudge.meeting is not None:
+        if nudge.meeting.held_at <= planner.now:
+            await planner.meeting_happened(nudge.meeting)
+    elif nudge.kind == k.WEEKLY_PLAN:
+        await planner.weekly_plan(after=max(nudge.due_at, planner.now) if missed else nudge.due_at)
     elif nudge.kind == k.KEEP_IN_TOUCH and nudge.contact is not None:
         rhythm = planner.rhythm
-        day = add_months(rhythm.local_date(nudge.due_at), planner.member.keep_in_touch_months)
+        # Count from the planned day (in the key), not from a snoozed or deferred send.
+        planned = nudge.dedupe_key.rsplit(":", 1)[-1]
+        try:
+            start = date.fromisoformat(planned)
+        except ValueError:
+            start = rhythm.local_date(nudge.due_at)
+        if missed:
+            start = max(start, rhythm.local_date(planner.now))
+        day = add_months(start, planner.member.keep_in_touch_months)
         due = rhythm.at_nudge_time(day)
         await planner.schedule(
             k.KEEP_IN_TOUCH,

@@ -148,6 +148,24 @@ class Planner:
             nudge.status = "cancelled"
             changed_by_member(nudge, self.now)
 
+    async def resolve(
+        self,
+        kinds: Sequence[str],
+        *,
+        meeting: Meeting | None = None,
+        request: OutreachRequest | None = None,
+    ) -> None:
+        """The member did what ``kinds`` remind of: cancel what's pending, close what's sent."""
+        for nudge in await self.repo.pending_nudges(
+            self.member.id,
+            meeting_id=meeting.id if meeting is not None else None,
+            request_id=request.id if request is not None else None,
+            kinds=kinds,
+            statuses=("pending", "sent"),
+        ):
+            nudge.status = "cancelled" if nudge.status == "pending" else "done"
+            changed_by_member(nudge, self.now)
+
     def _soon(self, due: datetime) -> datetime:
         """A due time that has passed becomes "now", out of the quiet hours."""
         return self.rhythm.after_quiet(max(due, self.now))
@@ -185,6 +203,9 @@ class Planner:
     async def _upcoming(self, meeting: Meeting) -> None:
         rhythm = self.rhythm
         held = meeting.held_at
+        if meeting.thanks_at is not None and meeting.thanks_at < held:
+            meeting.thanks_at = None  # moved into the future: that thank-you was for nothing
+        await self.keep_in_touch(meeting.contact)  # not met (yet)? then no keep-in-touch
         # Keys carry the meeting's date: a meeting moved to another day gets its prep again.
         when_key = rhythm.local_date(held).isoformat()
         prep_key, log_key = f"prep:m{meeting.id}:{when_key}", f"log_it:m{meeting.id}:{when_key}"
@@ -245,12 +266,17 @@ class Planner:
             await self.cancel_keys(last_key)
 
     async def thanks_recorded(self, meeting: Meeting) -> None:
-        await self.cancel((k.THANKS, k.THANKS_LAST), meeting=meeting)
+        await self.resolve((k.THANKS, k.THANKS_LAST), meeting=meeting)
         await self.touch(meeting.contact, meeting.thanks_at or self.now)
 
     async def meeting_logged_after_the_fact(self, meeting: Meeting) -> None:
         """Notes arrived for a meeting: no need to ask how it went."""
         await self.cancel((k.LOG_IT,), meeting=meeting)
+
+    async def meeting_happened(self, meeting: Meeting) -> None:
+        """An upcoming meeting's time has come (the how-did-it-go check-in is going out)."""
+        await self.touch(meeting.contact, meeting.held_at)
+        await self._tell_referrer(meeting)
 
     async def _tell_referrer(self, meeting: Meeting) -> None:
         referrer_id = meeting.contact.referred_by_id
@@ -312,7 +338,7 @@ class Planner:
 
     async def request_answered(self, request: OutreachRequest) -> None:
         """A reply stops every follow-up timer of the request."""
-        await self.cancel(k.FAMILIES["follow_up"], request=request)
+        await self.resolve(k.FAMILIES["follow_up"], request=request)
         await self.touch(request.contact, request.replied_at or self.now)
 
     # -- keeping in touch ----------------------------------------------------------------
@@ -327,15 +353,22 @@ class Planner:
     async def keep_in_touch(self, contact: Contact) -> None:
         """Every few months after the last interaction with someone the member has met."""
         last = contact.last_contact_at
-        await self.cancel((k.KEEP_IN_TOUCH,), contact=contact)
-        if last is None or not await self.repo.has_met(self.member.id, contact.id, self.now):
+        key = None
+        if last is not None and await self.repo.has_met(self.member.id, contact.id, self.now):
+            day = add_months(self.rhythm.local_date(last), self.member.keep_in_touch_months)
+            key = f"keep:c{contact.id}:{day.isoformat()}"
+        for nudge in await self.repo.pending_nudges(
+            self.member.id, contact_id=contact.id, kinds=(k.KEEP_IN_TOUCH,)
+        ):
+            if nudge.dedupe_key != key:
+                nudge.status = "cancelled"
+                changed_by_member(nudge, self.now)
+        if key is None:
             return
-        months = self.member.keep_in_touch_months
-        day = add_months(self.rhythm.local_date(last), months)
         due = self._soon(self.rhythm.at_nudge_time(day))
         await self.schedule(
             k.KEEP_IN_TOUCH,
-            f"keep:c{contact.id}:{day.isoformat()}",
+            key,
             due,
             contact=contact,
             expires=due + k.STALE_AFTER[k.KEEP_IN_TOUCH],

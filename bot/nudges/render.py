@@ -176,9 +176,10 @@ def describe(nudge: Nudge, *, tz: str, now: datetime, extras: Extras | None = No
         if kind == k.MOVE_ON:
             return Section(
                 f"Time to move on from {person.name}",
-                f"{asked} and followed up twice without an answer. That happens to everyone; "
-                "many people never reply. Put your energy into the next name on your list. If "
-                f"{person.name} writes back later, record it with /tiara reply.",
+                f"{asked} and have had no answer. That happens to everyone; many people "
+                "never reply. Put your energy into the next name on your list. If "
+                f"{person.name} writes back later: /tiara reply {_request_ref(request)} "
+                "outcome=scheduled",
                 (),
             )
         last = kind == k.FOLLOW_UP_LAST
