@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint typecheck check clean
+.PHONY: run test lint typecheck check bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,16 +17,21 @@ run: $(STAMP)
 	$(BIN)/tiara run
 
 test: $(STAMP)
-	$(BIN)/ruff check bot adapters storage tests
+	$(BIN)/ruff check bot adapters storage tests bench
+	$(BIN)/ruff format --check bot adapters storage tests bench
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check bot adapters storage tests
-	$(BIN)/ruff format --check bot adapters storage tests
+	$(BIN)/ruff check bot adapters storage tests bench
+	$(BIN)/ruff format --check bot adapters storage tests bench
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
+
+# Long: loads up to 1,000,000 rows on SQLite and PostgreSQL. Prints numbers, writes JSON.
+bench: $(STAMP)
+	$(BIN)/python bench/bench_tick.py --out bench/results.json
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -61,7 +61,7 @@ def _database_failure(settings: Settings, err: Exception) -> typer.Exit:
 
 async def _console(settings: Settings, user: str, workspace: str) -> None:
     from adapters.console import ConsoleAdapter, ConsoleNotifier
-    from bot.app import build_app, configure_logging
+    from bot.app import build_app, configure_logging, tune_gc
     from bot.clock import OffsetClock
     from bot.scheduler import TickScheduler
 
@@ -72,6 +72,7 @@ async def _console(settings: Settings, user: str, workspace: str) -> None:
         app = await build_app(settings, clock=clock, notifier=notifier)
     except Exception as err:  # any failure to open or migrate the database
         raise _database_failure(settings, err) from None
+    tune_gc()
     adapter = ConsoleAdapter(app.bot, user=user, workspace=workspace, notifier=notifier)
     # Interactively the bot runs as it would in a workspace, sending nudges as they fall
     # due; a piped script stays deterministic and sends them after each line instead.

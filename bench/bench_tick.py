@@ -1,0 +1,1130 @@
+"""Benchmark of nudge delivery: one tick's throughput, and the due-query as the table grows.
+
+Run from the repository root, with the project installed in ``.venv`` (``make`` does that):
+
+    .venv/bin/python bench/bench_tick.py                   # SQLite and PostgreSQL
+    .venv/bin/python bench/bench_tick.py --skip-postgres   # SQLite only
+    .venv/bin/python bench/bench_tick.py --sizes 1000,10000 --out /tmp/results.json
+    .venv/bin/python bench/bench_tick.py --help            # every option
+
+PostgreSQL is reached at ``--pg-url``, else ``$TIARA_TEST_POSTGRES_URL``, else
+``postgresql+asyncpg://postgres@127.0.0.1:5432/test``. Each part works in a private schema
+(``tiara_bench_<random>``) that the script creates, migrates and drops again; SQLite works
+in temporary files. Nothing outside those is touched.
+
+What it measures
+----------------
+1. Tick throughput. 100,000 pending nudges for 10,000 members: one due nudge per member
+   (10,000 due, spread over the last 12 hours) and nine due in the next 90 days. They are
+   "referral" nudges about a contact, whose message needs no query beyond the ones the
+   tick always makes (``_extras`` and ``_plan_next`` do nothing for them). One
+   ``NudgeSender.tick()`` with a ``FixedClock`` (Wednesday 15:00 UTC, outside everyone's
+   quiet hours) and a ``NullNotifier`` is timed: claim with a lease, load subjects, render
+   one message per member, "send", settle. Reported: the ``TickReport`` counts, the
+   seconds, the SQL statements issued, the time waiting on them, this process's CPU time
+   and garbage-collector time, and where the time went: ``Repo.claim_due_nudges``,
+   ``Repo.nudges_with_subjects`` (ORM loading), the rest of the claim step (quiet hours,
+   rendering, planning, commit), sending, settling. These are timed by wrapping those
+   methods for the duration of the tick; nothing in bot/ or storage/ is changed. The tick
+   is repeated ``--tick-runs`` times (the sent rows are put back to pending in between);
+   the first run is the cold one. ``--batch-sizes 500,1000,2000`` compares batch sizes;
+   ``--kind keep_in_touch`` measures a kind that plans its next occurrence as it is sent.
+   Target: 10,000 due nudges claimed and handed to the notifier in under 2 s.
+
+2. Due-query latency. The nudges table grows through ``--sizes`` rows (1,000 to 1,000,000
+   by default) the way a long-running deployment's does: 9 rows in 10 already sent, 1 in 10
+   pending, and 1 in 1,000 due now (of which 1 in 10 is leased by another worker). At each
+   size, over ``--runs`` runs after ``--warmup`` unmeasured ones, it times
+   - ``select``: the exact SELECT that ``Repo.claim_due_nudges`` sends (captured from a
+     real call), executed in a transaction that is rolled back;
+   - ``claim``: ``Repo.claim_due_nudges`` itself (that SELECT plus the UPDATE that writes
+     the leases), rolled back;
+   - ``next_due``: ``Repo.next_nudge_due`` over the next day.
+   Median and p95 are reported. On PostgreSQL the table is VACUUM ANALYZEd after each
+   load (SQLite is not analyzed: the app never does). At the largest size the plans are
+   printed (EXPLAIN QUERY PLAN on SQLite; EXPLAIN ANALYZE on PostgreSQL, with the custom
+   plan PostgreSQL uses for the first executions of a prepared statement and the generic
+   plan it may switch to after five), so a reader sees whether ``ix_nudges_pending_due``,
+   the partial index on pending rows, is used.
+   Target: under 10 ms at 1,000,000 rows.
+
+The results are printed as tables and written as JSON (``--out``, by default
+``bench/results.json``) with the machine they ran on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import functools
+import gc
+import importlib.metadata
+import json
+import math
+import os
+import platform
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy
+from sqlalchemy import event, func, insert, select, update
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from bot.app import tune_gc
+from bot.clock import FixedClock
+from bot.notify import NullNotifier
+from bot.nudges import kinds as k
+from bot.nudges.deliver import NudgeSender
+from storage.models import Contact, Member, Nudge, Workspace
+from storage.repo import Repo
+from storage.store import Store
+
+# Wednesday 18 November 2026, 15:00 UTC: inside nobody's default quiet hours (21:00-08:00).
+NOW = datetime(2026, 11, 18, 15, 0, tzinfo=UTC)
+LONG_AGO = NOW - timedelta(days=400)
+LEASE = timedelta(minutes=5)
+CLAIM_LIMIT = 1000  # the tick's default batch size, and so the due query's LIMIT
+
+DEFAULT_PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+DEFAULT_SIZES = (1_000, 10_000, 100_000, 1_000_000)
+DEFAULT_OUT = Path(__file__).resolve().parent / "results.json"
+
+TICK_TARGET_S = 2.0
+QUERY_TARGET_MS = 10.0
+
+# The shape of the growing table (part 2): every 10th row is pending, every 1,000th is due,
+# every 10,000th is due but leased by another worker. Each a multiple of the one before.
+PENDING_EVERY = 10
+DUE_EVERY = 1_000
+LEASED_EVERY = 10_000
+QUERY_MEMBERS = 1_000
+
+INSERT_CHUNK = 10_000
+
+
+# -- databases ---------------------------------------------------------------------------
+
+
+def _async_url(url: str) -> str:
+    for plain in ("postgresql://", "postgres://"):
+        if url.startswith(plain):
+            return "postgresql+asyncpg://" + url[len(plain) :]
+    return url
+
+
+@asynccontextmanager
+async def fresh_store(backend: str, pg_url: str, workdir: Path) -> AsyncIterator[Store]:
+    """A migrated, empty database: a new SQLite file, or a new PostgreSQL schema."""
+    if backend == "sqlite":
+        path = workdir / f"bench-{uuid.uuid4().hex[:8]}.db"
+        store = Store(f"sqlite+aiosqlite:///{path}")
+        try:
+            await store.upgrade()
+            yield store
+        finally:
+            await store.close()
+        return
+    schema = f"tiara_bench_{uuid.uuid4().hex[:12]}"
+    admin = Store(pg_url)
+    try:
+        async with admin.engine.begin() as conn:
+            await conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+        store = Store(pg_url, connect_args={"server_settings": {"search_path": schema}})
+        try:
+            await store.upgrade()
+            yield store
+        finally:
+            await store.close()
+            async with admin.engine.begin() as conn:
+                await conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+    finally:
+        await admin.close()
+
+
+async def maintain(store: Store, table: str = "nudges") -> None:
+    """PostgreSQL: VACUUM ANALYZE, as autovacuum would have by the time the table is big."""
+    if store.is_sqlite:
+        return
+    async with store.engine.connect() as conn:
+        auto = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        await auto.exec_driver_sql(f"VACUUM ANALYZE {table}")
+
+
+async def fix_sequences(store: Store, tables: Sequence[str]) -> None:
+    """PostgreSQL: move id sequences past the ids the loader chose itself."""
+    if store.is_sqlite:
+        return
+    async with store.engine.begin() as conn:
+        for table in tables:
+            await conn.exec_driver_sql(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                f"(SELECT coalesce(max(id), 0) + 1 FROM {table}), false)"
+            )
+
+
+async def insert_chunks(conn: Any, table: Any, rows: Sequence[dict[str, Any]]) -> None:
+    for start in range(0, len(rows), INSERT_CHUNK):
+        await conn.execute(insert(table), list(rows[start : start + INSERT_CHUNK]))
+
+
+async def load_members(store: Store, members: int, *, with_contacts: bool) -> None:
+    """One workspace (UTC) with ``members`` members, and one contact each when asked."""
+    async with store.engine.begin() as conn:
+        await conn.execute(
+            insert(Workspace),
+            [
+                {
+                    "id": 1,
+                    "platform": "slack",
+                    "external_id": "TBENCH",
+                    "timezone": "UTC",
+                    "created_at": LONG_AGO,
+                }
+            ],
+        )
+        await insert_chunks(
+            conn,
+            Member,
+            [
+                {
+                    "id": m,
+                    "workspace_id": 1,
+                    "user_id": f"U{m:08d}",
+                    "created_at": LONG_AGO,
+                    "next_nudge_seq": 100,
+                }
+                for m in range(1, members + 1)
+            ],
+        )
+        if with_contacts:
+            await insert_chunks(
+                conn,
+                Contact,
+                [
+                    {
+                        "id": m,
+                        "workspace_id": 1,
+                        "member_id": m,
+                        "name": f"Contact {m}",
+                        "name_key": f"contact {m}",
+                        "organization": "Acme",
+                        "last_contact_at": NOW - timedelta(days=100),
+                        "created_at": LONG_AGO,
+                        "updated_at": LONG_AGO,
+                    }
+                    for m in range(1, members + 1)
+                ],
+            )
+    await fix_sequences(store, ["workspaces", "members"] + (["contacts"] if with_contacts else []))
+
+
+# -- statement counting and phase timing ---------------------------------------------------
+
+
+@dataclass
+class GcMeter:
+    """Counts the cyclic garbage collector's runs in this process and the time they take."""
+
+    collections: dict[int, int] = field(default_factory=lambda: {0: 0, 1: 0, 2: 0})
+    seconds: float = 0.0
+    _started: float = 0.0
+
+    def _callback(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.seconds += time.perf_counter() - self._started
+            self.collections[info["generation"]] += 1
+
+    def __enter__(self) -> GcMeter:
+        gc.callbacks.append(self._callback)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        gc.callbacks.remove(self._callback)
+
+
+@dataclass
+class SqlMeter:
+    """Counts the statements sent to the database and the time spent waiting for them."""
+
+    engine: AsyncEngine
+    statements: int = 0
+    seconds: float = 0.0
+    captured: list[tuple[str, Any]] = field(default_factory=list)
+    capture: bool = False
+
+    def _before(self, conn: Connection, _cursor: Any, sql: str, params: Any, *_: Any) -> None:
+        conn.info.setdefault("bench_started", []).append(time.perf_counter())
+        if self.capture:
+            self.captured.append((sql, params))
+
+    def _after(self, conn: Connection, *_: Any) -> None:
+        self.statements += 1
+        self.seconds += time.perf_counter() - conn.info["bench_started"].pop()
+
+    def __enter__(self) -> SqlMeter:
+        event.listen(self.engine.sync_engine, "before_cursor_execute", self._before)
+        event.listen(self.engine.sync_engine, "after_cursor_execute", self._after)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        event.remove(self.engine.sync_engine, "before_cursor_execute", self._before)
+        event.remove(self.engine.sync_engine, "after_cursor_execute", self._after)
+
+
+STEPS = ("claim", "claim_query", "load_subjects", "send", "settle")
+
+
+def _timed(fn: Callable[..., Awaitable[Any]], spent: dict[str, float], step: str) -> Any:
+    async def timed(*args: Any, **kwargs: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return await fn(*args, **kwargs)
+        finally:
+            spent[step] += time.perf_counter() - start
+
+    return timed
+
+
+@contextmanager
+def timed_steps(sender: NudgeSender) -> Iterator[dict[str, float]]:
+    """Add up the seconds a tick spends in each step, by wrapping the sender's three steps
+    and the two queries of the claim step. The wrappers are the benchmark's own and are
+    removed again on exit; nothing in bot/ or storage/ is changed."""
+    spent = dict.fromkeys(STEPS, 0.0)
+    for step in ("claim", "send", "settle"):
+        setattr(sender, f"_{step}", _timed(getattr(sender, f"_{step}"), spent, step))
+    claim_query, load_subjects = Repo.claim_due_nudges, Repo.nudges_with_subjects
+    Repo.claim_due_nudges = _timed(claim_query, spent, "claim_query")  # type: ignore[method-assign]
+    Repo.nudges_with_subjects = _timed(load_subjects, spent, "load_subjects")  # type: ignore[method-assign]
+    try:
+        yield spent
+    finally:
+        Repo.claim_due_nudges = claim_query  # type: ignore[method-assign]
+        Repo.nudges_with_subjects = load_subjects  # type: ignore[method-assign]
+
+
+# -- part 1: tick throughput ---------------------------------------------------------------
+
+
+@dataclass
+class TickRun:
+    run: int
+    seconds: float
+    claimed: int
+    sent: int
+    messages: int
+    deferred: int
+    expired: int
+    skipped: int
+    failed: int
+    cpu_seconds: float  # this process's CPU time (the SQLite engine runs in it too)
+    gc_seconds: float  # of which the cyclic garbage collector
+    gc_full_collections: int
+    statements: int
+    db_seconds: float  # waiting for the database, statement by statement
+    claim_seconds: float  # step 1, all of it
+    claim_query_seconds: float  # step 1: Repo.claim_due_nudges
+    load_subjects_seconds: float  # step 1: Repo.nudges_with_subjects (ORM loading)
+    render_seconds: float  # step 1, the rest: quiet hours, rendering, planning, commit
+    send_seconds: float
+    settle_seconds: float
+
+
+@dataclass
+class TickResult:
+    backend: str
+    kind: str
+    members: int
+    nudges: int
+    due: int
+    batch_size: int
+    max_batches: int
+    load_seconds: float
+    runs: list[TickRun]
+    best_seconds: float = 0.0
+    median_seconds: float = 0.0
+    worst_seconds: float = 0.0
+    nudges_per_second: float = 0.0
+    target_met: bool = False
+
+
+def _tick_due_at(member: int) -> datetime:
+    return NOW - timedelta(minutes=1 + (member * 7) % 720)
+
+
+def _tick_future_at(member: int, j: int) -> datetime:
+    return NOW + timedelta(days=1 + (member + 13 * j) % 90, minutes=member % 600)
+
+
+async def load_tick_nudges(store: Store, *, members: int, future: int, kind: str) -> int:
+    """Each member: one due nudge and ``future`` later ones, all about their contact."""
+    rows: list[dict[str, Any]] = []
+    for m in range(1, members + 1):
+        for j in range(1 + future):
+            due = _tick_due_at(m) if j == 0 else _tick_future_at(m, j)
+            rows.append(
+                {
+                    "workspace_id": 1,
+                    "member_id": m,
+                    "seq": j + 1,
+                    "kind": kind,
+                    "dedupe_key": f"bench:c{m}:{j}",
+                    "contact_id": m,
+                    "due_at": due,
+                    "status": "pending",
+                    "attempts": 0,
+                    "created_at": LONG_AGO,
+                    "updated_at": LONG_AGO,
+                }
+            )
+    async with store.engine.begin() as conn:
+        await insert_chunks(conn, Nudge, rows)
+    return len(rows)
+
+
+async def reset_tick(store: Store, max_id: int) -> None:
+    """Put the nudges a tick sent back to pending, and drop the ones it planned."""
+    async with store.engine.begin() as conn:
+        await conn.execute(
+            update(Nudge)
+            .where(Nudge.status != "pending", Nudge.id <= max_id)
+            .values(status="pending", sent_at=None, lease_until=None, claim_token=None)
+        )
+        await conn.execute(sqlalchemy.delete(Nudge).where(Nudge.id > max_id))
+    await maintain(store)
+
+
+async def tick_once(store: Store, *, run: int, batch_size: int, max_batches: int) -> TickRun:
+    sender = NudgeSender(
+        store=store,
+        notifier=NullNotifier(),
+        clock=FixedClock(NOW),
+        default_timezone="UTC",
+        batch_size=batch_size,
+        max_batches=max_batches,
+    )
+    with SqlMeter(store.engine) as meter, timed_steps(sender) as spent, GcMeter() as collector:
+        cpu = time.process_time()
+        start = time.perf_counter()
+        report = await sender.tick()
+        seconds = time.perf_counter() - start
+        cpu = time.process_time() - cpu
+    return TickRun(
+        run=run,
+        seconds=seconds,
+        claimed=report.claimed,
+        sent=report.sent,
+        messages=report.messages,
+        deferred=report.deferred,
+        expired=report.expired,
+        skipped=report.skipped,
+        failed=report.failed,
+        cpu_seconds=cpu,
+        gc_seconds=collector.seconds,
+        gc_full_collections=collector.collections[2],
+        statements=meter.statements,
+        db_seconds=meter.seconds,
+        claim_seconds=spent["claim"],
+        claim_query_seconds=spent["claim_query"],
+        load_subjects_seconds=spent["load_subjects"],
+        render_seconds=spent["claim"] - spent["claim_query"] - spent["load_subjects"],
+        send_seconds=spent["send"],
+        settle_seconds=spent["settle"],
+    )
+
+
+async def still_due(store: Store) -> int:
+    async with store.engine.connect() as conn:
+        stmt = select(func.count()).where(Nudge.status == "pending", Nudge.due_at <= NOW)
+        return int((await conn.execute(stmt)).scalar_one())
+
+
+async def bench_tick(
+    backend: str, args: argparse.Namespace, workdir: Path, log: Callable[[str], None]
+) -> list[TickResult]:
+    results = []
+    async with fresh_store(backend, args.pg_url, workdir) as store:
+        start = time.perf_counter()
+        await load_members(store, args.tick_members, with_contacts=True)
+        total = await load_tick_nudges(
+            store, members=args.tick_members, future=args.tick_future, kind=args.kind
+        )
+        await maintain(store)
+        load_seconds = time.perf_counter() - start
+        async with store.engine.connect() as conn:
+            max_id = int((await conn.execute(select(func.max(Nudge.id)))).scalar_one())
+        due = args.tick_members
+        log(f"  {backend}: loaded {total:,} nudges ({due:,} due) in {load_seconds:.1f} s")
+        for batch_size in args.batch_sizes:
+            max_batches = math.ceil(due / batch_size) + 1
+            runs = []
+            for run in range(1, args.tick_runs + 1):
+                result = await tick_once(
+                    store, run=run, batch_size=batch_size, max_batches=max_batches
+                )
+                left = await still_due(store)
+                if result.claimed != due or result.sent != due or left:
+                    raise SystemExit(
+                        f"{backend}: the tick claimed {result.claimed} and sent {result.sent} "
+                        f"of {due} due nudges, {left} still due; the benchmark is broken"
+                    )
+                runs.append(result)
+                log(
+                    f"  {backend}: batch {batch_size}, run {run}: {result.seconds:.3f} s, "
+                    f"{result.statements} statements"
+                )
+                await reset_tick(store, max_id)
+            seconds = [r.seconds for r in runs]
+            results.append(
+                TickResult(
+                    backend=backend,
+                    kind=args.kind,
+                    members=args.tick_members,
+                    nudges=total,
+                    due=due,
+                    batch_size=batch_size,
+                    max_batches=max_batches,
+                    load_seconds=load_seconds,
+                    runs=runs,
+                    best_seconds=min(seconds),
+                    median_seconds=statistics.median(seconds),
+                    worst_seconds=max(seconds),
+                    nudges_per_second=due / statistics.median(seconds),
+                    target_met=max(seconds) < TICK_TARGET_S,
+                )
+            )
+    return results
+
+
+# -- part 2: due-query latency ---------------------------------------------------------------
+
+
+def _minutes_from_now(backend: str, sign: str, minutes: str) -> str:
+    """SQL for NOW plus or minus ``minutes`` (an SQL integer expression), as stored."""
+    base = NOW.strftime("%Y-%m-%d %H:%M:%S")
+    if backend == "sqlite":
+        # SQLAlchemy stores SQLite datetimes as text with six decimals, compared as text.
+        return (
+            f"(strftime('%Y-%m-%d %H:%M:%S', '{base}', '{sign}' || ({minutes}) || ' minutes')"
+            " || '.000000')"
+        )
+    return f"(TIMESTAMP '{base}' {sign} ({minutes}) * INTERVAL '1 minute')"
+
+
+def _rows_sql(backend: str, lo: int, hi: int) -> str:
+    """INSERT ... SELECT of nudges number ``lo`` to ``hi``; each row's shape follows from g."""
+    due = _minutes_from_now(backend, "-", "g % 720 + 1")
+    future = _minutes_from_now(backend, "+", "(g * 37) % 129600 + 1")  # up to 90 days on
+    past = _minutes_from_now(backend, "-", "(g * 37) % 525600 + 1")  # up to a year ago
+    lease = _minutes_from_now(backend, "+", str(int(LEASE.total_seconds() // 60)))
+    long_ago = _minutes_from_now(backend, "-", str(400 * 24 * 60))
+    columns = (
+        "workspace_id, member_id, seq, kind, dedupe_key, due_at, status, attempts, "
+        "lease_until, claim_token, sent_at, created_at, updated_at"
+    )
+    body = f"""
+        SELECT 1, 1 + g % {QUERY_MEMBERS}, g, '{k.KEEP_IN_TOUCH}', 'bench:' || g,
+               CASE WHEN g % {DUE_EVERY} = 0 THEN {due}
+                    WHEN g % {PENDING_EVERY} = 0 THEN {future}
+                    ELSE {past} END,
+               CASE WHEN g % {PENDING_EVERY} = 0 THEN 'pending' ELSE 'sent' END,
+               0,
+               CASE WHEN g % {LEASED_EVERY} = 0 THEN {lease} END,
+               CASE WHEN g % {LEASED_EVERY} = 0 THEN 'another-worker' END,
+               CASE WHEN g % {PENDING_EVERY} <> 0 THEN {past} END,
+               {long_ago}, {long_ago}
+    """
+    if backend == "sqlite":
+        return (
+            f"WITH RECURSIVE s(g) AS (SELECT {lo} UNION ALL SELECT g + 1 FROM s WHERE g < {hi}) "
+            f"INSERT INTO nudges ({columns}) {body} FROM s"
+        )
+    return f"INSERT INTO nudges ({columns}) {body} FROM generate_series({lo}, {hi}) AS g"
+
+
+async def grow_nudges(store: Store, backend: str, lo: int, hi: int) -> None:
+    async with store.engine.begin() as conn:
+        if backend == "sqlite":
+            await conn.exec_driver_sql("PRAGMA cache_size = -262144")  # 256 MB, this load only
+        await conn.exec_driver_sql(_rows_sql(backend, lo, hi))
+    if backend == "sqlite":
+        await store.engine.dispose()  # measure on fresh connections with default settings
+    await maintain(store)
+
+
+@dataclass
+class Latency:
+    median_ms: float
+    p95_ms: float
+    min_ms: float
+    max_ms: float
+    runs: int
+
+    @classmethod
+    def of(cls, seconds: Sequence[float]) -> Latency:
+        ms = sorted(s * 1000 for s in seconds)
+        p95 = ms[max(0, math.ceil(0.95 * len(ms)) - 1)]
+        return cls(statistics.median(ms), p95, ms[0], ms[-1], len(ms))
+
+
+@dataclass
+class QueryResult:
+    backend: str
+    rows: int
+    pending: int
+    due: int
+    claimable: int
+    returned: int
+    load_seconds: float
+    select: Latency
+    claim: Latency
+    next_due: Latency
+    target_met: bool | None = None
+
+
+async def captured_claim_select(store: Store) -> tuple[str, Any, int]:
+    """The SELECT ``Repo.claim_due_nudges`` sends, its parameters and how many ids it got."""
+    with SqlMeter(store.engine, capture=True) as meter:
+        async with AsyncSession(store.engine) as session:
+            ids = await Repo(session).claim_due_nudges(
+                now=NOW, lease_until=NOW + LEASE, token="bench", limit=CLAIM_LIMIT
+            )
+            await session.rollback()
+    selects = [(sql, p) for sql, p in meter.captured if sql.lstrip().upper().startswith("SELECT")]
+    if not selects:
+        raise SystemExit("could not capture the claim query")
+    sql, params = selects[0]
+    return sql, params, len(ids)
+
+
+async def captured_next_due(store: Store) -> tuple[str, Any]:
+    with SqlMeter(store.engine, capture=True) as meter:
+        async with AsyncSession(store.engine) as session:
+            await Repo(session).next_nudge_due(after=NOW, until=NOW + timedelta(days=1))
+            await session.rollback()
+    return next((sql, p) for sql, p in meter.captured if "min(" in sql.lower())
+
+
+async def time_select(store: Store, sql: str, params: Any) -> tuple[float, int]:
+    async with store.engine.connect() as conn:
+        start = time.perf_counter()
+        rows = (await conn.exec_driver_sql(sql, params)).all()
+        seconds = time.perf_counter() - start
+        await conn.rollback()
+    return seconds, len(rows)
+
+
+async def time_claim(store: Store) -> tuple[float, int]:
+    async with AsyncSession(store.engine) as session:
+        start = time.perf_counter()
+        ids = await Repo(session).claim_due_nudges(
+            now=NOW, lease_until=NOW + LEASE, token="bench", limit=CLAIM_LIMIT
+        )
+        seconds = time.perf_counter() - start
+        await session.rollback()
+    return seconds, len(ids)
+
+
+async def time_next_due(store: Store) -> tuple[float, int]:
+    async with AsyncSession(store.engine) as session:
+        start = time.perf_counter()
+        due = await Repo(session).next_nudge_due(after=NOW, until=NOW + timedelta(days=1))
+        seconds = time.perf_counter() - start
+        await session.rollback()
+    return seconds, int(due is not None)
+
+
+async def repeat(
+    fn: Callable[[], Awaitable[tuple[float, int]]], runs: int, warmup: int
+) -> tuple[Latency, int]:
+    for _ in range(warmup):
+        await fn()
+    samples, count = [], 0
+    for _ in range(runs):
+        seconds, count = await fn()
+        samples.append(seconds)
+    return Latency.of(samples), count
+
+
+def _literal(value: Any) -> str:
+    """An SQL literal for one of our own captured parameters (for EXPLAIN EXECUTE)."""
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    if isinstance(value, datetime):
+        return f"'{value.isoformat(sep=' ')}'"
+    return str(int(value))
+
+
+async def explain(store: Store, sql: str, params: Any) -> dict[str, str]:
+    """The plan of a captured statement, as the app's driver would run it."""
+    async with store.engine.connect() as conn:
+        if store.is_sqlite:
+            rows = (await conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, params)).all()
+            depth: dict[int, int] = {0: -1}
+            lines = []
+            for row in rows:
+                node, parent, _, detail = list(row)
+                depth[node] = depth.get(parent, -1) + 1
+                lines.append("  " * depth[node] + detail)
+            await conn.rollback()
+            return {"plan": "\n".join(lines)}
+        plans = {}
+        await conn.exec_driver_sql("PREPARE bench_q AS " + sql)
+        execute = "EXECUTE bench_q(" + ", ".join(_literal(p) for p in params) + ")"
+        for mode in ("custom", "generic"):
+            await conn.exec_driver_sql(f"SET LOCAL plan_cache_mode = force_{mode}_plan")
+            rows = (await conn.exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS) " + execute)).all()
+            plans[mode] = "\n".join(r[0] for r in rows)
+        await conn.rollback()
+        await conn.exec_driver_sql("DEALLOCATE bench_q")
+        await conn.commit()
+        return plans
+
+
+async def bench_queries(
+    backend: str, args: argparse.Namespace, workdir: Path, log: Callable[[str], None]
+) -> tuple[list[QueryResult], dict[str, Any]]:
+    results: list[QueryResult] = []
+    plans: dict[str, Any] = {}
+    async with fresh_store(backend, args.pg_url, workdir) as store:
+        await load_members(store, QUERY_MEMBERS, with_contacts=False)
+        loaded = 0
+        for size in sorted(args.sizes):
+            start = time.perf_counter()
+            await grow_nudges(store, backend, loaded + 1, size)
+            load_seconds = time.perf_counter() - start
+            loaded = size
+            due, leased = size // DUE_EVERY, size // LEASED_EVERY
+            sql, params, returned = await captured_claim_select(store)
+            expected = min(CLAIM_LIMIT, due - leased)
+            if returned != expected:
+                raise SystemExit(
+                    f"{backend}: {returned} nudges due at {size:,} rows, expected {expected}; "
+                    "the loader and the query disagree"
+                )
+            select_latency, n = await repeat(
+                functools.partial(time_select, store, sql, params),
+                args.runs,
+                args.warmup,
+            )
+            claim_latency, _ = await repeat(lambda: time_claim(store), args.runs, args.warmup)
+            next_latency, _ = await repeat(lambda: time_next_due(store), args.runs, args.warmup)
+            results.append(
+                QueryResult(
+                    backend=backend,
+                    rows=size,
+                    pending=size // PENDING_EVERY,
+                    due=due,
+                    claimable=due - leased,
+                    returned=n,
+                    load_seconds=load_seconds,
+                    select=select_latency,
+                    claim=claim_latency,
+                    next_due=next_latency,
+                    target_met=(
+                        select_latency.p95_ms < QUERY_TARGET_MS if size >= 1_000_000 else None
+                    ),
+                )
+            )
+            log(
+                f"  {backend}: {size:>9,} rows loaded in {load_seconds:5.1f} s; select median "
+                f"{select_latency.median_ms:.2f} ms, p95 {select_latency.p95_ms:.2f} ms"
+            )
+        if results:
+            sql, params, _ = await captured_claim_select(store)
+            next_sql, next_params = await captured_next_due(store)
+            plans = {
+                "rows": loaded,
+                "claim_select_sql": sql,
+                "claim_select": await explain(store, sql, params),
+                "next_due_sql": next_sql,
+                "next_due": await explain(store, next_sql, next_params),
+            }
+    return results, plans
+
+
+# -- reporting -----------------------------------------------------------------------------
+
+
+def load_average() -> list[float] | None:
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except (AttributeError, OSError):  # not on every platform
+        return None
+
+
+def machine_info(pg_version: str | None, load_before: list[float] | None) -> dict[str, Any]:
+    cpu_model = None
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                cpu_model = line.split(":", 1)[1].strip()
+                break
+    memory_gb = None
+    meminfo = Path("/proc/meminfo")
+    if meminfo.exists():
+        for line in meminfo.read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                memory_gb = round(int(line.split()[1]) / 1024 / 1024, 1)
+    return {
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "cpu_model": cpu_model,
+        "cpu_count": os.cpu_count(),
+        "memory_gb": memory_gb,
+        "python": sys.version.split()[0],
+        "sqlite": sqlite3.sqlite_version,
+        "postgresql": pg_version,
+        "sqlalchemy": sqlalchemy.__version__,
+        "asyncpg": importlib.metadata.version("asyncpg"),
+        # Other work on the machine skews the timings: the 1, 5 and 15 minute load averages.
+        "load_average_before": load_before,
+        "load_average_after": load_average(),
+    }
+
+
+async def postgres_version(pg_url: str) -> str:
+    store = Store(pg_url)
+    try:
+        async with store.engine.connect() as conn:
+            return str((await conn.exec_driver_sql("SHOW server_version")).scalar_one())
+    finally:
+        await store.close()
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    cells = [list(headers)] + [[str(c) for c in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    lines = []
+    for n, row in enumerate(cells):
+        lines.append(
+            "  ".join(
+                c.ljust(w) if i == 0 else c.rjust(w)
+                for i, (c, w) in enumerate(zip(row, widths, strict=True))
+            )
+        )
+        if n == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def print_tick(results: Sequence[TickResult]) -> None:
+    if not results:
+        return
+    first = results[0]
+    print(
+        f"\n== Tick throughput: {first.nudges:,} pending nudges, {first.due:,} due, "
+        f"{first.members:,} members, kind {first.kind!r} (target: all due sent in "
+        f"< {TICK_TARGET_S:g} s) =="
+    )
+    rows = [
+        [
+            result.backend,
+            result.batch_size,
+            r.run,
+            r.claimed,
+            r.sent,
+            r.messages,
+            r.statements,
+            f"{r.claim_query_seconds:.2f}",
+            f"{r.load_subjects_seconds:.2f}",
+            f"{r.render_seconds:.2f}",
+            f"{r.send_seconds:.2f}",
+            f"{r.settle_seconds:.2f}",
+            f"{r.db_seconds:.2f}",
+            f"{r.cpu_seconds:.2f}",
+            f"{r.gc_seconds:.2f}",
+            f"{r.seconds:.3f}",
+        ]
+        for result in results
+        for r in result.runs
+    ]
+    headers = (
+        "backend batch run claimed sent DMs SQL claim_q load render send settle inDB CPU GC total"
+    )
+    print(table(headers.split(), rows))
+    print(
+        "  seconds: claim_q = Repo.claim_due_nudges, load = Repo.nudges_with_subjects (ORM),\n"
+        "  render = rest of the claim step (quiet hours, rendering, planning, commit),\n"
+        "  send = NullNotifier, settle = marking sent; inDB = waiting on SQL statements,\n"
+        "  CPU = this process's CPU time (SQLite runs in-process; PostgreSQL's server does not),\n"
+        "  GC = time in Python's cyclic garbage collector during the tick"
+    )
+    print()
+    print(
+        table(
+            ["backend", "batch", "best s", "median s", "worst s", "nudges/s", "load s", "target"],
+            [
+                [
+                    r.backend,
+                    r.batch_size,
+                    f"{r.best_seconds:.3f}",
+                    f"{r.median_seconds:.3f}",
+                    f"{r.worst_seconds:.3f}",
+                    f"{r.nudges_per_second:,.0f}",
+                    f"{r.load_seconds:.1f}",
+                    "met" if r.target_met else "MISSED",
+                ]
+                for r in results
+            ],
+        )
+    )
+
+
+def print_queries(results: Sequence[QueryResult], runs: int, warmup: int) -> None:
+    if not results:
+        return
+    print(
+        f"\n== Due-query latency, ms (median / p95 of {runs} runs after {warmup} warm-up; "
+        f"target: select < {QUERY_TARGET_MS:g} ms at 1,000,000 rows) =="
+    )
+    print(
+        table(
+            [
+                "backend",
+                "rows",
+                "pending",
+                "due",
+                "claimable",
+                "got",
+                "select med",
+                "p95",
+                "claim med",
+                "p95",
+                "next_due med",
+                "p95",
+                "load s",
+                "target",
+            ],
+            [
+                [
+                    r.backend,
+                    f"{r.rows:,}",
+                    f"{r.pending:,}",
+                    f"{r.due:,}",
+                    f"{r.claimable:,}",
+                    f"{r.returned:,}",
+                    f"{r.select.median_ms:.2f}",
+                    f"{r.select.p95_ms:.2f}",
+                    f"{r.claim.median_ms:.2f}",
+                    f"{r.claim.p95_ms:.2f}",
+                    f"{r.next_due.median_ms:.2f}",
+                    f"{r.next_due.p95_ms:.2f}",
+                    f"{r.load_seconds:.1f}",
+                    "" if r.target_met is None else ("met" if r.target_met else "MISSED"),
+                ]
+                for r in results
+            ],
+        )
+    )
+
+
+def print_plans(backend: str, plans: dict[str, Any]) -> None:
+    if not plans:
+        return
+    print(f"\n== {backend}: plans at {plans['rows']:,} rows ==")
+    print("claim SELECT (Repo.claim_due_nudges):")
+    print("  " + " ".join(plans["claim_select_sql"].split()))
+    for name in ("claim_select", "next_due"):
+        if name == "next_due":
+            print("next_nudge_due:")
+            print("  " + " ".join(plans["next_due_sql"].split()))
+        for mode, text in plans[name].items():
+            label = {"plan": "", "custom": "custom plan", "generic": "generic plan"}[mode]
+            if label:
+                print(f"  -- {label}")
+            print("\n".join("    " + line for line in text.splitlines()))
+
+
+def print_targets(ticks: Sequence[TickResult], queries: Sequence[QueryResult]) -> None:
+    lines = []
+    for t in ticks:
+        verdict = "met" if t.target_met else "MISSED"
+        lines.append(
+            f"  tick, {t.backend}, batch {t.batch_size}: {t.due:,} due nudges in "
+            f"{t.best_seconds:.2f}-{t.worst_seconds:.2f} s (target < {TICK_TARGET_S:g} s, "
+            f"every run): {verdict}"
+        )
+    for q in queries:
+        if q.target_met is not None:
+            verdict = "met" if q.target_met else "MISSED"
+            lines.append(
+                f"  due select, {q.backend}, {q.rows:,} rows: median {q.select.median_ms:.2f} ms, "
+                f"p95 {q.select.p95_ms:.2f} ms (target p95 < {QUERY_TARGET_MS:g} ms): {verdict}"
+            )
+    if lines:
+        print("\n== Targets ==")
+        print("\n".join(lines))
+
+
+# -- main ----------------------------------------------------------------------------------
+
+
+def _ints(text: str) -> list[int]:
+    try:
+        values = [int(part.replace("_", "")) for part in text.split(",") if part.strip()]
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"expected numbers separated by commas: {text}") from err
+    if not values or min(values) <= 0:
+        raise argparse.ArgumentTypeError(f"expected positive numbers: {text}")
+    return values
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description="Benchmark the nudge tick and the due-query (SQLite and PostgreSQL)."
+    )
+    parser.add_argument(
+        "--sizes",
+        type=_ints,
+        default=list(DEFAULT_SIZES),
+        help="table sizes for the due-query part (default: 1000,10000,100000,1000000)",
+    )
+    parser.add_argument("--skip-postgres", action="store_true", help="SQLite only")
+    parser.add_argument("--skip-sqlite", action="store_true", help="PostgreSQL only")
+    parser.add_argument("--skip-tick", action="store_true", help="leave out part 1")
+    parser.add_argument("--skip-query", action="store_true", help="leave out part 2")
+    parser.add_argument(
+        "--pg-url",
+        default=os.environ.get("TIARA_TEST_POSTGRES_URL", DEFAULT_PG_URL),
+        help="PostgreSQL URL (default: $TIARA_TEST_POSTGRES_URL or %(default)s)",
+    )
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="JSON results file")
+    parser.add_argument("--runs", type=int, default=20, help="measured runs per query and size")
+    parser.add_argument("--warmup", type=int, default=2, help="unmeasured runs before those")
+    parser.add_argument("--tick-members", type=int, default=10_000, help="one due nudge each")
+    parser.add_argument(
+        "--tick-future", type=int, default=9, help="nudges due later, per member (default 9)"
+    )
+    parser.add_argument("--tick-runs", type=int, default=3, help="ticks per batch size")
+    parser.add_argument(
+        "--batch-sizes",
+        type=_ints,
+        default=[1000],
+        help="NudgeSender batch sizes to try (default: 1000, the app's)",
+    )
+    parser.add_argument(
+        "--kind",
+        choices=[k.REFERRAL, k.KEEP_IN_TOUCH],
+        default=k.REFERRAL,
+        help=(
+            "kind of the tick's nudges (default referral); keep_in_touch also plans its next "
+            "occurrence as it is sent, a few queries per nudge, and is slower"
+        ),
+    )
+    parser.add_argument(
+        "--default-gc",
+        action="store_true",
+        help="keep Python's default garbage-collector settings (the bot tunes them at start)",
+    )
+    args = parser.parse_args(argv)
+    args.pg_url = _async_url(args.pg_url)
+    return args
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+async def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    if not args.default_gc:
+        tune_gc()  # as the bot does at start-up
+    backends = [
+        b
+        for b, skip in (("sqlite", args.skip_sqlite), ("postgresql", args.skip_postgres))
+        if not skip
+    ]
+    pg_version = None
+    if "postgresql" in backends:
+        try:
+            pg_version = await postgres_version(args.pg_url)
+        except Exception as err:  # can't connect: say so, the way the app does
+            print(
+                f"PostgreSQL is not reachable ({type(err).__name__}: {err}); "
+                "use --skip-postgres to run on SQLite only",
+                file=sys.stderr,
+            )
+            return 2
+    tick_results: list[TickResult] = []
+    query_results: list[QueryResult] = []
+    plans: dict[str, Any] = {}
+    started = time.perf_counter()
+    load_before = load_average()
+    with tempfile.TemporaryDirectory(prefix="tiara-bench-") as tmp:
+        workdir = Path(tmp)
+        for backend in backends:
+            if not args.skip_tick:
+                log(f"tick throughput on {backend}...")
+                tick_results += await bench_tick(backend, args, workdir, log)
+            if not args.skip_query:
+                log(f"due-query latency on {backend}...")
+                results, backend_plans = await bench_queries(backend, args, workdir, log)
+                query_results += results
+                plans[backend] = backend_plans
+    elapsed = time.perf_counter() - started
+
+    machine = machine_info(pg_version, load_before)
+    print(
+        f"\nMachine: {machine['cpu_model'] or machine['machine']}, {machine['cpu_count']} CPUs, "
+        f"{machine['memory_gb']} GB; {machine['platform']}; Python {machine['python']}, "
+        f"SQLite {machine['sqlite']}, PostgreSQL {machine['postgresql'] or '-'}, "
+        f"SQLAlchemy {machine['sqlalchemy']}, asyncpg {machine['asyncpg']}; "
+        f"load average {machine['load_average_before']} before, "
+        f"{machine['load_average_after']} after"
+    )
+    print_tick(tick_results)
+    print_queries(query_results, args.runs, args.warmup)
+    for backend, backend_plans in plans.items():
+        print_plans(backend, backend_plans)
+    print_targets(tick_results, query_results)
+    print(f"\nFinished in {elapsed:.0f} s.")
+
+    output = {
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "seconds": round(elapsed, 1),
+        "machine": machine,
+        "config": {
+            "now": NOW.isoformat(),
+            "sizes": sorted(args.sizes),
+            "runs": args.runs,
+            "warmup": args.warmup,
+            "claim_limit": CLAIM_LIMIT,
+            "pending_every": PENDING_EVERY,
+            "due_every": DUE_EVERY,
+            "leased_every": LEASED_EVERY,
+            "query_members": QUERY_MEMBERS,
+            "tick_members": args.tick_members,
+            "tick_future_per_member": args.tick_future,
+            "tick_runs": args.tick_runs,
+            "batch_sizes": args.batch_sizes,
+            "kind": args.kind,
+            "backends": backends,
+        },
+        "targets": {"tick_seconds": TICK_TARGET_S, "select_ms_at_1m_rows": QUERY_TARGET_MS},
+        "tick": [asdict(r) for r in tick_results],
+        "due_query": [asdict(r) for r in query_results],
+        "plans": plans,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(output, indent=2) + "\n")
+    print(f"Results written to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(asyncio.run(main()))
