@@ -101,16 +101,17 @@ class Bot:
         """
         started = time.perf_counter()
         outcome = "ok"
+        user = invocation.user
+        was_unreachable = False
         try:
             command = self.registry.get(invocation.command)
-            user = invocation.user
-            async with self.store.transaction() as session:
-                # They are talking to us, so DMs work again: kept even if the command fails.
-                await Repo(session).clear_unreachable(user.platform, user.workspace, user.user)
             async with self.store.transaction() as session:
                 repo = Repo(session)
                 now = self.clock.now()
                 member = await repo.ensure_member(user.platform, user.workspace, user.user, now=now)
+                if member.unreachable_at is not None:
+                    was_unreachable = True  # they are talking to us, so DMs work again
+                    member.unreachable_at = None
                 ctx = Context(
                     repo=repo,
                     member=member,
@@ -136,6 +137,10 @@ class Bot:
             )
             return Message(text=INTERNAL_ERROR, error=True)
         finally:
+            if was_unreachable and outcome != "ok":
+                # The command's transaction rolled back; DMs work again all the same.
+                async with self.store.transaction() as session:
+                    await Repo(session).clear_unreachable(user.platform, user.workspace, user.user)
             # Never log arguments: they hold members' notes and contacts.
             log.debug(
                 "command %s %s in %.1f ms",

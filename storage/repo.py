@@ -121,17 +121,23 @@ class Repo:
 
     async def allocate_seq(self, member: Member) -> int:
         """The next short id for one of the member's meetings or requests (1, 2, 3...)."""
+        return await self._next_counter(member, "next_seq")
+
+    async def _next_counter(self, member: Member, name: str) -> int:
+        column = getattr(Member, name)
         stmt = (
             update(Member)
             .where(Member.id == member.id)
-            .values(next_seq=Member.next_seq + 1)
-            .returning(Member.next_seq)
+            .values({column: column + 1})
+            .returning(column)
+            # Not checked against every object in the session: with thousands loaded (a
+            # tick's batch) that check made each call slower than the last.
             .execution_options(synchronize_session=False)
         )
-        seq = (await self.session.execute(stmt)).scalar_one()
+        value = int((await self.session.execute(stmt)).scalar_one())
         # The row already holds it: record it on the object without a second UPDATE.
-        set_committed_value(member, "next_seq", seq)
-        return seq
+        set_committed_value(member, name, value)
+        return value
 
     # -- contacts --------------------------------------------------------------------
 
@@ -262,18 +268,7 @@ class Repo:
 
     async def allocate_nudge_seq(self, member: Member) -> int:
         """The next short id for one of the member's nudges (N1, N2...)."""
-        stmt = (
-            update(Member)
-            .where(Member.id == member.id)
-            .values(next_nudge_seq=Member.next_nudge_seq + 1)
-            .returning(Member.next_nudge_seq)
-            # Not checked against every object in the session: with thousands loaded (a
-            # tick's batch) that check made each call slower than the last.
-            .execution_options(synchronize_session=False)
-        )
-        seq = (await self.session.execute(stmt)).scalar_one()
-        set_committed_value(member, "next_nudge_seq", seq)
-        return seq
+        return await self._next_counter(member, "next_nudge_seq")
 
     async def nudge_by_key(self, member_id: int, key: str) -> Nudge | None:
         stmt = select(Nudge).where(Nudge.member_id == member_id, Nudge.dedupe_key == key)
@@ -468,6 +463,14 @@ class Repo:
             .order_by(Contact.name)
         )
         return (await self.session.execute(stmt)).scalars().all()
+
+    async def helpers_of(self, member_id: int, now: datetime) -> list[str]:
+        """Names of everyone who helped: people the member met, and who referred them."""
+        met = await self.contacts_met(member_id, now)
+        referrer_ids = [c.referred_by_id for c in met if c.referred_by_id is not None]
+        names = {c.name for c in met}
+        names |= {c.name for c in await self.contacts_by_id(member_id, referrer_ids)}
+        return sorted(names, key=str.casefold)
 
     async def contacts_by_id(self, member_id: int, ids: Sequence[int]) -> Sequence[Contact]:
         stmt = select(Contact).where(Contact.member_id == member_id, Contact.id.in_(ids))

@@ -233,18 +233,14 @@ async def landed(ctx: Context, args: dict[str, Any]) -> Message:
     )
     ctx.repo.add(landing)
     await ctx.repo.flush()
-    met = await ctx.repo.contacts_met(ctx.member.id, ctx.now)
-    referrer_ids = [c.referred_by_id for c in met if c.referred_by_id is not None]
-    helpers = {c.name for c in met} | {
-        c.name for c in await ctx.repo.contacts_by_id(ctx.member.id, referrer_ids)
-    }
+    helpers = await ctx.repo.helpers_of(ctx.member.id, ctx.now)
     await ctx.nudges.landed(landing.id)
     what = f"{args['role']} at {args['org']}" if args.get("role") else args["org"]
     if helpers:
         text = (
             "The people who helped you get here will be glad to hear it. Write to each of "
             "them with the news and a word of thanks:\n"
-            + "\n".join(f"• {name}" for name in sorted(helpers, key=str.casefold))
+            + "\n".join(f"• {name}" for name in helpers)
             + "\n\nI'll remind you tomorrow morning."
         )
     else:

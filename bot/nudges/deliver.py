@@ -301,11 +301,7 @@ def _wanted(member: Member, nudge: Nudge) -> bool:
 async def _extras(repo: Repo, member: Member, nudge: Nudge, now: datetime) -> Extras | None:
     if nudge.kind == k.LANDED:
         landing = await repo.latest_landing(member.id)
-        met = await repo.contacts_met(member.id, now)
-        referrer_ids = [c.referred_by_id for c in met if c.referred_by_id is not None]
-        names = {c.name for c in met}
-        names |= {c.name for c in await repo.contacts_by_id(member.id, referrer_ids)}
-        return Extras(landing=landing, helpers=tuple(sorted(names, key=str.casefold)))
+        return Extras(landing=landing, helpers=tuple(await repo.helpers_of(member.id, now)))
     if nudge.kind == k.WEEKLY_PLAN:
         week_end = now + timedelta(days=7)
         meetings = await repo.meetings_between(member.id, now, week_end)

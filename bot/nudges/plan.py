@@ -7,7 +7,7 @@ the same thing twice moves one row instead of adding another.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -136,17 +136,13 @@ class Planner:
         meeting: Meeting | None = None,
         request: OutreachRequest | None = None,
         contact: Contact | None = None,
+        keep: Collection[str | None] = (),
     ) -> None:
-        """Cancel the pending nudges of ``kinds`` about one meeting, request or contact."""
-        for nudge in await self.repo.pending_nudges(
-            self.member.id,
-            meeting_id=meeting.id if meeting is not None else None,
-            request_id=request.id if request is not None else None,
-            contact_id=contact.id if contact is not None else None,
-            kinds=kinds,
-        ):
-            nudge.status = "cancelled"
-            changed_by_member(nudge, self.now)
+        """Cancel the pending nudges of ``kinds`` about one meeting, request or contact.
+
+        Nudges whose key is in ``keep`` (the ones about to be re-planned) are left alone.
+        """
+        await self._close(kinds, ("pending",), meeting, request, contact, keep)
 
     async def resolve(
         self,
@@ -156,13 +152,27 @@ class Planner:
         request: OutreachRequest | None = None,
     ) -> None:
         """The member did what ``kinds`` remind of: cancel what's pending, close what's sent."""
+        await self._close(kinds, ("pending", "sent"), meeting, request, None, ())
+
+    async def _close(
+        self,
+        kinds: Sequence[str],
+        statuses: Sequence[str],
+        meeting: Meeting | None,
+        request: OutreachRequest | None,
+        contact: Contact | None,
+        keep: Collection[str | None],
+    ) -> None:
         for nudge in await self.repo.pending_nudges(
             self.member.id,
             meeting_id=meeting.id if meeting is not None else None,
             request_id=request.id if request is not None else None,
+            contact_id=contact.id if contact is not None else None,
             kinds=kinds,
-            statuses=("pending", "sent"),
+            statuses=statuses,
         ):
+            if nudge.dedupe_key in keep:
+                continue
             nudge.status = "cancelled" if nudge.status == "pending" else "done"
             changed_by_member(nudge, self.now)
 
@@ -209,12 +219,7 @@ class Planner:
         # Keys carry the meeting's date: a meeting moved to another day gets its prep again.
         when_key = rhythm.local_date(held).isoformat()
         prep_key, log_key = f"prep:m{meeting.id}:{when_key}", f"log_it:m{meeting.id}:{when_key}"
-        for nudge in await self.repo.pending_nudges(
-            self.member.id, meeting_id=meeting.id, kinds=(k.PREP, k.LOG_IT)
-        ):
-            if nudge.dedupe_key not in (prep_key, log_key):
-                nudge.status = "cancelled"
-                changed_by_member(nudge, self.now)
+        await self.cancel((k.PREP, k.LOG_IT), meeting=meeting, keep=(prep_key, log_key))
         day_before = rhythm.at_nudge_time(rhythm.local_date(held) - timedelta(days=1))
         prep = day_before if day_before > self.now else held - PREP_LATE
         if rhythm.is_quiet(prep):
@@ -320,12 +325,8 @@ class Planner:
             ]
         timed = [(kind, name, rhythm.at_nudge_time(day)) for kind, name, day in plan]
         planned_keys = {f"{name}:r{request.id}" for _, name, _ in plan}
-        for nudge in await self.repo.pending_nudges(
-            self.member.id, request_id=request.id, kinds=k.FAMILIES["follow_up"]
-        ):
-            if nudge.dedupe_key not in planned_keys:  # planned under another policy
-                nudge.status = "cancelled"
-                changed_by_member(nudge, self.now)
+        # Steps planned under another policy (the workspace switched) go.
+        await self.cancel(k.FAMILIES["follow_up"], request=request, keep=planned_keys)
         # A request logged late: of the steps already past, only the latest still matters.
         past = [step for step in timed if step[2] <= self.now]
         for kind, name, due in timed:
@@ -357,12 +358,7 @@ class Planner:
         if last is not None and await self.repo.has_met(self.member.id, contact.id, self.now):
             day = add_months(self.rhythm.local_date(last), self.member.keep_in_touch_months)
             key = f"keep:c{contact.id}:{day.isoformat()}"
-        for nudge in await self.repo.pending_nudges(
-            self.member.id, contact_id=contact.id, kinds=(k.KEEP_IN_TOUCH,)
-        ):
-            if nudge.dedupe_key != key:
-                nudge.status = "cancelled"
-                changed_by_member(nudge, self.now)
+        await self.cancel((k.KEEP_IN_TOUCH,), contact=contact, keep=(key,))
         if key is None:
             return
         due = self._soon(self.rhythm.at_nudge_time(day))
