@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import defaultdict, deque
+from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy import delete, func, or_, select, update
@@ -41,6 +42,9 @@ class Repo:
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+        # Filled by preload_nudges and reserve_nudge_seqs when a tick plans a whole batch.
+        self._keyed: dict[tuple[int, str], Nudge | None] = {}
+        self._reserved_seqs: dict[int, deque[int]] = {}
 
     # -- members ---------------------------------------------------------------------
 
@@ -268,11 +272,54 @@ class Repo:
 
     async def allocate_nudge_seq(self, member: Member) -> int:
         """The next short id for one of the member's nudges (N1, N2...)."""
+        reserved = self._reserved_seqs.get(member.id)
+        if reserved:
+            return reserved.popleft()
         return await self._next_counter(member, "next_nudge_seq")
 
+    async def reserve_nudge_seqs(self, counts: Mapping[int, int]) -> None:
+        """Take ``counts[member_id]`` short ids for each member at once (a few UPDATEs in
+        all, not one per nudge); allocate_nudge_seq hands them out first."""
+        by_count: dict[int, list[int]] = defaultdict(list)
+        for member_id, count in counts.items():
+            if count > 0:
+                by_count[count].append(member_id)
+        for count, member_ids in by_count.items():
+            stmt = (
+                update(Member)
+                .where(Member.id.in_(sorted(member_ids)))
+                .values(next_nudge_seq=Member.next_nudge_seq + count)
+                .returning(Member.id, Member.next_nudge_seq)
+                .execution_options(synchronize_session=False)
+            )
+            for member_id, last in await self.session.execute(stmt):
+                self._reserved_seqs.setdefault(member_id, deque()).extend(
+                    range(last - count + 1, last + 1)
+                )
+
     async def nudge_by_key(self, member_id: int, key: str) -> Nudge | None:
+        if (member_id, key) in self._keyed:
+            return self._keyed[member_id, key]
         stmt = select(Nudge).where(Nudge.member_id == member_id, Nudge.dedupe_key == key)
         return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def preload_nudges(self, keys: Collection[tuple[int, str]]) -> None:
+        """Look up many (member, dedupe key) nudges in one query; nudge_by_key then answers
+        for those keys from memory, "none" included."""
+        if not keys:
+            return
+        stmt = select(Nudge).where(
+            Nudge.member_id.in_({member_id for member_id, _ in keys}),
+            Nudge.dedupe_key.in_({key for _, key in keys}),
+        )
+        found = {(n.member_id, n.dedupe_key): n for n in (await self.session.scalars(stmt))}
+        for pair in keys:
+            self._keyed[pair] = found.get(pair)
+
+    def add_nudge(self, nudge: Nudge) -> None:
+        self.session.add(nudge)
+        if (nudge.member_id, nudge.dedupe_key) in self._keyed:  # preloaded as "none"
+            self._keyed[nudge.member_id, nudge.dedupe_key] = nudge
 
     async def nudge_by_seq(self, member_id: int, seq: int) -> Nudge | None:
         stmt = (

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import os
+import re
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -317,6 +318,32 @@ async def test_keep_in_touch_every_three_months_and_an_interaction_resets_it(
     assert not any("Check in with Dana Lee" in everything(m) for m in feb)
     april = await world.at(datetime(2027, 4, 10, 9, tzinfo=UTC))
     assert [m.title for m in april] == ["Check in with Dana Lee"]
+
+
+async def test_keep_in_touch_sent_together_each_plans_its_next_with_its_own_id(
+    world: World,
+) -> None:
+    """A tick plans the next keep-in-touch of a whole batch at once: each contact gets its
+    own, with an id no other nudge of the member has."""
+    for who, names in ((world.alice, ("Dana Lee", "Sam Ortiz")), (world.bob, ("Kim Park",))):
+        for n, name in enumerate(names, start=1):
+            await who.ok(f'log "{name}" when="today 10am"')
+            await who.ok(f"thanks M{n}")
+    world.clock.set(datetime(2027, 2, 18, 10, tzinfo=UTC))
+    world.notifier.clear()
+    await world.bot.tick()
+    (dm,) = world.notifier.dms_to("alice")
+    assert "Check in with Dana Lee" in everything(dm) and "Check in with Sam Ortiz" in dm.text
+    (bob_dm,) = world.notifier.dms_to("bob")
+    assert "Check in with Kim Park" in everything(bob_dm)
+    await world.alice.ok('request "Lee Chan"')  # new nudges after the batch's own
+    listing = (await world.alice.ok("followups")).text
+    for name in ("Dana Lee", "Sam Ortiz"):
+        assert f"Tue 18 May 2027, 09:00 · Check in with {name}" in listing
+    ids = re.findall(r"\bN\d+\b", listing)
+    assert len(ids) >= 4 and len(set(ids)) == len(ids)
+    bob = (await world.bob.ok("followups")).text
+    assert "Tue 18 May 2027, 09:00 · Check in with Kim Park" in bob
 
 
 async def test_landed_lists_everyone_who_helped_and_reminds_to_tell_them(world: World) -> None:

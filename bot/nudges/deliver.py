@@ -21,13 +21,13 @@ import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from bot.clock import Clock
 from bot.context import effective_timezone
 from bot.notify import DeliveryError, Notifier
 from bot.nudges import kinds as k
-from bot.nudges.plan import Planner, add_months
+from bot.nudges.plan import Occurrence, Planner, plan_all
 from bot.nudges.render import Extras, compose, describe
 from bot.values import Message, UserRef
 from storage.models import Member, Nudge
@@ -152,6 +152,20 @@ class NudgeSender:
             expired: list[int] = []
             skipped: list[int] = []
             deferred: dict[datetime, list[int]] = defaultdict(list)
+            recurring: list[tuple[Planner, Occurrence]] = []  # planned together at the end
+
+            async def plan_next(planner: Planner, nudge: Nudge, *, missed: bool) -> None:
+                """Recurring nudges plan their next one as this one goes out (or is missed)."""
+                occurrence = planner.next_occurrence(nudge, missed=missed)
+                if occurrence is not None:
+                    recurring.append((planner, occurrence))
+                elif (
+                    nudge.kind == k.LOG_IT
+                    and nudge.meeting is not None
+                    and nudge.meeting.held_at <= now
+                ):
+                    await planner.meeting_happened(nudge.meeting)
+
             for nudges in by_member.values():
                 member = nudges[0].member
                 tz = effective_timezone(member, self.default_timezone)
@@ -166,7 +180,7 @@ class NudgeSender:
                         live.append(nudge)
                         continue
                     # A recurring reminder that won't go out still plans its next one.
-                    await _plan_next(planner, nudge, missed=True)
+                    await plan_next(planner, nudge, missed=True)
                 live = _without_superseded(live, skipped)
                 if not live:
                     continue
@@ -177,7 +191,7 @@ class NudgeSender:
                 for nudge in live:
                     extras = await _extras(repo, member, nudge, now)
                     sections.append(describe(nudge, tz=tz, now=now, extras=extras))
-                    await _plan_next(planner, nudge)
+                    await plan_next(planner, nudge, missed=False)
                 ws = member.workspace
                 batch.outgoing.append(
                     _Outgoing(
@@ -187,6 +201,7 @@ class NudgeSender:
                         nudges=[(n.id, n.attempts) for n in live],
                     )
                 )
+            await plan_all(repo, recurring)
             await repo.settle_claimed(expired, token=token, now=now, status="expired")
             await repo.settle_claimed(skipped, token=token, now=now, status="skipped")
             for due, group in deferred.items():
@@ -312,31 +327,3 @@ async def _extras(repo: Repo, member: Member, nudge: Nudge, now: datetime) -> Ex
         ]
         return Extras(week_meetings=tuple(meetings), week_nudges=tuple(upcoming[:15]))
     return None
-
-
-async def _plan_next(planner: Planner, nudge: Nudge, *, missed: bool = False) -> None:
-    """Recurring nudges plan their next occurrence as this one goes out (or is missed)."""
-    if nudge.kind == k.LOG_IT and nudge.meeting is not None:
-        if nudge.meeting.held_at <= planner.now:
-            await planner.meeting_happened(nudge.meeting)
-    elif nudge.kind == k.WEEKLY_PLAN:
-        await planner.weekly_plan(after=max(nudge.due_at, planner.now) if missed else nudge.due_at)
-    elif nudge.kind == k.KEEP_IN_TOUCH and nudge.contact is not None:
-        rhythm = planner.rhythm
-        # Count from the planned day (in the key), not from a snoozed or deferred send.
-        planned = nudge.dedupe_key.rsplit(":", 1)[-1]
-        try:
-            start = date.fromisoformat(planned)
-        except ValueError:
-            start = rhythm.local_date(nudge.due_at)
-        if missed:
-            start = max(start, rhythm.local_date(planner.now))
-        day = add_months(start, planner.member.keep_in_touch_months)
-        due = rhythm.at_nudge_time(day)
-        await planner.schedule(
-            k.KEEP_IN_TOUCH,
-            f"keep:c{nudge.contact.id}:{day.isoformat()}",
-            due,
-            contact=nudge.contact,
-            expires=due + k.STALE_AFTER[k.KEEP_IN_TOUCH],
-        )

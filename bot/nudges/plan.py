@@ -7,6 +7,7 @@ the same thing twice moves one row instead of adding another.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -22,7 +23,9 @@ __all__ = [
     "THANKS_FIRST_AFTER",
     "THANKS_LAST_BEFORE",
     "THANKS_WINDOW",
+    "Occurrence",
     "Planner",
+    "plan_all",
     "rhythm_of",
 ]
 
@@ -50,6 +53,27 @@ def add_months(day: date, months: int) -> date:
         except ValueError:
             continue
     raise AssertionError("unreachable")
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    """One nudge to plan, as Planner.schedule takes it."""
+
+    kind: str
+    key: str
+    due: datetime
+    expires: datetime | None = None
+    contact: Contact | None = None
+
+
+async def plan_all(repo: Repo, planned: Sequence[tuple[Planner, Occurrence]]) -> None:
+    """Plan many members' next occurrences with a few queries instead of three each."""
+    keys = {(planner.member.id, o.key) for planner, o in planned}
+    await repo.preload_nudges(keys)
+    new = [key for key in keys if await repo.nudge_by_key(*key) is None]
+    await repo.reserve_nudge_seqs(Counter(member_id for member_id, _ in new))
+    for planner, occurrence in planned:
+        await planner.plan(occurrence)
 
 
 @dataclass
@@ -119,8 +143,37 @@ class Planner:
             created_at=self.now,
             updated_at=self.now,
         )
-        self.repo.add(nudge)
+        self.repo.add_nudge(nudge)
         return nudge
+
+    async def plan(self, occurrence: Occurrence) -> Nudge | None:
+        o = occurrence
+        return await self.schedule(o.kind, o.key, o.due, contact=o.contact, expires=o.expires)
+
+    def next_occurrence(self, nudge: Nudge, *, missed: bool) -> Occurrence | None:
+        """The next of a recurring nudge (weekly plan, keep in touch), planned as this one
+        goes out or, ``missed``, is dropped."""
+        if nudge.kind == k.WEEKLY_PLAN and self.member.weekly_plan:
+            return self.next_weekly_plan(max(nudge.due_at, self.now) if missed else nudge.due_at)
+        if nudge.kind != k.KEEP_IN_TOUCH or nudge.contact is None:
+            return None
+        rhythm = self.rhythm
+        # Count from the planned day (in the key), not from a snoozed or deferred send.
+        try:
+            start = date.fromisoformat(nudge.dedupe_key.rsplit(":", 1)[-1])
+        except ValueError:
+            start = rhythm.local_date(nudge.due_at)
+        if missed:
+            start = max(start, rhythm.local_date(self.now))
+        day = add_months(start, self.member.keep_in_touch_months)
+        due = rhythm.at_nudge_time(day)
+        return Occurrence(
+            k.KEEP_IN_TOUCH,
+            f"keep:c{nudge.contact.id}:{day.isoformat()}",
+            due,
+            expires=due + k.STALE_AFTER[k.KEEP_IN_TOUCH],
+            contact=nudge.contact,
+        )
 
     async def cancel_keys(self, *keys: str) -> None:
         for key in keys:
@@ -383,15 +436,18 @@ class Planner:
                 self.member.id, kinds=(k.WEEKLY_PLAN,), now=self.now
             )
             return
+        await self.plan(self.next_weekly_plan(after or self.now))
+
+    def next_weekly_plan(self, after: datetime) -> Occurrence:
+        """The first Monday at nudge time after ``after``."""
         rhythm = self.rhythm
-        start = after or self.now
-        day = rhythm.local_date(start)
+        day = rhythm.local_date(after)
         monday = day + timedelta(days=(7 - day.weekday()) % 7)
         due = rhythm.at_nudge_time(monday)
-        if due <= start:
+        if due <= after:
             monday += timedelta(days=7)
             due = rhythm.at_nudge_time(monday)
-        await self.schedule(
+        return Occurrence(
             k.WEEKLY_PLAN,
             f"weekly:{monday.isoformat()}",
             rhythm.after_quiet(due),
