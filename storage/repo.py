@@ -6,7 +6,7 @@ from collections import defaultdict, deque
 from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import ColumnElement, delete, func, literal_column, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -22,6 +22,11 @@ from storage.models import (
     PromptSeen,
     Workspace,
 )
+
+# Written into the SQL rather than sent as a parameter, so that PostgreSQL's generic plan
+# for the prepared statement (used after its fifth run) can still use the partial index
+# ix_nudges_pending_due (WHERE status = 'pending').
+_PENDING: ColumnElement[str] = literal_column("'pending'")
 
 _NUDGE_SUBJECTS = (
     selectinload(Nudge.meeting),
@@ -387,7 +392,7 @@ class Repo:
         due = (
             select(Nudge.id)
             .where(
-                Nudge.status == "pending",
+                Nudge.status == _PENDING,
                 Nudge.due_at <= now,
                 or_(Nudge.lease_until.is_(None), Nudge.lease_until <= now),
             )
@@ -465,7 +470,7 @@ class Repo:
     async def next_nudge_due(self, *, after: datetime, until: datetime) -> datetime | None:
         """The earliest due time of a pending nudge in (after, until], if any."""
         stmt = select(func.min(Nudge.due_at)).where(
-            Nudge.status == "pending", Nudge.due_at > after, Nudge.due_at <= until
+            Nudge.status == _PENDING, Nudge.due_at > after, Nudge.due_at <= until
         )
         value = (await self.session.execute(stmt)).scalar_one_or_none()
         if value is not None and value.tzinfo is None:  # min() skips the column's type
