@@ -32,6 +32,9 @@ __all__ = [
     "MemberOwned",
     "Nudge",
     "OutreachRequest",
+    "PracticeGroup",
+    "PracticeRound",
+    "PracticeSeat",
     "PromptSeen",
     "UTCDateTime",
     "Workspace",
@@ -92,6 +95,15 @@ class Workspace(Base):
     followup_policy: Mapped[str] = mapped_column(String(8), default="seeds")
     # ISO dates (YYYY-MM-DD) that don't count as business days.
     holidays: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Peer practice: where rounds are announced and when they start (local to the
+    # workspace's timezone): weekday 0 = Monday, minutes after midnight, every N weeks.
+    practice_channel: Mapped[str | None] = mapped_column(String(80))
+    practice_day: Mapped[int] = mapped_column(Integer, default=0)
+    practice_time: Mapped[int] = mapped_column(Integer, default=10 * 60)
+    practice_every_weeks: Mapped[int] = mapped_column(Integer, default=1)
+    # Set once someone joins practice; moved on by each round (UTC).
+    next_round_at: Mapped[datetime | None]
+    rounds_held: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime]
 
 
@@ -120,6 +132,13 @@ class Member(Base):
     # Set when a DM could not be delivered for good (DMs closed, left the workspace);
     # cleared when the member talks to the bot again.
     unreachable_at: Mapped[datetime | None]
+    # Peer practice: "out" (never joined or left), "active" or "paused" (until a date, or
+    # until they resume when None); check-in rounds ignored in a row; asked for a partner
+    # now and still waiting since.
+    practice: Mapped[str] = mapped_column(String(8), default="out")
+    practice_paused_until: Mapped[datetime | None]
+    practice_ignored: Mapped[int] = mapped_column(Integer, default=0)
+    practice_waiting_since: Mapped[datetime | None]
 
     workspace: Mapped[Workspace] = relationship(lazy="joined")
 
@@ -250,6 +269,9 @@ class Nudge(MemberOwned, Base):
     contact_id: Mapped[int | None] = mapped_column(
         ForeignKey("contacts.id", ondelete="CASCADE"), index=True
     )
+    practice_round_id: Mapped[int | None] = mapped_column(
+        ForeignKey("practice_rounds.id", ondelete="CASCADE"), index=True
+    )
     due_at: Mapped[datetime]
     # After this, sending it would be pointless (a thank-you reminder after the 24 hours).
     expires_at: Mapped[datetime | None]
@@ -291,3 +313,81 @@ class Landing(MemberOwned, Base):
     organization: Mapped[str] = mapped_column(String(200))
     role: Mapped[str | None] = mapped_column(String(200))
     landed_at: Mapped[datetime]
+
+
+class PracticeRound(Base):
+    """One round of peer practice in a workspace: scheduled by the cadence, or on demand.
+
+    ``announced_at`` is set once the announcement went out; ``lease_until`` and
+    ``claim_token`` guard its sending the way they guard a nudge's. ``closed_at`` is set
+    when the round ended and its check-ins were counted.
+    """
+
+    __tablename__ = "practice_rounds"
+    __table_args__ = (Index("ix_practice_rounds_workspace", "workspace_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    number: Mapped[int]  # 1, 2, 3... per workspace (on-demand rounds take one too)
+    on_demand: Mapped[bool] = mapped_column(Boolean, default=False)
+    started_at: Mapped[datetime]
+    checkin_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    announced_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    lease_until: Mapped[datetime | None]
+    claim_token: Mapped[str | None] = mapped_column(String(32))
+
+    groups: Mapped[list[PracticeGroup]] = relationship(
+        back_populates="round", lazy="raise", order_by="PracticeGroup.id"
+    )
+
+
+class PracticeGroup(Base):
+    """A pair (or the round's one trio) and the plan sent to it."""
+
+    __tablename__ = "practice_groups"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    round_id: Mapped[int] = mapped_column(
+        ForeignKey("practice_rounds.id", ondelete="CASCADE"), index=True
+    )
+    # The persona the "professional" plays: {"role": ..., "org": ..., "field": ...}.
+    persona: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    plan_sent_at: Mapped[datetime | None]
+    lease_until: Mapped[datetime | None]
+    claim_token: Mapped[str | None] = mapped_column(String(32))
+
+    round: Mapped[PracticeRound] = relationship(back_populates="groups", lazy="raise")
+    seats: Mapped[list[PracticeSeat]] = relationship(
+        back_populates="group", lazy="raise", order_by="PracticeSeat.id"
+    )
+
+
+class PracticeSeat(Base):
+    """One member's place in a group, and their check-in answer.
+
+    ``member_id`` becomes NULL when the member erases their data: the others' history
+    keeps an anonymous seat, so counts stay right and nobody's name remains.
+    """
+
+    __tablename__ = "practice_seats"
+    __table_args__ = (
+        Index("ix_practice_seats_member", "member_id", "round_id"),
+        Index("ix_practice_seats_round", "round_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    group_id: Mapped[int] = mapped_column(
+        ForeignKey("practice_groups.id", ondelete="CASCADE"), index=True
+    )
+    round_id: Mapped[int] = mapped_column(ForeignKey("practice_rounds.id", ondelete="CASCADE"))
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+    # yes, not_yet, cant; None until they answer the check-in
+    answer: Mapped[str | None] = mapped_column(String(8))
+    answered_at: Mapped[datetime | None]
+
+    group: Mapped[PracticeGroup] = relationship(back_populates="seats", lazy="raise")
+    member: Mapped[Member | None] = relationship(lazy="raise")
