@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import getpass
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -163,8 +163,8 @@ _WORKSPACE = typer.Option(
 
 @workspace_cli.command("show")
 def workspace_show(platform: str = _PLATFORM, workspace: str = _WORKSPACE) -> None:
-    """Show a workspace's follow-up policy, holidays and timezone."""
-    asyncio.run(_workspace(platform, workspace, None, None, None))
+    """Show a workspace's follow-up policy, holidays, timezone and practice cadence."""
+    asyncio.run(_workspace(platform, workspace, None, None, None, {}))
 
 
 @workspace_cli.command("set")
@@ -184,9 +184,54 @@ def workspace_set(
         '("" clears them).',
     ),
     timezone: str = typer.Option(None, "--timezone", help="The workspace's IANA timezone."),
+    practice_channel: str = typer.Option(
+        None,
+        "--practice-channel",
+        help='Where practice rounds are announced (a channel id or name; "" for none).',
+    ),
+    practice_day: str = typer.Option(
+        None, "--practice-day", help="The weekday rounds start: mon, tue, ... sun."
+    ),
+    practice_time: str = typer.Option(
+        None, "--practice-time", help="The time rounds start, workspace time (e.g. 10:00)."
+    ),
+    practice_every: int = typer.Option(
+        None, "--practice-every", min=1, max=8, help="Weeks between rounds (1 to 8)."
+    ),
 ) -> None:
-    """Change a workspace's follow-up policy, holidays or timezone."""
-    asyncio.run(_workspace(platform, workspace, policy, holidays, timezone))
+    """Change a workspace's follow-up policy, holidays, timezone or practice cadence."""
+    practice = _check_practice_values(practice_channel, practice_day, practice_time)
+    if practice_every is not None:
+        practice["practice_every_weeks"] = practice_every
+    asyncio.run(_workspace(platform, workspace, policy, holidays, timezone, practice))
+
+
+_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _check_practice_values(
+    channel: str | None, day: str | None, time: str | None
+) -> dict[str, Any]:
+    from bot.nudges.rhythm import parse_clock
+
+    changes: dict[str, Any] = {}
+    if channel is not None:
+        changes["practice_channel"] = channel.strip().lstrip("#") or None
+    if day is not None:
+        key = day.strip().casefold()[:3]
+        if key not in _WEEKDAYS:
+            raise typer.BadParameter(
+                "use mon, tue, wed, thu, fri, sat or sun", param_hint="--practice-day"
+            )
+        changes["practice_day"] = _WEEKDAYS.index(key)
+    if time is not None:
+        minutes = parse_clock(time)
+        if minutes is None:
+            raise typer.BadParameter(
+                "write a time such as 10:00 or 2pm", param_hint="--practice-time"
+            )
+        changes["practice_time"] = minutes
+    return changes
 
 
 def _check_workspace_values(
@@ -231,8 +276,11 @@ async def _workspace(
     policy: str | None,
     holidays: str | None,
     timezone: str | None,
+    practice: dict[str, Any],
 ) -> None:
     from bot.clock import SystemClock
+    from bot.practice.rounds import next_slot
+    from bot.timeutil import format_when
     from storage.repo import Repo
     from storage.store import Store
 
@@ -241,7 +289,7 @@ async def _workspace(
     store = Store(settings.database_url.get_secret_value())
     try:
         await store.upgrade()
-        changing = policy is not None or days is not None or zone is not None
+        changing = policy is not None or days is not None or zone is not None or bool(practice)
         async with store.transaction() as session:
             repo = Repo(session)
             found = await repo.find_workspace(platform, workspace)
@@ -263,12 +311,26 @@ async def _workspace(
                 ws.holidays = days
             if zone is not None:
                 ws.timezone = zone
+            for name, value in practice.items():
+                setattr(ws, name, value)
             if changing:
                 await _replan_workspace(repo, ws, settings.timezone)
+            tz = ws.timezone or settings.timezone
+            if ws.next_round_at is not None and (practice or zone is not None):
+                ws.next_round_at = next_slot(ws, tz, SystemClock().now())
             typer.echo(f"Workspace {platform}/{workspace}")
             typer.echo(f"  Follow-up policy: {ws.followup_policy}")
             typer.echo(f"  Holidays: {', '.join(ws.holidays) if ws.holidays else 'none'}")
             typer.echo(f"  Timezone: {ws.timezone or settings.timezone + ' (the default)'}")
+            every = ws.practice_every_weeks
+            typer.echo(
+                f"  Practice rounds: {_WEEKDAYS[ws.practice_day].title()} "
+                f"{ws.practice_time // 60:02d}:{ws.practice_time % 60:02d}, every "
+                + ("week" if every == 1 else f"{every} weeks")
+                + f"; announced in {ws.practice_channel or 'no channel'}"
+            )
+            if ws.next_round_at is not None:
+                typer.echo(f"  Next round: {format_when(ws.next_round_at, tz)} ({tz})")
     except typer.Exit:
         raise
     except Exception as err:

@@ -14,8 +14,10 @@ from bot.convert import convert_args
 from bot.notify import Notifier
 from bot.nudges.deliver import NudgeSender, TickReport
 from bot.parsing import parse_command_text
+from bot.practice.rounds import PracticeRunner
 from bot.registry import Registry
 from bot.values import ChannelRef, Form, Invocation, Message, UserError, UserRef
+from storage.practice import PracticeRepo
 from storage.repo import Repo
 from storage.store import Store
 
@@ -60,17 +62,37 @@ class Bot:
             if notifier is not None
             else None
         )
+        self.practice = (
+            PracticeRunner(
+                store=store,
+                notifier=notifier,
+                clock=clock,
+                default_timezone=default_timezone,
+                rng=self.rng,
+                lease=nudge_lease,
+            )
+            if notifier is not None
+            else None
+        )
 
     async def tick(self) -> TickReport:
         """Send the nudges that are due now (the scheduler calls this every ~30 s)."""
-        if self.sender is None:
+        if self.sender is None or self.practice is None:
             raise RuntimeError("this bot has no notifier, so it can't send nudges")
+        # Rounds first: starting one plans nudges (a member left alone is told at once).
+        await self.practice.tick()
         return await self.sender.tick()
 
     async def next_due(self, until: datetime) -> datetime | None:
-        """When the next pending nudge is due, if before ``until`` (for the console's clock)."""
+        """When the next nudge is due or round starts or ends, if before ``until`` (for the
+        console's clock)."""
+        now = self.clock.now()
         async with self.store.transaction() as session:
-            return await Repo(session).next_nudge_due(after=self.clock.now(), until=until)
+            found = [
+                await Repo(session).next_nudge_due(after=now, until=until),
+                await PracticeRepo(session).next_event(after=now, until=until),
+            ]
+        return min((f for f in found if f is not None), default=None)
 
     def parse(self, text: str, user: UserRef, channel: ChannelRef | None = None) -> Invocation:
         """Read typed text (Slack's command text, a console line) into an invocation."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict, deque
 from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, delete, func, literal_column, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -34,12 +35,25 @@ _NUDGE_SUBJECTS = (
     selectinload(Nudge.contact),
 )
 
-__all__ = ["Repo", "name_key"]
+__all__ = ["Repo", "lease_rows", "name_key"]
 
 
 def name_key(name: str) -> str:
     """How contact names are compared: case- and spacing-insensitive."""
     return " ".join(name.casefold().split())
+
+
+async def lease_rows(
+    session: AsyncSession, model: Any, ids: Sequence[int], *, lease_until: datetime, token: str
+) -> None:
+    """Mark rows of ``model`` as claimed by ``token`` until ``lease_until``."""
+    if ids:
+        await session.execute(
+            update(model)
+            .where(model.id.in_(ids))
+            .values(lease_until=lease_until, claim_token=token)
+            .execution_options(synchronize_session=False)
+        )
 
 
 class Repo:
@@ -92,7 +106,13 @@ class Repo:
             return ws
         try:
             async with self.session.begin_nested():
-                ws = Workspace(platform=platform, external_id=external_id, created_at=now)
+                ws = Workspace(
+                    platform=platform,
+                    external_id=external_id,
+                    created_at=now,
+                    # The console has one pretend channel, where practice rounds show.
+                    practice_channel="practice" if platform == "console" else None,
+                )
                 self.session.add(ws)
         except IntegrityError:
             ws = (await self.session.execute(stmt)).scalar_one()
@@ -401,13 +421,7 @@ class Repo:
             .with_for_update(skip_locked=True)
         )
         ids = list((await self.session.execute(due)).scalars())
-        if ids:
-            await self.session.execute(
-                update(Nudge)
-                .where(Nudge.id.in_(ids))
-                .values(lease_until=lease_until, claim_token=token)
-                .execution_options(synchronize_session=False)
-            )
+        await lease_rows(self.session, Nudge, ids, lease_until=lease_until, token=token)
         return ids
 
     async def nudges_with_subjects(self, ids: Sequence[int]) -> Sequence[Nudge]:

@@ -139,7 +139,7 @@ async def test_piped_session_tracks_a_conversation_from_request_to_delete(bot: B
     assert re.search(r"^  Follow-ups: +Send Dana the SQL course$", shown_again, re.MULTILINE)
 
     assert upcoming.startswith("Upcoming M3: Kim Park, Tue 24 Nov 2026, 10:00")
-    assert "[1] Prepare  (type a number)" in upcoming
+    assert "[1] Prepare  [2] Find a rehearsal partner  (type a number)" in upcoming
     # Typing 1 clicked Prepare: a checklist for Kim, whom Dana suggested.
     assert prepare_clicked.startswith("Prepare for Kim Park")
     assert re.search(r"^  Referred by: +Dana Lee$", prepare_clicked, re.MULTILINE)

@@ -252,10 +252,11 @@ class ConsoleAdapter:
     async def _print_dms(self) -> None:
         if self.notifier is None:
             return
-        dms = self.notifier.take(self.user)
-        if not dms:
-            return
         tz = await self.bot.timezone_of(self.user)
+        for channel, post in self.notifier.take_posts():
+            self._print(f"── #{channel.channel} · Tiara · {format_when(post.at, tz)} ──")
+            self._show(post.message)
+        dms = self.notifier.take(self.user)
         for delivered in dms:
             self._print(f"── DM from Tiara · {format_when(delivered.at, tz)} ──")
             self._show(delivered.message)

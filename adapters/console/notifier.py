@@ -1,4 +1,4 @@
-"""The console's Notifier: direct messages wait in an outbox until their member is speaking."""
+"""The console's Notifier: DMs wait until their member is speaking; channel posts show at once."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ class ConsoleNotifier:
     def __init__(self, clock: Clock) -> None:
         self.clock = clock
         self._outbox: dict[UserRef, list[Delivered]] = defaultdict(list)
+        self._posts: list[tuple[ChannelRef, Delivered]] = []
 
     async def send_dm(self, user: UserRef, message: Message) -> None:
         self._outbox[user].append(Delivered(self.clock.now(), message))
@@ -34,7 +35,12 @@ class ConsoleNotifier:
             await self.send_dm(user, message)
 
     async def post_channel(self, channel: ChannelRef, message: Message) -> None:
-        return None  # the console has no channels
+        self._posts.append((channel, Delivered(self.clock.now(), message)))
+
+    def take_posts(self) -> list[tuple[ChannelRef, Delivered]]:
+        """Channel posts not shown yet (everyone in the workspace can see them)."""
+        posts, self._posts = self._posts, []
+        return posts
 
     def take(self, user: UserRef) -> list[Delivered]:
         """The DMs waiting for ``user``, oldest first; they are removed from the outbox."""

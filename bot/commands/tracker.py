@@ -44,6 +44,9 @@ FOLLOWUPS = Option(
 )
 VENUE = Option("venue", Kind.CHOICE, "how you met", choices=VENUES)
 
+# An upcoming meeting at least this far away gets the offer of a rehearsal partner.
+REHEARSAL_AHEAD = timedelta(days=2)
+
 
 # -- requests ------------------------------------------------------------------------
 
@@ -279,6 +282,12 @@ async def log_meeting(ctx: Context, args: dict[str, Any]) -> Message:
             "day before, and ask how it went afterwards."
         )
         buttons.append(Button("Prepare", ("prep",), {"target": label(meeting)}, "primary"))
+        if held_at - ctx.now >= REHEARSAL_AHEAD:
+            paragraphs.append(
+                "There's time to rehearse: a classmate can play the professional for 25 "
+                "minutes while you try your questions."
+            )
+            buttons.append(Button("Find a rehearsal partner", ("practice", "now")))
     else:
         verb = "Updated" if "id" in args else "Logged"
         title = f"{verb} {label(meeting)}: your conversation with {contact.name}"

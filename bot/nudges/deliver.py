@@ -20,17 +20,20 @@ import logging
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from bot.clock import Clock
 from bot.context import effective_timezone
+from bot.counts import Counts
 from bot.notify import DeliveryError, Notifier
 from bot.nudges import kinds as k
 from bot.nudges.plan import Occurrence, Planner, plan_all
-from bot.nudges.render import Extras, compose, describe
+from bot.nudges.render import Extras, PracticeView, compose, describe
+from bot.practice.names import display_name
 from bot.values import Message, UserRef
 from storage.models import Member, Nudge
+from storage.practice import PracticeRepo
 from storage.repo import Repo
 from storage.store import Store
 
@@ -49,7 +52,7 @@ BACKOFF = (
 
 
 @dataclass
-class TickReport:
+class TickReport(Counts):
     """What one tick did, in nudges (``messages`` counts DMs)."""
 
     claimed: int = 0
@@ -62,13 +65,6 @@ class TickReport:
     failed: int = 0
     lost_lease: int = 0  # sent too late: another worker had taken them over
     changed: int = 0  # the member changed them while they were being sent
-
-    def add(self, other: TickReport) -> None:
-        for f in fields(self):
-            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
-
-    def __str__(self) -> str:
-        return ", ".join(f"{f.name}={getattr(self, f.name)}" for f in fields(self))
 
 
 _LEASE_OVER = DeliveryError("lease_over")
@@ -314,6 +310,13 @@ def _wanted(member: Member, nudge: Nudge) -> bool:
 
 
 async def _extras(repo: Repo, member: Member, nudge: Nudge, now: datetime) -> Extras | None:
+    if nudge.kind in k.PRACTICE_KINDS and nudge.practice_round_id is not None:
+        seat = await PracticeRepo(repo.session).seat_in(nudge.practice_round_id, member.id)
+        if seat is None:
+            return None
+        group = seat.group
+        partners = tuple(display_name(s.member) for s in group.seats if s.id != seat.id)
+        return Extras(practice=PracticeView(group.round.number, group.round.ends_at, partners))
     if nudge.kind == k.LANDED:
         landing = await repo.latest_landing(member.id)
         return Extras(landing=landing, helpers=tuple(await repo.helpers_of(member.id, now)))

@@ -13,6 +13,11 @@ __all__ = [
     "LANDED",
     "LOG_IT",
     "MOVE_ON",
+    "PRACTICE_ALONE",
+    "PRACTICE_CHECKIN",
+    "PRACTICE_KINDS",
+    "PRACTICE_PAUSED",
+    "PRACTICE_REMIND",
     "PREP",
     "REFERRAL",
     "SECOND_CONTACT",
@@ -36,6 +41,11 @@ TELL_REFERRER = "tell_referrer"  # tell the referrer how the meeting went
 KEEP_IN_TOUCH = "keep_in_touch"
 LANDED = "landed"  # tell everyone who helped
 WEEKLY_PLAN = "weekly_plan"
+PRACTICE_CHECKIN = "practice_checkin"  # midway through a round: did you meet?
+PRACTICE_REMIND = "practice_remind"  # not met yet: the one reminder before the round ends
+PRACTICE_ALONE = "practice_alone"  # nobody to pair with this round
+PRACTICE_PAUSED = "practice_paused"  # paused after ignoring three check-ins
+PRACTICE_KINDS = (PRACTICE_CHECKIN, PRACTICE_REMIND, PRACTICE_ALONE, PRACTICE_PAUSED)
 
 FAMILIES: dict[str, tuple[str, ...]] = {
     "thanks": (THANKS, THANKS_LAST),
@@ -46,6 +56,7 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     "keep_in_touch": (KEEP_IN_TOUCH,),
     "landed": (LANDED,),
     "weekly_plan": (WEEKLY_PLAN,),
+    "practice": PRACTICE_KINDS,
 }
 
 FAMILY_NAMES = {
@@ -57,6 +68,7 @@ FAMILY_NAMES = {
     "keep_in_touch": "keep-in-touch reminders",
     "landed": "reminders to tell the people who helped",
     "weekly_plan": "weekly plans",
+    "practice": "practice check-ins",
 }
 
 _FAMILY_OF = {kind: family for family, kinds in FAMILIES.items() for kind in kinds}

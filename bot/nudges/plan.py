@@ -64,6 +64,7 @@ class Occurrence:
     due: datetime
     expires: datetime | None = None
     contact: Contact | None = None
+    practice_round_id: int | None = None
 
 
 async def plan_all(repo: Repo, planned: Sequence[tuple[Planner, Occurrence]]) -> None:
@@ -101,6 +102,7 @@ class Planner:
         request: OutreachRequest | None = None,
         contact: Contact | None = None,
         expires: datetime | None = None,
+        practice_round_id: int | None = None,
     ) -> Nudge | None:
         """Create the nudge ``key`` due at ``due``, or move it if it is still to be sent.
 
@@ -136,6 +138,7 @@ class Planner:
             meeting_id=meeting.id if meeting is not None else None,
             request_id=request.id if request is not None else None,
             contact_id=contact.id if contact is not None else None,
+            practice_round_id=practice_round_id,
             due_at=due,
             expires_at=expires,
             status="pending",
@@ -148,7 +151,14 @@ class Planner:
 
     async def plan(self, occurrence: Occurrence) -> Nudge | None:
         o = occurrence
-        return await self.schedule(o.kind, o.key, o.due, contact=o.contact, expires=o.expires)
+        return await self.schedule(
+            o.kind,
+            o.key,
+            o.due,
+            contact=o.contact,
+            expires=o.expires,
+            practice_round_id=o.practice_round_id,
+        )
 
     def next_occurrence(self, nudge: Nudge, *, missed: bool) -> Occurrence | None:
         """The next of a recurring nudge (weekly plan, keep in touch), planned as this one

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -11,12 +11,13 @@ from zoneinfo import ZoneInfo
 from bot.items import item_label
 from bot.nudges import kinds as k
 from bot.nudges.plan import THANKS_WINDOW
+from bot.practice.texts import checkin_buttons
 from bot.questions import TIARA, Tailoring, bank
 from bot.timeutil import format_when
 from bot.values import Button, Message
 from storage.models import Contact, Landing, Meeting, Nudge, OutreachRequest
 
-__all__ = ["Extras", "Section", "compose", "describe", "nudge_label"]
+__all__ = ["Extras", "PracticeView", "Section", "compose", "describe", "nudge_label"]
 
 _CLIP = 400
 
@@ -42,6 +43,16 @@ class Extras:
     helpers: tuple[str, ...] = ()
     week_meetings: tuple[Meeting, ...] = ()
     week_nudges: tuple[Nudge, ...] = ()
+    practice: PracticeView | None = None
+
+
+@dataclass(frozen=True)
+class PracticeView:
+    """The member's place in a practice round, for its check-in and reminder."""
+
+    number: int
+    ends_at: datetime
+    partners: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -240,11 +251,47 @@ def describe(nudge: Nudge, *, tz: str, now: datetime, extras: Extras | None = No
             else "Nothing is scheduled yet. A good week to send a request or two."
         )
         return Section("Your week", body, ())
+    if kind in k.PRACTICE_KINDS:
+        return _practice(kind, extras.practice, when)
     # The subject was deleted after the nudge was claimed: say so briefly.
     return Section("A reminder", "This reminder's meeting or request no longer exists.", ())
 
 
+def _practice(kind: str, view: PracticeView | None, when: Callable[[datetime], str]) -> Section:
+    if kind == k.PRACTICE_PAUSED:
+        return Section(
+            "Practice paused",
+            "You haven't answered the last three practice check-ins, so I've paused your "
+            "practice rounds. Whenever you'd like partners again, resume with one click or "
+            "/tiara practice join.",
+            (Button("Resume practice", ("practice", "join")),),
+        )
+    if kind == k.PRACTICE_ALONE or view is None:
+        return Section(
+            "No practice partner this round",
+            "You're the only one in practice right now, so I couldn't pair you. I'll try "
+            "again next round, or ask for a partner any time with /tiara practice now.",
+            (Button("Find a partner now", ("practice", "now")),),
+        )
+    with_whom = " and ".join(view.partners) or "your partners"
+    actions = checkin_buttons(view.number)
+    if kind == k.PRACTICE_CHECKIN:
+        return Section(
+            f"Did you meet {with_whom} for practice?",
+            f"Round {view.number} ends {when(view.ends_at)}. Tell me how it's going.",
+            actions,
+        )
+    return Section(
+        f"Still time to practise with {with_whom}",
+        f"Round {view.number} ends {when(view.ends_at)}. A 25-minute call is enough: "
+        "send them two times that suit you.",
+        actions,
+    )
+
+
 def _controls(nudge: Nudge, *, single: bool) -> tuple[Button, ...]:
+    if nudge.kind in k.PRACTICE_KINDS:
+        return ()  # their own buttons say everything
     ref = {"id": nudge_label(nudge)}
     if not single:
         return (

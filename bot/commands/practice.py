@@ -1,0 +1,251 @@
+"""Peer practice: join the rounds, pause, see your partners, find one right now."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from bot.commands._registry import registry
+from bot.context import Context
+from bot.nudges import kinds as k
+from bot.practice.names import display_name
+from bot.practice.rounds import next_slot, start_round, workspace_tz
+from bot.registry import Kind, Option
+from bot.values import Button, Field, Message, UserError
+from storage.models import Nudge, PracticeSeat, changed_by_member
+from storage.practice import PracticeRepo
+
+_GROUP = "Practice"
+_ANSWERS = {"yes": "you met", "not_yet": "not yet", "cant": "can't this round"}
+
+
+async def _next_round_text(ctx: Context) -> str:
+    ws = ctx.member.workspace
+    if ws.next_round_at is None:
+        ws.next_round_at = next_slot(ws, workspace_tz(ws, ctx.default_tz), ctx.now)
+    return ctx.when(ws.next_round_at)
+
+
+@registry.command("practice", "join", examples=("/tiara practice join",), group=_GROUP)
+async def join(ctx: Context, args: dict[str, Any]) -> Message:
+    """Join the practice rounds: a classmate to rehearse informational interviews with."""
+    member = ctx.member
+    again = member.practice != "out"
+    member.practice, member.practice_paused_until, member.practice_ignored = "active", None, 0
+    when = await _next_round_text(ctx)
+    return Message(
+        title="You're back in practice" if again else "You're in practice",
+        text=(
+            f"The next round starts {when}. I'll DM you your partner and a plan: 25 "
+            "minutes, one of you plays a professional and the other asks TIARA questions, "
+            "then you swap.\n\nCan't wait? /tiara practice now finds someone right away."
+        ),
+        buttons=(Button("Find a partner now", ("practice", "now")),),
+    )
+
+
+@registry.command("practice", "leave", examples=("/tiara practice leave",), group=_GROUP)
+async def leave(ctx: Context, args: dict[str, Any]) -> Message:
+    """Stop being paired in practice rounds."""
+    member = ctx.member
+    member.practice, member.practice_paused_until = "out", None
+    member.practice_waiting_since = None
+    return Message(
+        title="You've left practice",
+        text="No more partners from me. Rejoin any time: /tiara practice join",
+    )
+
+
+@registry.command(
+    "practice",
+    "pause",
+    options=(
+        Option(
+            "weeks",
+            Kind.CHOICE,
+            "how many weeks to skip (1 to 12)",
+            required=True,
+            choices=tuple(str(n) for n in range(1, 13)),
+        ),
+    ),
+    examples=("/tiara practice pause weeks=2",),
+    group=_GROUP,
+)
+async def pause(ctx: Context, args: dict[str, Any]) -> Message:
+    """Skip practice rounds for a few weeks; you're back in automatically afterwards."""
+    member = ctx.member
+    if member.practice == "out":
+        raise UserError("You're not in practice yet. Join with /tiara practice join")
+    weeks = int(args["weeks"])
+    member.practice = "paused"
+    member.practice_paused_until = ctx.now + timedelta(weeks=weeks)
+    member.practice_waiting_since = None
+    return Message(
+        title=f"Practice paused for {weeks} {'week' if weeks == 1 else 'weeks'}",
+        text=(
+            f"You're back in the rounds from {ctx.when(member.practice_paused_until)}. "
+            "Back sooner: /tiara practice join"
+        ),
+    )
+
+
+def _partners(seat: PracticeSeat) -> str:
+    names = [display_name(s.member) for s in seat.group.seats if s.id != seat.id]
+    return " and ".join(names)
+
+
+@registry.command("practice", "status", examples=("/tiara practice status",), group=_GROUP)
+async def status(ctx: Context, args: dict[str, Any]) -> Message:
+    """Where you stand: in or out, your current partner, the next round."""
+    member = ctx.member
+    prepo = PracticeRepo(ctx.repo.session)
+    fields = []
+    if member.practice == "active":
+        state = "In: you'll be paired every round"
+    elif member.practice == "paused" and member.practice_paused_until is not None:
+        state = f"Paused until {ctx.when(member.practice_paused_until)}"
+    elif member.practice == "paused":
+        state = "Paused. Resume: /tiara practice join"
+    else:
+        state = "Not in practice. Join: /tiara practice join"
+    fields.append(Field("Practice", state))
+    seats = await prepo.seats_of(member.id, limit=1)
+    if seats and seats[0].group.round.ends_at > ctx.now:
+        seat = seats[0]
+        rnd = seat.group.round
+        answer = _ANSWERS.get(seat.answer or "", "not answered yet")
+        fields.append(
+            Field(f"Round {rnd.number}", f"with {_partners(seat)}, until {ctx.when(rnd.ends_at)}")
+        )
+        fields.append(Field("Did you meet?", answer))
+    if member.practice != "out":
+        fields.append(Field("Next round", await _next_round_text(ctx)))
+    if member.practice_waiting_since is not None:
+        fields.append(Field("Waiting", "for someone else to ask for a partner now"))
+    fields.append(Field("Rounds so far", str(await prepo.count_rounds_of(member.id))))
+    return Message(title="Your practice", text="", fields=tuple(fields))
+
+
+@registry.command("practice", "history", examples=("/tiara practice history",), group=_GROUP)
+async def history(ctx: Context, args: dict[str, Any]) -> Message:
+    """Everyone you've practised with, latest first."""
+    seats = await PracticeRepo(ctx.repo.session).seats_of(ctx.member.id, limit=20)
+    if not seats:
+        return Message(
+            title="No practice rounds yet",
+            text="Join the rounds with /tiara practice join, or find a partner now: "
+            "/tiara practice now",
+        )
+    lines = []
+    for seat in seats:
+        rnd = seat.group.round
+        answer = _ANSWERS.get(seat.answer or "", "no answer")
+        kind = " (on demand)" if rnd.on_demand else ""
+        lines.append(
+            f"• Round {rnd.number}{kind}, {ctx.when(rnd.started_at)}: {_partners(seat)} · {answer}"
+        )
+    return Message(title="Your practice partners", text="\n".join(lines))
+
+
+@registry.command("practice", "now", examples=("/tiara practice now",), group=_GROUP)
+async def now(ctx: Context, args: dict[str, Any]) -> Message:
+    """Find a practice partner right away (someone else who asked), or wait for one."""
+    member = ctx.member
+    if member.practice_waiting_since is not None:
+        return Message(
+            title="Still looking",
+            text="You're first in line: I'll match you as soon as someone else asks.",
+        )
+    prepo = PracticeRepo(ctx.repo.session)
+    partner = await prepo.waiting_partner(member, ctx.now)
+    if partner is None:
+        member.practice_waiting_since = ctx.now
+        return Message(
+            title="You're first in line",
+            text=(
+                "Nobody else is looking right now. I'll pair you with the next person who "
+                "asks (/tiara practice now) in the coming week, and DM you both a plan."
+            ),
+        )
+    ws = member.workspace
+    rnd = await start_round(
+        ctx.repo,
+        ws,
+        number=await prepo.next_round_number(ws.id),
+        members=[partner, member],
+        now=ctx.now,
+        rng=ctx.rng,
+        default_tz=ctx.default_tz,
+        on_demand=True,
+    )
+    return Message(
+        title=f"You're practising with {display_name(partner)}",
+        text=(
+            f"I'm sending you both a practice plan in a DM (round {rnd.number}). Find 25 "
+            "minutes this week; one plays the professional, the other asks, then swap."
+        ),
+    )
+
+
+@registry.command(
+    "practice",
+    "checkin",
+    options=(
+        Option(
+            "answer",
+            Kind.CHOICE,
+            "did you meet your practice partner?",
+            required=True,
+            positional=True,
+            choices=tuple(_ANSWERS),
+        ),
+        Option("round", Kind.TEXT, "the round number (default: your latest)", hidden=True),
+    ),
+    examples=("/tiara practice checkin yes", "/tiara practice checkin not_yet"),
+    group=_GROUP,
+)
+async def checkin(ctx: Context, args: dict[str, Any]) -> Message:
+    """Tell me whether you met your practice partner this round (yes, not_yet, cant)."""
+    member = ctx.member
+    seats = await PracticeRepo(ctx.repo.session).seats_of(member.id, limit=5)
+    wanted = args.get("round")
+    seat = next(
+        (s for s in seats if wanted is None or str(s.group.round.number) == str(wanted).strip()),
+        None,
+    )
+    if seat is None:
+        raise UserError(
+            "You have no practice round to check in on. See yours: /tiara practice history"
+        )
+    answer: str = args["answer"]
+    seat.answer, seat.answered_at = answer, ctx.now
+    member.practice_ignored = 0
+    settled = [member.id] if answer == "cant" else []
+    if answer == "yes":
+        for other in seat.group.seats:  # they met too: don't ask them again
+            if other.answer is None:
+                other.answer, other.answered_at = "yes", ctx.now
+            if other.member_id is not None:
+                settled.append(other.member_id)
+    await _close_checkins(ctx, seat.round_id, settled)
+    rnd = seat.group.round
+    if answer == "yes":
+        text = "Well done. Next time, swap roles or try questions you haven't asked yet."
+    elif answer == "cant":
+        text = "No problem. You'll have a new partner next round."
+    else:
+        text = (
+            f"There's still time before {ctx.when(rnd.ends_at)}. Send {_partners(seat)} two "
+            "times that suit you; I'll check in once more."
+        )
+    return Message(title=f"Round {rnd.number}: {_ANSWERS[answer]}", text=text)
+
+
+async def _close_checkins(ctx: Context, round_id: int, member_ids: list[int]) -> None:
+    """Cancel the pending check-in and reminder of a round for these members."""
+    for member_id in member_ids:
+        for key in (f"{k.PRACTICE_CHECKIN}:r{round_id}", f"{k.PRACTICE_REMIND}:r{round_id}"):
+            nudge: Nudge | None = await ctx.repo.nudge_by_key(member_id, key)
+            if nudge is not None and nudge.status == "pending":
+                nudge.status = "cancelled"
+                changed_by_member(nudge, ctx.now)

@@ -1,0 +1,1 @@
+"""Peer practice: pairing cohort members for mock informational interviews."""

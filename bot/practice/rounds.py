@@ -1,0 +1,342 @@
+"""Practice rounds: when they start, who is paired, what is sent, and how they end.
+
+Each tick of the scheduler does three things, each in its own short transaction:
+
+1. close rounds that have ended: a member who answered no check-in has ignored one more
+   round, and after three in a row is paused (and told how to resume);
+2. start the round of every workspace whose time has come: the workspace row is claimed
+   by moving its ``next_round_at`` (so two processes never start the same round), the
+   members are paired, and the check-ins are planned as nudges;
+3. send what the rounds owe: the announcement in the practice channel and each group's
+   practice plan, leased and marked sent the way nudges are.
+
+After an outage only one round starts (for the latest missed slot), never one per slot.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.clock import Clock
+from bot.context import effective_timezone
+from bot.counts import Counts
+from bot.notify import DeliveryError, Notifier
+from bot.nudges import kinds as k
+from bot.nudges.plan import Occurrence, Planner, plan_all
+from bot.practice.names import display_name
+from bot.practice.pairing import Candidate, pair_round
+from bot.practice.texts import announcement, persona, practice_plan
+from bot.values import ChannelRef, Message, UserRef
+from storage.models import Member, PracticeGroup, PracticeRound, PracticeSeat, Workspace
+from storage.practice import PracticeRepo
+from storage.repo import Repo
+from storage.store import Store
+
+__all__ = [
+    "IGNORED_BEFORE_PAUSE",
+    "PracticeRunner",
+    "next_slot",
+    "start_round",
+]
+
+log = logging.getLogger(__name__)
+
+IGNORED_BEFORE_PAUSE = 3
+
+
+def workspace_tz(ws: Workspace, default: str) -> str:
+    return ws.timezone or default
+
+
+def next_slot(ws: Workspace, tz: str, after: datetime) -> datetime:
+    """The first cadence time (the workspace's weekday and time, local) after ``after``."""
+    zone = ZoneInfo(tz)
+    local = after.astimezone(zone)
+    day = local.date() + timedelta(days=(ws.practice_day - local.weekday()) % 7)
+    hours, minutes = divmod(ws.practice_time, 60)
+    while True:
+        slot = datetime(day.year, day.month, day.day, hours, minutes, tzinfo=zone)
+        if slot > after:
+            return slot.astimezone(after.tzinfo)
+        day += timedelta(days=7)
+
+
+def round_times(ws: Workspace, start: datetime) -> tuple[datetime, datetime, datetime]:
+    """(check-in, the one reminder, end) of a round starting at ``start``."""
+    length = timedelta(weeks=ws.practice_every_weeks)
+    checkin = start + timedelta(days=max(1, length.days * 3 // 7))  # Thursday, for weekly
+    remind = checkin + (start + length - checkin) / 2
+    return checkin, remind, start + length
+
+
+@dataclass
+class PracticeReport(Counts):
+    rounds_started: int = 0
+    members_paired: int = 0
+    alone: int = 0
+    rounds_closed: int = 0
+    paused: int = 0
+    announced: int = 0
+    plans_sent: int = 0
+    failed: int = 0
+
+
+async def start_round(
+    repo: Repo,
+    ws: Workspace,
+    *,
+    number: int,
+    members: list[Member],
+    now: datetime,
+    rng: random.Random,
+    default_tz: str,
+    on_demand: bool = False,
+) -> PracticeRound:
+    """Pair ``members``, write the round, its groups and seats, and plan its nudges."""
+    prepo = PracticeRepo(repo.session)
+    tz_of = {m.id: effective_timezone(m, default_tz) for m in members}
+    candidates = [Candidate(m.id, tz_of[m.id], _offset_minutes(tz_of[m.id], now)) for m in members]
+    met = await prepo.met_history(ws.id) if len(members) > 1 else {}
+    pairing = pair_round(candidates, met, rng)
+    checkin, remind, ends = round_times(ws, now)
+    if on_demand:
+        ends = now + timedelta(days=7)
+    rnd = PracticeRound(
+        workspace_id=ws.id,
+        number=number,
+        on_demand=on_demand,
+        started_at=now,
+        checkin_at=checkin,
+        ends_at=ends,
+        # On-demand rounds have no check-ins to count and nothing to announce.
+        closed_at=now if on_demand else None,
+        announced_at=now if on_demand or not ws.practice_channel else None,
+    )
+    repo.add(rnd)
+    await repo.session.flush()
+    by_id = {m.id: m for m in members}
+    planned: list[tuple[Planner, Occurrence]] = []
+    for ids in pairing.groups:
+        group = PracticeGroup(workspace_id=ws.id, round_id=rnd.id, persona=persona(rng))
+        repo.add(group)
+        await repo.session.flush()
+        for member_id in ids:
+            member = by_id[member_id]
+            member.practice_waiting_since = None
+            if member.practice == "paused":
+                member.practice, member.practice_paused_until = "active", None
+            repo.add(
+                PracticeSeat(
+                    workspace_id=ws.id, group_id=group.id, round_id=rnd.id, member_id=member_id
+                )
+            )
+            if on_demand:
+                continue
+            planner = Planner(repo, member, now, tz_of[member_id])
+            for kind, due in ((k.PRACTICE_CHECKIN, checkin), (k.PRACTICE_REMIND, remind)):
+                planned.append(
+                    (
+                        planner,
+                        Occurrence(
+                            kind,
+                            f"{kind}:r{rnd.id}",
+                            planner.rhythm.after_quiet(due),
+                            expires=ends,
+                            practice_round_id=rnd.id,
+                        ),
+                    )
+                )
+    for member_id in pairing.unmatched:
+        member = by_id[member_id]
+        planner = Planner(repo, member, now, tz_of[member_id])
+        key = f"{k.PRACTICE_ALONE}:r{rnd.id}"
+        due = planner.rhythm.after_quiet(now)
+        planned.append(
+            (planner, Occurrence(k.PRACTICE_ALONE, key, due, ends, practice_round_id=rnd.id))
+        )
+    await plan_all(repo, planned)
+    return rnd
+
+
+def _offset_minutes(tz: str, now: datetime) -> int:
+    offset = now.astimezone(ZoneInfo(tz)).utcoffset()
+    return int(offset.total_seconds() // 60) if offset is not None else 0
+
+
+class PracticeRunner:
+    """Starts, announces and closes practice rounds. Safe to run in several processes."""
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        notifier: Notifier,
+        clock: Clock,
+        default_timezone: str,
+        rng: random.Random,
+        lease: timedelta = timedelta(minutes=5),
+    ) -> None:
+        self.store = store
+        self.notifier = notifier
+        self.clock = clock
+        self.default_timezone = default_timezone
+        self.rng = rng
+        self.lease = lease
+
+    async def tick(self) -> PracticeReport:
+        report = PracticeReport()
+        await self._close_ended(report)
+        await self._start_due(report)
+        await self._send(report)
+        if report.rounds_started or report.rounds_closed or report.failed:
+            log.info("practice: %s", report)
+        return report
+
+    # -- 1. close --------------------------------------------------------------------
+
+    async def _close_ended(self, report: PracticeReport) -> None:
+        now = self.clock.now()
+        async with self.store.transaction() as session:
+            repo, prepo = Repo(session), PracticeRepo(session)
+            for rnd in await prepo.ended_open_rounds(now):
+                rnd.closed_at = now
+                report.rounds_closed += 1
+                for seat in await prepo.seats_of_round(rnd.id):
+                    member = seat.member
+                    if member is None or member.practice != "active":
+                        continue
+                    if seat.answer is not None:
+                        member.practice_ignored = 0
+                        continue
+                    member.practice_ignored += 1
+                    if member.practice_ignored >= IGNORED_BEFORE_PAUSE:
+                        member.practice, member.practice_paused_until = "paused", None
+                        member.practice_ignored = 0
+                        report.paused += 1
+                        tz = effective_timezone(member, self.default_timezone)
+                        planner = Planner(repo, member, now, tz)
+                        await planner.schedule(
+                            k.PRACTICE_PAUSED,
+                            f"{k.PRACTICE_PAUSED}:r{rnd.id}",
+                            planner.rhythm.after_quiet(now),
+                        )
+
+    # -- 2. start --------------------------------------------------------------------
+
+    async def _start_due(self, report: PracticeReport) -> None:
+        now = self.clock.now()
+        async with self.store.transaction() as session:
+            due = await PracticeRepo(session).workspaces_due(now)
+        for workspace_id, slot in due:
+            async with self.store.transaction() as session:
+                repo, prepo = Repo(session), PracticeRepo(session)
+                ws = await session.get(Workspace, workspace_id)
+                if ws is None:
+                    continue
+                tz = workspace_tz(ws, self.default_timezone)
+                if not await prepo.take_slot(ws.id, slot, next_slot(ws, tz, now)):
+                    continue  # another process started this round
+                members = list(await prepo.candidates(ws.id, now))
+                if not members:
+                    continue
+                number = await prepo.next_round_number(ws.id)
+                rnd = await start_round(
+                    repo,
+                    ws,
+                    number=number,
+                    members=members,
+                    now=now,
+                    rng=self.rng,
+                    default_tz=self.default_timezone,
+                )
+                report.rounds_started += 1
+                placed = len(members) if len(members) > 1 else 0
+                report.members_paired += placed
+                report.alone += len(members) - placed
+                log.debug("practice round %d started in workspace %d", rnd.number, ws.id)
+
+    # -- 3. send ---------------------------------------------------------------------
+
+    async def _send(self, report: PracticeReport) -> None:
+        now = self.clock.now()
+        token = uuid.uuid4().hex
+        async with self.store.transaction() as session:
+            prepo = PracticeRepo(session)
+            lease_until = now + self.lease
+            round_ids = await prepo.claim_unsent(
+                PracticeRound, now=now, lease_until=lease_until, token=token
+            )
+            group_ids = await prepo.claim_unsent(
+                PracticeGroup, now=now, lease_until=lease_until, token=token
+            )
+            posts = [
+                (rnd.id, await self._announcement(session, rnd))
+                for rnd in await prepo.rounds_with_groups(round_ids)
+            ]
+            plans = [(g.id, self._plan(g)) for g in await prepo.groups_with_seats(group_ids)]
+        announced: list[int] = []
+        for round_id, post in posts:
+            if post is not None and not await self._deliver(report, "announcement", post):
+                continue  # tried again when the lease runs out
+            announced.append(round_id)
+        sent: list[int] = []
+        for group_id, plan in plans:
+            if plan is not None and not await self._deliver(report, "plan", plan):
+                continue
+            sent.append(group_id)
+        async with self.store.transaction() as session:
+            prepo = PracticeRepo(session)
+            await prepo.mark_sent(PracticeRound, announced, token=token, now=self.clock.now())
+            await prepo.mark_sent(PracticeGroup, sent, token=token, now=self.clock.now())
+        report.announced += len(announced)
+        report.plans_sent += len(sent)
+
+    async def _deliver(
+        self, report: PracticeReport, what: str, post: tuple[ChannelRef | list[UserRef], Message]
+    ) -> bool:
+        """Send one announcement or plan; False when it should be tried again later."""
+        to, message = post
+        try:
+            if isinstance(to, ChannelRef):
+                await self.notifier.post_channel(to, message)
+            else:
+                await self.notifier.send_group(to, message)
+        except DeliveryError as err:
+            report.failed += 1
+            log.warning("practice %s failed: %s", what, err.reason)
+            return err.permanent  # a permanent failure is given up, not retried
+        return True
+
+    async def _announcement(
+        self, session: AsyncSession, rnd: PracticeRound
+    ) -> tuple[ChannelRef, Message] | None:
+        ws = await session.get(Workspace, rnd.workspace_id)
+        if ws is None or not ws.practice_channel:
+            return None
+        channel = ChannelRef(ws.platform, ws.external_id, ws.practice_channel)
+        groups = [[display_name(s.member) for s in g.seats] for g in rnd.groups]
+        tz = workspace_tz(ws, self.default_timezone)
+        return channel, announcement(number=rnd.number, groups=groups, ends_at=rnd.ends_at, tz=tz)
+
+    def _plan(self, group: PracticeGroup) -> tuple[list[UserRef], Message] | None:
+        members = [s.member for s in group.seats if s.member is not None]
+        if len(members) < 2:
+            return None
+        ws = members[0].workspace
+        users = [UserRef(ws.platform, ws.external_id, m.user_id) for m in members]
+        message = practice_plan(
+            number=group.round.number,
+            names=[display_name(m) for m in members],
+            card=group.persona,
+            ends_at=group.round.ends_at,
+            tz=workspace_tz(ws, self.default_timezone),
+            rng=self.rng,
+        )
+        return users, message

@@ -1,0 +1,253 @@
+"""Queries of peer practice: rounds, groups, seats, and who takes part."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from storage.models import Member, PracticeGroup, PracticeRound, PracticeSeat, Workspace
+from storage.repo import lease_rows
+
+__all__ = ["WAITING_FOR", "PracticeRepo"]
+
+# How long a "practice now" request waits for someone else to ask.
+WAITING_FOR = timedelta(days=7)
+
+
+_SEAT_DETAILS = (
+    selectinload(PracticeSeat.group).selectinload(PracticeGroup.round),
+    selectinload(PracticeSeat.group)
+    .selectinload(PracticeGroup.seats)
+    .selectinload(PracticeSeat.member),
+)
+
+
+class PracticeRepo:
+    """Peer-practice queries inside one transaction."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    # -- rounds ----------------------------------------------------------------------
+
+    async def workspaces_due(self, now: datetime) -> list[tuple[int, datetime]]:
+        """Workspaces whose next round should start by ``now``, with its planned time."""
+        stmt = select(Workspace.id, Workspace.next_round_at).where(Workspace.next_round_at <= now)
+        return [(ws_id, at) for ws_id, at in await self.session.execute(stmt) if at is not None]
+
+    async def take_slot(self, workspace_id: int, slot: datetime, following: datetime) -> bool:
+        """Claim the round planned at ``slot``, moving the next one to ``following``.
+
+        False when another process took it first.
+        """
+        stmt = (
+            update(Workspace)
+            .where(Workspace.id == workspace_id, Workspace.next_round_at == slot)
+            .values(next_round_at=following)
+            .returning(Workspace.id)
+            .execution_options(synchronize_session=False)
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none() is not None
+
+    async def next_round_number(self, workspace_id: int) -> int:
+        stmt = (
+            update(Workspace)
+            .where(Workspace.id == workspace_id)
+            .values(rounds_held=Workspace.rounds_held + 1)
+            .returning(Workspace.rounds_held)
+            .execution_options(synchronize_session=False)
+        )
+        return int((await self.session.execute(stmt)).scalar_one())
+
+    async def candidates(self, workspace_id: int, now: datetime) -> Sequence[Member]:
+        """Members to pair now: joined, not paused (or their pause is over), reachable."""
+        stmt = (
+            select(Member)
+            .where(
+                Member.workspace_id == workspace_id,
+                Member.active.is_(True),
+                Member.unreachable_at.is_(None),
+                or_(
+                    Member.practice == "active",
+                    and_(Member.practice == "paused", Member.practice_paused_until <= now),
+                ),
+            )
+            .order_by(Member.id)
+        )
+        return (await self.session.scalars(stmt)).all()
+
+    async def met_history(self, workspace_id: int) -> dict[int, dict[int, int]]:
+        """met[a][b]: the latest round number in which members a and b were grouped."""
+        stmt = (
+            select(PracticeSeat.group_id, PracticeSeat.member_id, PracticeRound.number)
+            .join(PracticeRound, PracticeRound.id == PracticeSeat.round_id)
+            .where(PracticeSeat.workspace_id == workspace_id, PracticeSeat.member_id.is_not(None))
+        )
+        groups: dict[int, list[int]] = defaultdict(list)
+        number_of: dict[int, int] = {}
+        for group_id, member_id, number in await self.session.execute(stmt):
+            if member_id is not None:
+                groups[group_id].append(member_id)
+            number_of[group_id] = number
+        met: dict[int, dict[int, int]] = defaultdict(dict)
+        for group_id, members in groups.items():
+            number = number_of[group_id]
+            for a in members:
+                for b in members:
+                    if a != b and met[a].get(b, -1) < number:
+                        met[a][b] = number
+        return dict(met)
+
+    async def ended_open_rounds(self, now: datetime) -> Sequence[PracticeRound]:
+        stmt = (
+            select(PracticeRound)
+            .where(PracticeRound.closed_at.is_(None), PracticeRound.ends_at <= now)
+            .order_by(PracticeRound.id)
+            .with_for_update(skip_locked=True)
+        )
+        return (await self.session.scalars(stmt)).all()
+
+    async def seats_of_round(self, round_id: int) -> Sequence[PracticeSeat]:
+        stmt = (
+            select(PracticeSeat)
+            .where(PracticeSeat.round_id == round_id)
+            .options(selectinload(PracticeSeat.member), selectinload(PracticeSeat.group))
+            .order_by(PracticeSeat.id)
+        )
+        return (await self.session.scalars(stmt)).all()
+
+    async def next_event(self, *, after: datetime, until: datetime) -> datetime | None:
+        """The next round start or round end in (after, until], for the console's clock."""
+        starts = select(func.min(Workspace.next_round_at)).where(
+            Workspace.next_round_at > after, Workspace.next_round_at <= until
+        )
+        ends = select(func.min(PracticeRound.ends_at)).where(
+            PracticeRound.closed_at.is_(None),
+            PracticeRound.ends_at > after,
+            PracticeRound.ends_at <= until,
+        )
+        found = [
+            v
+            for v in (
+                (await self.session.execute(starts)).scalar_one_or_none(),
+                (await self.session.execute(ends)).scalar_one_or_none(),
+            )
+            if v is not None
+        ]
+        return min(found) if found else None
+
+    # -- sending announcements and plans ----------------------------------------------
+
+    async def claim_unsent(
+        self,
+        model: type[PracticeRound] | type[PracticeGroup],
+        *,
+        now: datetime,
+        lease_until: datetime,
+        token: str,
+        limit: int = 200,
+    ) -> list[int]:
+        """Lease rounds not yet announced, or groups whose plan is not yet sent."""
+        sent: Any = (
+            PracticeRound.announced_at if model is PracticeRound else PracticeGroup.plan_sent_at
+        )
+        stmt = (
+            select(model.id)
+            .where(sent.is_(None), or_(model.lease_until.is_(None), model.lease_until <= now))
+            .order_by(model.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        ids = list(await self.session.scalars(stmt))
+        await lease_rows(self.session, model, ids, lease_until=lease_until, token=token)
+        return ids
+
+    async def mark_sent(
+        self,
+        model: type[PracticeRound] | type[PracticeGroup],
+        ids: Sequence[int],
+        *,
+        token: str,
+        now: datetime,
+    ) -> None:
+        if not ids:
+            return
+        column = "announced_at" if model is PracticeRound else "plan_sent_at"
+        await self.session.execute(
+            update(model)
+            .where(model.id.in_(ids), model.claim_token == token)
+            .values({column: now, "lease_until": None, "claim_token": None})
+            .execution_options(synchronize_session=False)
+        )
+
+    async def rounds_with_groups(self, ids: Sequence[int]) -> Sequence[PracticeRound]:
+        stmt = (
+            select(PracticeRound)
+            .where(PracticeRound.id.in_(ids))
+            .options(
+                selectinload(PracticeRound.groups)
+                .selectinload(PracticeGroup.seats)
+                .selectinload(PracticeSeat.member)
+            )
+        )
+        return (await self.session.scalars(stmt)).all()
+
+    async def groups_with_seats(self, ids: Sequence[int]) -> Sequence[PracticeGroup]:
+        stmt = (
+            select(PracticeGroup)
+            .where(PracticeGroup.id.in_(ids))
+            .options(
+                selectinload(PracticeGroup.round),
+                selectinload(PracticeGroup.seats).selectinload(PracticeSeat.member),
+            )
+        )
+        return (await self.session.scalars(stmt)).all()
+
+    # -- one member ------------------------------------------------------------------
+
+    async def seats_of(self, member_id: int, *, limit: int = 10) -> Sequence[PracticeSeat]:
+        """The member's seats, latest round first, with their group and partners."""
+        stmt = (
+            select(PracticeSeat)
+            .where(PracticeSeat.member_id == member_id)
+            .options(*_SEAT_DETAILS)
+            .order_by(PracticeSeat.round_id.desc())
+            .limit(limit)
+        )
+        return (await self.session.scalars(stmt)).all()
+
+    async def seat_in(self, round_id: int, member_id: int) -> PracticeSeat | None:
+        """The member's seat in one round, with the group, the round and the partners."""
+        stmt = (
+            select(PracticeSeat)
+            .where(PracticeSeat.round_id == round_id, PracticeSeat.member_id == member_id)
+            .options(*_SEAT_DETAILS)
+        )
+        return (await self.session.scalars(stmt)).first()
+
+    async def count_rounds_of(self, member_id: int) -> int:
+        stmt = select(func.count()).where(PracticeSeat.member_id == member_id)
+        return int((await self.session.execute(stmt)).scalar_one())
+
+    async def waiting_partner(self, member: Member, now: datetime) -> Member | None:
+        """Someone else in the workspace who asked for a partner and is still waiting."""
+        stmt = (
+            select(Member)
+            .where(
+                Member.workspace_id == member.workspace_id,
+                Member.id != member.id,
+                Member.practice_waiting_since > now - WAITING_FOR,
+                Member.unreachable_at.is_(None),
+                Member.active.is_(True),
+            )
+            .order_by(Member.practice_waiting_since, Member.id)
+            .limit(1)
+            .with_for_update(skip_locked=True, of=Member)
+        )
+        return (await self.session.scalars(stmt)).first()
