@@ -5,9 +5,13 @@ from __future__ import annotations
 import asyncio
 import io
 import itertools
+import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -171,6 +175,19 @@ async def test_a_round_pairs_everyone_announces_and_sends_each_group_its_plan(
         assert " and ".join(sorted(members)) in post.text or all(m in post.text for m in members)
     # Nothing more until the check-in.
     assert await cohort.at(FIRST_ROUND + timedelta(hours=1)) == []
+
+
+async def test_rounds_follow_the_workspace_cadence_in_its_own_timezone(cohort: Cohort) -> None:
+    ann, _ = await cohort.join("ann", "ben")
+    await cohort.set_workspace(
+        timezone="America/New_York", practice_day=2, practice_time=18 * 60 + 30, next_round_at=None
+    )
+    status = await ann.ok("practice status")  # Wed 18 Nov, 10:00 in New York
+    assert "Next round: Wed 18 Nov 2026, 18:30" in everything(status)
+    start = datetime(2026, 11, 18, 23, 30, tzinfo=UTC)  # 18:30 in New York
+    assert await cohort.at(start - timedelta(minutes=1)) == []
+    assert len(plans(await cohort.at(start))) == 1
+    assert "Next round: Wed 25 Nov 2026, 18:30" in everything(await ann.ok("practice status"))
 
 
 async def test_no_repeated_partner_while_a_new_one_exists(cohort: Cohort) -> None:
@@ -348,3 +365,37 @@ async def test_bad_practice_input_says_what_to_type_and_changes_nothing(cohort: 
     assert "In: you'll be paired every round" in everything(await ann.ok("practice status"))
     async with cohort.store.transaction() as session:
         assert (await session.execute(select(PracticeRound))).first() is None
+
+
+def test_workspace_cli_sets_the_practice_cadence_and_channel(tmp_path: Path) -> None:
+    db = tmp_path / "cli.db"
+    env = {**os.environ, "TIARA_DATABASE_URL": f"sqlite+aiosqlite:///{db}", "COLUMNS": "200"}
+
+    def tiara(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "bot.cli", "workspace", *args, "-w", "cohort"],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    bad = tiara("set", "--practice-day", "someday")
+    assert bad.returncode == 2 and "use mon, tue, wed" in bad.stderr
+    bad = tiara("set", "--practice-time", "teatime")
+    assert bad.returncode == 2 and "write a time such as 10:00" in bad.stderr
+    assert tiara("show").returncode == 1  # the bad attempts created nothing
+    done = tiara(
+        "set",
+        "--practice-day",
+        "Wednesday",
+        "--practice-time",
+        "6:30pm",
+        "--practice-every",
+        "2",
+        "--practice-channel",
+        "#mock-interviews",
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Practice rounds: Wed 18:30, every 2 weeks; announced in mock-interviews" in done.stdout
