@@ -12,7 +12,7 @@ from bot.registry import Command, Kind, Option
 from bot.timeutil import format_when
 from bot.values import Field, Message, UserError
 
-_GROUPS = ("Tracker", "Prepare", "Reminders", "You")
+_GROUPS = ("Tracker", "Prepare", "Reminders", "Practice", "You")
 
 
 def _option_line(option: Option) -> str:
