@@ -32,6 +32,7 @@ typecheck: $(STAMP)
 # Long: loads up to 1,000,000 rows on SQLite and PostgreSQL. Prints numbers, writes JSON.
 bench: $(STAMP)
 	$(BIN)/python bench/bench_tick.py --out bench/results.json
+	$(BIN)/python bench/bench_pairing.py --out bench/pairing_results.json
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
