@@ -62,7 +62,6 @@ import importlib.metadata
 import json
 import math
 import os
-import platform
 import sqlite3
 import statistics
 import sys
@@ -77,6 +76,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy
+from common import load_average, machine_info, positive_ints  # bench/common.py
 from sqlalchemy import event, func, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -759,44 +759,6 @@ async def bench_queries(
 # -- reporting -----------------------------------------------------------------------------
 
 
-def load_average() -> list[float] | None:
-    try:
-        return [round(x, 2) for x in os.getloadavg()]
-    except (AttributeError, OSError):  # not on every platform
-        return None
-
-
-def machine_info(pg_version: str | None, load_before: list[float] | None) -> dict[str, Any]:
-    cpu_model = None
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                cpu_model = line.split(":", 1)[1].strip()
-                break
-    memory_gb = None
-    meminfo = Path("/proc/meminfo")
-    if meminfo.exists():
-        for line in meminfo.read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                memory_gb = round(int(line.split()[1]) / 1024 / 1024, 1)
-    return {
-        "platform": platform.platform(),
-        "machine": platform.machine(),
-        "cpu_model": cpu_model,
-        "cpu_count": os.cpu_count(),
-        "memory_gb": memory_gb,
-        "python": sys.version.split()[0],
-        "sqlite": sqlite3.sqlite_version,
-        "postgresql": pg_version,
-        "sqlalchemy": sqlalchemy.__version__,
-        "asyncpg": importlib.metadata.version("asyncpg"),
-        # Other work on the machine skews the timings: the 1, 5 and 15 minute load averages.
-        "load_average_before": load_before,
-        "load_average_after": load_average(),
-    }
-
-
 async def postgres_version(pg_url: str) -> str:
     store = Store(pg_url)
     try:
@@ -974,23 +936,13 @@ def print_targets(ticks: Sequence[TickResult], queries: Sequence[QueryResult]) -
 # -- main ----------------------------------------------------------------------------------
 
 
-def _ints(text: str) -> list[int]:
-    try:
-        values = [int(part.replace("_", "")) for part in text.split(",") if part.strip()]
-    except ValueError as err:
-        raise argparse.ArgumentTypeError(f"expected numbers separated by commas: {text}") from err
-    if not values or min(values) <= 0:
-        raise argparse.ArgumentTypeError(f"expected positive numbers: {text}")
-    return values
-
-
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description="Benchmark the nudge tick and the due-query (SQLite and PostgreSQL)."
     )
     parser.add_argument(
         "--sizes",
-        type=_ints,
+        type=positive_ints,
         default=list(DEFAULT_SIZES),
         help="table sizes for the due-query part (default: 1000,10000,100000,1000000)",
     )
@@ -1013,7 +965,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--tick-runs", type=int, default=3, help="ticks per batch size")
     parser.add_argument(
         "--batch-sizes",
-        type=_ints,
+        type=positive_ints,
         default=[1000],
         help="NudgeSender batch sizes to try (default: 1000, the app's)",
     )
@@ -1078,7 +1030,13 @@ async def main(argv: Sequence[str] | None = None) -> int:
                 plans[backend] = backend_plans
     elapsed = time.perf_counter() - started
 
-    machine = machine_info(pg_version, load_before)
+    machine = machine_info(
+        load_before,
+        sqlite=sqlite3.sqlite_version,
+        postgresql=pg_version,
+        sqlalchemy=sqlalchemy.__version__,
+        asyncpg=importlib.metadata.version("asyncpg"),
+    )
     print(
         f"\nMachine: {machine['cpu_model'] or machine['machine']}, {machine['cpu_count']} CPUs, "
         f"{machine['memory_gb']} GB; {machine['platform']}; Python {machine['python']}, "

@@ -10,55 +10,62 @@ count is odd, and prefers, in this order:
    rounds they last met in);
 3. partners in the same timezone, then partners whose UTC offsets are nearest.
 
-The general method, for any size
---------------------------------
+The general method
+------------------
 1. Greedy by zone. Members are bucketed by timezone and every bucket is shuffled with the
    caller's ``rng``. In turn, each member takes the first member left in its bucket whom it
-   has not met.
-2. The leftovers (one from each odd bucket, and members whose bucket held nobody new for
-   them) are sorted by UTC offset, and each takes the nearest one after it that it has not
-   met.
+   has not met. Two or more left over in a bucket (they met each other) are fitted in by
+   the swap of step 3 within the bucket, and in a bucket of at most ``_ZONE_MATCHING_LIMIT``
+   members by the matching of step 4: as many pairs stay within their zone as can.
+2. The leftovers of all buckets are sorted by UTC offset, and each takes the nearest one
+   after it that it has not met.
 3. Members still alone are "exposed". Two exposed members a and b are fitted in by breaking
-   a pair (c, d) into (a, c) and (b, d), or (a, d) and (b, c), when neither new pair is a
-   repeat (the swap repair; the pair searched first is one that keeps zones together).
-4. If members are still exposed and the cohort has at most ``MATCHING_LIMIT`` members,
-   Edmonds' blossom algorithm grows the repeat-free pairs into a maximum matching of the
-   graph of members who never met. Steps 1-3 are only a fast start for it: on a realistic
-   history they leave it nothing to do. The members it leaves exposed have all met each
-   other, so for an even count the number of repeats is the smallest possible.
-5. The exposed members pair up among themselves, each with the one it met longest ago. For
-   an odd count one member joins an existing pair to make the trio: the member and the pair
-   that add the fewest repeats (then: longest ago, same zone, nearest offset). If every
-   choice adds a repeat, one exchange is tried: the odd member x takes the place of q in a
-   pair (p, q) where x never met p, and q joins another pair it adds no repeat to.
+   a pair (c, d) into (a, c) and (b, d), or (a, d) and (b, c), where neither new pair met
+   before: the swap repair. Of the possible swaps, the one keeping most pairs within a zone.
+4. If two or more are still exposed and the cohort has at most ``MATCHING_LIMIT`` members,
+   Edmonds' blossom algorithm grows the pairs into a maximum matching of the graph of
+   members who never met. (Steps 1-3 are a fast start for it: on a realistic history they
+   leave it nothing to do.) Whoever it leaves exposed has met everyone else exposed, so
+   for an even count the number of repeats is now the smallest possible.
+5. The exposed members pair up among themselves, each with the one it met longest ago (of
+   the next ``_LOOKAHEAD`` in offset order). For an odd count, the exposed member that can
+   join a pair most cheaply does so, making the trio.
+6. For an odd count, if that trio brought a repeat, a search for a better trio follows (up
+   to ``MATCHING_LIMIT`` members). The least a grouping can have is one repeat per two
+   members a maximum matching leaves exposed, plus 0, 1 or 2 for the trio; which of the
+   three is decided by the trios of members who never met and by whether taking them out
+   costs the matching one pair or two (see ``_search_trio``).
 
 Small cohorts
 -------------
 - Up to ``EXACT_LIMIT`` members an exact search (dynamic programming over subsets) takes the
   place of the above and finds the best grouping by all three criteria at once.
 - Up to ``SCHEDULE_LIMIT`` members the rounds of a round-robin schedule (the circle method)
-  over the members sorted by id are scored as well, and the best of them is kept unless the
-  other result has fewer repeats or older ones: a tie goes to the schedule. While the
-  cohort is stable and every earlier round came from the schedule, an unused round has no
-  repeat, so an even cohort of n meets in n - 1 rounds with every pair exactly once. The
-  zone preference only decides which unused round comes next. For an odd n the schedule
-  has a bye each round and the member with the bye joins a pair.
+  over the members sorted by id are scored too, and the best of them is kept unless the
+  other result has fewer repeats, or as many but more recent ones: a tie goes to the
+  schedule. Greedy choices can paint a cohort into a corner (in a late round, no
+  repeat-free grouping left); the schedule can't: while the membership is stable and the
+  earlier rounds came from it, an unused round has no repeat. The zones only decide which
+  unused round comes next. For an odd count the schedule has a bye each round, and the
+  member with the bye joins the pair it adds the least to.
 
-What holds, and what does not
------------------------------
+What holds
+----------
 - Every candidate is placed exactly once: pairs plus, for an odd count, exactly one trio
   (3 candidates make one trio; a single candidate is returned as unmatched).
-- The fewest repeats possible: always, up to ``EXACT_LIMIT`` members, and for every even
-  count up to ``MATCHING_LIMIT``. For an odd count above ``EXACT_LIMIT`` the trio comes from
-  the local search of step 5, which can miss a grouping with fewer repeats that would need
-  the other pairs rearranged. Above ``MATCHING_LIMIT`` only steps 1-3 run: with histories
-  of a few dozen rounds they leave no repeat, but a pathologically dense history (most of
-  a large cohort having met most of it) may keep repeats a full matching would avoid.
-- An odd cohort cannot have every pair meet exactly once: a round of n members (n odd) puts
-  (n + 3) / 2 pairs together, two more than the (n - 1) / 2 of a schedule with a bye, so
-  n rounds bring 2n repeats at the least (every member joins a pair once, through a bye).
-  Rounds stay free of repeats while a repeat-free grouping exists and is found (see above);
-  after that each round has the fewest repeats found, the oldest first.
+- The fewest repeats possible, for every count up to ``MATCHING_LIMIT`` (for an odd count,
+  as long as the trio search finds its trio within ``_TRIO_CHECKS`` tries, which on random
+  histories it does at once). Above that, steps 1-3 only: with histories of a few dozen
+  rounds they leave no repeat, but a history where most of a large cohort has met most of
+  it can keep repeats that a full matching would avoid.
+- Among unavoidable repeats, the oldest: exactly up to ``EXACT_LIMIT`` members; above, each
+  exposed member takes the partner it met longest ago among the next few.
+- A stable cohort of n <= ``SCHEDULE_LIMIT`` members, n even, meets in n - 1 rounds without
+  a repeat: every pair exactly once. With n odd that is impossible: a round with a trio
+  makes (n + 3) / 2 pairs meet, so n rounds make n (n + 3) / 2 meetings of the n (n - 1) / 2
+  pairs, 2n repeats at the least. The schedule with its byes reaches that least: after n
+  rounds every pair has met (checked in the tests for every odd n up to 29), and every
+  round has as few repeats as it could given the earlier ones.
 
 Nothing here mutates its inputs, and for one ``rng`` state the result is always the same.
 """
