@@ -124,18 +124,16 @@ async def start_round(
     by_id = {m.id: m for m in members}
     planned: list[tuple[Planner, Occurrence]] = []
     for ids in pairing.groups:
+        # Seats refer to their group object: one flush at commit writes them all.
         group = PracticeGroup(workspace_id=ws.id, round_id=rnd.id, persona=persona(rng))
         repo.add(group)
-        await repo.session.flush()
         for member_id in ids:
             member = by_id[member_id]
             member.practice_waiting_since = None
             if member.practice == "paused":
                 member.practice, member.practice_paused_until = "active", None
             repo.add(
-                PracticeSeat(
-                    workspace_id=ws.id, group_id=group.id, round_id=rnd.id, member_id=member_id
-                )
+                PracticeSeat(workspace_id=ws.id, group=group, round_id=rnd.id, member_id=member_id)
             )
             if on_demand:
                 continue
