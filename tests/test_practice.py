@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 
 from adapters.console import ConsoleAdapter, ConsoleNotifier
 from bot.app import build_app
@@ -399,3 +399,27 @@ def test_workspace_cli_sets_the_practice_cadence_and_channel(tmp_path: Path) -> 
     )
     assert done.returncode == 0, done.stderr
     assert "Practice rounds: Wed 18:30, every 2 weeks; announced in mock-interviews" in done.stdout
+
+
+async def test_a_large_round_sends_every_plan_in_the_same_tick(cohort: Cohort) -> None:
+    """Plans go out in leased batches of 200; a tick keeps going until all are sent."""
+    await cohort.join("ann")
+    async with cohort.store.transaction() as session:
+        ws_id = (await session.execute(select(Workspace.id))).scalar_one()
+        await session.execute(
+            insert(MemberRow),
+            [
+                {
+                    "workspace_id": ws_id,
+                    "user_id": f"m{i}",
+                    "created_at": START,
+                    "practice": "active",
+                }
+                for i in range(501)
+            ],
+        )
+    sent = await cohort.at(FIRST_ROUND)
+    assert len(plans(sent)) == 251
+    assert set().union(*(members for members, _ in plans(sent))) == {"ann"} | {
+        f"m{i}" for i in range(501)
+    }

@@ -49,6 +49,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 IGNORED_BEFORE_PAUSE = 3
+_MAX_BATCHES = 50  # of announcements and plans per tick (200 each)
 
 
 def workspace_tz(ws: Workspace, default: str) -> str:
@@ -263,11 +264,17 @@ class PracticeRunner:
     # -- 3. send ---------------------------------------------------------------------
 
     async def _send(self, report: PracticeReport) -> None:
+        """Send what is owed, batch after batch (each with its own lease) until done."""
+        for _ in range(_MAX_BATCHES):
+            if not await self._send_batch(report):
+                break
+
+    async def _send_batch(self, report: PracticeReport) -> bool:
         now = self.clock.now()
         token = uuid.uuid4().hex
+        lease_until = now + self.lease
         async with self.store.transaction() as session:
             prepo = PracticeRepo(session)
-            lease_until = now + self.lease
             round_ids = await prepo.claim_unsent(
                 PracticeRound, now=now, lease_until=lease_until, token=token
             )
@@ -279,22 +286,21 @@ class PracticeRunner:
                 for rnd in await prepo.rounds_with_groups(round_ids)
             ]
             plans = [(g.id, self._plan(g)) for g in await prepo.groups_with_seats(group_ids)]
-        announced: list[int] = []
-        for round_id, post in posts:
-            if post is not None and not await self._deliver(report, "announcement", post):
-                continue  # tried again when the lease runs out
-            announced.append(round_id)
-        sent: list[int] = []
-        for group_id, plan in plans:
-            if plan is not None and not await self._deliver(report, "plan", plan):
-                continue
-            sent.append(group_id)
+        done: dict[str, list[int]] = {"announcement": [], "plan": []}
+        for what, items in (("announcement", posts), ("plan", plans)):
+            for item_id, post in items:
+                if self.clock.now() >= lease_until:
+                    break  # too slow: another worker may own the rest by now
+                if post is None or await self._deliver(report, what, post):
+                    done[what].append(item_id)
         async with self.store.transaction() as session:
             prepo = PracticeRepo(session)
-            await prepo.mark_sent(PracticeRound, announced, token=token, now=self.clock.now())
-            await prepo.mark_sent(PracticeGroup, sent, token=token, now=self.clock.now())
-        report.announced += len(announced)
-        report.plans_sent += len(sent)
+            sent_at = self.clock.now()
+            await prepo.mark_sent(PracticeRound, done["announcement"], token=token, now=sent_at)
+            await prepo.mark_sent(PracticeGroup, done["plan"], token=token, now=sent_at)
+        report.announced += len(done["announcement"])
+        report.plans_sent += len(done["plan"])
+        return bool(round_ids or group_ids)
 
     async def _deliver(
         self, report: PracticeReport, what: str, post: tuple[ChannelRef | list[UserRef], Message]
