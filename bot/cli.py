@@ -316,7 +316,8 @@ async def _workspace(
             if changing:
                 await _replan_workspace(repo, ws, settings.timezone)
             tz = ws.timezone or settings.timezone
-            if ws.next_round_at is not None and (practice or zone is not None):
+            cadence = {"practice_day", "practice_time", "practice_every_weeks"} & practice.keys()
+            if ws.next_round_at is not None and (cadence or zone is not None):
                 ws.next_round_at = next_slot(ws, tz, SystemClock().now())
             typer.echo(f"Workspace {platform}/{workspace}")
             typer.echo(f"  Follow-up policy: {ws.followup_policy}")

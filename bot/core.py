@@ -80,7 +80,11 @@ class Bot:
         if self.sender is None or self.practice is None:
             raise RuntimeError("this bot has no notifier, so it can't send nudges")
         # Rounds first: starting one plans nudges (a member left alone is told at once).
-        await self.practice.tick()
+        # Practice trouble is logged and must never hold up the reminders.
+        try:
+            await self.practice.tick()
+        except Exception as err:
+            log.error("the practice step of the tick failed with %s", type(err).__name__)
         return await self.sender.tick()
 
     async def next_due(self, until: datetime) -> datetime | None:

@@ -324,7 +324,22 @@ class PracticeRound(Base):
     """
 
     __tablename__ = "practice_rounds"
-    __table_args__ = (Index("ix_practice_rounds_workspace", "workspace_id", "number"),)
+    __table_args__ = (
+        Index("ix_practice_rounds_workspace", "workspace_id", "number"),
+        # What every tick asks: rounds still to close, and still to announce.
+        Index(
+            "ix_practice_rounds_open",
+            "ends_at",
+            postgresql_where=text("closed_at IS NULL"),
+            sqlite_where=text("closed_at IS NULL"),
+        ),
+        Index(
+            "ix_practice_rounds_unannounced",
+            "id",
+            postgresql_where=text("announced_at IS NULL"),
+            sqlite_where=text("announced_at IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
@@ -347,6 +362,14 @@ class PracticeGroup(Base):
     """A pair (or the round's one trio) and the plan sent to it."""
 
     __tablename__ = "practice_groups"
+    __table_args__ = (
+        Index(
+            "ix_practice_groups_unsent",
+            "id",
+            postgresql_where=text("plan_sent_at IS NULL"),
+            sqlite_where=text("plan_sent_at IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
@@ -376,6 +399,7 @@ class PracticeSeat(Base):
     __table_args__ = (
         Index("ix_practice_seats_member", "member_id", "round_id"),
         Index("ix_practice_seats_round", "round_id"),
+        Index("ix_practice_seats_workspace", "workspace_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -55,6 +55,13 @@ class PracticeRepo:
         )
         return (await self.session.execute(stmt)).scalar_one_or_none() is not None
 
+    async def lock_workspace(self, workspace_id: int) -> None:
+        """Hold the workspace row until the transaction ends (PostgreSQL; SQLite's
+        transactions already hold the whole database)."""
+        await self.session.execute(
+            select(Workspace.id).where(Workspace.id == workspace_id).with_for_update()
+        )
+
     async def next_round_number(self, workspace_id: int) -> int:
         stmt = (
             update(Workspace)

@@ -302,6 +302,7 @@ async def test_three_ignored_checkins_pause_the_member_who_is_told_how_to_resume
     ann, _ben = await cohort.join("ann", "ben")
     for week in range(3):
         await cohort.at(FIRST_ROUND + timedelta(weeks=week))
+        await cohort.at(CHECKIN + timedelta(weeks=week))  # "did you meet?" goes unanswered
     await ann.ok("practice checkin cant")  # ann answers round 3; ben never does
     sent = await cohort.at(FIRST_ROUND + timedelta(weeks=3))
     (paused,) = [m for m in dms(sent, "ben") if m.title == "Practice paused"]
@@ -423,3 +424,54 @@ async def test_a_large_round_sends_every_plan_in_the_same_tick(cohort: Cohort) -
     assert set().union(*(members for members, _ in plans(sent))) == {"ann"} | {
         f"m{i}" for i in range(501)
     }
+
+
+async def test_every_two_weeks_means_a_round_every_other_monday(cohort: Cohort) -> None:
+    await cohort.join("ann", "ben")
+    await cohort.set_workspace(practice_every_weeks=2)
+    await cohort.at(FIRST_ROUND)
+    assert plans(await cohort.at(FIRST_ROUND + timedelta(weeks=1))) == []  # no new round
+    status = everything(await cohort.member("ann").ok("practice status"))
+    assert "until Mon 7 Dec 2026, 10:00" in status and "Next round: Mon 7 Dec 2026" in status
+    await cohort.at(FIRST_ROUND + timedelta(weeks=2))
+    assert len(await cohort.rounds()) == 2
+
+
+async def test_a_stale_wait_for_a_partner_does_not_block_matching(cohort: Cohort) -> None:
+    ann, ben = cohort.member("ann"), cohort.member("ben")
+    await ann.ok("practice now")
+    cohort.clock.set(START + timedelta(days=8))  # ann's wait ran out
+    assert (await ann.ok("practice now")).title == "You're first in line"
+    assert (await ben.ok("practice now")).title == "You're practising with ann"
+
+
+async def test_a_member_with_reminders_off_is_not_paused_for_unseen_checkins(
+    cohort: Cohort,
+) -> None:
+    _, ben = await cohort.join("ann", "ben")
+    await ben.ok("settings nudges=off")
+    for week in range(4):
+        await cohort.at(FIRST_ROUND + timedelta(weeks=week))
+        await cohort.at(CHECKIN + timedelta(weeks=week))
+    assert "In: you'll be paired every round" in everything(await ben.ok("practice status"))
+
+
+async def test_cant_this_round_spares_the_partner_the_reminder(cohort: Cohort) -> None:
+    ann, _ = await cohort.join("ann", "ben")
+    await cohort.at(FIRST_ROUND)
+    await cohort.at(CHECKIN)
+    await ann.ok("practice checkin cant")
+    assert await cohort.at(REMINDER) == []
+
+
+async def test_trouble_in_the_practice_step_never_holds_up_reminders(
+    cohort: Cohort, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken() -> None:
+        raise RuntimeError("boom")
+
+    assert cohort.bot.practice is not None
+    monkeypatch.setattr(cohort.bot.practice, "tick", broken)
+    await cohort.member("ann").ok('log "Dana Lee" when="today 2pm"')
+    sent = await cohort.at(START + timedelta(hours=3))
+    assert [m.title for m in dms(sent, "ann")] == ["Time for your thank-you to Dana Lee"]

@@ -13,7 +13,7 @@ from bot.practice.rounds import next_slot, start_round, workspace_tz
 from bot.registry import Kind, Option
 from bot.values import Button, Field, Message, UserError
 from storage.models import Nudge, PracticeSeat, changed_by_member
-from storage.practice import PracticeRepo
+from storage.practice import WAITING_FOR, PracticeRepo
 
 _GROUP = "Practice"
 _ANSWERS = {"yes": "you met", "not_yet": "not yet", "cant": "can't this round"}
@@ -50,6 +50,7 @@ async def leave(ctx: Context, args: dict[str, Any]) -> Message:
     member = ctx.member
     member.practice, member.practice_paused_until = "out", None
     member.practice_waiting_since = None
+    await _cancel_practice_nudges(ctx)
     return Message(
         title="You've left practice",
         text="No more partners from me. Rejoin any time: /tiara practice join",
@@ -80,6 +81,7 @@ async def pause(ctx: Context, args: dict[str, Any]) -> Message:
     member.practice = "paused"
     member.practice_paused_until = ctx.now + timedelta(weeks=weeks)
     member.practice_waiting_since = None
+    await _cancel_practice_nudges(ctx)
     return Message(
         title=f"Practice paused for {weeks} {'week' if weeks == 1 else 'weeks'}",
         text=(
@@ -151,14 +153,19 @@ async def history(ctx: Context, args: dict[str, Any]) -> Message:
 async def now(ctx: Context, args: dict[str, Any]) -> Message:
     """Find a practice partner right away (someone else who asked), or wait for one."""
     member = ctx.member
-    if member.practice_waiting_since is not None:
-        return Message(
-            title="Still looking",
-            text="You're first in line: I'll match you as soon as someone else asks.",
-        )
+    ws = member.workspace
     prepo = PracticeRepo(ctx.repo.session)
+    # One "now" at a time per workspace, and the workspace row locked before any member
+    # row, in the same order as a round start: two members asking at once are matched.
+    await prepo.lock_workspace(ws.id)
     partner = await prepo.waiting_partner(member, ctx.now)
     if partner is None:
+        waiting = member.practice_waiting_since
+        if waiting is not None and waiting > ctx.now - WAITING_FOR:
+            return Message(
+                title="Still looking",
+                text="You're first in line: I'll match you as soon as someone else asks.",
+            )
         member.practice_waiting_since = ctx.now
         return Message(
             title="You're first in line",
@@ -167,7 +174,6 @@ async def now(ctx: Context, args: dict[str, Any]) -> Message:
                 "asks (/tiara practice now) in the coming week, and DM you both a plan."
             ),
         )
-    ws = member.workspace
     rnd = await start_round(
         ctx.repo,
         ws,
@@ -176,6 +182,7 @@ async def now(ctx: Context, args: dict[str, Any]) -> Message:
         now=ctx.now,
         rng=ctx.rng,
         default_tz=ctx.default_tz,
+        ends=ctx.now + WAITING_FOR,
         on_demand=True,
     )
     return Message(
@@ -207,7 +214,7 @@ async def now(ctx: Context, args: dict[str, Any]) -> Message:
 async def checkin(ctx: Context, args: dict[str, Any]) -> Message:
     """Tell me whether you met your practice partner this round (yes, not_yet, cant)."""
     member = ctx.member
-    seats = await PracticeRepo(ctx.repo.session).seats_of(member.id, limit=5)
+    seats = await PracticeRepo(ctx.repo.session).seats_of(member.id, limit=20)
     wanted = args.get("round")
     seat = next(
         (s for s in seats if wanted is None or str(s.group.round.number) == str(wanted).strip()),
@@ -220,14 +227,15 @@ async def checkin(ctx: Context, args: dict[str, Any]) -> Message:
     answer: str = args["answer"]
     seat.answer, seat.answered_at = answer, ctx.now
     member.practice_ignored = 0
-    settled = [member.id] if answer == "cant" else []
-    if answer == "yes":
-        for other in seat.group.seats:  # they met too: don't ask them again
+    others = [s.member_id for s in seat.group.seats if s.id != seat.id and s.member_id]
+    if answer == "yes":  # they met too: nobody in the group is asked or reminded again
+        for other in seat.group.seats:
             if other.answer is None:
                 other.answer, other.answered_at = "yes", ctx.now
-            if other.member_id is not None:
-                settled.append(other.member_id)
-    await _close_checkins(ctx, seat.round_id, settled)
+        await _close_checkins(ctx, seat.round_id, [member.id, *others], _BOTH)
+    elif answer == "cant":  # no meeting this round: no reminder for anyone in the group
+        await _close_checkins(ctx, seat.round_id, [member.id], _BOTH)
+        await _close_checkins(ctx, seat.round_id, others, (k.PRACTICE_REMIND,))
     rnd = seat.group.round
     if answer == "yes":
         text = "Well done. Next time, swap roles or try questions you haven't asked yet."
@@ -241,11 +249,20 @@ async def checkin(ctx: Context, args: dict[str, Any]) -> Message:
     return Message(title=f"Round {rnd.number}: {_ANSWERS[answer]}", text=text)
 
 
-async def _close_checkins(ctx: Context, round_id: int, member_ids: list[int]) -> None:
-    """Cancel the pending check-in and reminder of a round for these members."""
+async def _cancel_practice_nudges(ctx: Context) -> None:
+    await ctx.repo.cancel_pending_nudges(ctx.member.id, kinds=k.PRACTICE_KINDS, now=ctx.now)
+
+
+_BOTH = (k.PRACTICE_CHECKIN, k.PRACTICE_REMIND)
+
+
+async def _close_checkins(
+    ctx: Context, round_id: int, member_ids: list[int], kinds: tuple[str, ...]
+) -> None:
+    """Cancel these members' pending ``kinds`` nudges of one round."""
     for member_id in member_ids:
-        for key in (f"{k.PRACTICE_CHECKIN}:r{round_id}", f"{k.PRACTICE_REMIND}:r{round_id}"):
-            nudge: Nudge | None = await ctx.repo.nudge_by_key(member_id, key)
+        for kind in kinds:
+            nudge: Nudge | None = await ctx.repo.nudge_by_key(member_id, f"{kind}:r{round_id}")
             if nudge is not None and nudge.status == "pending":
                 nudge.status = "cancelled"
                 changed_by_member(nudge, ctx.now)

@@ -69,12 +69,18 @@ def next_slot(ws: Workspace, tz: str, after: datetime) -> datetime:
         day += timedelta(days=7)
 
 
-def round_times(ws: Workspace, start: datetime) -> tuple[datetime, datetime, datetime]:
-    """(check-in, the one reminder, end) of a round starting at ``start``."""
-    length = timedelta(weeks=ws.practice_every_weeks)
-    checkin = start + timedelta(days=max(1, length.days * 3 // 7))  # Thursday, for weekly
-    remind = checkin + (start + length - checkin) / 2
-    return checkin, remind, start + length
+def following_slot(ws: Workspace, tz: str, now: datetime) -> datetime:
+    """When the round after one starting ``now`` starts: ``practice_every_weeks`` on."""
+    return next_slot(ws, tz, now + timedelta(weeks=ws.practice_every_weeks - 1))
+
+
+def round_times(start: datetime, ends: datetime) -> tuple[datetime, datetime]:
+    """(check-in, the one reminder) of a round from ``start`` to ``ends``: the check-in
+    three sevenths of the way (Thursday, for a weekly Monday round), the reminder midway
+    between it and the end."""
+    checkin = start + max(timedelta(days=1), (ends - start) * 3 / 7)
+    checkin = start + timedelta(days=(checkin - start).days)  # same time of day as the start
+    return checkin, checkin + (ends - checkin) / 2
 
 
 @dataclass
@@ -98,17 +104,19 @@ async def start_round(
     now: datetime,
     rng: random.Random,
     default_tz: str,
+    ends: datetime,
     on_demand: bool = False,
 ) -> PracticeRound:
-    """Pair ``members``, write the round, its groups and seats, and plan its nudges."""
+    """Pair ``members``, write the round, its groups and seats, and plan its nudges.
+
+    A scheduled round ends when the next one starts.
+    """
     prepo = PracticeRepo(repo.session)
     tz_of = {m.id: effective_timezone(m, default_tz) for m in members}
     candidates = [Candidate(m.id, tz_of[m.id], _offset_minutes(tz_of[m.id], now)) for m in members]
     met = await prepo.met_history(ws.id) if len(members) > 1 else {}
     pairing = pair_round(candidates, met, rng)
-    checkin, remind, ends = round_times(ws, now)
-    if on_demand:
-        ends = now + timedelta(days=7)
+    checkin, remind = round_times(now, ends)
     rnd = PracticeRound(
         workspace_id=ws.id,
         number=number,
@@ -131,7 +139,7 @@ async def start_round(
         for member_id in ids:
             member = by_id[member_id]
             member.practice_waiting_since = None
-            if member.practice == "paused":
+            if member.practice == "paused" and not on_demand:  # the pause is over
                 member.practice, member.practice_paused_until = "active", None
             repo.add(
                 PracticeSeat(workspace_id=ws.id, group=group, round_id=rnd.id, member_id=member_id)
@@ -214,6 +222,9 @@ class PracticeRunner:
                     if seat.answer is not None:
                         member.practice_ignored = 0
                         continue
+                    checkin = await repo.nudge_by_key(member.id, f"{k.PRACTICE_CHECKIN}:r{rnd.id}")
+                    if checkin is None or checkin.status not in ("sent", "done"):
+                        continue  # never asked (reminders off, muted, unreachable)
                     member.practice_ignored += 1
                     if member.practice_ignored >= IGNORED_BEFORE_PAUSE:
                         member.practice, member.practice_paused_until = "paused", None
@@ -234,32 +245,46 @@ class PracticeRunner:
         async with self.store.transaction() as session:
             due = await PracticeRepo(session).workspaces_due(now)
         for workspace_id, slot in due:
-            async with self.store.transaction() as session:
-                repo, prepo = Repo(session), PracticeRepo(session)
-                ws = await session.get(Workspace, workspace_id)
-                if ws is None:
-                    continue
-                tz = workspace_tz(ws, self.default_timezone)
-                if not await prepo.take_slot(ws.id, slot, next_slot(ws, tz, now)):
-                    continue  # another process started this round
-                members = list(await prepo.candidates(ws.id, now))
-                if not members:
-                    continue
-                number = await prepo.next_round_number(ws.id)
-                rnd = await start_round(
-                    repo,
-                    ws,
-                    number=number,
-                    members=members,
-                    now=now,
-                    rng=self.rng,
-                    default_tz=self.default_timezone,
+            try:
+                await self._start_one(report, workspace_id, slot, now)
+            except Exception as err:  # one workspace's trouble must not stop the others
+                report.failed += 1
+                log.error(
+                    "starting a practice round in workspace %d failed with %s",
+                    workspace_id,
+                    type(err).__name__,
                 )
-                report.rounds_started += 1
-                placed = len(members) if len(members) > 1 else 0
-                report.members_paired += placed
-                report.alone += len(members) - placed
-                log.debug("practice round %d started in workspace %d", rnd.number, ws.id)
+
+    async def _start_one(
+        self, report: PracticeReport, workspace_id: int, slot: datetime, now: datetime
+    ) -> None:
+        async with self.store.transaction() as session:
+            repo, prepo = Repo(session), PracticeRepo(session)
+            ws = await session.get(Workspace, workspace_id)
+            if ws is None:
+                return
+            following = following_slot(ws, workspace_tz(ws, self.default_timezone), now)
+            if not await prepo.take_slot(ws.id, slot, following):
+                return  # another process started this round
+            members = list(await prepo.candidates(ws.id, now))
+            if not members:
+                return
+            rnd = await start_round(
+                repo,
+                ws,
+                number=await prepo.next_round_number(ws.id),
+                members=members,
+                now=now,
+                rng=self.rng,
+                default_tz=self.default_timezone,
+                ends=following,
+            )
+            report.rounds_started += 1
+            if len(members) > 1:  # everyone is placed when there are two or more
+                report.members_paired += len(members)
+            else:
+                report.alone += 1
+            log.debug("practice round %d started in workspace %d", rnd.number, ws.id)
 
     # -- 3. send ---------------------------------------------------------------------
 
@@ -315,8 +340,18 @@ class PracticeRunner:
         except DeliveryError as err:
             report.failed += 1
             log.warning("practice %s failed: %s", what, err.reason)
+            if err.permanent and not isinstance(to, ChannelRef):
+                await self._one_by_one(to, message)  # one member's closed DMs, say
             return err.permanent  # a permanent failure is given up, not retried
         return True
+
+    async def _one_by_one(self, users: list[UserRef], message: Message) -> None:
+        """A group conversation could not be opened: give each member the plan in a DM."""
+        for user in users:
+            try:
+                await self.notifier.send_dm(user, message)
+            except DeliveryError as err:
+                log.warning("practice plan by DM failed: %s", err.reason)
 
     async def _announcement(
         self, session: AsyncSession, rnd: PracticeRound

@@ -60,6 +60,17 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_practice_rounds")),
     )
     op.create_index("ix_practice_rounds_workspace", "practice_rounds", ["workspace_id", "number"])
+    for name, column, where in (
+        ("ix_practice_rounds_open", "ends_at", "closed_at IS NULL"),
+        ("ix_practice_rounds_unannounced", "id", "announced_at IS NULL"),
+    ):
+        op.create_index(
+            name,
+            "practice_rounds",
+            [column],
+            postgresql_where=sa.text(where),
+            sqlite_where=sa.text(where),
+        )
     op.create_table(
         "practice_groups",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -74,6 +85,13 @@ def upgrade() -> None:
     )
     op.create_index(
         op.f("ix_practice_groups_round_id"), "practice_groups", ["round_id"], unique=False
+    )
+    op.create_index(
+        "ix_practice_groups_unsent",
+        "practice_groups",
+        ["id"],
+        postgresql_where=sa.text("plan_sent_at IS NULL"),
+        sqlite_where=sa.text("plan_sent_at IS NULL"),
     )
     op.create_table(
         "practice_seats",
@@ -105,6 +123,7 @@ def upgrade() -> None:
     )
     op.create_index("ix_practice_seats_member", "practice_seats", ["member_id", "round_id"])
     op.create_index("ix_practice_seats_round", "practice_seats", ["round_id"])
+    op.create_index("ix_practice_seats_workspace", "practice_seats", ["workspace_id"])
 
     with op.batch_alter_table("nudges") as batch:
         batch.add_column(sa.Column("practice_round_id", sa.Integer(), nullable=True))
