@@ -27,6 +27,7 @@ __all__ = [
     "Base",
     "Contact",
     "Landing",
+    "Leased",
     "Meeting",
     "Member",
     "MemberOwned",
@@ -71,6 +72,19 @@ NAMING = {
 class Base(AsyncAttrs, DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime()}
+
+
+def partial_index(name: str, column: str, where: str) -> Index:
+    """An index of only the rows ``where`` holds: the few a tick looks for among many."""
+    return Index(name, column, postgresql_where=text(where), sqlite_where=text(where))
+
+
+class Leased:
+    """Columns of a row a worker claims before sending it: until ``lease_until`` nobody
+    else takes it, and ``claim_token`` says which claim it was."""
+
+    lease_until: Mapped[datetime | None]
+    claim_token: Mapped[str | None] = mapped_column(String(32))
 
 
 class MemberOwned:
@@ -233,7 +247,7 @@ class PromptSeen(MemberOwned, Base):
     seen_at: Mapped[datetime]
 
 
-class Nudge(MemberOwned, Base):
+class Nudge(MemberOwned, Leased, Base):
     """A direct message the bot owes a member at ``due_at``: scheduled work is a row.
 
     ``dedupe_key`` names what the nudge is about ("thanks:m12"), so planning the same
@@ -248,12 +262,7 @@ class Nudge(MemberOwned, Base):
         UniqueConstraint("member_id", "seq", name="uq_nudges_member_seq"),
         Index("ix_nudges_member_status", "member_id", "status", "due_at"),
         # What the scheduler asks every tick: only pending rows are indexed.
-        Index(
-            "ix_nudges_pending_due",
-            "due_at",
-            postgresql_where=text("status = 'pending'"),
-            sqlite_where=text("status = 'pending'"),
-        ),
+        partial_index("ix_nudges_pending_due", "due_at", "status = 'pending'"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -280,8 +289,6 @@ class Nudge(MemberOwned, Base):
     # pending, sent, done, cancelled, expired, skipped, failed
     status: Mapped[str] = mapped_column(String(12), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    lease_until: Mapped[datetime | None]
-    claim_token: Mapped[str | None] = mapped_column(String(32))
     sent_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime]
@@ -315,7 +322,7 @@ class Landing(MemberOwned, Base):
     landed_at: Mapped[datetime]
 
 
-class PracticeRound(Base):
+class PracticeRound(Leased, Base):
     """One round of peer practice in a workspace: scheduled by the cadence, or on demand.
 
     ``announced_at`` is set once the announcement went out; ``lease_until`` and
@@ -327,18 +334,8 @@ class PracticeRound(Base):
     __table_args__ = (
         Index("ix_practice_rounds_workspace", "workspace_id", "number"),
         # What every tick asks: rounds still to close, and still to announce.
-        Index(
-            "ix_practice_rounds_open",
-            "ends_at",
-            postgresql_where=text("closed_at IS NULL"),
-            sqlite_where=text("closed_at IS NULL"),
-        ),
-        Index(
-            "ix_practice_rounds_unannounced",
-            "id",
-            postgresql_where=text("announced_at IS NULL"),
-            sqlite_where=text("announced_at IS NULL"),
-        ),
+        partial_index("ix_practice_rounds_open", "ends_at", "closed_at IS NULL"),
+        partial_index("ix_practice_rounds_unannounced", "id", "announced_at IS NULL"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -350,26 +347,17 @@ class PracticeRound(Base):
     ends_at: Mapped[datetime]
     announced_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
-    lease_until: Mapped[datetime | None]
-    claim_token: Mapped[str | None] = mapped_column(String(32))
 
     groups: Mapped[list[PracticeGroup]] = relationship(
         back_populates="round", lazy="raise", order_by="PracticeGroup.id"
     )
 
 
-class PracticeGroup(Base):
+class PracticeGroup(Leased, Base):
     """A pair (or the round's one trio) and the plan sent to it."""
 
     __tablename__ = "practice_groups"
-    __table_args__ = (
-        Index(
-            "ix_practice_groups_unsent",
-            "id",
-            postgresql_where=text("plan_sent_at IS NULL"),
-            sqlite_where=text("plan_sent_at IS NULL"),
-        ),
-    )
+    __table_args__ = (partial_index("ix_practice_groups_unsent", "id", "plan_sent_at IS NULL"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
@@ -379,8 +367,6 @@ class PracticeGroup(Base):
     # The persona the "professional" plays: {"role": ..., "org": ..., "field": ...}.
     persona: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     plan_sent_at: Mapped[datetime | None]
-    lease_until: Mapped[datetime | None]
-    claim_token: Mapped[str | None] = mapped_column(String(32))
 
     round: Mapped[PracticeRound] = relationship(back_populates="groups", lazy="raise")
     seats: Mapped[list[PracticeSeat]] = relationship(

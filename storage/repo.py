@@ -22,6 +22,7 @@ from storage.models import (
     OutreachRequest,
     PromptSeen,
     Workspace,
+    changed_by_member,
 )
 
 # Written into the SQL rather than sent as a parameter, so that PostgreSQL's generic plan
@@ -327,6 +328,14 @@ class Repo:
             return self._keyed[member_id, key]
         stmt = select(Nudge).where(Nudge.member_id == member_id, Nudge.dedupe_key == key)
         return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def cancel_nudge_keys(self, member_id: int, keys: Sequence[str], now: datetime) -> None:
+        """Cancel the member's nudges with these keys that are still to be sent."""
+        for key in keys:
+            nudge = await self.nudge_by_key(member_id, key)
+            if nudge is not None and nudge.status == "pending":
+                nudge.status = "cancelled"
+                changed_by_member(nudge, now)
 
     async def preload_nudges(self, keys: Collection[tuple[int, str]]) -> None:
         """Look up many (member, dedupe key) nudges in one query; nudge_by_key then answers

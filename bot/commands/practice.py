@@ -12,7 +12,7 @@ from bot.practice.names import display_name
 from bot.practice.rounds import next_slot, start_round, workspace_tz
 from bot.registry import Kind, Option
 from bot.values import Button, Field, Message, UserError
-from storage.models import Nudge, PracticeSeat, changed_by_member
+from storage.models import PracticeSeat
 from storage.practice import WAITING_FOR, PracticeRepo
 
 _GROUP = "Practice"
@@ -260,9 +260,6 @@ async def _close_checkins(
     ctx: Context, round_id: int, member_ids: list[int], kinds: tuple[str, ...]
 ) -> None:
     """Cancel these members' pending ``kinds`` nudges of one round."""
+    keys = [f"{kind}:r{round_id}" for kind in kinds]
     for member_id in member_ids:
-        for kind in kinds:
-            nudge: Nudge | None = await ctx.repo.nudge_by_key(member_id, f"{kind}:r{round_id}")
-            if nudge is not None and nudge.status == "pending":
-                nudge.status = "cancelled"
-                changed_by_member(nudge, ctx.now)
+        await ctx.repo.cancel_nudge_keys(member_id, keys, ctx.now)

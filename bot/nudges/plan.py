@@ -186,11 +186,7 @@ class Planner:
         )
 
     async def cancel_keys(self, *keys: str) -> None:
-        for key in keys:
-            nudge = await self.repo.nudge_by_key(self.member.id, key)
-            if nudge is not None and nudge.status == "pending":
-                nudge.status = "cancelled"
-                changed_by_member(nudge, self.now)
+        await self.repo.cancel_nudge_keys(self.member.id, keys, self.now)
 
     async def cancel(
         self,
