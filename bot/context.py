@@ -16,8 +16,9 @@ __all__ = ["Context", "effective_timezone"]
 
 
 def effective_timezone(member: Member, default: str) -> str:
-    """The timezone times are shown and read in for ``member``."""
-    return member.timezone or member.workspace.timezone or default
+    """The timezone times are shown and read in for ``member``: the one they chose, else
+    their platform profile's, else the workspace's, else ``default``."""
+    return member.timezone or member.platform_timezone or member.workspace.timezone or default
 
 
 @dataclass

@@ -10,7 +10,7 @@ from typing import Any
 
 from bot.items import parse_item, parse_nudge
 from bot.registry import Command, Kind, Option
-from bot.timeutil import parse_when, resolve_timezone
+from bot.timeutil import AUTO_TIMEZONE, parse_when, resolve_timezone
 from bot.values import UserError
 
 __all__ = ["convert_args"]
@@ -69,7 +69,9 @@ def _convert(option: Option, raw: object, *, tz: str, now: datetime) -> Any:
     if kind in (Kind.WHEN, Kind.PAST_WHEN):
         return parse_when(_check_text(option, text), tz=tz, now=now, past=kind is Kind.PAST_WHEN)
     if kind is Kind.TIMEZONE:
-        return resolve_timezone(_check_text(option, text))
+        text = _check_text(option, text)
+        # "auto" hands the choice back to the platform profile (or the workspace).
+        return AUTO_TIMEZONE if text.strip().casefold() == AUTO_TIMEZONE else resolve_timezone(text)
     text = _check_text(option, text)
     if kind is Kind.NAMES:
         names: list[str] = []

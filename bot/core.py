@@ -13,10 +13,12 @@ from bot.context import Context, effective_timezone
 from bot.convert import convert_args
 from bot.notify import Notifier
 from bot.nudges.deliver import NudgeSender, TickReport
+from bot.nudges.plan import Planner
 from bot.parsing import parse_command_text
 from bot.practice.rounds import PracticeRunner
 from bot.registry import Registry
-from bot.values import ChannelRef, Form, Invocation, Message, UserError, UserRef
+from bot.timeutil import resolve_timezone
+from bot.values import Button, ChannelRef, Form, Invocation, Message, UserError, UserRef
 from storage.practice import PracticeRepo
 from storage.repo import Repo
 from storage.store import Store
@@ -24,6 +26,9 @@ from storage.store import Store
 __all__ = ["INTERNAL_ERROR", "Bot"]
 
 log = logging.getLogger(__name__)
+
+# How long a handled event id is remembered; platforms redeliver within minutes.
+EVENT_MEMORY = timedelta(days=1)
 
 INTERNAL_ERROR = (
     "Something went wrong on my side, sorry; nothing was saved. Please try again in a "
@@ -85,6 +90,8 @@ class Bot:
             await self.practice.tick()
         except Exception as err:
             log.error("the practice step of the tick failed with %s", type(err).__name__)
+        async with self.store.transaction() as session:
+            await Repo(session).forget_events(self.clock.now() - EVENT_MEMORY)
         return await self.sender.tick()
 
     async def next_due(self, until: datetime) -> datetime | None:
@@ -135,9 +142,10 @@ class Bot:
                 repo = Repo(session)
                 now = self.clock.now()
                 member = await repo.ensure_member(user.platform, user.workspace, user.user, now=now)
-                if member.unreachable_at is not None:
+                if member.unreachable_at is not None or not member.active:
                     was_unreachable = True  # they are talking to us, so DMs work again
                     member.unreachable_at = None
+                    member.active = True
                 ctx = Context(
                     repo=repo,
                     member=member,
@@ -174,6 +182,69 @@ class Bot:
                 outcome,
                 (time.perf_counter() - started) * 1000,
             )
+
+    async def update_profile(
+        self,
+        user: UserRef,
+        *,
+        timezone: str | None = None,
+        display_name: str | None = None,
+        active: bool = True,
+    ) -> None:
+        """Record what the platform says about a member (an adapter reads their profile).
+
+        A timezone the platform reports is used unless the member chose one; when it
+        changes what the member's times mean, their pending reminders are planned again.
+        An unknown timezone name is ignored. ``active=False`` means the member left or
+        was deactivated: nothing more is sent to them until they talk to Tiara again.
+        """
+        zone: str | None = None
+        if timezone:
+            try:
+                zone = resolve_timezone(timezone)
+            except UserError:
+                log.info("ignored a platform timezone this bot doesn't know")
+        async with self.store.transaction() as session:
+            repo = Repo(session)
+            now = self.clock.now()
+            member = await repo.ensure_member(user.platform, user.workspace, user.user, now=now)
+            before = effective_timezone(member, self.default_timezone)
+            if zone is not None:
+                member.platform_timezone = zone
+            if display_name:
+                member.display_name = " ".join(display_name.split())[:80] or None
+            member.active = active
+            member.profile_checked_at = now
+            after = effective_timezone(member, self.default_timezone)
+            if after != before:
+                await Planner(repo, member, now, after).replan()
+
+    async def profile_checked_at(self, user: UserRef) -> datetime | None:
+        """When the member's platform profile was last read (None: never, or unknown)."""
+        async with self.store.transaction() as session:
+            member = await Repo(session).find_member(user.platform, user.workspace, user.user)
+            return member.profile_checked_at if member is not None else None
+
+    async def first_delivery(self, platform: str, event_id: str) -> bool:
+        """True the first time an event id is seen, False for a redelivery (in any process)."""
+        async with self.store.transaction() as session:
+            return await Repo(session).first_sighting(platform, event_id, self.clock.now())
+
+    async def dashboard(self, user: UserRef) -> list[Message]:
+        """The member's dashboard (Slack's App Home): what's coming up, what's waiting for
+        them, their practice status, and buttons to log a meeting or get questions."""
+        start = Message(
+            text=("Your informational interviews at a glance. Everything here is private to you."),
+            buttons=(
+                Button("Log a meeting", ("log",), style="primary", opens_form=True),
+                Button("TIARA questions", ("prompts",)),
+                Button("Help", ("help",)),
+            ),
+        )
+        parts = [start]
+        for words in (("meetings",), ("followups",), ("practice", "status")):
+            parts.append(await self.dispatch(Invocation(words, {}, user)))
+        return parts
 
     async def timezone_of(self, user: UserRef) -> str:
         """The member's timezone (the workspace default for someone new)."""

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, available_timezones
 from bot.values import UserError
 
 __all__ = [
+    "AUTO_TIMEZONE",
     "DATE_EXAMPLES",
     "format_when",
     "parse_when",
@@ -46,6 +47,9 @@ def _zones_by_folded_name() -> dict[str, str]:
         for name in available_timezones()
         if name not in _NOT_MEMBER_ZONES and not name.startswith(("posix/", "right/"))
     }
+
+
+AUTO_TIMEZONE = "auto"  # settings timezone=auto: follow the platform profile
 
 
 def resolve_timezone(name: str) -> str:

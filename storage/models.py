@@ -36,6 +36,7 @@ __all__ = [
     "PracticeGroup",
     "PracticeRound",
     "PracticeSeat",
+    "ProcessedEvent",
     "PromptSeen",
     "UTCDateTime",
     "Workspace",
@@ -130,7 +131,12 @@ class Member(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
     user_id: Mapped[str] = mapped_column(String(64))
+    # The timezone the member chose; None follows their platform profile, then the workspace.
     timezone: Mapped[str | None] = mapped_column(String(64))
+    # From the platform's profile (Slack's users.info), refreshed by the adapter.
+    platform_timezone: Mapped[str | None] = mapped_column(String(64))
+    display_name: Mapped[str | None] = mapped_column(String(80))
+    profile_checked_at: Mapped[datetime | None]
     next_seq: Mapped[int] = mapped_column(Integer, default=0)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime]
@@ -401,3 +407,15 @@ class PracticeSeat(Base):
 
     group: Mapped[PracticeGroup] = relationship(back_populates="seats", lazy="raise")
     member: Mapped[Member | None] = relationship(lazy="raise")
+
+
+class ProcessedEvent(Base):
+    """A platform event already handled, so a redelivery (Slack retries) is handled once."""
+
+    __tablename__ = "processed_events"
+    __table_args__ = (UniqueConstraint("platform", "event_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    event_id: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[datetime] = mapped_column(index=True)

@@ -20,6 +20,7 @@ from storage.models import (
     Member,
     Nudge,
     OutreachRequest,
+    ProcessedEvent,
     PromptSeen,
     Workspace,
     changed_by_member,
@@ -123,8 +124,25 @@ class Repo:
         stmt = select(Member).where(Member.workspace_id == workspace_id).order_by(Member.id)
         return (await self.session.execute(stmt)).scalars().all()
 
+    async def first_sighting(self, platform: str, event_id: str, now: datetime) -> bool:
+        """Record a platform event as handled; False if it was already (a redelivery)."""
+        try:
+            async with self.session.begin_nested():
+                self.session.add(
+                    ProcessedEvent(platform=platform, event_id=event_id, received_at=now)
+                )
+        except IntegrityError:
+            return False
+        return True
+
+    async def forget_events(self, before: datetime) -> None:
+        """Drop handled events older than any redelivery can be."""
+        await self.session.execute(
+            delete(ProcessedEvent).where(ProcessedEvent.received_at < before)
+        )
+
     async def clear_unreachable(self, platform: str, workspace: str, user_id: str) -> None:
-        """The member wrote to us, so their DMs work again."""
+        """The member wrote to us, so their DMs work again (and they are back if they left)."""
         workspace_ids = select(Workspace.id).where(
             Workspace.platform == platform, Workspace.external_id == workspace
         )
@@ -133,9 +151,9 @@ class Repo:
             .where(
                 Member.user_id == user_id,
                 Member.workspace_id.in_(workspace_ids),
-                Member.unreachable_at.is_not(None),
+                or_(Member.unreachable_at.is_not(None), Member.active.is_(False)),
             )
-            .values(unreachable_at=None)
+            .values(unreachable_at=None, active=True)
             .execution_options(synchronize_session=False)
         )
 

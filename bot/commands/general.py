@@ -9,7 +9,7 @@ from bot.context import Context
 from bot.nudges import kinds as k
 from bot.nudges.rhythm import format_minutes, parse_clock, parse_quiet
 from bot.registry import Command, Kind, Option
-from bot.timeutil import format_when
+from bot.timeutil import AUTO_TIMEZONE, format_when
 from bot.values import Field, Message, UserError
 
 _GROUPS = ("Tracker", "Prepare", "Reminders", "Practice", "You")
@@ -68,7 +68,11 @@ async def help_command(ctx: Context, args: dict[str, Any]) -> Message:
 @registry.command(
     "settings",
     options=(
-        Option("timezone", Kind.TIMEZONE, "your timezone, an IANA name like America/Chicago"),
+        Option(
+            "timezone",
+            Kind.TIMEZONE,
+            "your timezone, an IANA name like America/Chicago (auto: follow your profile)",
+        ),
         Option("nudges", Kind.BOOL, "reminders in a direct message (on or off)"),
         Option("quiet", Kind.TEXT, 'hours with no reminders, like "21-8" or "off"'),
         Option("nudge_time", Kind.TEXT, 'when daily reminders arrive, like "9:00"'),
@@ -109,7 +113,7 @@ async def settings(ctx: Context, args: dict[str, Any]) -> Message:
             )
         member.nudge_time = minutes
     if "timezone" in args:
-        member.timezone = args["timezone"]
+        member.timezone = None if args["timezone"] == AUTO_TIMEZONE else args["timezone"]
     if "keep_in_touch_months" in args:
         member.keep_in_touch_months = int(args["keep_in_touch_months"])
     if "nudges" in args:
@@ -131,10 +135,14 @@ async def settings(ctx: Context, args: dict[str, Any]) -> Message:
         if member.quiet_start == member.quiet_end
         else f"{format_minutes(member.quiet_start)} to {format_minutes(member.quiet_end)}"
     )
-    own = member.timezone
-    workspace_tz = member.workspace.timezone or ctx.default_tz
+    if member.timezone:
+        zone = member.timezone
+    elif member.platform_timezone:
+        zone = f"{member.platform_timezone} (from your profile)"
+    else:
+        zone = f"{ctx.tz} (the workspace default)"
     fields = [
-        Field("Timezone", own if own else f"{workspace_tz} (the workspace default)"),
+        Field("Timezone", zone),
         Field("Your local time", format_when(ctx.now, ctx.tz)),
         Field("Nudges", "on" if member.nudges_on else "off"),
         Field("Quiet hours", quiet_text),

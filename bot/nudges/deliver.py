@@ -302,7 +302,7 @@ def _without_superseded(live: list[Nudge], skipped: list[int]) -> list[Nudge]:
 
 def _wanted(member: Member, nudge: Nudge) -> bool:
     """Whether the member still wants this kind of nudge at all."""
-    if not member.nudges_on or member.unreachable_at is not None:
+    if not member.nudges_on or not member.active or member.unreachable_at is not None:
         return False
     if nudge.kind == k.WEEKLY_PLAN and not member.weekly_plan:
         return False

@@ -8,5 +8,8 @@ __all__ = ["display_name"]
 
 
 def display_name(member: Member | None) -> str:
-    """A member's platform name; a member who erased their data is anonymous."""
-    return member.user_id if member is not None else "a former member"
+    """A member's name as their platform shows it (their user id until the adapter has
+    read their profile); a member who erased their data is anonymous."""
+    if member is None:
+        return "a former member"
+    return member.display_name or member.user_id
