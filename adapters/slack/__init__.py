@@ -1,0 +1,1 @@
+"""The Slack adapter: Tiara as a Slack app (manifest, slash command, events and DMs)."""
