@@ -28,6 +28,8 @@ workspace_cli = typer.Typer(
     help="A workspace's follow-up policy, holidays and timezone.", no_args_is_help=True
 )
 cli.add_typer(workspace_cli, name="workspace")
+slack_cli = typer.Typer(help="Slack: the app manifest.", no_args_is_help=True)
+cli.add_typer(slack_cli, name="slack")
 
 
 def _settings() -> Settings:
@@ -96,20 +98,78 @@ def console(
 
 
 @cli.command()
-def run() -> None:
+def run(
+    platform: str = typer.Argument(
+        None, help="slack or console (default: the platform whose credentials are set)."
+    ),
+    http: bool = typer.Option(
+        False, "--http", help="Slack: serve HTTP at /slack/events instead of Socket Mode."
+    ),
+    port: int = typer.Option(None, "--port", help="HTTP port (default TIARA_PORT, 3000)."),
+    host: str = typer.Option(None, "--host", help="HTTP address (default TIARA_HOST, 0.0.0.0)."),
+) -> None:
     """Run Tiara on the platform whose credentials are configured, else in the console."""
     settings = _settings()
-    platform = settings.platform
-    if platform == "console":
+    chosen = (platform or settings.platform).casefold()
+    if chosen == "console":
         asyncio.run(_console(settings, _default_user(), "local"))
         return
-    typer.secho(
-        f"{platform.capitalize()} credentials are set, but the {platform} adapter is not part "
-        "of this version yet. Unset them to use the console: `tiara console`.",
-        fg="yellow",
-        err=True,
-    )
+    if chosen == "slack":
+        _run_slack(
+            settings,
+            http=http,
+            host=host or settings.host,
+            port=settings.port if port is None else port,
+        )
+        return
+    if chosen == "discord":
+        typer.secho(
+            "Discord credentials are set, but the Discord adapter is not part of this version "
+            "yet. Unset DISCORD_TOKEN to use the console: `tiara console`.",
+            fg="yellow",
+            err=True,
+        )
+        raise typer.Exit(2)
+    typer.secho(f"Unknown platform {chosen!r}: use slack or console.", fg="red", err=True)
     raise typer.Exit(2)
+
+
+def _run_slack(settings: Settings, *, http: bool, host: str, port: int) -> None:
+    from adapters.slack.runner import SlackConfigError, run_slack
+    from bot.app import configure_logging
+
+    configure_logging(settings)
+    try:
+        asyncio.run(run_slack(settings, http=http, host=host, port=port))
+    except SlackConfigError as err:
+        typer.secho(str(err), fg="red", err=True)
+        raise typer.Exit(2) from None
+    except OSError as err:  # the port is taken, the address is wrong
+        typer.secho(f"Can't serve on {host}:{port}: {err.strerror or err}", fg="red", err=True)
+        raise typer.Exit(2) from None
+
+
+@slack_cli.command("manifest")
+def slack_manifest(
+    socket: bool = typer.Option(True, "--socket", help="A Socket Mode app (the default)."),
+    http: str = typer.Option(
+        None, "--http", metavar="URL", help="An HTTP app served at URL (https://...)."
+    ),
+) -> None:
+    """Print the Slack app manifest to paste into api.slack.com/apps ("From a manifest")."""
+    from adapters.slack.manifest import build_manifest, manifest_yaml
+    from bot.commands import registry
+
+    try:
+        manifest = (
+            build_manifest(registry, mode="http", url=http)
+            if http is not None
+            else build_manifest(registry, mode="socket")
+        )
+    except ValueError as err:
+        typer.secho(str(err), fg="red", err=True)
+        raise typer.Exit(2) from None
+    sys.stdout.write(manifest_yaml(manifest))
 
 
 @db_cli.command("upgrade")

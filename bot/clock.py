@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime, timedelta
 from typing import Protocol, runtime_checkable
 
-__all__ = ["Clock", "FixedClock", "MovableClock", "OffsetClock", "SystemClock"]
+__all__ = ["Clock", "FileClock", "FixedClock", "MovableClock", "OffsetClock", "SystemClock"]
 
 
 class Clock(Protocol):
@@ -62,3 +63,29 @@ class OffsetClock:
 
     def advance(self, delta: timedelta) -> None:
         self._offset += delta
+
+
+class FileClock:
+    """The time written in a file (ISO 8601), for end-to-end tests and demos of a running
+    bot: writing a later time into the file moves the bot's clock. Until the file holds a
+    readable time, the wall clock is used."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._seen: tuple[int, datetime] | None = None
+
+    def now(self) -> datetime:
+        try:
+            changed = os.stat(self.path).st_mtime_ns
+        except OSError:
+            return datetime.now(UTC)
+        if self._seen is None or self._seen[0] != changed:
+            try:
+                with open(self.path, encoding="utf-8") as handle:
+                    moment = datetime.fromisoformat(handle.read().strip())
+            except (OSError, ValueError):
+                return self._seen[1] if self._seen else datetime.now(UTC)
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=UTC)
+            self._seen = (changed, moment.astimezone(UTC))
+        return self._seen[1]

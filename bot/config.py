@@ -43,9 +43,31 @@ class Settings(BaseSettings):
         description="How long a worker holds claimed nudges before another may take them.",
     )
 
+    host: str = Field(default="0.0.0.0", description="Where the HTTP server listens.")
+    port: int = Field(default=3000, ge=1, le=65535, description="The HTTP server's port.")
+    clock_file: str | None = Field(
+        default=None,
+        description="For end-to-end tests and demos only: read the current time from this "
+        "file (an ISO 8601 time) instead of the system clock.",
+    )
+
     # Platform credentials carry their platforms' usual names, without the TIARA_ prefix.
     slack_bot_token: SecretStr | None = Field(default=None, alias="SLACK_BOT_TOKEN")
     slack_app_token: SecretStr | None = Field(default=None, alias="SLACK_APP_TOKEN")
+    slack_signing_secret: SecretStr | None = Field(default=None, alias="SLACK_SIGNING_SECRET")
+    slack_client_id: str | None = Field(default=None, alias="SLACK_CLIENT_ID")
+    slack_client_secret: SecretStr | None = Field(default=None, alias="SLACK_CLIENT_SECRET")
+    slack_api_url: str = Field(
+        default="https://slack.com/api/",
+        description="Slack's Web API base URL (GovSlack, enterprise endpoints, tests).",
+    )
+    slack_messages_per_second: float = Field(
+        default=4.0,
+        gt=0,
+        le=100,
+        description="Messages sent per second per Slack workspace (Slack allows 1 per "
+        "channel per second and a few hundred a minute per workspace).",
+    )
     discord_token: SecretStr | None = Field(default=None, alias="DISCORD_TOKEN")
 
     @field_validator("database_url", mode="before")
@@ -90,9 +112,20 @@ class Settings(BaseSettings):
             return "(unparseable URL)"
 
     @property
+    def slack_oauth(self) -> bool:
+        """Whether Slack runs for many workspaces, installed through OAuth."""
+        return self.slack_client_id is not None and self.slack_client_secret is not None
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _api_url_ends_with_slash(cls, value: str) -> str:
+        # slack_sdk appends the method name straight to the base URL.
+        return value if value.endswith("/") else value + "/"
+
+    @property
     def platform(self) -> Literal["slack", "discord", "console"]:
         """The platform ``tiara run`` starts: the one whose credentials are configured."""
-        if self.slack_bot_token is not None:
+        if self.slack_bot_token is not None or self.slack_oauth:
             return "slack"
         if self.discord_token is not None:
             return "discord"

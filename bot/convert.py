@@ -113,11 +113,15 @@ def convert_args(
             raise UserError(f"`/tiara {command.name}` has no option {key}=. {_usage(command)}")
         if raw is None or (isinstance(raw, str) and not raw.strip()):
             continue
-        args[key] = _convert(option, raw, tz=tz, now=now)
+        try:
+            args[key] = _convert(option, raw, tz=tz, now=now)
+        except UserError as err:
+            raise UserError(err.message, option=err.option or key) from None
     for option in command.options:
         if option.required and option.name not in args:
             raise UserError(
-                f"`/tiara {command.name}` needs {option.name}= ({option.help}). {_usage(command)}"
+                f"`/tiara {command.name}` needs {option.name}= ({option.help}). {_usage(command)}",
+                option=option.name,
             )
     return args
 

@@ -158,7 +158,7 @@ class Bot:
                 return await command.handler(ctx, args)
         except UserError as err:
             outcome = "user_error"
-            return Message(text=err.message, error=True)
+            return Message(text=err.message, error=True, error_option=err.option)
         except Exception as err:
             # Exception messages can quote SQL parameters (members' notes): log the type and
             # where it happened, never the message or the arguments.
@@ -190,6 +190,7 @@ class Bot:
         timezone: str | None = None,
         display_name: str | None = None,
         active: bool = True,
+        known_only: bool = False,
     ) -> None:
         """Record what the platform says about a member (an adapter reads their profile).
 
@@ -197,6 +198,8 @@ class Bot:
         changes what the member's times mean, their pending reminders are planned again.
         An unknown timezone name is ignored. ``active=False`` means the member left or
         was deactivated: nothing more is sent to them until they talk to Tiara again.
+        With ``known_only`` someone who never used Tiara is left unrecorded (a platform
+        reports changes to everyone's profile).
         """
         zone: str | None = None
         if timezone:
@@ -207,7 +210,13 @@ class Bot:
         async with self.store.transaction() as session:
             repo = Repo(session)
             now = self.clock.now()
-            member = await repo.ensure_member(user.platform, user.workspace, user.user, now=now)
+            if known_only:
+                found = await repo.find_member(user.platform, user.workspace, user.user)
+                if found is None:
+                    return
+                member = found
+            else:
+                member = await repo.ensure_member(user.platform, user.workspace, user.user, now=now)
             before = effective_timezone(member, self.default_timezone)
             if zone is not None:
                 member.platform_timezone = zone

@@ -104,6 +104,7 @@ class Message:
     buttons: tuple[Button, ...] = ()
     private: bool = True
     error: bool = False
+    error_option: str | None = None  # the option an error is about (a form's field)
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,8 +134,13 @@ class Form:
 
 
 class UserError(Exception):
-    """A mistake the member can fix; ``message`` says what to type instead."""
+    """A mistake the member can fix; ``message`` says what to type instead.
 
-    def __init__(self, message: str) -> None:
+    ``option`` names the option the mistake is in, when known, so a form can show the
+    message under that field.
+    """
+
+    def __init__(self, message: str, *, option: str | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.option = option

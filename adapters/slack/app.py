@@ -1,0 +1,470 @@
+"""Tiara on Slack: a bolt ``AsyncApp`` that turns ``/tiara``, button clicks, modal
+submissions and events into core invocations, and renders the answers.
+
+Every listener acknowledges first (Slack wants an answer within 3 seconds) and works
+after, except where Slack's answer *is* the work: a modal opens from the ``trigger_id``
+at once, and a form's submission is checked before it is acknowledged, so a mistake
+keeps the modal open with everything the member typed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
+from slack_sdk.errors import SlackApiError
+from slack_sdk.models.views import View
+from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+from adapters.slack.blocks import (
+    ACTION_PREFIX,
+    FORM_CALLBACK,
+    decode_button,
+    form_modal,
+    form_values,
+    home_view,
+    message_payloads,
+)
+from adapters.slack.notifier import SlackNotifier
+from bot.core import Bot
+from bot.values import ChannelRef, Form, Invocation, Message, UserError, UserRef
+
+__all__ = ["PLATFORM", "SLASH_COMMAND", "InstalledTokens", "SingleToken", "SlackAdapter"]
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "slack"
+SLASH_COMMAND = "/tiara"
+PROFILE_EVERY = timedelta(days=1)
+_HOME_DEBOUNCE = 1.0  # seconds: several changes in a row publish the Home tab once
+_ERROR_TEXT = 300  # Slack shows a form error under the field; keep it readable
+
+Respond = Callable[..., Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class SingleToken:
+    """One workspace, one bot token (``SLACK_BOT_TOKEN``)."""
+
+    token: str
+
+    async def bot_token(self, workspace: str) -> str | None:
+        return self.token
+
+
+@dataclass
+class InstalledTokens:
+    """Many workspaces installed through OAuth: each team's token from the install store."""
+
+    store: AsyncInstallationStore
+    _cache: dict[str, tuple[float, str | None]] = field(default_factory=dict)
+    ttl: float = 300.0
+
+    async def bot_token(self, workspace: str) -> str | None:
+        cached = self._cache.get(workspace)
+        if cached is not None and cached[0] > time.monotonic():
+            return cached[1]
+        bot = await self.store.async_find_bot(enterprise_id=None, team_id=workspace)
+        token = bot.bot_token if bot is not None else None
+        self._cache[workspace] = (time.monotonic() + self.ttl, token)
+        return token
+
+
+def _metadata(invocation: Invocation, response_url: str | None) -> str:
+    """What a submitted modal needs to rebuild its invocation (Slack gives it back)."""
+    data: dict[str, object] = {"c": list(invocation.command), "a": dict(invocation.args)}
+    if invocation.channel is not None:
+        data["ch"] = invocation.channel.channel
+    if response_url:
+        data["r"] = response_url
+    text = json.dumps(data, separators=(",", ":"))
+    if len(text) > 3000:  # Slack's limit on private_metadata; the reply then goes by DM
+        data.pop("r", None)
+        text = json.dumps(data, separators=(",", ":"))
+    return text
+
+
+def _result_modal(message: Message) -> View:
+    """A modal showing a command's answer (a click on the Home tab has no chat to answer in)."""
+    blocks = message_payloads(message)[0].blocks[:100]
+    return View(type="modal", title="Tiara", close="Close", blocks=blocks)
+
+
+class SlackAdapter:
+    """Wires one bolt app to the core. ``app`` is ready for Socket Mode or HTTP."""
+
+    def __init__(
+        self,
+        bot: Bot,
+        *,
+        app: AsyncApp,
+        notifier: SlackNotifier,
+        profile_every: timedelta = PROFILE_EVERY,
+        home_debounce: float = _HOME_DEBOUNCE,
+    ) -> None:
+        self.bot = bot
+        self.app = app
+        self.notifier = notifier
+        self.profile_every = profile_every
+        self.home_debounce = home_debounce
+        self._profiles_read: dict[UserRef, float] = {}  # monotonic time of the last read
+        self._home_seen: set[UserRef] = set()
+        self._home_pending: dict[UserRef, asyncio.Task[None]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        app.use(self._dedupe_events)
+        app.command(SLASH_COMMAND)(self._on_command)
+        app.action({"type": "block_actions", "action_id": _action_pattern()})(self._on_button)
+        app.view(FORM_CALLBACK)(self._on_submit)
+        app.event("app_home_opened")(self._on_home_opened)
+        app.event("user_change")(self._on_user_change)
+        app.error(self._on_error)
+
+    # -- translate in --------------------------------------------------------------------
+
+    @staticmethod
+    def _user(context: Mapping[str, Any], user_id: str) -> UserRef:
+        return UserRef(PLATFORM, str(context.get("team_id") or ""), user_id)
+
+    @staticmethod
+    def _channel(context: Mapping[str, Any], channel_id: str | None) -> ChannelRef | None:
+        if not channel_id:
+            return None
+        return ChannelRef(PLATFORM, str(context.get("team_id") or ""), channel_id)
+
+    async def _dedupe_events(
+        self, req: AsyncBoltRequest, resp: BoltResponse, next: Callable[[], Awaitable[None]]
+    ) -> BoltResponse | None:
+        """Handle each event once: Slack redelivers when an answer was slow or lost."""
+        body = req.body
+        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+        if event_id and not await self.bot.first_delivery(PLATFORM, str(event_id)[:64]):
+            log.debug("skipped a redelivered event")
+            return BoltResponse(status=200, body="")
+        await next()
+        return resp
+
+    async def _on_command(
+        self,
+        ack: Callable[..., Awaitable[None]],
+        body: dict[str, Any],
+        client: AsyncWebClient,
+        context: dict[str, Any],
+        respond: Respond,
+    ) -> None:
+        await ack()
+        user = self._user(context, str(body.get("user_id", "")))
+        channel = self._channel(context, body.get("channel_id"))
+        try:
+            invocation = self.bot.parse(str(body.get("text") or ""), user, channel)
+        except UserError as err:
+            await self._respond(respond, Message(text=err.message, error=True))
+            return
+        form = self.bot.form_for(invocation)
+        if form is not None:
+            # The trigger lasts 3 seconds: open the modal before anything else.
+            await self._open_form(
+                client,
+                body,
+                invocation,
+                form,
+                respond=respond,
+                response_url=body.get("response_url"),
+            )
+            self._background(self._refresh_profile(client, user))
+            return
+        await self._refresh_profile(client, user)  # "tomorrow 3pm" needs their timezone
+        answer = await self.bot.dispatch(invocation)
+        await self._respond(respond, answer)
+        self._changed(client, user, answer)
+
+    async def _on_button(
+        self,
+        ack: Callable[..., Awaitable[None]],
+        body: dict[str, Any],
+        action: dict[str, Any],
+        client: AsyncWebClient,
+        context: dict[str, Any],
+        respond: Respond,
+    ) -> None:
+        await ack()
+        user = self._user(context, str(body.get("user", {}).get("id", "")))
+        try:
+            button = decode_button(str(action.get("value", "")))
+            command = self.bot.registry.get(button.command)
+        except (ValueError, UserError):
+            log.warning("ignored a button this version doesn't know")
+            return
+        channel = self._channel(context, (body.get("channel") or {}).get("id"))
+        invocation = button.invocation(user, channel)
+        if command.form is not None and (button.opens_form or not button.args):
+            await self._open_form(
+                client,
+                body,
+                invocation,
+                command.form,
+                respond=respond,
+                response_url=body.get("response_url"),
+                defaults=button.args,
+            )
+            return
+        answer = await self.bot.dispatch(invocation)
+        view = body.get("view") or {}
+        if body.get("container", {}).get("type") == "view" or view:
+            # A click on the Home tab or in a modal: there is no chat to answer in.
+            await self._show_in_modal(
+                client, body, user, answer, in_modal=view.get("type") == "modal"
+            )
+        else:
+            await self._respond(respond, answer)
+        self._changed(client, user, answer)
+
+    async def _on_submit(
+        self,
+        ack: Callable[..., Awaitable[None]],
+        body: dict[str, Any],
+        view: dict[str, Any],
+        client: AsyncWebClient,
+        context: dict[str, Any],
+    ) -> None:
+        user = self._user(context, str(body.get("user", {}).get("id", "")))
+        try:
+            meta = json.loads(view.get("private_metadata") or "{}")
+            command = tuple(str(word) for word in meta["c"])
+            given = dict(meta.get("a") or {})
+        except (ValueError, KeyError, TypeError):
+            await ack()
+            log.warning("a form came back without its metadata")
+            return
+        values = form_values(view.get("state", {}).get("values", {}))
+        invocation = Invocation(
+            command, {**given, **values}, user, self._channel(context, meta.get("ch"))
+        )
+        answer = await self.bot.dispatch(invocation)
+        if answer.error:
+            # Keep the modal open, with what they typed, and say what to change.
+            fields = [
+                b["block_id"]
+                for b in view.get("blocks", [])
+                if b.get("type") == "input" and b.get("block_id")
+            ]
+            if fields:
+                target = answer.error_option if answer.error_option in fields else fields[0]
+                await ack(response_action="errors", errors={target: answer.text[:_ERROR_TEXT]})
+                return
+        await ack()
+        await self._deliver_answer(client, user, answer, meta.get("r"))
+        self._changed(client, user, answer)
+
+    async def _on_home_opened(
+        self, event: dict[str, Any], client: AsyncWebClient, context: dict[str, Any]
+    ) -> None:
+        if event.get("tab") != "home":
+            return
+        user = self._user(context, str(event.get("user", "")))
+        self._home_seen.add(user)
+        await self._refresh_profile(client, user)
+        await self.publish_home(client, user)
+
+    async def _on_user_change(self, event: dict[str, Any], context: dict[str, Any]) -> None:
+        profile = event.get("user") or {}
+        if not profile.get("id") or profile.get("is_bot"):
+            return
+        user = self._user(context, str(profile["id"]))
+        await self.bot.update_profile(
+            user,
+            timezone=profile.get("tz"),
+            display_name=_display_name(profile),
+            active=not profile.get("deleted", False),
+            known_only=True,
+        )
+        self._profiles_read[user] = time.monotonic()
+
+    async def _on_error(self, error: Exception) -> None:
+        # Never the error's text: a Web API error can quote what was sent.
+        log.error("a Slack listener failed with %s", type(error).__name__)
+
+    # -- translate out -------------------------------------------------------------------
+
+    async def _respond(self, respond: Respond, message: Message) -> None:
+        """Answer a slash command or a click: private answers only the member sees."""
+        for payload in message_payloads(message):
+            await respond(
+                text=payload.text,
+                blocks=payload.blocks,
+                response_type="ephemeral" if message.private else "in_channel",
+                replace_original=False,
+            )
+
+    async def _deliver_answer(
+        self, client: AsyncWebClient, user: UserRef, message: Message, response_url: object
+    ) -> None:
+        """A submitted form's answer: where the command was typed, else in a DM."""
+        if isinstance(response_url, str) and response_url:
+            webhook = AsyncWebhookClient(response_url)
+            try:
+                for payload in message_payloads(message):
+                    await webhook.send(
+                        text=payload.text,
+                        blocks=payload.blocks,
+                        response_type="ephemeral",
+                        replace_original=False,
+                    )
+                return
+            except Exception as err:  # an expired response_url: fall back to a DM
+                log.info("answering through response_url failed with %s", type(err).__name__)
+        await self.notifier.send_dm(user, message)
+
+    async def _open_form(
+        self,
+        client: AsyncWebClient,
+        body: Mapping[str, Any],
+        invocation: Invocation,
+        form: Form,
+        *,
+        respond: Respond,
+        response_url: object,
+        defaults: Mapping[str, object] | None = None,
+    ) -> None:
+        view = form_modal(
+            form,
+            defaults=defaults or {},
+            private_metadata=_metadata(
+                invocation, response_url if isinstance(response_url, str) else None
+            ),
+        )
+        try:
+            if (body.get("view") or {}).get("type") == "modal":
+                await client.views_push(trigger_id=body["trigger_id"], view=view)
+            else:
+                await client.views_open(trigger_id=body["trigger_id"], view=view)
+        except (SlackApiError, KeyError) as err:
+            log.warning("opening a form failed with %s", _error_code(err))
+            usage = self.bot.registry.get(invocation.command).usage
+            await self._respond(
+                respond,
+                Message(
+                    text=(
+                        "I couldn't open the form in time. Type the values inline instead: "
+                        f"`/tiara {usage}`"
+                    ),
+                    error=True,
+                ),
+            )
+
+    async def _show_in_modal(
+        self,
+        client: AsyncWebClient,
+        body: Mapping[str, Any],
+        user: UserRef,
+        message: Message,
+        *,
+        in_modal: bool,
+    ) -> None:
+        try:
+            if in_modal:
+                await client.views_push(trigger_id=body["trigger_id"], view=_result_modal(message))
+            else:
+                await client.views_open(trigger_id=body["trigger_id"], view=_result_modal(message))
+        except (SlackApiError, KeyError) as err:
+            log.info("showing an answer in a modal failed with %s", _error_code(err))
+            await self.notifier.send_dm(user, message)
+
+    # -- Home tab and profiles -----------------------------------------------------------
+
+    async def publish_home(self, client: AsyncWebClient, user: UserRef) -> None:
+        """Draw the member's dashboard on their Home tab."""
+        sections = await self.bot.dashboard(user)
+        try:
+            await client.views_publish(user_id=user.user, view=home_view(sections))
+        except SlackApiError as err:
+            log.warning("publishing the Home tab failed with %s", _error_code(err))
+
+    def _changed(self, client: AsyncWebClient, user: UserRef, answer: Message) -> None:
+        """After a change, redraw the Home tab of a member who has looked at it."""
+        if answer.error or user not in self._home_seen:
+            return
+        pending = self._home_pending.get(user)
+        if pending is not None and not pending.done():
+            return  # a redraw is already on its way and will show this change too
+
+        async def later() -> None:
+            await asyncio.sleep(self.home_debounce)
+            self._home_pending.pop(user, None)
+            await self.publish_home(client, user)
+
+        self._home_pending[user] = self._background(later())
+
+    async def _refresh_profile(self, client: AsyncWebClient, user: UserRef) -> None:
+        """Read the member's timezone and name from Slack, at most once a day."""
+        last = self._profiles_read.get(user)
+        if last is not None and time.monotonic() - last < self.profile_every.total_seconds():
+            return
+        self._profiles_read[user] = time.monotonic()
+        try:
+            answer = await client.users_info(user=user.user)
+        except SlackApiError as err:
+            log.info("reading a profile failed with %s", _error_code(err))
+            return
+        except Exception as err:
+            log.info("reading a profile failed with %s", type(err).__name__)
+            return
+        profile = answer.get("user") or {}
+        await self.bot.update_profile(
+            user,
+            timezone=profile.get("tz"),
+            display_name=_display_name(profile),
+            active=not profile.get("deleted", False),
+        )
+
+    def _background(self, work: Awaitable[None]) -> asyncio.Task[None]:
+        async def guarded() -> None:
+            try:
+                await work
+            except Exception as err:
+                log.error("background Slack work failed with %s", type(err).__name__)
+
+        task = asyncio.ensure_future(guarded())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def drain(self) -> None:
+        """Wait for background work (Home redraws, profile reads) to finish."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+
+def _display_name(profile: Mapping[str, Any]) -> str | None:
+    details = profile.get("profile") or {}
+    for name in (
+        details.get("display_name"),
+        details.get("real_name"),
+        profile.get("real_name"),
+        profile.get("name"),
+    ):
+        if isinstance(name, str) and name.strip():
+            return name
+    return None
+
+
+def _error_code(err: Exception) -> str:
+    if isinstance(err, SlackApiError):
+        return str(err.response.get("error") or err.response.status_code)
+    return type(err).__name__
+
+
+def _action_pattern() -> Any:
+    import re
+
+    return re.compile("^" + re.escape(ACTION_PREFIX))

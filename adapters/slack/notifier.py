@@ -1,0 +1,295 @@
+"""Sending on Slack: DMs, group DMs and channel posts, paced to stay inside Slack's limits.
+
+Slack allows about one message per second in a channel and a few hundred a minute per
+workspace; past that it answers 429 with ``Retry-After``. The ``Pacer`` spaces sends out
+before Slack has to say so, and the retry handler honours ``Retry-After`` when it does,
+slowing the whole workspace down, so a 1,000-member nudge wave is a steady stream rather
+than a burst followed by a storm of 429s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from aiohttp import ClientError
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.async_handler import AsyncRetryHandler
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack.blocks import message_payloads
+from bot.notify import DeliveryError
+from bot.values import ChannelRef, Message, UserRef
+
+__all__ = [
+    "PERMANENT_ERRORS",
+    "PacedRateLimitRetry",
+    "Pacer",
+    "SlackNotifier",
+    "TokenSource",
+    "delivery_error",
+]
+
+log = logging.getLogger(__name__)
+
+Sleep = Callable[[float], Awaitable[None]]
+
+# Errors after which sending the same message again can't succeed: the person or channel
+# is gone, or won't take messages from the app. Token trouble is not among them: it is
+# the installation's problem, not the member's, and is retried with backoff.
+PERMANENT_ERRORS = frozenset(
+    {
+        "account_inactive",
+        "cannot_dm_bot",
+        "channel_not_found",
+        "is_archived",
+        "messages_tab_disabled",
+        "not_in_channel",
+        "restricted_action",
+        "user_disabled",
+        "user_not_found",
+        "user_not_visible",
+        "users_not_found",
+    }
+)
+
+_CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{6,}$")
+
+
+def delivery_error(err: Exception) -> DeliveryError:
+    """Translate a Slack or network failure into the core's ``DeliveryError``."""
+    if isinstance(err, SlackApiError):
+        code = str(err.response.get("error") or f"http_{err.response.status_code}")
+        return DeliveryError(code, permanent=code in PERMANENT_ERRORS)
+    return DeliveryError(type(err).__name__)
+
+
+class Pacer:
+    """Spaces out sends: one per channel every ``per_channel`` seconds, and at most ``rate``
+    per second in each workspace. ``hold`` pauses a workspace after a 429.
+
+    Each send reserves its slot before waiting, so concurrent senders queue up in order
+    without a lock (asyncio runs one coroutine at a time).
+    """
+
+    def __init__(
+        self,
+        *,
+        rate: float,
+        per_channel: float = 1.0,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        if rate <= 0:
+            raise ValueError("rate must be positive")
+        self.interval = 1.0 / rate
+        self.per_channel = per_channel
+        self.monotonic = monotonic
+        self.sleep = sleep
+        self._workspace_next: dict[str, float] = {}
+        self._channel_next: dict[tuple[str, str], float] = {}
+
+    async def wait(self, workspace: str, channel: str) -> None:
+        """Wait for the next slot to send in ``channel`` of ``workspace``."""
+        now = self.monotonic()
+        key = (workspace, channel)
+        slot = max(now, self._workspace_next.get(workspace, now), self._channel_next.get(key, now))
+        self._workspace_next[workspace] = slot + self.interval
+        self._channel_next[key] = slot + self.per_channel
+        if len(self._channel_next) > 10_000:
+            self._forget_before(now)
+        if slot > now:
+            await self.sleep(slot - now)
+
+    def hold(self, workspace: str, seconds: float) -> None:
+        """Send nothing more in ``workspace`` for ``seconds`` (Slack said Retry-After)."""
+        until = self.monotonic() + seconds
+        self._workspace_next[workspace] = max(self._workspace_next.get(workspace, 0.0), until)
+
+    def _forget_before(self, now: float) -> None:
+        self._channel_next = {k: t for k, t in self._channel_next.items() if t > now}
+
+
+class PacedRateLimitRetry(AsyncRetryHandler):
+    """Retries a request Slack rate-limited, after its ``Retry-After``, and holds the
+    workspace's pacer for as long so the other sends wait too."""
+
+    def __init__(
+        self,
+        *,
+        pacer: Pacer | None = None,
+        workspace: str = "",
+        sleep: Sleep = asyncio.sleep,
+        max_retry_count: int = 3,
+    ) -> None:
+        super().__init__(max_retry_count=max_retry_count)
+        self.pacer = pacer
+        self.workspace = workspace
+        self.sleep = sleep
+
+    async def _can_retry_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        return response is not None and response.status_code == 429
+
+    async def prepare_for_next_attempt_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> None:
+        state.next_attempt_requested = True
+        wait = _retry_after(response)
+        if self.pacer is not None:
+            self.pacer.hold(self.workspace, wait)
+        log.warning("Slack rate-limited a request; retrying in %.0f s", wait)
+        await self.sleep(wait)
+        state.increment_current_attempt()
+
+
+def _retry_after(response: HttpResponse | None) -> float:
+    if response is not None:
+        for name, values in response.headers.items():
+            if name.lower() == "retry-after" and values:
+                try:
+                    return max(0.0, float(values[0]))
+                except ValueError:
+                    break
+    return 1.0
+
+
+class TokenSource(Protocol):
+    """Finds the bot token for a workspace (one configured token, or an OAuth install)."""
+
+    async def bot_token(self, workspace: str) -> str | None: ...
+
+
+@dataclass
+class SlackNotifier:
+    """The core's ``Notifier`` on Slack.
+
+    DMs are posted with the member's user id as the channel, which Slack delivers to the
+    member's conversation with the app (no ``conversations.open`` needed); the DM
+    channel id Slack answers with is remembered per member. Practice groups get a group
+    DM (``conversations.open`` with their ids). Channel names are looked up once.
+    """
+
+    tokens: TokenSource
+    pacer: Pacer
+    base_url: str = AsyncWebClient.BASE_URL
+    sleep: Sleep = asyncio.sleep
+    dm_channels: dict[tuple[str, str], str] = field(default_factory=dict)
+    _clients: dict[str, AsyncWebClient] = field(default_factory=dict)
+    _groups: dict[tuple[str, frozenset[str]], str] = field(default_factory=dict)
+    _channels_by_name: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    def client_for(self, workspace: str, token: str) -> AsyncWebClient:
+        """A Web API client for ``workspace`` with pacing-aware 429 retries."""
+        client = self._clients.get(token)
+        if client is None:
+            client = AsyncWebClient(
+                token=token,
+                base_url=self.base_url,
+                retry_handlers=[
+                    PacedRateLimitRetry(pacer=self.pacer, workspace=workspace, sleep=self.sleep)
+                ],
+            )
+            self._clients[token] = client
+        return client
+
+    async def _client(self, workspace: str) -> AsyncWebClient:
+        token = await self.tokens.bot_token(workspace)
+        if token is None:
+            raise DeliveryError("not_installed")
+        return self.client_for(workspace, token)
+
+    async def send_dm(self, user: UserRef, message: Message) -> None:
+        client = await self._client(user.workspace)
+        channel = self.dm_channels.get((user.workspace, user.user), user.user)
+        answer = await self._post(client, user.workspace, channel, message, pace_key=user.user)
+        opened = answer.get("channel") if answer is not None else None
+        if isinstance(opened, str) and opened:
+            self.dm_channels[(user.workspace, user.user)] = opened
+
+    async def send_group(self, users: Sequence[UserRef], message: Message) -> None:
+        if not users:
+            return
+        workspace = users[0].workspace
+        client = await self._client(workspace)
+        ids = frozenset(u.user for u in users)
+        channel = self._groups.get((workspace, ids))
+        if channel is None:
+            try:
+                await self.pacer.wait(workspace, "conversations.open")
+                opened = await client.conversations_open(users=",".join(sorted(ids)))
+            except (SlackApiError, ClientError, TimeoutError) as err:
+                raise delivery_error(err) from None
+            channel = str(opened["channel"]["id"])
+            self._groups[(workspace, ids)] = channel
+        await self._post(client, workspace, channel, message)
+
+    async def post_channel(self, channel: ChannelRef, message: Message) -> None:
+        client = await self._client(channel.workspace)
+        target = await self._channel_id(client, channel)
+        await self._post(client, channel.workspace, target, message)
+
+    async def _channel_id(self, client: AsyncWebClient, channel: ChannelRef) -> str:
+        """A channel id for ``channel``, which may be an id or a name like "#practice"."""
+        if _CHANNEL_ID.match(channel.channel):
+            return channel.channel
+        name = channel.channel.lstrip("#").casefold()
+        key = (channel.workspace, name)
+        if key not in self._channels_by_name:
+            try:
+                async for page in await client.conversations_list(
+                    exclude_archived=True, types="public_channel", limit=1000
+                ):
+                    for found in page.get("channels", []):
+                        self._channels_by_name[(channel.workspace, found["name"])] = found["id"]
+            except (SlackApiError, ClientError, TimeoutError) as err:
+                raise delivery_error(err) from None
+        if key not in self._channels_by_name:
+            raise DeliveryError("channel_not_found", permanent=True)
+        return self._channels_by_name[key]
+
+    async def _post(
+        self,
+        client: AsyncWebClient,
+        workspace: str,
+        channel: str,
+        message: Message,
+        *,
+        pace_key: str | None = None,
+    ) -> dict[str, Any] | None:
+        """Post ``message`` (one or more payloads); the first answer is returned."""
+        answer: dict[str, Any] | None = None
+        for payload in message_payloads(message):
+            await self.pacer.wait(workspace, pace_key or channel)
+            try:
+                response = await client.chat_postMessage(
+                    channel=channel,
+                    text=payload.text,
+                    blocks=payload.blocks,
+                    unfurl_links=False,
+                    unfurl_media=False,
+                )
+            except (SlackApiError, ClientError, TimeoutError) as err:
+                raise delivery_error(err) from None
+            if answer is None and isinstance(response.data, dict):
+                answer = response.data
+        return answer

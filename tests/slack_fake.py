@@ -1,0 +1,579 @@
+"""A local stand-in for Slack's Web API, for tests that must not touch the network.
+
+``FakeSlackApi`` is an aiohttp server bound to 127.0.0.1 on a free port. Point slack_sdk at it
+with ``AsyncWebClient(token="xoxb-test", base_url=fake.url)``; every request is recorded as a
+``Call`` and answered with a plausible Slack-shaped body. Tests can script errors
+(``fail``) and rate limiting (``rate_limit``) for particular methods.
+
+slack_sdk does not send every method the same way, so the server accepts all of them:
+
+* JSON bodies (``chat.postMessage``, ``chat.postEphemeral``, ``chat.update``, ``views.*`` —
+  always, not only when blocks are present);
+* a POST with the arguments in the *query string* and an empty body (``auth.test``,
+  ``conversations.open`` and most other "params" methods); booleans arrive as ``"1"``/``"0"``;
+* GET with query parameters (``users.info``, ``conversations.list``);
+* form-encoded or multipart bodies (other clients, file uploads).
+
+Query, form and JSON arguments are merged into one ``params`` dict. ``blocks``, ``view`` and
+``attachments`` given as JSON text are decoded so tests can inspect them as objects.
+
+Besides ``/api/<method>`` the server answers:
+
+* ``POST /respond/<name>`` — a stand-in ``response_url`` (see ``FakeSlackApi.response_url``),
+  recorded with method ``"response_url"``;
+* a control API for use from another process: ``GET /_calls`` (optional ``?method=``),
+  ``POST /_fail``, ``POST /_rate_limit``, ``POST /_users`` and ``POST /_reset``.
+
+Run it standalone with ``python -m tests.slack_fake --port-file PATH``; the url is written to
+PATH once the server is listening.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import hashlib
+import json
+import os
+import signal
+import time
+from collections import deque
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from aiohttp import web
+
+__all__ = ["Call", "FakeSlackApi", "serve_forever"]
+
+RESPONSE_URL_METHOD = "response_url"
+DEFAULT_TZ = "America/New_York"
+DEFAULT_CHANNELS: tuple[dict[str, Any], ...] = (
+    {"id": "C0PRACTICE", "name": "practice"},
+    {"id": "C0GENERAL", "name": "general"},
+)
+# Arguments slack_sdk (or another client) may send as JSON text inside a form or query string.
+_JSON_TEXT_PARAMS = frozenset({"blocks", "view", "attachments"})
+# users.info fields that sit at the top level of the user object; anything else is profile.
+_TOP_LEVEL_USER_FIELDS = frozenset(
+    {
+        "id",
+        "team_id",
+        "name",
+        "real_name",
+        "deleted",
+        "is_bot",
+        "is_app_user",
+        "is_admin",
+        "is_owner",
+        "is_restricted",
+        "is_ultra_restricted",
+        "tz",
+        "tz_label",
+        "tz_offset",
+        "color",
+        "updated",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request the fake received.
+
+    ``method`` is the Web API method (``"chat.postMessage"``) or ``"response_url"``;
+    ``params`` merges query, form and JSON arguments; ``token`` is the bearer token (or a
+    ``token`` argument) if any; ``at`` is ``time.monotonic()`` in the serving process.
+    """
+
+    method: str
+    params: dict[str, Any]
+    token: str | None
+    at: float
+
+
+@dataclass(frozen=True)
+class _Scripted:
+    """A canned answer queued for the next call to one method."""
+
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str]
+
+
+class FakeSlackApi:
+    """An in-process fake of Slack's Web API served over real HTTP on 127.0.0.1.
+
+    Use as ``async with FakeSlackApi(users={...}) as fake:`` or call ``start``/``stop``.
+    Every request is kept in ``calls``, including those answered with a scripted error.
+    """
+
+    def __init__(
+        self,
+        *,
+        team_id: str = "T0TEST",
+        bot_user_id: str = "UBOT",
+        users: dict[str, dict[str, Any]] | None = None,
+    ) -> None:
+        """Configure the fake.
+
+        ``users`` maps user ids to fields for ``users.info``, for example
+        ``{"U1": {"tz": "America/Chicago", "real_name": "Ann Lee", "deleted": False}}``.
+        Fields Slack keeps in ``profile`` (``display_name``, ``email``, ...) may be given flat.
+        """
+        self.team_id = team_id
+        self.bot_user_id = bot_user_id
+        self.users: dict[str, dict[str, Any]] = {uid: dict(f) for uid, f in (users or {}).items()}
+        self.calls: list[Call] = []
+        self._scripted: dict[str, deque[_Scripted]] = {}
+        self._ts_micros = 1_700_000_000_000_000
+        self._view_counter = 0
+        self._home_views: dict[str, str] = {}
+        self._runner: web.AppRunner | None = None
+        self._port: int | None = None
+        self._changed = asyncio.Condition()
+
+    # ----------------------------------------------------------------- lifecycle
+
+    async def start(self, *, port: int = 0) -> None:
+        """Start listening on 127.0.0.1 (a free port unless ``port`` is given)."""
+        if self._runner is not None:
+            raise RuntimeError("FakeSlackApi is already running")
+        app = web.Application()
+        app.router.add_route("*", "/api/{method}", self._handle_api)
+        app.router.add_post("/respond/{name:.*}", self._handle_response_url)
+        app.router.add_get("/_calls", self._handle_calls)
+        app.router.add_post("/_fail", self._handle_fail)
+        app.router.add_post("/_rate_limit", self._handle_rate_limit)
+        app.router.add_post("/_users", self._handle_users)
+        app.router.add_post("/_reset", self._handle_reset)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", port)
+        try:
+            await site.start()
+        except BaseException:
+            await runner.cleanup()
+            raise
+        self._runner = runner
+        self._port = int(runner.addresses[0][1])
+        self._changed = asyncio.Condition()
+
+    async def stop(self) -> None:
+        """Stop the server; calls stay available for inspection."""
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            await runner.cleanup()
+
+    async def __aenter__(self) -> FakeSlackApi:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    # ------------------------------------------------------------------- public
+
+    @property
+    def port(self) -> int:
+        """The TCP port the server listens on."""
+        if self._port is None:
+            raise RuntimeError("FakeSlackApi has not been started")
+        return self._port
+
+    @property
+    def url(self) -> str:
+        """The base url for slack_sdk, e.g. ``http://127.0.0.1:PORT/api/`` (note the slash)."""
+        return f"http://127.0.0.1:{self.port}/api/"
+
+    def response_url(self, name: str) -> str:
+        """A ``response_url`` served by this fake; posts to it are recorded as ``response_url``."""
+        return f"http://127.0.0.1:{self.port}/respond/{name}"
+
+    def calls_to(self, method: str) -> list[Call]:
+        """The recorded calls to ``method``, oldest first."""
+        return [call for call in self.calls if call.method == method]
+
+    async def wait_for(self, method: str, *, count: int = 1, within: float = 5.0) -> list[Call]:
+        """Wait until at least ``count`` calls to ``method`` arrived; return all of them.
+
+        Raises ``TimeoutError`` if they don't arrive within ``within`` seconds.
+        """
+        async with asyncio.timeout(within), self._changed:
+            await self._changed.wait_for(lambda: len(self.calls_to(method)) >= count)
+        return self.calls_to(method)
+
+    def fail(self, method: str, error: str, *, times: int = 1) -> None:
+        """Answer the next ``times`` calls to ``method`` with ``{"ok": false, "error": error}``.
+
+        The HTTP status is 200, as Slack uses for API errors.
+        """
+        body = {"ok": False, "error": error}
+        self._script(method, _Scripted(200, body, {}), times)
+
+    def rate_limit(self, method: str, *, retry_after: int = 1, times: int = 1) -> None:
+        """Answer the next ``times`` calls to ``method`` with HTTP 429 and ``Retry-After``."""
+        body = {"ok": False, "error": "ratelimited"}
+        self._script(method, _Scripted(429, body, {"Retry-After": str(retry_after)}), times)
+
+    def reset(self) -> None:
+        """Forget recorded calls and any scripted failures not yet used."""
+        self.calls.clear()
+        self._scripted.clear()
+
+    # ---------------------------------------------------------------- internals
+
+    def _script(self, method: str, answer: _Scripted, times: int) -> None:
+        if times < 0:
+            raise ValueError("times must not be negative")
+        self._scripted.setdefault(method, deque()).extend([answer] * times)
+
+    async def _record(self, method: str, params: dict[str, Any], token: str | None) -> None:
+        self.calls.append(Call(method=method, params=params, token=token, at=time.monotonic()))
+        async with self._changed:
+            self._changed.notify_all()
+
+    def _scripted_response(self, method: str) -> web.Response | None:
+        """Use up the next scripted answer for ``method``, if one is queued."""
+        queue = self._scripted.get(method)
+        if not queue:
+            return None
+        answer = queue.popleft()
+        if not queue:
+            del self._scripted[method]
+        return web.json_response(answer.body, status=answer.status, headers=answer.headers)
+
+    def _next_ts(self) -> str:
+        self._ts_micros += 100
+        seconds, micros = divmod(self._ts_micros, 1_000_000)
+        return f"{seconds}.{micros:06d}"
+
+    def _next_view_id(self) -> str:
+        self._view_counter += 1
+        return f"V{self._view_counter:08d}"
+
+    async def _handle_api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        params, token = await _read_params(request)
+        await self._record(method, params, token)
+        return self._scripted_response(method) or web.json_response(self._answer(method, params))
+
+    async def _handle_response_url(self, request: web.Request) -> web.Response:
+        params, token = await _read_params(request)
+        params["response_url_name"] = request.match_info["name"]
+        await self._record(RESPONSE_URL_METHOD, params, token)
+        return self._scripted_response(RESPONSE_URL_METHOD) or web.json_response({"ok": True})
+
+    def _answer(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        """The default successful (or realistic failing) body for ``method``."""
+        if method == "auth.test":
+            return {
+                "ok": True,
+                "url": "https://test.slack.com/",
+                "team": "Test",
+                "user": "tiara",
+                "team_id": self.team_id,
+                "user_id": self.bot_user_id,
+                "bot_id": "BTEST",
+                "is_enterprise_install": False,
+            }
+        if method == "chat.postMessage":
+            channel = _dm_for(str(params.get("channel", "")))
+            ts = self._next_ts()
+            message = self._message(params, ts)
+            return {"ok": True, "channel": channel, "ts": ts, "message": message}
+        if method == "chat.postEphemeral":
+            return {"ok": True, "message_ts": self._next_ts()}
+        if method == "chat.update":
+            ts = str(params.get("ts", ""))
+            return {
+                "ok": True,
+                "channel": params.get("channel"),
+                "ts": ts,
+                "text": params.get("text", ""),
+                "message": self._message(params, ts),
+            }
+        if method == "conversations.open":
+            return self._open_conversation(params)
+        if method in ("views.open", "views.publish", "views.update", "views.push"):
+            return {"ok": True, "view": self._view(method, params)}
+        if method == "users.info":
+            user_id = str(params.get("user", ""))
+            if user_id not in self.users:
+                return {"ok": False, "error": "user_not_found"}
+            return {"ok": True, "user": self._user(user_id)}
+        if method == "users.list":
+            return {
+                "ok": True,
+                "members": [self._user(uid) for uid in self.users],
+                "response_metadata": {"next_cursor": ""},
+            }
+        if method == "conversations.list":
+            return {
+                "ok": True,
+                "channels": [dict(channel) for channel in DEFAULT_CHANNELS],
+                "response_metadata": {"next_cursor": ""},
+            }
+        if method == "apps.connections.open":
+            return {"ok": False, "error": "not_allowed_token_type"}
+        return {"ok": True}
+
+    def _message(self, params: dict[str, Any], ts: str) -> dict[str, Any]:
+        message: dict[str, Any] = {
+            "type": "message",
+            "user": self.bot_user_id,
+            "bot_id": "BTEST",
+            "ts": ts,
+            "text": params.get("text", ""),
+        }
+        if "blocks" in params:
+            message["blocks"] = params["blocks"]
+        if "thread_ts" in params:
+            message["thread_ts"] = params["thread_ts"]
+        return message
+
+    def _open_conversation(self, params: dict[str, Any]) -> dict[str, Any]:
+        if params.get("channel"):
+            return {"ok": True, "channel": {"id": str(params["channel"])}}
+        users = sorted({u.strip() for u in str(params.get("users", "")).split(",") if u.strip()})
+        if not users:
+            return {"ok": False, "error": "users_list_not_supplied"}
+        if len(users) == 1:
+            return {"ok": True, "channel": {"id": _dm_for(users[0]), "is_im": True}}
+        digest = hashlib.sha1(",".join(users).encode()).hexdigest()[:10].upper()
+        return {"ok": True, "channel": {"id": f"G{digest}", "is_mpim": True}}
+
+    def _view(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        view = params.get("view")
+        echoed: dict[str, Any] = dict(view) if isinstance(view, dict) else {}
+        if method == "views.update" and params.get("view_id"):
+            view_id = str(params["view_id"])
+        elif method == "views.publish" and params.get("user_id"):
+            user_id = str(params["user_id"])
+            view_id = self._home_views.setdefault(user_id, self._next_view_id())
+        else:
+            view_id = self._next_view_id()
+        echoed.update(
+            {
+                "id": view_id,
+                "team_id": self.team_id,
+                "app_id": "ATEST",
+                "bot_id": "BTEST",
+                "hash": f"1700000000.{view_id}",
+            }
+        )
+        echoed.setdefault("blocks", [])
+        echoed.setdefault("private_metadata", "")
+        echoed.setdefault("callback_id", "")
+        echoed.setdefault("state", {"values": {}})
+        return echoed
+
+    def _user(self, user_id: str) -> dict[str, Any]:
+        fields = self.users[user_id]
+        real_name = str(fields.get("real_name", user_id))
+        tz = str(fields.get("tz", DEFAULT_TZ))
+        tz_label, tz_offset = _tz_details(tz)
+        user: dict[str, Any] = {
+            "id": user_id,
+            "team_id": self.team_id,
+            "name": real_name.lower().replace(" ", "."),
+            "real_name": real_name,
+            "deleted": False,
+            "is_bot": False,
+            "tz": tz,
+            "tz_label": tz_label,
+            "tz_offset": tz_offset,
+        }
+        profile: dict[str, Any] = {"display_name": "", "real_name": real_name}
+        for key, value in fields.items():
+            if key == "profile" and isinstance(value, dict):
+                profile.update(value)
+            elif key in _TOP_LEVEL_USER_FIELDS:
+                user[key] = value
+            else:
+                profile[key] = value
+        profile.setdefault("real_name_normalized", profile["real_name"])
+        profile.setdefault("display_name_normalized", profile["display_name"])
+        user["profile"] = profile
+        return user
+
+    # -------------------------------------------------------------- control API
+
+    async def _handle_calls(self, request: web.Request) -> web.Response:
+        method = request.query.get("method")
+        calls = self.calls if method is None else self.calls_to(method)
+        return web.json_response([asdict(call) for call in calls])
+
+    async def _handle_fail(self, request: web.Request) -> web.Response:
+        body = await _control_body(request)
+        try:
+            self.fail(str(body["method"]), str(body["error"]), times=int(body.get("times", 1)))
+        except (KeyError, ValueError) as exc:
+            raise web.HTTPBadRequest(text=f"bad /_fail request: {exc!r}") from exc
+        return web.json_response({"ok": True})
+
+    async def _handle_rate_limit(self, request: web.Request) -> web.Response:
+        body = await _control_body(request)
+        try:
+            self.rate_limit(
+                str(body["method"]),
+                retry_after=int(body.get("retry_after", 1)),
+                times=int(body.get("times", 1)),
+            )
+        except (KeyError, ValueError) as exc:
+            raise web.HTTPBadRequest(text=f"bad /_rate_limit request: {exc!r}") from exc
+        return web.json_response({"ok": True})
+
+    async def _handle_users(self, request: web.Request) -> web.Response:
+        body = await _control_body(request)
+        if not all(isinstance(fields, dict) for fields in body.values()):
+            raise web.HTTPBadRequest(text="/_users expects {user_id: {field: value}}")
+        for user_id, fields in body.items():
+            self.users.setdefault(str(user_id), {}).update(fields)
+        return web.json_response({"ok": True})
+
+    async def _handle_reset(self, request: web.Request) -> web.Response:
+        self.reset()
+        return web.json_response({"ok": True})
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+def _dm_for(channel: str) -> str:
+    """Slack answers a post to a user id from the app's DM with that user: ``U123`` -> ``D123``."""
+    return f"D{channel[1:]}" if channel.startswith("U") else channel
+
+
+def _tz_details(tz: str) -> tuple[str, int]:
+    """A label and the current UTC offset in seconds for an IANA zone name."""
+    try:
+        now = datetime.now(ZoneInfo(tz))
+    except (ZoneInfoNotFoundError, ValueError):
+        return tz, 0
+    offset = now.utcoffset()
+    return now.tzname() or tz, int(offset.total_seconds()) if offset is not None else 0
+
+
+def _decode_json_text(params: dict[str, Any]) -> dict[str, Any]:
+    for key in _JSON_TEXT_PARAMS & params.keys():
+        value = params[key]
+        if isinstance(value, str) and value.lstrip()[:1] in ("[", "{"):
+            with contextlib.suppress(ValueError):
+                params[key] = json.loads(value)
+    return params
+
+
+async def _read_params(request: web.Request) -> tuple[dict[str, Any], str | None]:
+    """Merge query, form/multipart and JSON arguments; pull out the token."""
+    params: dict[str, Any] = dict(request.query.items())
+    if request.can_read_body:
+        if request.content_type == "application/json":
+            raw = await request.text()
+            if raw.strip():
+                try:
+                    body = json.loads(raw)
+                except ValueError:
+                    body = {"_invalid_json": raw}
+                if isinstance(body, dict):
+                    params.update(body)
+                else:
+                    params["_json"] = body
+        elif request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            form = await request.post()
+            for key, value in form.items():
+                if isinstance(value, web.FileField):
+                    params[key] = {"filename": value.filename, "size": len(value.file.read())}
+                else:
+                    params[key] = value
+        else:
+            raw = await request.text()
+            if raw:
+                params["_body"] = raw
+    token: str | None = None
+    auth = request.headers.get("Authorization", "")
+    if auth.lower().startswith("bearer "):
+        token = auth[len("bearer ") :].strip() or None
+    body_token = params.pop("token", None)
+    if token is None and isinstance(body_token, str):
+        token = body_token
+    return _decode_json_text(params), token
+
+
+async def _control_body(request: web.Request) -> dict[str, Any]:
+    try:
+        body = await request.json()
+    except ValueError as exc:
+        raise web.HTTPBadRequest(text="control requests take a JSON object") from exc
+    if not isinstance(body, dict):
+        raise web.HTTPBadRequest(text="control requests take a JSON object")
+    return body
+
+
+# ------------------------------------------------------------ separate process
+
+
+async def serve_forever(
+    port_file: str | os.PathLike[str],
+    *,
+    port: int = 0,
+    team_id: str = "T0TEST",
+    bot_user_id: str = "UBOT",
+    users: dict[str, dict[str, Any]] | None = None,
+) -> None:
+    """Run a fake until SIGTERM/SIGINT (or cancellation), writing its url to ``port_file``.
+
+    The file is written atomically (write then rename), so a reader never sees half a url.
+    """
+    fake = FakeSlackApi(team_id=team_id, bot_user_id=bot_user_id, users=users)
+    await fake.start(port=port)
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signum, stopping.set)
+    try:
+        target = Path(port_file)
+        partial = target.with_name(target.name + ".partial")
+        partial.write_text(fake.url + "\n")
+        partial.replace(target)
+        await stopping.wait()
+    finally:
+        await fake.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line entry: ``python -m tests.slack_fake --port-file PATH [--users JSON]``."""
+    parser = argparse.ArgumentParser(description="Serve a fake Slack Web API on 127.0.0.1.")
+    parser.add_argument("--port-file", required=True, help="where to write the base url")
+    parser.add_argument("--port", type=int, default=0, help="port to bind (default: any free)")
+    parser.add_argument("--team-id", default="T0TEST")
+    parser.add_argument("--bot-user-id", default="UBOT")
+    parser.add_argument(
+        "--users", default="{}", help='JSON {user_id: fields}, e.g. \'{"U1": {"tz": "UTC"}}\''
+    )
+    args = parser.parse_args(argv)
+    users = json.loads(args.users)
+    asyncio.run(
+        serve_forever(
+            args.port_file,
+            port=args.port,
+            team_id=args.team_id,
+            bot_user_id=args.bot_user_id,
+            users=users,
+        )
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
