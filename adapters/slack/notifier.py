@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -76,8 +77,11 @@ class Pacer:
     """Spaces out sends: one per channel every ``per_channel`` seconds, and at most ``rate``
     per second in each workspace. ``hold`` pauses a workspace after a 429.
 
-    Each send reserves its slot before waiting, so concurrent senders queue up in order
-    without a lock (asyncio runs one coroutine at a time).
+    Time is cut into slots of ``1 / rate`` seconds per workspace; each send takes the first
+    free slot at or after the moment its channel may speak again, so a busy channel never
+    holds up the others and no second carries more than ``rate`` sends. A slot is taken
+    before waiting, so concurrent senders queue up without a lock (asyncio runs one
+    coroutine at a time).
     """
 
     def __init__(
@@ -94,28 +98,43 @@ class Pacer:
         self.per_channel = per_channel
         self.monotonic = monotonic
         self.sleep = sleep
-        self._workspace_next: dict[str, float] = {}
+        self._taken: dict[str, set[int]] = {}  # slot numbers in use, per workspace
+        self._free_from: dict[str, int] = {}  # every slot before this one is taken or past
         self._channel_next: dict[tuple[str, str], float] = {}
 
     async def wait(self, workspace: str, channel: str) -> None:
         """Wait for the next slot to send in ``channel`` of ``workspace``."""
         now = self.monotonic()
         key = (workspace, channel)
-        slot = max(now, self._workspace_next.get(workspace, now), self._channel_next.get(key, now))
-        self._workspace_next[workspace] = slot + self.interval
+        slot = self._take(workspace, max(now, self._channel_next.get(key, now)), now)
         self._channel_next[key] = slot + self.per_channel
         if len(self._channel_next) > 10_000:
-            self._forget_before(now)
+            self._channel_next = {k: t for k, t in self._channel_next.items() if t > now}
         if slot > now:
             await self.sleep(slot - now)
 
     def hold(self, workspace: str, seconds: float) -> None:
         """Send nothing more in ``workspace`` for ``seconds`` (Slack said Retry-After)."""
-        until = self.monotonic() + seconds
-        self._workspace_next[workspace] = max(self._workspace_next.get(workspace, 0.0), until)
+        until = math.ceil((self.monotonic() + seconds) / self.interval)
+        self._free_from[workspace] = max(self._free_from.get(workspace, 0), until)
 
-    def _forget_before(self, now: float) -> None:
-        self._channel_next = {k: t for k, t in self._channel_next.items() if t > now}
+    def _take(self, workspace: str, earliest: float, now: float) -> float:
+        taken = self._taken.setdefault(workspace, set())
+        floor = self._free_from.get(workspace, 0)
+        current = math.floor(now / self.interval)
+        if floor < current:  # slots in the past are of no use to anyone
+            taken.difference_update([n for n in taken if n < current])
+            floor = current
+        number = max(math.ceil(earliest / self.interval - 1e-9), floor)
+        while number in taken:
+            number += 1
+        taken.add(number)
+        if number == floor:
+            while floor in taken:
+                taken.discard(floor)
+                floor += 1
+        self._free_from[workspace] = floor
+        return number * self.interval
 
 
 class PacedRateLimitRetry(AsyncRetryHandler):
