@@ -300,7 +300,6 @@ def test_the_scopes_are_exactly_the_reviewed_ones() -> None:
         "commands",  # receive /tiara
         "chat:write",  # post replies, DMs, group DMs and the practice announcement
         "chat:write.public",  # announce in a public channel Tiara hasn't joined
-        "im:write",  # open a DM with a member
         "mpim:write",  # open a group DM for a practice pair or trio
         "users:read",  # timezone and deactivation via users.info; the user_change event
         "channels:read",  # find a practice channel given by name

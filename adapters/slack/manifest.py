@@ -41,12 +41,11 @@ SLASH_COMMAND = "/tiara"
 BOT_SCOPES: tuple[str, ...] = (
     # Slack delivers `/tiara` only to an app holding this scope.
     "commands",
-    # chat.postMessage as Tiara: replies, nudges in DMs, practice plans, the round announcement.
+    # chat.postMessage as Tiara: replies, practice plans, the round announcement, and nudges in
+    # DMs (posted with the member's user id as the channel, so no im:write is needed).
     "chat:write",
     # The practice announcement goes to a public channel Tiara may never have been invited to.
     "chat:write.public",
-    # conversations.open with one member: the DM that nudges and check-ins go to.
-    "im:write",
     # conversations.open with several members: the group DM a practice pair or trio plans in.
     "mpim:write",
     # users.info for a member's timezone and whether they were deactivated; user_change needs it.
