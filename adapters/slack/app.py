@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -51,6 +52,7 @@ _HOME_DEBOUNCE = 1.0  # seconds: several changes in a row publish the Home tab o
 _ERROR_TEXT = 300  # Slack shows a form error under the field; keep it readable
 
 Respond = Callable[..., Awaitable[Any]]
+_OUR_ACTIONS = re.compile("^" + re.escape(ACTION_PREFIX))  # every button Tiara draws
 
 
 @dataclass(frozen=True)
@@ -124,7 +126,7 @@ class SlackAdapter:
         self._tasks: set[asyncio.Task[None]] = set()
         app.use(self._dedupe_events)
         app.command(SLASH_COMMAND)(self._on_command)
-        app.action({"type": "block_actions", "action_id": _action_pattern()})(self._on_button)
+        app.action({"type": "block_actions", "action_id": _OUR_ACTIONS})(self._on_button)
         app.view(FORM_CALLBACK)(self._on_submit)
         app.event("app_home_opened")(self._on_home_opened)
         app.event("user_change")(self._on_user_change)
@@ -222,9 +224,7 @@ class SlackAdapter:
         view = body.get("view") or {}
         if body.get("container", {}).get("type") == "view" or view:
             # A click on the Home tab or in a modal: there is no chat to answer in.
-            await self._show_in_modal(
-                client, body, user, answer, in_modal=view.get("type") == "modal"
-            )
+            await self._show_in_modal(client, body, user, answer)
         else:
             await self._respond(respond, answer)
         self._changed(client, user, answer)
@@ -344,10 +344,7 @@ class SlackAdapter:
             ),
         )
         try:
-            if (body.get("view") or {}).get("type") == "modal":
-                await client.views_push(trigger_id=body["trigger_id"], view=view)
-            else:
-                await client.views_open(trigger_id=body["trigger_id"], view=view)
+            await _open_view(client, body, view)
         except (SlackApiError, KeyError) as err:
             log.warning("opening a form failed with %s", _error_code(err))
             usage = self.bot.registry.get(invocation.command).usage
@@ -363,19 +360,10 @@ class SlackAdapter:
             )
 
     async def _show_in_modal(
-        self,
-        client: AsyncWebClient,
-        body: Mapping[str, Any],
-        user: UserRef,
-        message: Message,
-        *,
-        in_modal: bool,
+        self, client: AsyncWebClient, body: Mapping[str, Any], user: UserRef, message: Message
     ) -> None:
         try:
-            if in_modal:
-                await client.views_push(trigger_id=body["trigger_id"], view=_result_modal(message))
-            else:
-                await client.views_open(trigger_id=body["trigger_id"], view=_result_modal(message))
+            await _open_view(client, body, _result_modal(message))
         except (SlackApiError, KeyError) as err:
             log.info("showing an answer in a modal failed with %s", _error_code(err))
             await self.notifier.send_dm(user, message)
@@ -445,6 +433,15 @@ class SlackAdapter:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
 
+async def _open_view(client: AsyncWebClient, body: Mapping[str, Any], view: View) -> None:
+    """Open ``view`` from the interaction in ``body``: on top of a modal already open (Slack
+    stacks up to three), else as a new modal."""
+    if (body.get("view") or {}).get("type") == "modal":
+        await client.views_push(trigger_id=body["trigger_id"], view=view)
+    else:
+        await client.views_open(trigger_id=body["trigger_id"], view=view)
+
+
 def _display_name(profile: Mapping[str, Any]) -> str | None:
     details = profile.get("profile") or {}
     for name in (
@@ -462,9 +459,3 @@ def _error_code(err: Exception) -> str:
     if isinstance(err, SlackApiError):
         return str(err.response.get("error") or err.response.status_code)
     return type(err).__name__
-
-
-def _action_pattern() -> Any:
-    import re
-
-    return re.compile("^" + re.escape(ACTION_PREFIX))
