@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import getpass
 import sys
+from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
 import typer
@@ -140,13 +141,32 @@ def _run_slack(settings: Settings, *, http: bool, host: str, port: int) -> None:
 
     configure_logging(settings)
     try:
-        asyncio.run(run_slack(settings, http=http, host=host, port=port))
+        _run_to_the_end(run_slack(settings, http=http, host=host, port=port))
     except SlackConfigError as err:
         typer.secho(str(err), fg="red", err=True)
         raise typer.Exit(2) from None
     except OSError as err:  # the port is taken, the address is wrong
         typer.secho(f"Can't serve on {host}:{port}: {err.strerror or err}", fg="red", err=True)
         raise typer.Exit(2) from None
+
+
+def _run_to_the_end(main: Coroutine[Any, Any, None], *, grace: float = 5.0) -> None:
+    """Run ``main``, then give leftover tasks ``grace`` seconds to finish when cancelled.
+
+    ``asyncio.run`` waits for every task forever after cancelling it; a library task that
+    swallows its cancellation (slack_sdk's Socket Mode client can) would keep the process
+    from ever exiting on SIGTERM.
+    """
+    loop = asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(main)
+    finally:
+        leftover = [task for task in asyncio.all_tasks(loop) if not task.done()]
+        for task in leftover:
+            task.cancel()
+        if leftover:
+            loop.run_until_complete(asyncio.wait(leftover, timeout=grace))
+        loop.close()
 
 
 @slack_cli.command("manifest")

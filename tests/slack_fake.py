@@ -5,6 +5,11 @@ with ``AsyncWebClient(token="xoxb-test", base_url=fake.url)``; every request is 
 ``Call`` and answered with a plausible Slack-shaped body. Tests can script errors
 (``fail``) and rate limiting (``rate_limit``) for particular methods.
 
+OAuth installs work as on slack.com: ``approve_install`` stands for an installer clicking
+"Allow" and returns the one-time ``code`` Slack would put in the redirect; ``oauth.v2.access``
+exchanges it (once) for a bot token of that workspace, and ``auth.test`` with that token
+answers with the workspace's team and bot ids.
+
 slack_sdk does not send every method the same way, so the server accepts all of them:
 
 * JSON bodies (``chat.postMessage``, ``chat.postEphemeral``, ``chat.update``, ``views.*`` —
@@ -21,6 +26,10 @@ Besides ``/api/<method>`` the server answers:
 
 * ``POST /respond/<name>`` — a stand-in ``response_url`` (see ``FakeSlackApi.response_url``),
   recorded with method ``"response_url"``;
+* ``GET /socket`` — a Socket Mode websocket, once ``enable_socket_mode`` was called (then
+  ``apps.connections.open`` with an app-level ``xapp-`` token answers with its url). It greets
+  with ``hello``, carries envelopes the test ``push``es, and records each acknowledgement the
+  client sends back as a call to ``"socket_mode.ack"``;
 * a control API for use from another process: ``GET /_calls`` (optional ``?method=``),
   ``POST /_fail``, ``POST /_rate_limit``, ``POST /_users`` and ``POST /_reset``.
 
@@ -32,12 +41,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
+import binascii
 import contextlib
 import hashlib
 import json
 import os
 import signal
 import time
+import uuid
 from collections import deque
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -46,11 +58,15 @@ from types import TracebackType
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from aiohttp import web
+from aiohttp import WSMsgType, web
 
-__all__ = ["Call", "FakeSlackApi", "serve_forever"]
+__all__ = ["SOCKET_ACK_METHOD", "Call", "FakeSlackApi", "Install", "serve_forever"]
 
 RESPONSE_URL_METHOD = "response_url"
+# An acknowledgement a Socket Mode client sent back over the websocket is recorded as a call to
+# this "method", with the ack as sent (``envelope_id`` and any ``payload``) as its params.
+SOCKET_ACK_METHOD = "socket_mode.ack"
+SOCKET_PATH = "/socket"
 DEFAULT_TZ = "America/New_York"
 DEFAULT_CHANNELS: tuple[dict[str, Any], ...] = (
     {"id": "C0PRACTICE", "name": "practice"},
@@ -97,6 +113,20 @@ class Call:
 
 
 @dataclass(frozen=True)
+class Install:
+    """A workspace that installed the app through OAuth (see ``FakeSlackApi.approve_install``)."""
+
+    team_id: str
+    team_name: str
+    installer: str
+    bot_user_id: str
+    bot_id: str
+    scope: str
+    client_id: str | None
+    token: str
+
+
+@dataclass(frozen=True)
 class _Scripted:
     """A canned answer queued for the next call to one method."""
 
@@ -118,6 +148,7 @@ class FakeSlackApi:
         team_id: str = "T0TEST",
         bot_user_id: str = "UBOT",
         users: dict[str, dict[str, Any]] | None = None,
+        app_id: str = "ATEST",
     ) -> None:
         """Configure the fake.
 
@@ -127,12 +158,19 @@ class FakeSlackApi:
         """
         self.team_id = team_id
         self.bot_user_id = bot_user_id
+        self.app_id = app_id
         self.users: dict[str, dict[str, Any]] = {uid: dict(f) for uid, f in (users or {}).items()}
         self.calls: list[Call] = []
         self._scripted: dict[str, deque[_Scripted]] = {}
         self._ts_micros = 1_700_000_000_000_000
         self._view_counter = 0
         self._home_views: dict[str, str] = {}
+        self._codes: dict[str, Install] = {}  # approved installs whose code is not used yet
+        self.installs: dict[str, Install] = {}  # by bot token, once its code was exchanged
+        self._install_counter = 0
+        self._socket_mode = False
+        self._sockets: list[web.WebSocketResponse] = []
+        self.socket_connections = 0  # websocket connections accepted so far
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
         self._changed = asyncio.Condition()
@@ -146,6 +184,7 @@ class FakeSlackApi:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._handle_api)
         app.router.add_post("/respond/{name:.*}", self._handle_response_url)
+        app.router.add_get(SOCKET_PATH, self._handle_socket)
         app.router.add_get("/_calls", self._handle_calls)
         app.router.add_post("/_fail", self._handle_fail)
         app.router.add_post("/_rate_limit", self._handle_rate_limit)
@@ -166,6 +205,9 @@ class FakeSlackApi:
     async def stop(self) -> None:
         """Stop the server; calls stay available for inspection."""
         runner, self._runner = self._runner, None
+        # An open websocket would hold the server's shutdown until its timeout.
+        for socket in list(self._sockets):
+            await socket.close(code=1001, message=b"server stopping")
         if runner is not None:
             await runner.cleanup()
 
@@ -230,6 +272,154 @@ class FakeSlackApi:
         self.calls.clear()
         self._scripted.clear()
 
+    # ------------------------------------------------------------------ OAuth
+
+    def approve_install(
+        self,
+        *,
+        team_id: str,
+        team_name: str,
+        installer: str = "U0INSTALLER",
+        scope: str = "commands,chat:write",
+        bot_user_id: str | None = None,
+        client_id: str | None = None,
+    ) -> str:
+        """An installer in ``team_id`` clicks "Allow" on Slack's authorize page.
+
+        Returns the one-time code Slack sends to the app's redirect url. ``oauth.v2.access``
+        exchanges it once for a new bot token; a second exchange gets ``invalid_code``, and
+        so does an exchange by another app than ``client_id`` (when given).
+        """
+        self._install_counter += 1
+        number = self._install_counter
+        install = Install(
+            team_id=team_id,
+            team_name=team_name,
+            installer=installer,
+            bot_user_id=bot_user_id or self.bot_user_id,
+            bot_id=f"B{number:02d}{team_id[1:]}",
+            scope=scope,
+            client_id=client_id,
+            token=f"xoxb-installed-{team_id}-{number}",
+        )
+        code = f"code-{number}-{uuid.uuid4().hex[:8]}"
+        self._codes[code] = install
+        return code
+
+    def _exchange_code(self, params: dict[str, Any]) -> dict[str, Any]:
+        """``oauth.v2.access``: a code approved by ``approve_install``, for a bot token."""
+        install = self._codes.pop(str(params.get("code", "")), None)
+        if not params.get("client_id"):
+            return {"ok": False, "error": "invalid_client_id"}
+        if not params.get("client_secret"):
+            return {"ok": False, "error": "bad_client_secret"}
+        if install is None:
+            return {"ok": False, "error": "invalid_code"}
+        if install.client_id is not None and install.client_id != params["client_id"]:
+            return {"ok": False, "error": "invalid_code"}
+        self.installs[install.token] = install
+        return {
+            "ok": True,
+            "app_id": self.app_id,
+            "authed_user": {"id": install.installer},
+            "scope": install.scope,
+            "token_type": "bot",
+            "access_token": install.token,
+            "bot_user_id": install.bot_user_id,
+            "team": {"id": install.team_id, "name": install.team_name},
+            "enterprise": None,
+            "is_enterprise_install": False,
+        }
+
+    # ------------------------------------------------------------- Socket Mode
+
+    def enable_socket_mode(self) -> None:
+        """Let ``apps.connections.open`` hand out this fake's websocket url.
+
+        Before this is called it answers ``not_allowed_token_type``, as Slack does for an app
+        without Socket Mode; after, it still does for any token but an app-level ``xapp-`` one.
+        """
+        self._socket_mode = True
+
+    @property
+    def socket_url(self) -> str:
+        """The websocket url ``apps.connections.open`` answers with."""
+        return f"ws://127.0.0.1:{self.port}{SOCKET_PATH}"
+
+    @property
+    def open_sockets(self) -> int:
+        """How many Socket Mode connections are open now."""
+        return len(self._sockets)
+
+    async def wait_for_socket(self, *, count: int = 1, within: float = 5.0) -> None:
+        """Wait until ``count`` websocket connections were accepted in all (and one is open)."""
+        async with asyncio.timeout(within), self._changed:
+            await self._changed.wait_for(
+                lambda: self.socket_connections >= count and bool(self._sockets)
+            )
+
+    async def wait_for_sockets_closed(self, *, within: float = 5.0) -> None:
+        """Wait until no Socket Mode connection is open (the client closed it, or went away)."""
+        async with asyncio.timeout(within), self._changed:
+            await self._changed.wait_for(lambda: not self._sockets)
+
+    async def push(
+        self,
+        envelope_type: str,
+        payload: dict[str, Any],
+        *,
+        envelope_id: str | None = None,
+        accepts_response_payload: bool | None = None,
+        retry_attempt: int = 0,
+        within: float = 5.0,
+    ) -> str:
+        """Send an envelope to the newest open Socket Mode connection; return its id.
+
+        ``envelope_type`` is ``"slash_commands"``, ``"interactive"`` or ``"events_api"``, and
+        ``payload`` what Slack would have posted over HTTP, as a dict. Slack accepts a response
+        payload in the ack for everything but events, unless told otherwise.
+        """
+        await self.wait_for_socket(within=within)
+        envelope_id = envelope_id or str(uuid.uuid4())
+        if accepts_response_payload is None:
+            accepts_response_payload = envelope_type != "events_api"
+        envelope: dict[str, Any] = {
+            "envelope_id": envelope_id,
+            "type": envelope_type,
+            "accepts_response_payload": accepts_response_payload,
+            "payload": payload,
+        }
+        if envelope_type == "events_api":
+            envelope["retry_attempt"] = retry_attempt
+            envelope["retry_reason"] = "timeout" if retry_attempt else ""
+        await self._sockets[-1].send_json(envelope)
+        return envelope_id
+
+    async def wait_for_ack(self, envelope_id: str, *, within: float = 5.0) -> Call:
+        """Wait for the client's acknowledgement of ``envelope_id``; return it as a ``Call``."""
+
+        def acked() -> list[Call]:
+            return [
+                call
+                for call in self.calls_to(SOCKET_ACK_METHOD)
+                if call.params.get("envelope_id") == envelope_id
+            ]
+
+        async with asyncio.timeout(within), self._changed:
+            await self._changed.wait_for(lambda: bool(acked()))
+        return acked()[0]
+
+    async def disconnect_sockets(self, reason: str = "refresh_requested") -> None:
+        """Ask every connected client to reconnect, as Slack does every few hours."""
+        for socket in list(self._sockets):
+            await socket.send_json(
+                {
+                    "type": "disconnect",
+                    "reason": reason,
+                    "debug_info": {"host": "applink-fake"},
+                }
+            )
+
     # ---------------------------------------------------------------- internals
 
     def _script(self, method: str, answer: _Scripted, times: int) -> None:
@@ -265,7 +455,9 @@ class FakeSlackApi:
         method = request.match_info["method"]
         params, token = await _read_params(request)
         await self._record(method, params, token)
-        return self._scripted_response(method) or web.json_response(self._answer(method, params))
+        return self._scripted_response(method) or web.json_response(
+            self._answer(method, params, token)
+        )
 
     async def _handle_response_url(self, request: web.Request) -> web.Response:
         params, token = await _read_params(request)
@@ -273,9 +465,58 @@ class FakeSlackApi:
         await self._record(RESPONSE_URL_METHOD, params, token)
         return self._scripted_response(RESPONSE_URL_METHOD) or web.json_response({"ok": True})
 
-    def _answer(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+    async def _handle_socket(self, request: web.Request) -> web.StreamResponse:
+        """A Socket Mode connection: ``hello``, then envelopes out and acks in."""
+        socket = web.WebSocketResponse()
+        await socket.prepare(request)
+        self._sockets.append(socket)
+        self.socket_connections += 1
+        try:
+            await socket.send_json(
+                {
+                    "type": "hello",
+                    "num_connections": len(self._sockets),
+                    "debug_info": {
+                        "host": "applink-fake",
+                        "build_number": 1,
+                        "approximate_connection_time": 18060,
+                    },
+                    "connection_info": {"app_id": self.app_id},
+                }
+            )
+            async with self._changed:
+                self._changed.notify_all()
+            async for message in socket:
+                if message.type != WSMsgType.TEXT:
+                    continue
+                try:
+                    sent = json.loads(message.data)
+                except ValueError:
+                    sent = {"_invalid_json": message.data}
+                if isinstance(sent, dict) and "envelope_id" in sent:
+                    await self._record(SOCKET_ACK_METHOD, sent, None)
+        finally:
+            self._sockets.remove(socket)
+            async with self._changed:
+                self._changed.notify_all()
+        return socket
+
+    def _answer(self, method: str, params: dict[str, Any], token: str | None) -> dict[str, Any]:
         """The default successful (or realistic failing) body for ``method``."""
+        install = self.installs.get(token or "")
+        team_id = install.team_id if install is not None else self.team_id
         if method == "auth.test":
+            if install is not None:
+                return {
+                    "ok": True,
+                    "url": f"https://{install.team_id.lower()}.slack.com/",
+                    "team": install.team_name,
+                    "user": "tiara",
+                    "team_id": install.team_id,
+                    "user_id": install.bot_user_id,
+                    "bot_id": install.bot_id,
+                    "is_enterprise_install": False,
+                }
             return {
                 "ok": True,
                 "url": "https://test.slack.com/",
@@ -286,6 +527,8 @@ class FakeSlackApi:
                 "bot_id": "BTEST",
                 "is_enterprise_install": False,
             }
+        if method == "oauth.v2.access":
+            return self._exchange_code(params)
         if method == "chat.postMessage":
             channel = _dm_for(str(params.get("channel", "")))
             ts = self._next_ts()
@@ -305,16 +548,16 @@ class FakeSlackApi:
         if method == "conversations.open":
             return self._open_conversation(params)
         if method in ("views.open", "views.publish", "views.update", "views.push"):
-            return {"ok": True, "view": self._view(method, params)}
+            return {"ok": True, "view": self._view(method, params, team_id)}
         if method == "users.info":
             user_id = str(params.get("user", ""))
             if user_id not in self.users:
                 return {"ok": False, "error": "user_not_found"}
-            return {"ok": True, "user": self._user(user_id)}
+            return {"ok": True, "user": self._user(user_id, team_id)}
         if method == "users.list":
             return {
                 "ok": True,
-                "members": [self._user(uid) for uid in self.users],
+                "members": [self._user(uid, team_id) for uid in self.users],
                 "response_metadata": {"next_cursor": ""},
             }
         if method == "conversations.list":
@@ -324,6 +567,8 @@ class FakeSlackApi:
                 "response_metadata": {"next_cursor": ""},
             }
         if method == "apps.connections.open":
+            if self._socket_mode and (token or "").startswith("xapp-"):
+                return {"ok": True, "url": f"{self.socket_url}?ticket={uuid.uuid4()}"}
             return {"ok": False, "error": "not_allowed_token_type"}
         return {"ok": True}
 
@@ -352,7 +597,7 @@ class FakeSlackApi:
         digest = hashlib.sha1(",".join(users).encode()).hexdigest()[:10].upper()
         return {"ok": True, "channel": {"id": f"G{digest}", "is_mpim": True}}
 
-    def _view(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+    def _view(self, method: str, params: dict[str, Any], team_id: str) -> dict[str, Any]:
         view = params.get("view")
         echoed: dict[str, Any] = dict(view) if isinstance(view, dict) else {}
         if method == "views.update" and params.get("view_id"):
@@ -365,8 +610,8 @@ class FakeSlackApi:
         echoed.update(
             {
                 "id": view_id,
-                "team_id": self.team_id,
-                "app_id": "ATEST",
+                "team_id": team_id,
+                "app_id": self.app_id,
                 "bot_id": "BTEST",
                 "hash": f"1700000000.{view_id}",
             }
@@ -377,14 +622,14 @@ class FakeSlackApi:
         echoed.setdefault("state", {"values": {}})
         return echoed
 
-    def _user(self, user_id: str) -> dict[str, Any]:
+    def _user(self, user_id: str, team_id: str) -> dict[str, Any]:
         fields = self.users[user_id]
         real_name = str(fields.get("real_name", user_id))
         tz = str(fields.get("tz", DEFAULT_TZ))
         tz_label, tz_offset = _tz_details(tz)
         user: dict[str, Any] = {
             "id": user_id,
-            "team_id": self.team_id,
+            "team_id": team_id,
             "name": real_name.lower().replace(" ", "."),
             "real_name": real_name,
             "deleted": False,
@@ -503,6 +748,12 @@ async def _read_params(request: web.Request) -> tuple[dict[str, Any], str | None
     auth = request.headers.get("Authorization", "")
     if auth.lower().startswith("bearer "):
         token = auth[len("bearer ") :].strip() or None
+    elif auth.lower().startswith("basic "):
+        # oauth.v2.access: slack_sdk sends the app's client id and secret as Basic auth.
+        with contextlib.suppress(binascii.Error, UnicodeDecodeError, ValueError):
+            user, _, password = base64.b64decode(auth[len("basic ") :]).decode().partition(":")
+            params.setdefault("client_id", user)
+            params.setdefault("client_secret", password)
     body_token = params.pop("token", None)
     if token is None and isinstance(body_token, str):
         token = body_token

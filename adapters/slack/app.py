@@ -79,7 +79,8 @@ class InstalledTokens:
             return cached[1]
         bot = await self.store.async_find_bot(enterprise_id=None, team_id=workspace)
         token = bot.bot_token if bot is not None else None
-        self._cache[workspace] = (time.monotonic() + self.ttl, token)
+        if token is not None:  # "not installed" is not remembered: an install may come next
+            self._cache[workspace] = (time.monotonic() + self.ttl, token)
         return token
 
 

@@ -34,6 +34,7 @@ EVENTS_PATH = "/slack/events"
 INSTALL_PATH = "/slack/install"
 REDIRECT_PATH = "/slack/oauth_redirect"
 OAUTH_STATE_SECONDS = 600
+SHUTDOWN_SECONDS = 5.0
 
 
 class SlackConfigError(Exception):
@@ -167,6 +168,11 @@ async def run_slack(settings: Settings, *, http: bool, host: str, port: int) -> 
             "Socket Mode needs SLACK_APP_TOKEN (an app-level token with connections:write); "
             "or run with --http and SLACK_SIGNING_SECRET."
         )
+    if settings.slack_oauth and not http:
+        raise SlackConfigError(
+            "Installing through OAuth (SLACK_CLIENT_ID, SLACK_CLIENT_SECRET) needs HTTP mode, "
+            "which serves /slack/install: run with --http and SLACK_SIGNING_SECRET."
+        )
     clock = FileClock(settings.clock_file) if settings.clock_file else SystemClock()
     app = await build_app(settings, clock=clock, store=store, notifier=setup.notifier)
     adapter = setup.adapter(app.bot, http=http)
@@ -201,7 +207,14 @@ async def run_slack(settings: Settings, *, http: bool, host: str, port: int) -> 
         print("Tiara is stopping.", file=sys.stderr, flush=True)
         scheduler.shutdown()
         if socket_handler is not None:
-            await socket_handler.close_async()  # type: ignore[no-untyped-call]
+            # Closing the websocket waits on Slack; a stop must not hang on it.
+            try:
+                await asyncio.wait_for(
+                    socket_handler.close_async(),  # type: ignore[no-untyped-call]
+                    timeout=SHUTDOWN_SECONDS,
+                )
+            except TimeoutError:
+                log.warning("the Socket Mode connection did not close in time")
         if runner is not None:
             await runner.cleanup()
         await adapter.drain()
