@@ -68,9 +68,9 @@ def configure_logging(settings: Settings) -> None:
         level=settings.log_level_number,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    # Database libraries log statements with their parameters (members' notes) at DEBUG:
-    # they stay at WARNING whatever the level asked for.
-    for name in ("sqlalchemy", "alembic", "aiosqlite", "asyncpg"):
+    # Database and platform libraries log statements and request bodies (members' notes)
+    # at DEBUG: they stay at WARNING whatever the level asked for.
+    for name in ("sqlalchemy", "alembic", "aiosqlite", "asyncpg", "slack_sdk", "slack_bolt"):
         logging.getLogger(name).setLevel(logging.WARNING)
     # APScheduler announces every job run at INFO; only its problems are worth a line.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)

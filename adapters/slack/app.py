@@ -122,6 +122,7 @@ class SlackAdapter:
         self.profile_every = profile_every
         self.home_debounce = home_debounce
         self._profiles_read: dict[UserRef, float] = {}  # monotonic time of the last read
+        self._profile_reads: dict[UserRef, asyncio.Task[None]] = {}  # the latest read
         self._home_seen: set[UserRef] = set()
         self._home_pending: dict[UserRef, asyncio.Task[None]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -247,6 +248,7 @@ class SlackAdapter:
             await ack()
             log.warning("a form came back without its metadata")
             return
+        await self._refresh_profile(client, user)  # "tomorrow 3pm" needs their timezone
         values = form_values(view.get("state", {}).get("values", {}))
         invocation = Invocation(
             command, {**given, **values}, user, self._channel(context, meta.get("ch"))
@@ -395,11 +397,20 @@ class SlackAdapter:
         self._home_pending[user] = self._background(later())
 
     async def _refresh_profile(self, client: AsyncWebClient, user: UserRef) -> None:
-        """Read the member's timezone and name from Slack, at most once a day."""
-        last = self._profiles_read.get(user)
-        if last is not None and time.monotonic() - last < self.profile_every.total_seconds():
-            return
-        self._profiles_read[user] = time.monotonic()
+        """Read the member's timezone and name from Slack, at most once a day; when a read is
+        already under way (started as a modal opened), wait for it, so the submission is
+        read in the member's own timezone."""
+        reading = self._profile_reads.get(user)
+        if reading is None or reading.done():
+            last = self._profiles_read.get(user)
+            if last is not None and time.monotonic() - last < self.profile_every.total_seconds():
+                return
+            self._profiles_read[user] = time.monotonic()
+            reading = self._background(self._read_profile(client, user))
+            self._profile_reads[user] = reading
+        await asyncio.shield(reading)
+
+    async def _read_profile(self, client: AsyncWebClient, user: UserRef) -> None:
         try:
             answer = await client.users_info(user=user.user)
         except SlackApiError as err:
