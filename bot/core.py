@@ -228,12 +228,6 @@ class Bot:
             if after != before:
                 await Planner(repo, member, now, after).replan()
 
-    async def profile_checked_at(self, user: UserRef) -> datetime | None:
-        """When the member's platform profile was last read (None: never, or unknown)."""
-        async with self.store.transaction() as session:
-            member = await Repo(session).find_member(user.platform, user.workspace, user.user)
-            return member.profile_checked_at if member is not None else None
-
     async def first_delivery(self, platform: str, event_id: str) -> bool:
         """True the first time an event id is seen, False for a redelivery (in any process)."""
         async with self.store.transaction() as session:

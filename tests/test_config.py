@@ -44,25 +44,6 @@ def test_a_bad_timezone_is_refused_with_a_hint() -> None:
         Settings(_env_file=None, timezone="Europe/Berln")  # type: ignore[call-arg]
 
 
-def test_run_with_platform_credentials_says_what_is_missing(tmp_path: Path) -> None:
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "TIARA_"))},
-        "SLACK_BOT_TOKEN": "xoxb-secret-456",
-    }
-    done = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "run"],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-    )
-    assert done.returncode == 2
-    assert "SLACK_APP_TOKEN" in done.stderr  # Socket Mode needs it; the message says so
-    assert "xoxb-secret-456" not in done.stdout + done.stderr
-
-
 def test_plain_urls_get_the_async_driver() -> None:
     settings = Settings(_env_file=None, database_url="postgresql://u:p@db/tiara")  # type: ignore[call-arg]
     assert settings.database_url.get_secret_value() == "postgresql+asyncpg://u:p@db/tiara"

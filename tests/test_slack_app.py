@@ -36,6 +36,7 @@ from storage.models import Member as MemberRow
 from storage.store import Store
 from tests.conftest import START
 from tests.slack_fake import Call, FakeSlackApi
+from tests.slack_payloads import event_callback, slash_command, view_submission
 
 SECRET = "test-signing-secret"
 TEAM = "T0TEST"
@@ -94,24 +95,15 @@ class Rig:
         return f"trigger-{self._triggers}"
 
     async def command(self, text: str, *, user: str = "U1", secret: str = SECRET) -> BoltResponse:
-        body = urlencode(
-            {
-                "token": "legacy",
-                "team_id": TEAM,
-                "team_domain": "cohort",
-                "channel_id": "C0GENERAL",
-                "channel_name": "general",
-                "user_id": user,
-                "user_name": user.lower(),
-                "command": "/tiara",
-                "text": text,
-                "api_app_id": "A0TIARA",
-                "response_url": self.fake.response_url(f"{user}-{text[:20]}"),
-                "trigger_id": self._trigger(),
-            }
+        fields = slash_command(
+            text,
+            team=TEAM,
+            user=user,
+            response_url=self.fake.response_url(f"{user}-{text[:20]}"),
+            trigger_id=self._trigger(),
         )
         return await self.post(
-            body, content_type="application/x-www-form-urlencoded", secret=secret
+            urlencode(fields), content_type="application/x-www-form-urlencoded", secret=secret
         )
 
     async def interact(self, payload: dict[str, Any]) -> BoltResponse:
@@ -151,44 +143,15 @@ class Rig:
         self, opened: Call, values: dict[str, str], *, user: str = "U1"
     ) -> BoltResponse:
         """Submit the modal a ``views.open`` call opened, with ``values`` typed in."""
-        view = opened.params["view"]
-        state = {
-            block["block_id"]: {
-                "value": {"type": "plain_text_input", "value": values.get(block["block_id"])}
-            }
-            for block in view["blocks"]
-            if block.get("type") == "input"
-        }
-        payload = {
-            "type": "view_submission",
-            "team": {"id": TEAM, "domain": "cohort"},
-            "user": {"id": user, "team_id": TEAM},
-            "api_app_id": "A0TIARA",
-            "token": "legacy",
-            "trigger_id": self._trigger(),
-            "view": {
-                **view,
-                "id": "VMODAL",
-                "team_id": TEAM,
-                "state": {"values": state},
-            },
-        }
+        payload = view_submission(
+            opened.params["view"], values, team=TEAM, user=user, trigger_id=self._trigger()
+        )
         return await self.interact(payload)
 
     async def event(
         self, event: dict[str, Any], *, event_id: str, retry: int | None = None
     ) -> BoltResponse:
-        body = json.dumps(
-            {
-                "token": "legacy",
-                "team_id": TEAM,
-                "api_app_id": "A0TIARA",
-                "type": "event_callback",
-                "event_id": event_id,
-                "event_time": 1_700_000_000,
-                "event": event,
-            }
-        )
+        body = json.dumps(event_callback(event, team=TEAM, event_id=event_id))
         return await self.post(body, content_type="application/json", retry=retry)
 
     def answers(self) -> list[Call]:

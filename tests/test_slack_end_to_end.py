@@ -27,6 +27,7 @@ from slack_sdk.signature import SignatureVerifier
 
 from tests.conftest import START
 from tests.slack_fake import Call, FakeSlackApi
+from tests.slack_payloads import slash_command, view_submission
 from tests.test_slack_app import texts
 
 SECRET = "e2e-signing-secret"
@@ -59,37 +60,19 @@ class RunningBot:
 
     async def command(self, fake: FakeSlackApi, text: str) -> tuple[int, str]:
         self.triggers += 1
-        body = urlencode(
-            {
-                "team_id": TEAM,
-                "channel_id": "C0GENERAL",
-                "user_id": "U1",
-                "command": "/tiara",
-                "text": text,
-                "api_app_id": "A0TIARA",
-                "response_url": fake.response_url(f"cmd-{self.triggers}"),
-                "trigger_id": f"trigger-{self.triggers}",
-            }
+        fields = slash_command(
+            text,
+            team=TEAM,
+            user="U1",
+            response_url=fake.response_url(f"cmd-{self.triggers}"),
+            trigger_id=f"trigger-{self.triggers}",
         )
-        return await self.post(body, "application/x-www-form-urlencoded")
+        return await self.post(urlencode(fields), "application/x-www-form-urlencoded")
 
     async def submit(self, opened: Call, values: dict[str, str]) -> tuple[int, str]:
-        view = opened.params["view"]
-        state = {
-            block["block_id"]: {
-                "value": {"type": "plain_text_input", "value": values.get(block["block_id"])}
-            }
-            for block in view["blocks"]
-            if block.get("type") == "input"
-        }
-        payload: dict[str, Any] = {
-            "type": "view_submission",
-            "team": {"id": TEAM},
-            "user": {"id": "U1", "team_id": TEAM},
-            "api_app_id": "A0TIARA",
-            "trigger_id": "trigger-submit",
-            "view": {**view, "id": "VMODAL", "state": {"values": state}},
-        }
+        payload = view_submission(
+            opened.params["view"], values, team=TEAM, user="U1", trigger_id="trigger-submit"
+        )
         return await self.post(
             urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded"
         )

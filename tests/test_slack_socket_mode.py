@@ -29,6 +29,7 @@ from bot.config import Settings
 from storage.store import Store
 from tests.conftest import START
 from tests.slack_fake import FakeSlackApi
+from tests.slack_payloads import event_callback, slash_command
 from tests.test_slack_app import texts
 
 TEAM = "T0TEST"
@@ -49,35 +50,18 @@ class Connected:
         """Push ``/tiara <text>`` as Slack does over the socket; return the envelope id."""
         return await self.fake.push(
             "slash_commands",
-            {
-                "token": "legacy",
-                "team_id": TEAM,
-                "team_domain": "cohort",
-                "channel_id": "C0GENERAL",
-                "channel_name": "general",
-                "user_id": user,
-                "user_name": user.lower(),
-                "command": "/tiara",
-                "text": text,
-                "api_app_id": "A0TIARA",
-                "is_enterprise_install": "false",
-                "response_url": self.fake.response_url(f"{user}-{text[:20]}"),
-                "trigger_id": "trigger-1",
-            },
+            slash_command(
+                text,
+                team=TEAM,
+                user=user,
+                response_url=self.fake.response_url(f"{user}-{text[:20]}"),
+                trigger_id="trigger-1",
+            ),
         )
 
     async def event(self, event: dict[str, Any], *, event_id: str) -> str:
         return await self.fake.push(
-            "events_api",
-            {
-                "token": "legacy",
-                "team_id": TEAM,
-                "api_app_id": "A0TIARA",
-                "type": "event_callback",
-                "event_id": event_id,
-                "event_time": 1_700_000_000,
-                "event": event,
-            },
+            "events_api", event_callback(event, team=TEAM, event_id=event_id)
         )
 
 
