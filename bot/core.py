@@ -6,6 +6,7 @@ import logging
 import random
 import time
 import traceback
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from bot.clock import Clock
@@ -16,9 +17,10 @@ from bot.nudges.deliver import NudgeSender, TickReport
 from bot.nudges.plan import Planner
 from bot.parsing import parse_command_text
 from bot.practice.rounds import PracticeRunner
-from bot.registry import Registry
-from bot.timeutil import resolve_timezone
+from bot.registry import Kind, Registry
+from bot.timeutil import resolve_timezone, timezone_names
 from bot.values import Button, ChannelRef, Form, Invocation, Message, UserError, UserRef
+from storage.models import Member
 from storage.practice import PracticeRepo
 from storage.repo import Repo
 from storage.store import Store
@@ -91,7 +93,9 @@ class Bot:
         except Exception as err:
             log.error("the practice step of the tick failed with %s", type(err).__name__)
         async with self.store.transaction() as session:
-            await Repo(session).forget_events(self.clock.now() - EVENT_MEMORY)
+            repo = Repo(session)
+            await repo.forget_events(self.clock.now() - EVENT_MEMORY)
+            await repo.forget_expired_payloads(self.clock.now())
         return await self.sender.tick()
 
     async def next_due(self, until: datetime) -> datetime | None:
@@ -155,7 +159,8 @@ class Bot:
                     default_tz=self.default_timezone,
                 )
                 args = convert_args(command, invocation.args, tz=ctx.tz, now=now)
-                return await command.handler(ctx, args)
+                answer = await command.handler(ctx, args)
+                return await self._mention_timezone(repo, member, answer, ctx.tz, now)
         except UserError as err:
             outcome = "user_error"
             return Message(text=err.message, error=True, error_option=err.option)
@@ -182,6 +187,47 @@ class Bot:
                 outcome,
                 (time.perf_counter() - started) * 1000,
             )
+
+    @staticmethod
+    async def _mention_timezone(
+        repo: Repo, member: Member, answer: Message, tz: str, now: datetime
+    ) -> Message:
+        """Once, when a member who has no timezone (neither chosen nor from their platform's
+        profile, which Discord and the console don't have) gets their first reminder, say
+        which timezone their reminders use and how to set theirs."""
+        if (
+            answer.error
+            or member.timezone is not None
+            or member.platform_timezone is not None
+            or member.timezone_asked_at is not None
+            or not await repo.count_pending_nudges(member.id)
+        ):
+            return answer
+        member.timezone_asked_at = now
+        hint = (
+            f"Your reminders follow {tz} time for now. To get them at your own hours, set "
+            "your timezone: `/tiara settings timezone=America/Chicago` (any city's zone name)."
+        )
+        return replace(answer, text=f"{answer.text}\n\n{hint}" if answer.text else hint)
+
+    async def suggest(self, user: UserRef, kind: Kind, typed: str, *, limit: int = 25) -> list[str]:
+        """Values the member may mean for an option of ``kind`` as they type ``typed``: their
+        own contacts' names for a name, timezone names for a timezone (autocomplete)."""
+        folded = typed.casefold().strip()
+        if kind is Kind.TIMEZONE:
+            folded = folded.replace(" ", "_")
+            return [z for z in timezone_names() if folded in z.casefold()][:limit]
+        if kind is not Kind.NAME:
+            return []
+        async with self.store.transaction() as session:
+            repo = Repo(session)
+            member = await repo.find_member(user.platform, user.workspace, user.user)
+            if member is None:
+                return []
+            names = await repo.contact_names(member.id)
+        starts = [n for n in names if n.casefold().startswith(folded)]
+        within = [n for n in names if folded in n.casefold() and n not in starts]
+        return (starts + within)[:limit]
 
     async def update_profile(
         self,

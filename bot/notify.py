@@ -6,7 +6,7 @@ failure kinds below; an adapter turns its platform's errors into them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -16,6 +16,7 @@ __all__ = [
     "DeliveryError",
     "Notifier",
     "NullNotifier",
+    "PlatformNotifier",
     "RecordingNotifier",
     "Sent",
 ]
@@ -95,3 +96,27 @@ class NullNotifier:
 
     async def post_channel(self, channel: ChannelRef, message: Message) -> None:
         return None
+
+
+@dataclass(frozen=True)
+class PlatformNotifier:
+    """Sends each message through the notifier of its platform (Slack and Discord in one
+    process). A platform without one is a permanent failure."""
+
+    by_platform: Mapping[str, Notifier]
+
+    def _for(self, platform: str) -> Notifier:
+        notifier = self.by_platform.get(platform)
+        if notifier is None:
+            raise DeliveryError(f"no_{platform}_notifier", permanent=True)
+        return notifier
+
+    async def send_dm(self, user: UserRef, message: Message) -> None:
+        await self._for(user.platform).send_dm(user, message)
+
+    async def send_group(self, users: Sequence[UserRef], message: Message) -> None:
+        if users:
+            await self._for(users[0].platform).send_group(users, message)
+
+    async def post_channel(self, channel: ChannelRef, message: Message) -> None:
+        await self._for(channel.platform).post_channel(channel, message)

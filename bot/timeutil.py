@@ -16,6 +16,7 @@ __all__ = [
     "format_when",
     "parse_when",
     "resolve_timezone",
+    "timezone_names",
 ]
 
 DATE_EXAMPLES = '"now", "yesterday 3pm", "next Tuesday 10am", "in 2 days", "2026-12-01 14:00"'
@@ -50,6 +51,12 @@ def _zones_by_folded_name() -> dict[str, str]:
 
 
 AUTO_TIMEZONE = "auto"  # settings timezone=auto: follow the platform profile
+
+
+@lru_cache(maxsize=1)
+def timezone_names() -> tuple[str, ...]:
+    """Every timezone a member can choose, by canonical IANA name, sorted."""
+    return tuple(sorted(_zones_by_folded_name().values()))
 
 
 def resolve_timezone(name: str) -> str:

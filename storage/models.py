@@ -38,6 +38,7 @@ __all__ = [
     "PracticeSeat",
     "ProcessedEvent",
     "PromptSeen",
+    "StoredPayload",
     "UTCDateTime",
     "Workspace",
     "changed_by_member",
@@ -137,6 +138,9 @@ class Member(Base):
     platform_timezone: Mapped[str | None] = mapped_column(String(64))
     display_name: Mapped[str | None] = mapped_column(String(80))
     profile_checked_at: Mapped[datetime | None]
+    # When the member was told which timezone their reminders use, having set none and
+    # with none from their platform (Discord has no profile timezone): asked once.
+    timezone_asked_at: Mapped[datetime | None]
     next_seq: Mapped[int] = mapped_column(Integer, default=0)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime]
@@ -419,3 +423,23 @@ class ProcessedEvent(Base):
     platform: Mapped[str] = mapped_column(String(16))
     event_id: Mapped[str] = mapped_column(String(64))
     received_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class StoredPayload(Base):
+    """What a button or form carries when the platform's id for it is too short to hold it.
+
+    Discord's ``custom_id`` is at most 100 characters: a button whose command and arguments
+    (a contact's name, a form's draft) don't fit carries ``key`` instead, and the payload
+    is kept here until ``expires_at``. ``user_id`` is the member it was drawn for: only they
+    can use it, and erasing them erases it.
+    """
+
+    __tablename__ = "stored_payloads"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(32), unique=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    workspace: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[str] = mapped_column(Text)
+    expires_at: Mapped[datetime] = mapped_column(index=True)

@@ -22,6 +22,7 @@ from storage.models import (
     OutreachRequest,
     ProcessedEvent,
     PromptSeen,
+    StoredPayload,
     Workspace,
     changed_by_member,
 )
@@ -140,6 +141,47 @@ class Repo:
         await self.session.execute(
             delete(ProcessedEvent).where(ProcessedEvent.received_at < before)
         )
+
+    async def keep_payload(
+        self,
+        key: str,
+        *,
+        platform: str,
+        workspace: str,
+        user_id: str,
+        payload: str,
+        expires_at: datetime,
+    ) -> None:
+        """Keep ``payload`` under ``key`` until ``expires_at`` (a later expiry wins when the
+        same key is kept again)."""
+        found = (
+            await self.session.execute(select(StoredPayload).where(StoredPayload.key == key))
+        ).scalar_one_or_none()
+        if found is not None:
+            found.expires_at = max(found.expires_at, expires_at)
+            return
+        try:
+            async with self.session.begin_nested():
+                self.session.add(
+                    StoredPayload(
+                        key=key,
+                        platform=platform,
+                        workspace=workspace,
+                        user_id=user_id,
+                        payload=payload,
+                        expires_at=expires_at,
+                    )
+                )
+        except IntegrityError:
+            pass  # another process kept the same payload under the same key just now
+
+    async def kept_payload(self, key: str, now: datetime) -> StoredPayload | None:
+        """The payload kept under ``key``, unless it has expired."""
+        stmt = select(StoredPayload).where(StoredPayload.key == key, StoredPayload.expires_at > now)
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def forget_expired_payloads(self, now: datetime) -> None:
+        await self.session.execute(delete(StoredPayload).where(StoredPayload.expires_at <= now))
 
     async def clear_unreachable(self, platform: str, workspace: str, user_id: str) -> None:
         """The member wrote to us, so their DMs work again (and they are back if they left)."""
