@@ -70,7 +70,15 @@ def configure_logging(settings: Settings) -> None:
     )
     # Database and platform libraries log statements and request bodies (members' notes)
     # at DEBUG: they stay at WARNING whatever the level asked for.
-    for name in ("sqlalchemy", "alembic", "aiosqlite", "asyncpg", "slack_sdk", "slack_bolt"):
+    for name in (
+        "sqlalchemy",
+        "alembic",
+        "aiosqlite",
+        "asyncpg",
+        "slack_sdk",
+        "slack_bolt",
+        "discord",
+    ):
         logging.getLogger(name).setLevel(logging.WARNING)
     # APScheduler announces every job run at INFO; only its problems are worth a line.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)

@@ -31,6 +31,8 @@ workspace_cli = typer.Typer(
 cli.add_typer(workspace_cli, name="workspace")
 slack_cli = typer.Typer(help="Slack: the app manifest.", no_args_is_help=True)
 cli.add_typer(slack_cli, name="slack")
+discord_cli = typer.Typer(help="Discord: publish the /tiara commands.", no_args_is_help=True)
+cli.add_typer(discord_cli, name="discord")
 
 
 def _settings() -> Settings:
@@ -98,51 +100,54 @@ def console(
     asyncio.run(_console(_settings(), user or _default_user(), workspace))
 
 
+_PLATFORMS = typer.Argument(
+    None,
+    help="slack, discord (both: slack discord) or console; default: every platform whose "
+    "credentials are set, else the console.",
+)
+
+
 @cli.command()
 def run(
-    platform: str = typer.Argument(
-        None, help="slack or console (default: the platform whose credentials are set)."
-    ),
+    platforms: list[str] = _PLATFORMS,
     http: bool = typer.Option(
         False, "--http", help="Slack: serve HTTP at /slack/events instead of Socket Mode."
     ),
     port: int = typer.Option(None, "--port", help="HTTP port (default TIARA_PORT, 3000)."),
     host: str = typer.Option(None, "--host", help="HTTP address (default TIARA_HOST, 0.0.0.0)."),
 ) -> None:
-    """Run Tiara on the platform whose credentials are configured, else in the console."""
+    """Run Tiara on the platforms whose credentials are configured, else in the console."""
     settings = _settings()
-    chosen = (platform or settings.platform).casefold()
-    if chosen == "console":
-        asyncio.run(_console(settings, _default_user(), "local"))
-        return
-    if chosen == "slack":
-        _run_slack(
-            settings,
-            http=http,
-            host=host or settings.host,
-            port=settings.port if port is None else port,
-        )
-        return
-    if chosen == "discord":
+    chosen = [p.casefold() for p in platforms or settings.platforms] or ["console"]
+    unknown = [p for p in chosen if p not in ("slack", "discord", "console")]
+    if unknown or ("console" in chosen and len(chosen) > 1):
         typer.secho(
-            "Discord credentials are set, but the Discord adapter is not part of this version "
-            "yet. Unset DISCORD_TOKEN to use the console: `tiara console`.",
-            fg="yellow",
+            f"Unknown platform {(unknown or chosen)[0]!r}: use slack, discord (or both), or "
+            "console.",
+            fg="red",
             err=True,
         )
         raise typer.Exit(2)
-    typer.secho(f"Unknown platform {chosen!r}: use slack or console.", fg="red", err=True)
-    raise typer.Exit(2)
+    if chosen == ["console"]:
+        asyncio.run(_console(settings, _default_user(), "local"))
+        return
+    _serve(
+        settings,
+        list(dict.fromkeys(chosen)),
+        http=http,
+        host=host or settings.host,
+        port=settings.port if port is None else port,
+    )
 
 
-def _run_slack(settings: Settings, *, http: bool, host: str, port: int) -> None:
-    from adapters.slack.runner import SlackConfigError, run_slack
+def _serve(settings: Settings, platforms: list[str], *, http: bool, host: str, port: int) -> None:
+    from adapters.serve import ConfigError, serve
     from bot.app import configure_logging
 
     configure_logging(settings)
     try:
-        _run_to_the_end(run_slack(settings, http=http, host=host, port=port))
-    except SlackConfigError as err:
+        _run_to_the_end(serve(settings, platforms, http=http, host=host, port=port))
+    except ConfigError as err:
         typer.secho(str(err), fg="red", err=True)
         raise typer.Exit(2) from None
     except OSError as err:  # the port is taken, the address is wrong
@@ -190,6 +195,31 @@ def slack_manifest(
         typer.secho(str(err), fg="red", err=True)
         raise typer.Exit(2) from None
     sys.stdout.write(manifest_yaml(manifest))
+
+
+@discord_cli.command("sync")
+def discord_sync(
+    guild: int = typer.Option(
+        None,
+        "--guild",
+        help="Publish to this server only (shows at once; for trying Tiara out). Without it "
+        "the commands are published to every server the app is in.",
+    ),
+) -> None:
+    """Publish /tiara to Discord. Run it once after installing and after each upgrade that
+    changes commands; starting Tiara never does."""
+    from adapters.discord.runner import DiscordConfigError, sync_commands
+    from bot.app import configure_logging
+
+    settings = _settings()
+    configure_logging(settings)
+    try:
+        count = asyncio.run(sync_commands(settings, guild))
+    except DiscordConfigError as err:
+        typer.secho(str(err), fg="red", err=True)
+        raise typer.Exit(2) from None
+    where = f"server {guild}" if guild is not None else "every server (global)"
+    typer.echo(f"Published /tiara ({count} top-level command) to {where}.")
 
 
 @db_cli.command("upgrade")

@@ -69,6 +69,19 @@ class Settings(BaseSettings):
         "channel per second and a few hundred a minute per workspace).",
     )
     discord_token: SecretStr | None = Field(default=None, alias="DISCORD_TOKEN")
+    discord_api_url: str | None = Field(
+        default=None,
+        description="Discord's REST base URL, e.g. https://discord.com/api/v10 (proxies, tests).",
+    )
+    discord_gateway_url: str | None = Field(
+        default=None,
+        description="Discord's gateway URL, e.g. wss://gateway.discord.gg/ (proxies, tests).",
+    )
+    discord_practice_threads: bool = Field(
+        default=False,
+        description="Discord: give each practice group a private thread in the practice "
+        "channel instead of a DM to each member.",
+    )
 
     @field_validator("database_url", mode="before")
     @classmethod
@@ -123,10 +136,12 @@ class Settings(BaseSettings):
         return value if value.endswith("/") else value + "/"
 
     @property
-    def platform(self) -> Literal["slack", "discord", "console"]:
-        """The platform ``tiara run`` starts: the one whose credentials are configured."""
+    def platforms(self) -> list[Literal["slack", "discord"]]:
+        """The platforms ``tiara run`` starts: those whose credentials are configured (the
+        console when none is)."""
+        found: list[Literal["slack", "discord"]] = []
         if self.slack_bot_token is not None or self.slack_oauth:
-            return "slack"
+            found.append("slack")
         if self.discord_token is not None:
-            return "discord"
-        return "console"
+            found.append("discord")
+        return found

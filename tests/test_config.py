@@ -20,7 +20,7 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     settings = Settings()
     assert settings.database_url.get_secret_value() == DEFAULT_DATABASE_URL
     assert settings.timezone == "UTC"
-    assert settings.platform == "console"
+    assert settings.platforms == []
 
 
 def test_dotenv_is_read_and_names_are_normalised(
@@ -35,7 +35,7 @@ def test_dotenv_is_read_and_names_are_normalised(
     settings = Settings()
     assert settings.timezone == "America/New_York"
     assert settings.log_level == "DEBUG"
-    assert settings.platform == "slack"
+    assert settings.platforms == ["slack"]
     assert "xoxb-secret-123" not in repr(settings) and "xoxb-secret-123" not in str(settings)
 
 

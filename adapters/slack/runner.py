@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
@@ -19,6 +18,7 @@ from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstall
 from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.serve import ConfigError
 from adapters.slack.app import InstalledTokens, SingleToken, SlackAdapter
 from adapters.slack.manifest import BOT_SCOPES
 from adapters.slack.notifier import PacedRateLimitRetry, Pacer, SlackNotifier, Sleep
@@ -26,7 +26,14 @@ from bot.config import Settings
 from bot.core import Bot
 from storage.store import Store
 
-__all__ = ["EVENTS_PATH", "SlackSetup", "run_slack", "slack_setup", "web_application"]
+__all__ = [
+    "EVENTS_PATH",
+    "SlackConfigError",
+    "SlackService",
+    "SlackSetup",
+    "slack_setup",
+    "web_application",
+]
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +44,7 @@ OAUTH_STATE_SECONDS = 600
 SHUTDOWN_SECONDS = 5.0
 
 
-class SlackConfigError(Exception):
+class SlackConfigError(ConfigError):
     """Slack settings that can't work together; the message says what to set."""
 
 
@@ -155,67 +162,64 @@ def web_application(adapter: SlackAdapter) -> web.Application:
     return web_app
 
 
-async def run_slack(settings: Settings, *, http: bool, host: str, port: int) -> None:
-    """Run until SIGINT or SIGTERM: serve Slack and send nudges as they fall due."""
-    from bot.app import build_app, tune_gc
-    from bot.clock import FileClock, SystemClock
-    from bot.scheduler import TickScheduler
+class SlackService:
+    """Slack as a :class:`~adapters.serve.Service`: Socket Mode, or HTTP at /slack/events."""
 
-    store = Store(settings.database_url.get_secret_value())
-    setup = slack_setup(settings, store)
-    if not http and settings.slack_app_token is None:
-        raise SlackConfigError(
-            "Socket Mode needs SLACK_APP_TOKEN (an app-level token with connections:write); "
-            "or run with --http and SLACK_SIGNING_SECRET."
-        )
-    if settings.slack_oauth and not http:
-        raise SlackConfigError(
-            "Installing through OAuth (SLACK_CLIENT_ID, SLACK_CLIENT_SECRET) needs HTTP mode, "
-            "which serves /slack/install: run with --http and SLACK_SIGNING_SECRET."
-        )
-    clock = FileClock(settings.clock_file) if settings.clock_file else SystemClock()
-    app = await build_app(settings, clock=clock, store=store, notifier=setup.notifier)
-    adapter = setup.adapter(app.bot, http=http)
-    tune_gc()
-    scheduler = TickScheduler(app.bot, interval_seconds=settings.tick_seconds)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    runner: web.AppRunner | None = None
-    socket_handler = None
-    try:
-        if http:
-            runner = web.AppRunner(web_application(adapter), access_log=None)
-            await runner.setup()
-            site = web.TCPSite(runner, host, port)
-            await site.start()
-            bound = runner.addresses[0][1] if runner.addresses else port
-            print(f"Tiara on Slack is listening on http://{host}:{bound}{EVENTS_PATH}", flush=True)
-        else:
-            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+    platform = "slack"
 
-            assert settings.slack_app_token is not None
-            socket_handler = AsyncSocketModeHandler(
-                adapter.app, settings.slack_app_token.get_secret_value()
+    def __init__(
+        self, settings: Settings, store: Store, *, http: bool, host: str, port: int
+    ) -> None:
+        if not http and settings.slack_app_token is None:
+            raise SlackConfigError(
+                "Socket Mode needs SLACK_APP_TOKEN (an app-level token with connections:write); "
+                "or run with --http and SLACK_SIGNING_SECRET."
             )
-            await socket_handler.connect_async()  # type: ignore[no-untyped-call]
-            print("Tiara on Slack is connected over Socket Mode.", flush=True)
-        scheduler.start()
-        await stop.wait()
-    finally:
-        print("Tiara is stopping.", file=sys.stderr, flush=True)
-        scheduler.shutdown()
-        if socket_handler is not None:
+        if settings.slack_oauth and not http:
+            raise SlackConfigError(
+                "Installing through OAuth (SLACK_CLIENT_ID, SLACK_CLIENT_SECRET) needs HTTP "
+                "mode, which serves /slack/install: run with --http and SLACK_SIGNING_SECRET."
+            )
+        self.settings = settings
+        self.http = http
+        self.host = host
+        self.port = port
+        self.setup = slack_setup(settings, store)
+        self.notifier = self.setup.notifier
+        self.adapter: SlackAdapter | None = None
+        self._runner: web.AppRunner | None = None
+        self._socket: Any = None
+
+    async def start(self, bot: Bot) -> None:
+        self.adapter = adapter = self.setup.adapter(bot, http=self.http)
+        if self.http:
+            self._runner = web.AppRunner(web_application(adapter), access_log=None)
+            await self._runner.setup()
+            site = web.TCPSite(self._runner, self.host, self.port)
+            await site.start()
+            bound = self._runner.addresses[0][1] if self._runner.addresses else self.port
+            print(
+                f"Tiara on Slack is listening on http://{self.host}:{bound}{EVENTS_PATH}",
+                flush=True,
+            )
+            return
+        from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+        assert self.settings.slack_app_token is not None
+        self._socket = AsyncSocketModeHandler(
+            adapter.app, self.settings.slack_app_token.get_secret_value()
+        )
+        await self._socket.connect_async()
+        print("Tiara on Slack is connected over Socket Mode.", flush=True)
+
+    async def stop(self) -> None:
+        if self._socket is not None:
             # Closing the websocket waits on Slack; a stop must not hang on it.
             try:
-                await asyncio.wait_for(
-                    socket_handler.close_async(),  # type: ignore[no-untyped-call]
-                    timeout=SHUTDOWN_SECONDS,
-                )
+                await asyncio.wait_for(self._socket.close_async(), timeout=SHUTDOWN_SECONDS)
             except TimeoutError:
                 log.warning("the Socket Mode connection did not close in time")
-        if runner is not None:
-            await runner.cleanup()
-        await adapter.drain()
-        await app.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+        if self.adapter is not None:
+            await self.adapter.drain()

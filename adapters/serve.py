@@ -1,0 +1,122 @@
+"""Running Tiara on one or more platforms in one process, with the scheduler beside them.
+
+Each platform is a :class:`Service`: built from the settings before the bot (its notifier
+is the bot's way out), started with the bot, stopped on SIGINT or SIGTERM. With Slack and
+Discord both configured, one process serves both and each message goes out through its
+own platform's notifier.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+from typing import Protocol
+
+from bot.clock import Clock, FileClock, SystemClock
+from bot.config import Settings
+from bot.core import Bot
+from bot.notify import Notifier, PlatformNotifier
+from storage.store import Store
+
+__all__ = ["ConfigError", "Service", "serve"]
+
+log = logging.getLogger(__name__)
+
+
+class ConfigError(Exception):
+    """Settings that can't work; the message says what to set."""
+
+
+class Service(Protocol):
+    """One platform's connection: what it needs before the bot exists, and its lifetime."""
+
+    platform: str
+
+    @property
+    def notifier(self) -> Notifier:
+        """How the bot sends on this platform."""
+
+    async def start(self, bot: Bot) -> asyncio.Task[None] | None:
+        """Connect or start serving. A returned task ends when the connection is lost for
+        good (its exception stops the process)."""
+
+    async def stop(self) -> None:
+        """Disconnect and finish work in flight."""
+
+
+def _service(
+    platform: str,
+    settings: Settings,
+    store: Store,
+    clock: Clock,
+    *,
+    http: bool,
+    host: str,
+    port: int,
+) -> Service:
+    if platform == "slack":
+        from adapters.slack.runner import SlackService
+
+        return SlackService(settings, store, http=http, host=host, port=port)
+    if platform == "discord":
+        from adapters.discord.runner import DiscordService
+
+        return DiscordService(settings, store, clock)
+    raise ConfigError(f"Unknown platform {platform!r}: use slack, discord or console.")
+
+
+async def serve(
+    settings: Settings, platforms: list[str], *, http: bool = False, host: str, port: int
+) -> None:
+    """Run until SIGINT or SIGTERM: serve every platform in ``platforms`` and send nudges as
+    they fall due."""
+    from bot.app import build_app, tune_gc
+    from bot.scheduler import TickScheduler
+
+    store = Store(settings.database_url.get_secret_value())
+    clock: Clock = FileClock(settings.clock_file) if settings.clock_file else SystemClock()
+    try:
+        services = [
+            _service(p, settings, store, clock, http=http, host=host, port=port) for p in platforms
+        ]
+    except BaseException:
+        await store.close()
+        raise
+    notifier: Notifier = (
+        services[0].notifier
+        if len(services) == 1
+        else PlatformNotifier({s.platform: s.notifier for s in services})
+    )
+    app = await build_app(settings, clock=clock, store=store, notifier=notifier)
+    tune_gc()
+    scheduler = TickScheduler(app.bot, interval_seconds=settings.tick_seconds)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    started: list[Service] = []
+    try:
+        watched: list[asyncio.Task[None]] = []
+        for service in services:
+            connection = await service.start(app.bot)
+            started.append(service)
+            if connection is not None:
+                watched.append(connection)
+        scheduler.start()
+        stopping = asyncio.ensure_future(stop.wait())
+        done, _ = await asyncio.wait([stopping, *watched], return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        for ended in done:
+            if ended is not stopping:
+                ended.result()  # a connection lost for good: say why
+    finally:
+        print("Tiara is stopping.", file=sys.stderr, flush=True)
+        scheduler.shutdown()
+        for service in reversed(started):
+            try:
+                await service.stop()
+            except Exception as err:
+                log.warning("stopping %s failed with %s", service.platform, type(err).__name__)
+        await app.close()
