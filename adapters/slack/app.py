@@ -28,6 +28,7 @@ from slack_sdk.oauth.installation_store.async_installation_store import AsyncIns
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from adapters.background import Background
 from adapters.slack.blocks import (
     ACTION_PREFIX,
     FORM_CALLBACK,
@@ -125,7 +126,7 @@ class SlackAdapter:
         self._profile_reads: dict[UserRef, asyncio.Task[None]] = {}  # the latest read
         self._home_seen: set[UserRef] = set()
         self._home_pending: dict[UserRef, asyncio.Task[None]] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._background = Background("Slack")
         app.use(self._dedupe_events)
         app.command(SLASH_COMMAND)(self._on_command)
         app.action({"type": "block_actions", "action_id": _OUR_ACTIONS})(self._on_button)
@@ -185,7 +186,7 @@ class SlackAdapter:
                 respond=respond,
                 response_url=body.get("response_url"),
             )
-            self._background(self._refresh_profile(client, user))
+            self._background.start(self._refresh_profile(client, user))
             return
         await self._refresh_profile(client, user)  # "tomorrow 3pm" needs their timezone
         answer = await self.bot.dispatch(invocation)
@@ -394,7 +395,7 @@ class SlackAdapter:
             self._home_pending.pop(user, None)
             await self.publish_home(client, user)
 
-        self._home_pending[user] = self._background(later())
+        self._home_pending[user] = self._background.start(later())
 
     async def _refresh_profile(self, client: AsyncWebClient, user: UserRef) -> None:
         """Read the member's timezone and name from Slack, at most once a day; when a read is
@@ -406,7 +407,7 @@ class SlackAdapter:
             if last is not None and time.monotonic() - last < self.profile_every.total_seconds():
                 return
             self._profiles_read[user] = time.monotonic()
-            reading = self._background(self._read_profile(client, user))
+            reading = self._background.start(self._read_profile(client, user))
             self._profile_reads[user] = reading
         await asyncio.shield(reading)
 
@@ -427,22 +428,9 @@ class SlackAdapter:
             active=not profile.get("deleted", False),
         )
 
-    def _background(self, work: Awaitable[None]) -> asyncio.Task[None]:
-        async def guarded() -> None:
-            try:
-                await work
-            except Exception as err:
-                log.error("background Slack work failed with %s", type(err).__name__)
-
-        task = asyncio.ensure_future(guarded())
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return task
-
     async def drain(self) -> None:
         """Wait for background work (Home redraws, profile reads) to finish."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self._background.drain()
 
 
 async def _open_view(client: AsyncWebClient, body: Mapping[str, Any], view: View) -> None:

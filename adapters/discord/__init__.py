@@ -1,0 +1,1 @@
+"""Tiara on Discord: the ``/tiara`` command group, modals, persistent buttons and DMs."""

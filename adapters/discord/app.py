@@ -1,0 +1,303 @@
+"""Tiara on Discord: a ``discord.Client`` whose ``/tiara`` commands, buttons and forms
+become core invocations, with the answers rendered back.
+
+Discord wants a first answer to every interaction within 3 seconds. A command's answer is
+sent directly when the core has it in time; otherwise the interaction is deferred ("Tiara
+is thinking…") and the answer follows. A form (modal) must be the first answer, so it is
+opened before anything else. Buttons and forms carry their command in their
+``custom_id`` (see :mod:`adapters.discord.ids`), and are dispatched by a registered
+dynamic item and an interaction listener rather than by views kept in memory, so a button
+on last week's nudge works after any number of restarts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Awaitable, Mapping
+from dataclasses import replace
+from typing import Any
+
+import discord
+from discord import app_commands
+
+from adapters.background import Background
+from adapters.discord.commands import OnCommand, build_group
+from adapters.discord.ids import BUTTON_ID, FORM_ID, ComponentIds, Target
+from adapters.discord.render import ALLOWED_MENTIONS, build_view, form_modal, modal_values, render
+from bot.core import INTERNAL_ERROR, Bot
+from bot.registry import Command, Kind
+from bot.values import Button, ChannelRef, Invocation, Message, UserError, UserRef
+
+__all__ = ["PLATFORM", "DiscordAdapter", "TiaraButton", "TiaraClient", "intents"]
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "discord"
+ANSWER_WITHIN = 2.0  # seconds: a slower answer is deferred first (Discord allows 3)
+_EXPIRED = (
+    "This button has expired or isn't yours. Type the command instead: `/tiara help` lists "
+    "them all."
+)
+
+
+def intents() -> discord.Intents:
+    """Only what Tiara uses: servers and their channels (for announcements and threads), and
+    members leaving (the Server Members intent, privileged). No message content, no
+    presences."""
+    chosen = discord.Intents.none()
+    chosen.guilds = True
+    chosen.members = True
+    return chosen
+
+
+class TiaraClient(discord.Client):
+    """A ``discord.Client`` with the ``/tiara`` tree and Tiara's dynamic buttons."""
+
+    def __init__(self, **options: Any) -> None:
+        # Tiara has no voice: no warning at every start about voice libraries it doesn't need.
+        discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
+        options.setdefault("intents", intents())
+        options.setdefault("chunk_guilds_at_startup", False)
+        options.setdefault("member_cache_flags", discord.MemberCacheFlags.none())
+        options.setdefault("allowed_mentions", ALLOWED_MENTIONS)
+        super().__init__(**options)
+        self.tree: app_commands.CommandTree[TiaraClient] = app_commands.CommandTree(self)
+        self.tiara: DiscordAdapter | None = None
+        self.ready = asyncio.Event()
+
+    async def setup_hook(self) -> None:
+        # Buttons are dispatched by their custom_id's shape, whoever drew them and when.
+        self.add_dynamic_items(TiaraButton)
+
+    async def on_ready(self) -> None:
+        self.ready.set()
+
+
+class TiaraButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=BUTTON_ID):
+    """Any Tiara button, old or new: its custom_id says what it does."""
+
+    def __init__(self, custom_id: str) -> None:
+        super().__init__(discord.ui.Button(custom_id=custom_id))
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction[Any],
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+        /,
+    ) -> TiaraButton:
+        return cls(match.string)
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        adapter = getattr(interaction.client, "tiara", None)
+        if adapter is not None:
+            await adapter.on_button(interaction, self.item.custom_id or "")
+
+
+class DiscordAdapter:
+    """Wires a :class:`TiaraClient` to the core."""
+
+    def __init__(
+        self,
+        bot: Bot,
+        *,
+        client: TiaraClient,
+        ids: ComponentIds,
+        answer_within: float = ANSWER_WITHIN,
+    ) -> None:
+        self.bot = bot
+        self.client = client
+        self.ids = ids
+        self.answer_within = answer_within
+        self._names: dict[UserRef, str] = {}  # display names already recorded
+        self._background = Background("Discord")
+        client.tiara = self
+        on_command: OnCommand = self.on_command
+        client.tree.add_command(build_group(bot.registry, on_command, self._suggest))
+        client.tree.on_error = self._on_tree_error  # type: ignore[method-assign]
+        client.event(self.on_interaction)
+        client.event(self.on_raw_member_remove)
+
+    # -- translate in --------------------------------------------------------------------
+
+    @staticmethod
+    def _user(interaction: discord.Interaction[Any], workspace: str | None = None) -> UserRef:
+        return UserRef(
+            PLATFORM, workspace or str(interaction.guild_id or ""), str(interaction.user.id)
+        )
+
+    @staticmethod
+    def _channel(interaction: discord.Interaction[Any], user: UserRef) -> ChannelRef | None:
+        if interaction.channel_id is None or interaction.guild_id is None:
+            return None
+        return ChannelRef(PLATFORM, user.workspace, str(interaction.channel_id))
+
+    async def on_command(
+        self, interaction: discord.Interaction[Any], command: Command, args: dict[str, object]
+    ) -> None:
+        """``/tiara <command>``: open its form when it has one and nothing was given, else
+        run it."""
+        user = self._user(interaction)
+        invocation = Invocation(command.path, args, user, self._channel(interaction, user))
+        if self.bot.form_for(invocation) is not None:
+            await self._open_form(interaction, user, Target(user.workspace, command.path))
+        else:
+            await self._answer(interaction, user, self.bot.dispatch(invocation))
+        self._remember_name(interaction, user)
+
+    async def on_button(self, interaction: discord.Interaction[Any], custom_id: str) -> None:
+        """A click on any Tiara button."""
+        match = BUTTON_ID.fullmatch(custom_id)
+        target = (
+            await self.ids.read(match["kind"], match["rest"], str(interaction.user.id))
+            if match
+            else None
+        )
+        if target is None:
+            await self._expired(interaction)
+            return
+        user = self._user(interaction, target.workspace)
+        try:
+            command = self.bot.registry.get(target.command)
+        except UserError:
+            log.warning("ignored a button this version doesn't know")
+            await self._expired(interaction)
+            return
+        if command.form is not None and (target.opens_form or not target.args):
+            await self._open_form(interaction, user, target)
+        else:
+            invocation = target.button().invocation(user, self._channel(interaction, user))
+            await self._answer(interaction, user, self.bot.dispatch(invocation))
+        self._remember_name(interaction, user)
+
+    async def on_interaction(self, interaction: discord.Interaction[Any]) -> None:
+        """A submitted form (modal); everything else has its own handler."""
+        if interaction.type is not discord.InteractionType.modal_submit:
+            return
+        data: Mapping[str, Any] = interaction.data or {}
+        match = FORM_ID.fullmatch(str(data.get("custom_id", "")))
+        if match is None:
+            return
+        target = await self.ids.read(match["kind"], match["rest"], str(interaction.user.id))
+        if target is None:
+            await self._expired(interaction)
+            return
+        user = self._user(interaction, target.workspace)
+        values = modal_values(data.get("components") or [])
+        invocation = Invocation(
+            target.command, {**target.args, **values}, user, self._channel(interaction, user)
+        )
+        await self._answer(interaction, user, self.bot.dispatch(invocation), keep=invocation)
+
+    async def on_raw_member_remove(self, payload: discord.RawMemberRemoveEvent) -> None:
+        """A member left the server (or was removed): no more nudges until they're back."""
+        user = UserRef(PLATFORM, str(payload.guild_id), str(payload.user.id))
+        await self.bot.update_profile(user, active=False, known_only=True)
+
+    async def _suggest(
+        self, interaction: discord.Interaction[Any], kind: Kind, typed: str
+    ) -> list[str]:
+        return await self.bot.suggest(self._user(interaction), kind, typed)
+
+    async def _on_tree_error(
+        self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError
+    ) -> None:
+        # Never the error's text: it can quote what the member typed.
+        log.error(
+            "a /tiara command failed with %s", type(getattr(error, "original", error)).__name__
+        )
+        if not interaction.response.is_done():
+            await self._reply(
+                interaction, self._user(interaction), Message(text=INTERNAL_ERROR, error=True)
+            )
+
+    # -- translate out -------------------------------------------------------------------
+
+    async def _open_form(
+        self, interaction: discord.Interaction[Any], user: UserRef, target: Target
+    ) -> None:
+        """Open the command's form as the first answer, filled with what the target carries."""
+        command = self.bot.registry.get(target.command)
+        assert command.form is not None
+        asked = {f.name for f in command.form.fields}
+        carried = Target(
+            target.workspace,
+            target.command,
+            {k: v for k, v in target.args.items() if k not in asked},
+        )
+        custom_id = await self.ids.form_id(user, carried)
+        modal = form_modal(command.form, custom_id=custom_id, defaults=dict(target.args))
+        await interaction.response.send_modal(modal)
+        modal.stop()  # submissions are handled by custom_id (on_interaction), not in memory
+
+    async def _expired(self, interaction: discord.Interaction[Any]) -> None:
+        await self._reply(interaction, self._user(interaction), Message(text=_EXPIRED, error=True))
+
+    async def _answer(
+        self,
+        interaction: discord.Interaction[Any],
+        user: UserRef,
+        work: Awaitable[Message],
+        *,
+        keep: Invocation | None = None,
+    ) -> None:
+        """Send ``work``'s answer; defer first when it takes longer than Discord waits.
+
+        With ``keep`` (a submitted form), a mistake is answered with a button that opens the
+        form again with everything the member typed.
+        """
+        task: asyncio.Future[Message] = asyncio.ensure_future(work)
+        done, _ = await asyncio.wait({task}, timeout=self.answer_within)
+        deferred = False
+        if not done:
+            await interaction.response.defer(ephemeral=True, thinking=True)
+            deferred = True
+        answer = await task
+        if keep is not None and answer.error:
+            # Discord can't keep a modal open with an error: offer it again, as typed.
+            fix = Button("Fix it", keep.command, keep.args, "primary", opens_form=True)
+            answer = replace(answer, buttons=(fix,))
+        await self._reply(interaction, user, answer, deferred=deferred)
+
+    async def _reply(
+        self,
+        interaction: discord.Interaction[Any],
+        user: UserRef,
+        message: Message,
+        *,
+        deferred: bool = False,
+    ) -> None:
+        """Answer an interaction: private answers only the member sees (ephemeral)."""
+        ephemeral = message.private or message.error
+        for number, part in enumerate(render(message)):
+            pairs = [(b, await self.ids.button_id(user, b)) for b in part.buttons]
+            view = build_view(pairs) if pairs else None
+            kwargs: dict[str, Any] = {
+                "content": part.content,
+                "embeds": list(part.embeds),
+                "ephemeral": ephemeral,
+                "allowed_mentions": ALLOWED_MENTIONS,
+            }
+            if view is not None:
+                kwargs["view"] = view
+            if number == 0 and not deferred and not interaction.response.is_done():
+                await interaction.response.send_message(**kwargs)
+            else:
+                await interaction.followup.send(**kwargs)
+            if view is not None:
+                view.stop()  # clicks are dispatched by custom_id (TiaraButton)
+
+    def _remember_name(self, interaction: discord.Interaction[Any], user: UserRef) -> None:
+        """Record the member's display name (used in practice messages) when it changed."""
+        name = interaction.user.display_name
+        if self._names.get(user) == name:
+            return
+        self._names[user] = name
+        self._background.start(self.bot.update_profile(user, display_name=name))
+
+    async def drain(self) -> None:
+        """Wait for background work (profile updates) to finish."""
+        await self._background.drain()

@@ -1,0 +1,179 @@
+"""Discord ``custom_id``s for Tiara's buttons and forms, which must survive a restart.
+
+A button is a pre-filled command; Discord gives its ``custom_id`` (at most 100 characters)
+back when it is clicked, days later and perhaps to another process. So the id carries
+everything: the server the button was drawn in (a click in a DM has no server), the
+command words and the arguments, as compact JSON::
+
+    tiara:b:{"w":"5000","c":["done"],"a":{"id":"N4"}}
+
+When that doesn't fit (a contact's long name, a form's draft), the JSON is kept in the
+database under a key derived from it and the id carries the key: ``tiara:k:5000:<key>``.
+A form (modal) uses ``tiara:f:`` and ``tiara:g:`` the same way. What comes back is
+untrusted: it is checked as strictly as typed input, and a kept payload is only handed to
+the member it was drawn for.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Literal
+
+from bot.clock import Clock
+from bot.values import Button, UserRef
+from storage.repo import Repo
+from storage.store import Store
+
+__all__ = [
+    "BUTTON_ID",
+    "FORM_ID",
+    "MAX_ID",
+    "ComponentIds",
+    "Target",
+    "decode_inline",
+    "encode_inline",
+]
+
+MAX_ID = 100  # Discord's limit on a custom_id
+PLATFORM = "discord"
+BUTTON_ID = re.compile(r"tiara:(?P<kind>[bk]):(?P<rest>.{1,92})", re.DOTALL)
+FORM_ID = re.compile(r"tiara:(?P<kind>[fg]):(?P<rest>.{1,92})", re.DOTALL)
+_KEPT = re.compile(r"(?P<workspace>[0-9]{1,20}):(?P<key>[A-Za-z0-9_-]{22})")
+_WORD = re.compile(r"[a-z][a-z0-9_-]{0,31}")
+_ARG = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,31}")
+_WORKSPACE = re.compile(r"[0-9]{1,20}")
+_MAX_PAYLOAD = 20_000
+BUTTON_LIFETIME = timedelta(days=180)  # a keep-in-touch nudge's buttons stay useful for months
+DRAFT_LIFETIME = timedelta(days=7)  # a form's draft kept for "fix and send again"
+
+ArgValue = str | int | float | bool | None
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a button or form stands for: a command with arguments, in one server."""
+
+    workspace: str
+    command: tuple[str, ...]
+    args: Mapping[str, ArgValue] = field(default_factory=dict)
+    opens_form: bool = False
+
+    @classmethod
+    def of(cls, workspace: str, button: Button) -> Target:
+        return cls(workspace, button.command, dict(button.args), button.opens_form)  # type: ignore[arg-type]
+
+    def button(self) -> Button:
+        return Button(" ".join(self.command), self.command, self.args, opens_form=self.opens_form)
+
+    def to_json(self) -> str:
+        data: dict[str, object] = {"w": self.workspace, "c": list(self.command)}
+        if self.args:
+            data["a"] = dict(self.args)
+        if self.opens_form:
+            data["f"] = 1
+        return json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> Target:
+        """Parse and check a payload that came back from Discord; ``ValueError`` if odd."""
+        if len(text) > _MAX_PAYLOAD:
+            raise ValueError("payload too long")
+        data = json.loads(text, parse_constant=_refuse)
+        if not isinstance(data, dict) or not set(data) <= {"w", "c", "a", "f"}:
+            raise ValueError("not a payload")
+        workspace, words, args = data.get("w"), data.get("c"), data.get("a", {})
+        if not isinstance(workspace, str) or not _WORKSPACE.fullmatch(workspace):
+            raise ValueError("bad workspace")
+        if (
+            not isinstance(words, list)
+            or not 1 <= len(words) <= 3
+            or not all(isinstance(w, str) and _WORD.fullmatch(w) for w in words)
+        ):
+            raise ValueError("bad command")
+        if not isinstance(args, dict) or len(args) > 16:
+            raise ValueError("bad arguments")
+        for name, value in args.items():
+            if not _ARG.fullmatch(name) or not isinstance(value, ArgValue):
+                raise ValueError("bad argument")
+            if isinstance(value, str) and len(value) > 6000:
+                raise ValueError("argument too long")
+        return cls(workspace, tuple(words), args, bool(data.get("f")))
+
+
+def _refuse(name: str) -> object:
+    raise ValueError(f"{name} is not allowed")
+
+
+def encode_inline(kind: Literal["b", "f"], target: Target) -> str | None:
+    """The custom_id carrying ``target`` itself, or None when it would be too long."""
+    custom_id = f"tiara:{kind}:{target.to_json()}"
+    return custom_id if len(custom_id) <= MAX_ID else None
+
+
+def decode_inline(rest: str) -> Target:
+    return Target.from_json(rest)
+
+
+@dataclass
+class ComponentIds:
+    """Makes custom_ids for buttons and forms, and reads them back, keeping in the database
+    what doesn't fit in 100 characters."""
+
+    store: Store
+    clock: Clock
+
+    async def button_id(self, user: UserRef, button: Button) -> str:
+        return await self._make("b", user, Target.of(user.workspace, button), BUTTON_LIFETIME)
+
+    async def form_id(
+        self, user: UserRef, target: Target, *, lifetime: timedelta = DRAFT_LIFETIME
+    ) -> str:
+        return await self._make("f", user, target, lifetime)
+
+    async def _make(
+        self, kind: Literal["b", "f"], user: UserRef, target: Target, lifetime: timedelta
+    ) -> str:
+        inline = encode_inline(kind, target)
+        if inline is not None:
+            return inline
+        payload = target.to_json()
+        digest = hashlib.sha256("\x1f".join((user.workspace, user.user, payload)).encode()).digest()
+        key = base64.urlsafe_b64encode(digest).decode()[:22]
+        async with self.store.transaction() as session:
+            await Repo(session).keep_payload(
+                key,
+                platform=PLATFORM,
+                workspace=user.workspace,
+                user_id=user.user,
+                payload=payload,
+                expires_at=self.clock.now() + lifetime,
+            )
+        return f"tiara:{'k' if kind == 'b' else 'g'}:{user.workspace}:{key}"
+
+    async def read(self, kind: str, rest: str, user_id: str) -> Target | None:
+        """The target a custom_id's ``kind`` and ``rest`` stand for, clicked by ``user_id``;
+        None when it is malformed, expired, or kept for someone else."""
+        try:
+            if kind in ("b", "f"):
+                return decode_inline(rest)
+            kept = _KEPT.fullmatch(rest)
+            if kept is None:
+                return None
+            async with self.store.transaction() as session:
+                found = await Repo(session).kept_payload(kept["key"], self.clock.now())
+                if (
+                    found is None
+                    or (found.platform, found.workspace) != (PLATFORM, kept["workspace"])
+                    or found.user_id not in ("", user_id)  # "": drawn in a channel, for anyone
+                ):
+                    return None
+                payload = found.payload
+            return Target.from_json(payload)
+        except ValueError:
+            return None
