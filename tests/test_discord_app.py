@@ -6,162 +6,33 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
-import pytest
-import yarl
-from discord.gateway import DiscordWebSocket
-from discord.http import Route
-
-from adapters.discord.app import DiscordAdapter, TiaraClient
-from adapters.discord.ids import ComponentIds
-from adapters.discord.notifier import DiscordNotifier
-from bot.clock import FixedClock
 from bot.commands import registry
-from bot.core import Bot
 from bot.values import UserRef
+from storage.repo import Repo
 from storage.store import Store
 from tests import discord_payloads as payloads
-from tests.conftest import START
-from tests.discord_fake import Call, FakeDiscord
+from tests.discord_fake import FakeDiscord
+from tests.discord_rig import (
+    ALICE,
+    BOB,
+    DEFERRED,
+    EPHEMERAL,
+    GUILD,
+    MESSAGE,
+    MODAL,
+    Rig,
+    button_id,
+    buttons,
+    fake,
+    inputs,
+    rig,
+    start_rig,
+    text_of,
+)
 
-TOKEN = "discord-bot-token.for-tests"
-ALICE = 4242
-BOB = 4343
-GUILD = payloads.GUILD_ID
-EPHEMERAL = 64
-MODAL = 9
-MESSAGE = 4
-DEFERRED = 5
-
-
-class Client(TiaraClient):
-    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
-        """discord.py waits 5 s before every IDENTIFY but the first; tests don't."""
-
-
-@dataclass
-class Rig:
-    fake: FakeDiscord
-    client: Client
-    bot: Bot
-    adapter: DiscordAdapter
-    clock: FixedClock
-    store: Store
-    connection: asyncio.Future[None]
-
-    async def close(self) -> None:
-        await self.client.close()
-        await self.connection
-        await self.adapter.drain()
-
-    async def send(self, payload: dict[str, Any]) -> dict[str, Any]:
-        """Dispatch an interaction and return the body of its first answer."""
-        await self.fake.interaction(payload)
-        path = re.compile(rf"/interactions/{payload['id']}/[^/]+/callback")
-        call = (await self.fake.wait_for("POST", path))[0]
-        return dict(call.json)
-
-    async def command(self, *path: str, user: int = ALICE, **options: object) -> dict[str, Any]:
-        return await self.send(payloads.slash_command(path=path, options=options, user_id=user))
-
-    async def submit(
-        self, modal: dict[str, Any], values: dict[str, str], user: int = ALICE
-    ) -> dict[str, Any]:
-        custom_id = modal["data"]["custom_id"]
-        return await self.send(
-            payloads.modal_submit(custom_id=custom_id, values=values, user_id=user, guild_id=GUILD)
-        )
-
-    async def click(
-        self,
-        answer: dict[str, Any] | Call,
-        label: str,
-        *,
-        user: int = ALICE,
-        guild: int | None = GUILD,
-    ) -> dict[str, Any]:
-        custom_id = button_id(answer, label)
-        return await self.send(
-            payloads.button_click(custom_id=custom_id, user_id=user, guild_id=guild)
-        )
-
-
-def _data(answer: dict[str, Any] | Call) -> dict[str, Any]:
-    body = answer.json if isinstance(answer, Call) else answer
-    return dict(body.get("data", body))
-
-
-def text_of(answer: dict[str, Any] | Call) -> str:
-    """Everything a member reads in an answer: content, embed titles, texts and fields."""
-    data = _data(answer)
-    parts = [data.get("content") or ""]
-    for embed in data.get("embeds") or []:
-        parts += [embed.get("title", ""), embed.get("description", "")]
-        parts += [f"{f['name']}: {f['value']}" for f in embed.get("fields", [])]
-    return "\n".join(p for p in parts if p)
-
-
-def buttons(answer: dict[str, Any] | Call) -> dict[str, str]:
-    """Button labels and custom ids on an answer."""
-    found: dict[str, str] = {}
-    for row in _data(answer).get("components") or []:
-        for item in row.get("components", []):
-            if item.get("type") == 2:
-                found[item["label"]] = item["custom_id"]
-    return found
-
-
-def button_id(answer: dict[str, Any] | Call, label: str) -> str:
-    labels = buttons(answer)
-    for shown, custom_id in labels.items():
-        if shown.startswith(label):
-            return custom_id
-    raise AssertionError(f"no button {label!r} among {list(labels)}")
-
-
-def inputs(modal: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """A modal's text inputs by custom id."""
-    found: dict[str, dict[str, Any]] = {}
-    for component in modal["data"]["components"]:
-        inner = component.get("component") or (component.get("components") or [{}])[0]
-        found[inner["custom_id"]] = inner
-    return found
-
-
-async def start_rig(store: Store, clock: FixedClock, fake: FakeDiscord) -> Rig:
-    client = Client(guild_ready_timeout=0.05, max_ratelimit_timeout=30)
-    ids = ComponentIds(store, clock)
-    bot = Bot(
-        store=store,
-        clock=clock,
-        registry=registry,
-        notifier=DiscordNotifier(client, ids),
-    )
-    adapter = DiscordAdapter(bot, client=client, ids=ids)
-    await client.login(TOKEN)
-    connection = asyncio.ensure_future(client.connect(reconnect=False))
-    await asyncio.wait_for(client.ready.wait(), 5)
-    return Rig(fake, client, bot, adapter, clock, store, connection)
-
-
-@pytest.fixture
-async def fake(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeDiscord]:
-    async with FakeDiscord() as running:
-        monkeypatch.setattr(Route, "BASE", running.api_url)
-        monkeypatch.setattr(DiscordWebSocket, "DEFAULT_GATEWAY", yarl.URL(running.gateway_url))
-        yield running
-
-
-@pytest.fixture
-async def rig(empty_store: Store, fake: FakeDiscord) -> AsyncIterator[Rig]:
-    await empty_store.upgrade()
-    running = await start_rig(empty_store, FixedClock(START), fake)
-    yield running
-    await running.close()
+__all__ = ["fake", "rig"]  # the rig's fixtures, used by every test here
 
 
 # --------------------------------------------------------------------- commands
@@ -387,8 +258,6 @@ async def test_a_member_leaving_the_server_gets_no_more_nudges(rig: Rig) -> None
     await asyncio.sleep(0)
     for _ in range(50):
         async with rig.store.transaction() as session:
-            from storage.repo import Repo
-
             member = await Repo(session).find_member("discord", str(GUILD), str(ALICE))
             if member is not None and not member.active:
                 break
