@@ -71,3 +71,15 @@ def test_an_unreachable_database_is_one_clear_line_without_the_password(tmp_path
     assert "TIARA_DATABASE_URL" in done.stderr
     assert "hunter2" not in done.stdout + done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_tiara_run_picks_every_configured_platform(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    for name in ("SLACK_BOT_TOKEN", "SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET", "DISCORD_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DISCORD_TOKEN", "discord-secret")
+    assert Settings().platforms == ["discord"]
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-secret")
+    assert Settings().platforms == ["slack", "discord"]
