@@ -155,6 +155,14 @@ def test_allowed_mentions_allow_nothing() -> None:
 # -- messages ------------------------------------------------------------------------------
 
 
+def test_usage_written_as_plain_text_uses_discord_slash_syntax_too() -> None:
+    text = 'Start: /tiara request contact="Dana Lee" org=Acme\nSettings like quiet=22-7 stay.'
+    [out] = render(Message(text=text))
+    assert out.content == (
+        "Start: /tiara request contact:Dana Lee org:Acme\nSettings like quiet=22-7 stay."
+    )
+
+
 def test_plain_text_is_content_and_code_spans_use_discord_slash_syntax() -> None:
     text = (
         'Saved.\n\nNext: `/tiara log contact="Dana Lee" when=tomorrow` or '

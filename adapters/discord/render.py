@@ -85,6 +85,7 @@ _URL = re.compile(r"(<?)(https?://[^\s<>]+)(>?)", re.IGNORECASE)
 _URL_TRAILING = ".,:;\"']"  # left out of a bare link's end, as is an unmatched ")"
 
 _CODE_SPAN = re.compile(r"`([^`]+)`")
+_PLAIN_USAGE = re.compile(r"/tiara\b[^\n`]*")
 _ARGUMENT = re.compile(r"(?<![^\s\[])([A-Za-z][A-Za-z0-9_-]*)=(?:\"([^\"]*)\"|“([^”]*)”)?")
 
 _STYLES: Final = {"primary": discord.ButtonStyle.primary, "danger": discord.ButtonStyle.danger}
@@ -139,15 +140,22 @@ def _slash_argument(match: re.Match[str]) -> str:
 
 
 def _slash_syntax(text: str) -> str:
-    """Inside `code` spans starting with /tiara, ``key=value`` and ``key="a b"`` as ``key:…``."""
+    """Usage written ``/tiara log key=value key="a b"`` (in a code span or to the end of its
+    line) shown in Discord's ``key:value`` syntax."""
 
-    def span(match: re.Match[str]) -> str:
-        code = match.group(1)
-        if not code.lstrip().startswith("/tiara"):
-            return match.group(0)
-        return f"`{_ARGUMENT.sub(_slash_argument, code)}`"
+    def usage(match: re.Match[str]) -> str:
+        return _ARGUMENT.sub(_slash_argument, match.group(0))
 
-    return _CODE_SPAN.sub(span, text)
+    def span(code: str) -> str:
+        if code.lstrip().startswith("/tiara"):
+            code = _ARGUMENT.sub(_slash_argument, code)
+        return f"`{code}`"
+
+    pieces = _CODE_SPAN.split(text)  # plain text and a code span's inside, alternately
+    return "".join(
+        span(piece) if index % 2 else _PLAIN_USAGE.sub(usage, piece)
+        for index, piece in enumerate(pieces)
+    )
 
 
 def _shown(text: str) -> str:
