@@ -113,7 +113,7 @@ async def serve(
                 ended.result()  # a connection lost for good: say why
     finally:
         print("Tiara is stopping.", file=sys.stderr, flush=True)
-        scheduler.shutdown()
+        await scheduler.stop()
         for service in reversed(started):
             try:
                 await service.stop()

@@ -6,6 +6,7 @@ processes can share the work; APScheduler's own job store is not used for it.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import UTC, datetime
 
@@ -27,6 +28,7 @@ class TickScheduler:
         self.bot = bot
         self.interval_seconds = interval_seconds
         self.scheduler = AsyncIOScheduler(timezone=UTC)
+        self._running: asyncio.Task[object] | None = None
         self.scheduler.add_job(
             self.run_tick,
             "interval",
@@ -40,10 +42,13 @@ class TickScheduler:
 
     async def run_tick(self) -> None:
         """One tick; a failure is logged (by type, never with data) and the next tick retries."""
+        self._running = asyncio.current_task()
         try:
             await self.bot.tick()
         except Exception as err:
             log.error("tick failed with %s", type(err).__name__)
+        finally:
+            self._running = None
 
     def start(self) -> None:
         self.scheduler.start()
@@ -51,3 +56,20 @@ class TickScheduler:
     def shutdown(self) -> None:
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+
+    async def stop(self, *, grace: float = 10.0) -> None:
+        """Stop ticking, letting a tick under way finish its sends and record them (for up
+        to ``grace`` seconds): cancelled between sending and recording, its nudges would
+        be sent again once their lease ran out."""
+        if not self.scheduler.running:
+            return
+        self.scheduler.pause()
+        running = self._running
+        if running is not None and not running.done():
+            try:
+                await asyncio.wait_for(asyncio.shield(running), timeout=grace)
+            except TimeoutError:
+                log.warning("the tick under way did not finish within %.0f s", grace)
+            except asyncio.CancelledError:
+                pass
+        self.scheduler.shutdown(wait=False)

@@ -474,6 +474,41 @@ async def test_a_failing_tick_is_logged_without_data_and_does_not_stop_the_sched
     await broken.close()
 
 
+class GatedNotifier(RecordingNotifier):
+    """Holds each DM until ``gate`` opens; ``sending`` is set once a DM is under way."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = asyncio.Event()
+        self.sending = asyncio.Event()
+
+    async def send_dm(self, user: UserRef, message: Message) -> None:
+        self.sending.set()
+        await self.gate.wait()
+        await super().send_dm(user, message)
+
+
+async def test_stopping_lets_a_tick_under_way_record_what_it_sent(
+    empty_store: Store, clock: FixedClock
+) -> None:
+    settings = Settings(_env_file=None, timezone="UTC")  # type: ignore[call-arg]
+    notifier = GatedNotifier()
+    app = await build_app(settings, clock=clock, store=empty_store, notifier=notifier)
+    await Member(app.bot, "alice")('log "Dana Lee" when="today 2pm"')
+    clock.set(day(18, 16))
+    scheduler = TickScheduler(app.bot, interval_seconds=30)
+    scheduler.start()
+    await asyncio.wait_for(notifier.sending.wait(), 5)
+    stopping = asyncio.ensure_future(scheduler.stop(grace=5))
+    await asyncio.sleep(0.05)
+    assert not stopping.done()  # it waits for the send under way
+    notifier.gate.set()
+    await stopping
+    async with empty_store.transaction() as session:
+        statuses = (await session.execute(select(Nudge.status))).scalars().all()
+    assert "claimed" not in statuses and "sent" in statuses  # recorded, never re-sent
+
+
 # -- claims and leases ---------------------------------------------------------------
 
 
