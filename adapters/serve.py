@@ -97,14 +97,16 @@ async def serve(
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     started: list[Service] = []
+    running = False
     try:
         watched: list[asyncio.Task[None]] = []
         for service in services:
+            started.append(service)  # stopped even if starting fails half-way
             connection = await service.start(app.bot)
-            started.append(service)
             if connection is not None:
                 watched.append(connection)
         scheduler.start()
+        running = True
         stopping = asyncio.ensure_future(stop.wait())
         done, _ = await asyncio.wait([stopping, *watched], return_when=asyncio.FIRST_COMPLETED)
         stopping.cancel()
@@ -112,7 +114,8 @@ async def serve(
             if ended is not stopping:
                 ended.result()  # a connection lost for good: say why
     finally:
-        print("Tiara is stopping.", file=sys.stderr, flush=True)
+        if running:
+            print("Tiara is stopping.", file=sys.stderr, flush=True)
         await scheduler.stop()
         for service in reversed(started):
             try:
