@@ -116,6 +116,11 @@ class _Request:
     match: re.Match[str]
     invalid_json: bool = False
 
+    @property
+    def body(self) -> dict[str, Any]:
+        """The JSON body if it is an object, else empty."""
+        return self.json if isinstance(self.json, dict) else {}
+
 
 @dataclass
 class _Answer:
@@ -124,17 +129,25 @@ class _Answer:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+class _Refusal(Exception):
+    """Raised by a REST handler (or a lookup it makes) to answer with an error."""
+
+    def __init__(self, answer: _Answer) -> None:
+        super().__init__(answer.status)
+        self.answer = answer
+
+
 @dataclass(eq=False)
 class _Interaction:
     """An interaction the fake delivered (or saw answered), to follow its responses."""
 
     id: int
     token: str
-    type: int
-    channel_id: int
-    guild_id: int | None
-    user: dict[str, Any] | None
-    message: dict[str, Any] | None
+    type: int = 2
+    channel_id: int = 0  # 0: a channel the fake can't know
+    guild_id: int | None = None
+    user: dict[str, Any] | None = None
+    message: dict[str, Any] | None = None
     answered: int | None = None  # the callback type, once answered
     original: int | None = None  # id of the message behind @original
     followups: list[int] = field(default_factory=list)
@@ -655,18 +668,16 @@ class FakeDiscord:
             "latest_onboarding_question_id": None,
         }
 
+    def _guild_channels(self, guild_id: int, *, threads: bool) -> list[dict[str, Any]]:
+        """Copies of the guild's channels, or of its threads."""
+        return [
+            copy.deepcopy(c)
+            for c in self._channels.values()
+            if c.get("guild_id") == str(guild_id) and (c["type"] in (10, 11, 12)) == threads
+        ]
+
     def _guild_create(self, guild_id: int) -> dict[str, Any]:
         """The full GUILD_CREATE discord.py builds its Guild from."""
-        channels = [
-            copy.deepcopy(c)
-            for c in self._channels.values()
-            if c.get("guild_id") == str(guild_id) and c["type"] not in (10, 11, 12)
-        ]
-        threads = [
-            copy.deepcopy(c)
-            for c in self._channels.values()
-            if c.get("guild_id") == str(guild_id) and c["type"] in (10, 11, 12)
-        ]
         members = self._members[guild_id]
         return {
             **self._guild(guild_id),
@@ -677,8 +688,8 @@ class FakeDiscord:
             "member_count": len(members),
             "voice_states": [],
             "members": [copy.deepcopy(members[self.bot_user_id])],
-            "channels": channels,
-            "threads": threads,
+            "channels": self._guild_channels(guild_id, threads=False),
+            "threads": self._guild_channels(guild_id, threads=True),
             "presences": [],
             "stage_instances": [],
             "guild_scheduled_events": [],
@@ -937,7 +948,15 @@ class FakeDiscord:
 
     def _build_routes(self) -> None:
         snowflake = r"[0-9]{1,20}"
-        token = r"[^/]+"
+        app = f"/applications/(?P<app_id>{snowflake})"
+        guild_commands = f"{app}/guilds/(?P<guild_id>{snowflake})/commands"
+        channel = f"/channels/(?P<channel_id>{snowflake})"
+        message = f"{channel}/messages/(?P<message_id>{snowflake})"
+        thread_member = f"{channel}/thread-members/(?P<user_id>{snowflake}|@me)"
+        guild = f"/guilds/(?P<guild_id>{snowflake})"
+        webhook = f"/webhooks/(?P<app_id>{snowflake})/(?P<token>[^/]+)"
+        webhook_message = f"{webhook}/messages/(?P<message_id>{snowflake}|@original)"
+        callback = f"/interactions/(?P<interaction_id>{snowflake})/(?P<token>[^/]+)/callback"
         table: list[tuple[str, str, Handler]] = [
             ("GET", "/gateway", self._get_gateway),
             ("GET", "/gateway/bot", self._get_gateway_bot),
@@ -947,80 +966,28 @@ class FakeDiscord:
             ("GET", f"/users/(?P<user_id>{snowflake})", self._get_user),
             ("GET", "/oauth2/applications/@me", self._get_application),
             ("GET", "/applications/@me", self._get_application),
-            ("GET", f"/applications/(?P<app_id>{snowflake})/commands", self._get_commands),
-            ("PUT", f"/applications/(?P<app_id>{snowflake})/commands", self._put_commands),
-            (
-                "GET",
-                f"/applications/(?P<app_id>{snowflake})/guilds/(?P<guild_id>{snowflake})/commands",
-                self._get_commands,
-            ),
-            (
-                "PUT",
-                f"/applications/(?P<app_id>{snowflake})/guilds/(?P<guild_id>{snowflake})/commands",
-                self._put_commands,
-            ),
-            ("GET", f"/channels/(?P<channel_id>{snowflake})", self._get_channel),
-            ("POST", f"/channels/(?P<channel_id>{snowflake})/messages", self._post_message),
-            ("POST", f"/channels/(?P<channel_id>{snowflake})/typing", self._typing),
-            (
-                "GET",
-                f"/channels/(?P<channel_id>{snowflake})/messages/(?P<message_id>{snowflake})",
-                self._get_message,
-            ),
-            (
-                "PATCH",
-                f"/channels/(?P<channel_id>{snowflake})/messages/(?P<message_id>{snowflake})",
-                self._edit_message,
-            ),
-            (
-                "DELETE",
-                f"/channels/(?P<channel_id>{snowflake})/messages/(?P<message_id>{snowflake})",
-                self._delete_message,
-            ),
-            ("POST", f"/channels/(?P<channel_id>{snowflake})/threads", self._create_thread),
-            (
-                "PUT",
-                f"/channels/(?P<channel_id>{snowflake})/thread-members/(?P<user_id>{snowflake}|@me)",
-                self._add_thread_member,
-            ),
-            (
-                "DELETE",
-                f"/channels/(?P<channel_id>{snowflake})/thread-members/(?P<user_id>{snowflake}|@me)",
-                self._remove_thread_member,
-            ),
-            ("GET", f"/guilds/(?P<guild_id>{snowflake})", self._get_guild),
-            ("GET", f"/guilds/(?P<guild_id>{snowflake})/channels", self._get_guild_channels),
-            ("GET", f"/guilds/(?P<guild_id>{snowflake})/roles", self._get_roles),
-            (
-                "GET",
-                f"/guilds/(?P<guild_id>{snowflake})/members/(?P<user_id>{snowflake})",
-                self._get_member,
-            ),
-            (
-                "POST",
-                f"/interactions/(?P<interaction_id>{snowflake})/(?P<token>{token})/callback",
-                self._interaction_callback,
-            ),
-            (
-                "POST",
-                f"/webhooks/(?P<app_id>{snowflake})/(?P<token>{token})",
-                self._post_followup,
-            ),
-            (
-                "GET",
-                f"/webhooks/(?P<app_id>{snowflake})/(?P<token>{token})/messages/(?P<message_id>{snowflake}|@original)",
-                self._get_webhook_message,
-            ),
-            (
-                "PATCH",
-                f"/webhooks/(?P<app_id>{snowflake})/(?P<token>{token})/messages/(?P<message_id>{snowflake}|@original)",
-                self._edit_webhook_message,
-            ),
-            (
-                "DELETE",
-                f"/webhooks/(?P<app_id>{snowflake})/(?P<token>{token})/messages/(?P<message_id>{snowflake}|@original)",
-                self._delete_webhook_message,
-            ),
+            ("GET", f"{app}/commands", self._get_commands),
+            ("PUT", f"{app}/commands", self._put_commands),
+            ("GET", guild_commands, self._get_commands),
+            ("PUT", guild_commands, self._put_commands),
+            ("GET", channel, self._get_channel),
+            ("POST", f"{channel}/messages", self._post_message),
+            ("POST", f"{channel}/typing", self._typing),
+            ("GET", message, self._get_message),
+            ("PATCH", message, self._edit_message),
+            ("DELETE", message, self._delete_message),
+            ("POST", f"{channel}/threads", self._create_thread),
+            ("PUT", thread_member, self._add_thread_member),
+            ("DELETE", thread_member, self._remove_thread_member),
+            ("GET", guild, self._get_guild),
+            ("GET", f"{guild}/channels", self._get_guild_channels),
+            ("GET", f"{guild}/roles", self._get_roles),
+            ("GET", f"{guild}/members/(?P<user_id>{snowflake})", self._get_member),
+            ("POST", callback, self._interaction_callback),
+            ("POST", webhook, self._post_followup),
+            ("GET", webhook_message, self._get_webhook_message),
+            ("PATCH", webhook_message, self._edit_webhook_message),
+            ("DELETE", webhook_message, self._delete_webhook_message),
         ]
         self._routes = [
             (method, re.compile(path), path, handler) for method, path, handler in table
@@ -1115,7 +1082,10 @@ class FakeDiscord:
         else:
             assert match is not None
             parsed = _Request(method, path, query, body, files, match)
-            answer = await handler(parsed)
+            try:
+                answer = await handler(parsed)
+            except _Refusal as refusal:
+                answer = refusal.answer
         self.calls.append(
             Call(
                 method=method,
@@ -1194,22 +1164,15 @@ class FakeDiscord:
         return _Answer(200, self._user(int(request.match["user_id"])))
 
     async def _open_dm(self, request: _Request) -> _Answer:
-        body = request.json if isinstance(request.json, dict) else {}
+        body = request.body
         try:
             user_id = int(body["recipient_id"])
         except (KeyError, TypeError, ValueError):
             return _form_error({"recipient_id": {"_errors": [{"code": "BASE_TYPE_REQUIRED"}]}})
-        channel_id = self.dm_channel_id(user_id)
-        channel = self._channels.get(channel_id)
-        if channel is None:
-            channel = {
-                "id": str(channel_id),
-                "type": 1,
-                "last_message_id": None,
-                "flags": 0,
-                "recipients": [self._user(user_id)],
-            }
-            self._channels[channel_id] = channel
+        channel = self._channels.setdefault(
+            self.dm_channel_id(user_id),
+            {**payloads.dm_channel(user_id), "recipients": [self._user(user_id)]},
+        )
         return _Answer(200, copy.deepcopy(channel))
 
     async def _get_application(self, request: _Request) -> _Answer:
@@ -1245,27 +1208,22 @@ class FakeDiscord:
 
     # ------------------------------------------------------------ REST: commands
 
-    def _command_scope(self, request: _Request) -> tuple[int | None, _Answer | None]:
+    def _command_scope(self, request: _Request) -> int | None:
+        """The guild of a guild command route (None: global); refused for another app."""
         if int(request.match["app_id"]) != self.application_id:
-            return None, _error(403, 20012, "You are not authorized to perform this action")
+            raise _Refusal(_error(403, 20012, "You are not authorized to perform this action"))
         raw_guild = request.match.groupdict().get("guild_id")
         if raw_guild is None:
-            return None, None
-        guild_id = int(raw_guild)
-        if guild_id not in self._guilds:
-            return guild_id, _error(403, 50001, "Missing Access")
-        return guild_id, None
+            return None
+        if int(raw_guild) not in self._guilds:
+            raise _Refusal(_error(403, 50001, "Missing Access"))
+        return int(raw_guild)
 
     async def _get_commands(self, request: _Request) -> _Answer:
-        guild_id, problem = self._command_scope(request)
-        if problem is not None:
-            return problem
-        return _Answer(200, self.commands(guild_id))
+        return _Answer(200, self.commands(self._command_scope(request)))
 
     async def _put_commands(self, request: _Request) -> _Answer:
-        guild_id, problem = self._command_scope(request)
-        if problem is not None:
-            return problem
+        guild_id = self._command_scope(request)
         if not isinstance(request.json, list):
             return _form_error({"_errors": [{"code": "LIST_TYPE_CONVERT", "message": "list"}]})
         self._command_version += 1
@@ -1297,59 +1255,50 @@ class FakeDiscord:
 
     # ------------------------------------------------------- REST: guilds, channels
 
-    async def _get_guild(self, request: _Request) -> _Answer:
+    def _known_guild(self, request: _Request) -> int:
         guild_id = int(request.match["guild_id"])
         if guild_id not in self._guilds:
-            return _error(404, 10004, "Unknown Guild")
+            raise _Refusal(_error(404, 10004, "Unknown Guild"))
+        return guild_id
+
+    def _known_channel(self, request: _Request) -> dict[str, Any]:
+        channel = self._channels.get(int(request.match["channel_id"]))
+        if channel is None:
+            raise _Refusal(_error(404, 10003, "Unknown Channel"))
+        return channel
+
+    async def _get_guild(self, request: _Request) -> _Answer:
+        guild_id = self._known_guild(request)
         guild = self._guild(guild_id)
         guild["approximate_member_count"] = len(self._members[guild_id])
         return _Answer(200, guild)
 
     async def _get_guild_channels(self, request: _Request) -> _Answer:
-        guild_id = int(request.match["guild_id"])
-        if guild_id not in self._guilds:
-            return _error(404, 10004, "Unknown Guild")
-        channels = [
-            copy.deepcopy(c)
-            for c in self._channels.values()
-            if c.get("guild_id") == str(guild_id) and c["type"] not in (10, 11, 12)
-        ]
-        return _Answer(200, channels)
+        return _Answer(200, self._guild_channels(self._known_guild(request), threads=False))
 
     async def _get_roles(self, request: _Request) -> _Answer:
-        guild_id = int(request.match["guild_id"])
-        if guild_id not in self._guilds:
-            return _error(404, 10004, "Unknown Guild")
-        return _Answer(200, self._roles(guild_id))
+        return _Answer(200, self._roles(self._known_guild(request)))
 
     async def _get_member(self, request: _Request) -> _Answer:
-        guild_id = int(request.match["guild_id"])
-        if guild_id not in self._guilds:
-            return _error(404, 10004, "Unknown Guild")
-        found = self._members[guild_id].get(int(request.match["user_id"]))
+        members = self._members[self._known_guild(request)]
+        found = members.get(int(request.match["user_id"]))
         if found is None:
             return _error(404, 10007, "Unknown Member")
         return _Answer(200, copy.deepcopy(found))
 
     async def _get_channel(self, request: _Request) -> _Answer:
-        channel = self._channels.get(int(request.match["channel_id"]))
-        if channel is None:
-            return _error(404, 10003, "Unknown Channel")
-        return _Answer(200, copy.deepcopy(channel))
+        return _Answer(200, copy.deepcopy(self._known_channel(request)))
 
     async def _typing(self, request: _Request) -> _Answer:
-        if int(request.match["channel_id"]) not in self._channels:
-            return _error(404, 10003, "Unknown Channel")
+        self._known_channel(request)
         return _Answer(204)
 
     async def _create_thread(self, request: _Request) -> _Answer:
-        parent_id = int(request.match["channel_id"])
-        parent = self._channels.get(parent_id)
-        if parent is None:
-            return _error(404, 10003, "Unknown Channel")
+        parent = self._known_channel(request)
+        parent_id = int(parent["id"])
         if parent["type"] not in (0, 5):
             return _error(400, 50024, "Cannot execute action on this channel type")
-        body = request.json if isinstance(request.json, dict) else {}
+        body = request.body
         name = str(body.get("name") or "")
         if not 1 <= len(name) <= 100:
             return _form_error({"name": _too_long(100)})
@@ -1390,35 +1339,25 @@ class FakeDiscord:
         self._thread_members[thread_id] = {self.bot_user_id}
         return _Answer(201, copy.deepcopy(thread))
 
-    def _thread(self, request: _Request) -> tuple[int, int, _Answer | None]:
-        thread_id = int(request.match["channel_id"])
+    def _thread_member(self, request: _Request, *, joins: bool) -> _Answer:
+        thread = self._known_channel(request)
+        if thread["type"] not in (10, 11, 12):
+            return _error(400, 50024, "Cannot execute action on this channel type")
         raw_user = request.match["user_id"]
         user_id = self.bot_user_id if raw_user == "@me" else int(raw_user)
-        thread = self._channels.get(thread_id)
-        if thread is None:
-            return thread_id, user_id, _error(404, 10003, "Unknown Channel")
-        if thread["type"] not in (10, 11, 12):
-            wrong_type = _error(400, 50024, "Cannot execute action on this channel type")
-            return thread_id, user_id, wrong_type
-        return thread_id, user_id, None
+        members = self._thread_members.setdefault(int(thread["id"]), set())
+        if joins:
+            members.add(user_id)
+        else:
+            members.discard(user_id)
+        thread["member_count"] = len(members)
+        return _Answer(204)
 
     async def _add_thread_member(self, request: _Request) -> _Answer:
-        thread_id, user_id, problem = self._thread(request)
-        if problem is not None:
-            return problem
-        members = self._thread_members.setdefault(thread_id, set())
-        members.add(user_id)
-        self._channels[thread_id]["member_count"] = len(members)
-        return _Answer(204)
+        return self._thread_member(request, joins=True)
 
     async def _remove_thread_member(self, request: _Request) -> _Answer:
-        thread_id, user_id, problem = self._thread(request)
-        if problem is not None:
-            return problem
-        members = self._thread_members.setdefault(thread_id, set())
-        members.discard(user_id)
-        self._channels[thread_id]["member_count"] = len(members)
-        return _Answer(204)
+        return self._thread_member(request, joins=False)
 
     # ------------------------------------------------------------ REST: messages
 
@@ -1502,15 +1441,13 @@ class FakeDiscord:
         return copy.deepcopy(message)
 
     async def _post_message(self, request: _Request) -> _Answer:
-        channel_id = int(request.match["channel_id"])
-        channel = self._channels.get(channel_id)
-        if channel is None:
-            return _error(404, 10003, "Unknown Channel")
+        channel = self._known_channel(request)
+        channel_id = int(channel["id"])
         if channel["type"] == 1:
             recipients = [int(u["id"]) for u in channel.get("recipients", [])]
             if any(user_id in self._refused_dms for user_id in recipients):
                 return _error(403, 50007, "Cannot send messages to this user")
-        body = request.json if isinstance(request.json, dict) else {}
+        body = request.body
         problem = _check_message(body, request.files)
         if problem is not None:
             return problem
@@ -1526,36 +1463,28 @@ class FakeDiscord:
         self._posted.setdefault(channel_id, []).append(copy.deepcopy(body))
         return _Answer(200, message)
 
-    def _channel_message(self, request: _Request) -> tuple[dict[str, Any] | None, _Answer | None]:
-        channel_id = int(request.match["channel_id"])
-        if channel_id not in self._channels:
-            return None, _error(404, 10003, "Unknown Channel")
+    def _channel_message(self, request: _Request) -> dict[str, Any]:
+        channel_id = int(self._known_channel(request)["id"])
         message = self._messages.get(int(request.match["message_id"]))
         if message is None or message["channel_id"] != str(channel_id):
-            return None, _error(404, 10008, "Unknown Message")
-        return message, None
+            raise _Refusal(_error(404, 10008, "Unknown Message"))
+        return message
 
-    async def _get_message(self, request: _Request) -> _Answer:
-        message, problem = self._channel_message(request)
-        if problem is not None or message is None:
-            return problem or _error(404, 10008, "Unknown Message")
-        return _Answer(200, copy.deepcopy(message))
-
-    async def _edit_message(self, request: _Request) -> _Answer:
-        message, problem = self._channel_message(request)
-        if problem is not None or message is None:
-            return problem or _error(404, 10008, "Unknown Message")
-        body = request.json if isinstance(request.json, dict) else {}
-        problem = _check_message(body, request.files, edit=True)
+    def _edit_answer(self, message: dict[str, Any], request: _Request) -> _Answer:
+        """Edit ``message`` as ``request`` asks, if Discord would allow the edit."""
+        problem = _check_message(request.body, request.files, edit=True)
         if problem is not None:
             return problem
-        return _Answer(200, self._edit(message, body, request.files))
+        return _Answer(200, self._edit(message, request.body, request.files))
+
+    async def _get_message(self, request: _Request) -> _Answer:
+        return _Answer(200, copy.deepcopy(self._channel_message(request)))
+
+    async def _edit_message(self, request: _Request) -> _Answer:
+        return self._edit_answer(self._channel_message(request), request)
 
     async def _delete_message(self, request: _Request) -> _Answer:
-        message, problem = self._channel_message(request)
-        if problem is not None or message is None:
-            return problem or _error(404, 10008, "Unknown Message")
-        del self._messages[int(message["id"])]
+        del self._messages[int(self._channel_message(request)["id"])]
         return _Answer(204)
 
     # -------------------------------------------------------- REST: interactions
@@ -1565,15 +1494,7 @@ class FakeDiscord:
         found = self._interactions.get(interaction_id)
         if found is not None:
             return found
-        stand_in = _Interaction(
-            id=interaction_id,
-            token=token,
-            type=2,
-            channel_id=0,
-            guild_id=None,
-            user=None,
-            message=None,
-        )
+        stand_in = _Interaction(id=interaction_id, token=token)
         self._interactions[interaction_id] = stand_in
         self._by_token[token] = stand_in
         return stand_in
@@ -1584,7 +1505,7 @@ class FakeDiscord:
         )
         if interaction.token != request.match["token"]:
             return _error(401, 50027, "Invalid Webhook Token")
-        body = request.json if isinstance(request.json, dict) else {}
+        body = request.body
         try:
             kind = int(body["type"])
         except (KeyError, TypeError, ValueError):
@@ -1666,34 +1587,17 @@ class FakeDiscord:
                 return _form_error({"data": {"custom_id": _too_long(MAX_CUSTOM_ID)}})
         return None
 
-    def _webhook(self, request: _Request) -> tuple[_Interaction | None, _Answer | None]:
-        if int(request.match["app_id"]) != self.application_id:
-            return None, _error(404, 10015, "Unknown Webhook")
-        interaction = self._by_token.get(request.match["token"])
-        if interaction is None:
-            return None, _error(404, 10015, "Unknown Webhook")
-        return interaction, None
-
     async def _post_followup(self, request: _Request) -> _Answer:
         interaction = self._by_token.get(request.match["token"])
         if interaction is None and int(request.match["app_id"]) == self.application_id:
             # A token the fake never dispatched: accept it, in a channel it can't know.
-            interaction = _Interaction(
-                id=0,
-                token=request.match["token"],
-                type=2,
-                channel_id=0,
-                guild_id=None,
-                user=None,
-                message=None,
-                answered=4,
-            )
+            interaction = _Interaction(id=0, token=request.match["token"], answered=4)
             self._by_token[interaction.token] = interaction
         if interaction is None:
             return _error(404, 10015, "Unknown Webhook")
         if interaction.answered is None:
             return _error(404, 10015, "Unknown Webhook")  # no follow-up before the response
-        body = request.json if isinstance(request.json, dict) else {}
+        body = request.body
         problem = _check_message(body, request.files)
         if problem is not None:
             return problem
@@ -1705,12 +1609,11 @@ class FakeDiscord:
             return _Answer(204)
         return _Answer(200, message)
 
-    def _webhook_message(
-        self, request: _Request
-    ) -> tuple[_Interaction | None, dict[str, Any] | None, _Answer | None]:
-        interaction, problem = self._webhook(request)
-        if interaction is None:
-            return None, None, problem
+    def _webhook_message(self, request: _Request) -> tuple[_Interaction, dict[str, Any]]:
+        """The interaction behind a webhook route and its message (@original or a follow-up)."""
+        interaction = self._by_token.get(request.match["token"])
+        if int(request.match["app_id"]) != self.application_id or interaction is None:
+            raise _Refusal(_error(404, 10015, "Unknown Webhook"))
         raw = request.match["message_id"]
         message_id = interaction.original if raw == "@original" else int(raw)
         owned = message_id is not None and (
@@ -1718,29 +1621,19 @@ class FakeDiscord:
         )
         message = self._messages.get(message_id) if owned and message_id is not None else None
         if message is None:
-            return interaction, None, _error(404, 10008, "Unknown Message")
-        return interaction, message, None
+            raise _Refusal(_error(404, 10008, "Unknown Message"))
+        return interaction, message
 
     async def _get_webhook_message(self, request: _Request) -> _Answer:
-        _, message, problem = self._webhook_message(request)
-        if message is None:
-            return problem or _error(404, 10008, "Unknown Message")
+        _, message = self._webhook_message(request)
         return _Answer(200, copy.deepcopy(message))
 
     async def _edit_webhook_message(self, request: _Request) -> _Answer:
-        _, message, problem = self._webhook_message(request)
-        if message is None:
-            return problem or _error(404, 10008, "Unknown Message")
-        body = request.json if isinstance(request.json, dict) else {}
-        problem = _check_message(body, request.files, edit=True)
-        if problem is not None:
-            return problem
-        return _Answer(200, self._edit(message, body, request.files))
+        _, message = self._webhook_message(request)
+        return self._edit_answer(message, request)
 
     async def _delete_webhook_message(self, request: _Request) -> _Answer:
-        interaction, message, problem = self._webhook_message(request)
-        if message is None or interaction is None:
-            return problem or _error(404, 10008, "Unknown Message")
+        interaction, message = self._webhook_message(request)
         message_id = int(message["id"])
         del self._messages[message_id]
         if interaction.original == message_id:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 __all__ = [
     "APPLICATION_ID",
@@ -260,40 +260,53 @@ def interaction_token(interaction_id: int) -> str:
     return f"aW50ZXJhY3Rpb246{interaction_id}:fake-interaction-token"
 
 
+class _Sender(NamedTuple):
+    """Who sends an interaction, and its id and token (None: the next id, its token)."""
+
+    user_id: int
+    name: str
+    interaction_id: int | None
+    token: str | None
+    application_id: int
+
+
+def _channel_id(user_id: int, guild_id: int | None, channel_id: int | None) -> int:
+    """Where an interaction comes from: ``channel_id``, else the guild's channel or the DM."""
+    if channel_id is not None:
+        return channel_id
+    return CHANNEL_ID if guild_id is not None else dm_channel_id(user_id)
+
+
 def _envelope(
-    *,
     kind: int,
-    data: Mapping[str, Any] | None,
-    user_id: int,
-    name: str,
+    data: Mapping[str, Any],
+    sender: _Sender,
     guild_id: int | None,
     channel_id: int | None,
-    channel_name: str,
-    interaction_id: int | None,
-    token: str | None,
-    application_id: int,
-    message: Mapping[str, Any] | None,
-    permissions: int,
-    locale: str,
+    *,
+    channel_name: str = "practice",
+    message: Mapping[str, Any] | None = None,
+    permissions: int = EVERYONE_PERMISSIONS,
+    locale: str = "en-US",
 ) -> dict[str, Any]:
     """The fields every interaction carries, for a guild channel or the bot's DM."""
-    iid = interaction_id if interaction_id is not None else next(_interaction_ids)
+    user_id, name = sender.user_id, sender.name
+    iid = sender.interaction_id if sender.interaction_id is not None else next(_interaction_ids)
     payload: dict[str, Any] = {
         "id": str(iid),
-        "application_id": str(application_id),
+        "application_id": str(sender.application_id),
         "type": kind,
-        "token": token if token is not None else interaction_token(iid),
+        "token": sender.token if sender.token is not None else interaction_token(iid),
         "version": 1,
         "locale": locale,
         "app_permissions": str(BOT_PERMISSIONS),
         "entitlements": [],
         "entitlement_sku_ids": [],
         "attachment_size_limit": ATTACHMENT_SIZE_LIMIT,
+        "data": dict(data),
     }
-    if data is not None:
-        payload["data"] = dict(data)
+    cid = _channel_id(user_id, guild_id, channel_id)
     if guild_id is not None:
-        cid = channel_id if channel_id is not None else CHANNEL_ID
         channel = text_channel(cid, channel_name, guild_id=guild_id)
         channel["permissions"] = str(permissions)
         payload.update(
@@ -309,9 +322,7 @@ def _envelope(
             }
         )
     else:
-        cid = channel_id if channel_id is not None else dm_channel_id(user_id)
-        channel = dm_channel(user_id, name)
-        channel["id"] = str(cid)
+        channel = {**dm_channel(user_id, name), "id": str(cid)}
         payload.update(
             {
                 "channel_id": str(cid),
@@ -345,10 +356,10 @@ def _option(name: str, value: object) -> dict[str, Any]:
 
 def _command_data(
     path: Sequence[str],
-    options: Mapping[str, object],
+    options: Mapping[str, object] | None,
     *,
     command_id: int,
-    command_guild_id: int | None,
+    command_guild_id: int | None = None,
     focused: str | None = None,
 ) -> dict[str, Any]:
     """``data`` of an application command: ``/tiara`` with ``path`` as nested subcommands."""
@@ -356,7 +367,7 @@ def _command_data(
         raise ValueError("path names at least the subcommand, e.g. ('log',)")
     if len(path) > 2:
         raise ValueError("Discord nests at most a group and a subcommand under a command")
-    leaf_options = [_option(name, value) for name, value in options.items()]
+    leaf_options = [_option(name, value) for name, value in (options or {}).items()]
     if focused is not None:
         for option in leaf_options:
             if option["name"] == focused:
@@ -401,21 +412,15 @@ def slash_command(
     ``command_guild_id`` is set when the command was registered to that guild (not globally);
     Discord then names the guild in ``data.guild_id`` and discord.py looks it up there.
     """
-    data = _command_data(
-        path, options or {}, command_id=command_id, command_guild_id=command_guild_id
-    )
+    data = _command_data(path, options, command_id=command_id, command_guild_id=command_guild_id)
+    sender = _Sender(user_id, name, interaction_id, token, application_id)
     return _envelope(
-        kind=APPLICATION_COMMAND,
-        data=data,
-        user_id=user_id,
-        name=name,
-        guild_id=guild_id,
-        channel_id=channel_id,
+        APPLICATION_COMMAND,
+        data,
+        sender,
+        guild_id,
+        channel_id,
         channel_name=channel_name,
-        interaction_id=interaction_id,
-        token=token,
-        application_id=application_id,
-        message=None,
         permissions=permissions,
         locale=locale,
     )
@@ -435,22 +440,9 @@ def slash_command_in_dm(
     locale: str = "en-US",
 ) -> dict[str, Any]:
     """INTERACTION_CREATE for ``/tiara <path...>`` typed in the bot's DM (``user``, no guild)."""
-    data = _command_data(path, options or {}, command_id=command_id, command_guild_id=None)
-    return _envelope(
-        kind=APPLICATION_COMMAND,
-        data=data,
-        user_id=user_id,
-        name=name,
-        guild_id=None,
-        channel_id=channel_id,
-        channel_name="",
-        interaction_id=interaction_id,
-        token=token,
-        application_id=application_id,
-        message=None,
-        permissions=EVERYONE_PERMISSIONS,
-        locale=locale,
-    )
+    data = _command_data(path, options, command_id=command_id)
+    sender = _Sender(user_id, name, interaction_id, token, application_id)
+    return _envelope(APPLICATION_COMMAND, data, sender, None, channel_id, locale=locale)
 
 
 def autocomplete(
@@ -474,65 +466,25 @@ def autocomplete(
     ``guild_id=None`` is the same in the bot's DM.
     """
     data = _command_data(
-        path,
-        options or {},
-        command_id=command_id,
-        command_guild_id=command_guild_id,
-        focused=focused,
+        path, options, command_id=command_id, command_guild_id=command_guild_id, focused=focused
     )
-    return _envelope(
-        kind=APPLICATION_COMMAND_AUTOCOMPLETE,
-        data=data,
-        user_id=user_id,
-        name=name,
-        guild_id=guild_id,
-        channel_id=channel_id,
-        channel_name="practice",
-        interaction_id=interaction_id,
-        token=token,
-        application_id=application_id,
-        message=None,
-        permissions=EVERYONE_PERMISSIONS,
-        locale="en-US",
-    )
+    sender = _Sender(user_id, name, interaction_id, token, application_id)
+    return _envelope(APPLICATION_COMMAND_AUTOCOMPLETE, data, sender, guild_id, channel_id)
 
 
 def _component(
-    *,
     data: dict[str, Any],
-    user_id: int,
-    name: str,
+    sender: _Sender,
     guild_id: int | None,
     channel_id: int | None,
     message: Mapping[str, Any] | None,
-    interaction_id: int | None,
-    token: str | None,
-    application_id: int,
 ) -> dict[str, Any]:
-    custom_id = str(data["custom_id"])
+    """A component interaction; without ``message``, on a bot message with one button."""
     if message is None:
-        if guild_id is not None:
-            cid = channel_id if channel_id is not None else CHANNEL_ID
-        else:
-            cid = channel_id if channel_id is not None else dm_channel_id(user_id)
-        message = bot_message(
-            channel_id=cid, components=[_button_row(custom_id)], guild_id=guild_id
-        )
-    return _envelope(
-        kind=MESSAGE_COMPONENT,
-        data=data,
-        user_id=user_id,
-        name=name,
-        guild_id=guild_id,
-        channel_id=channel_id,
-        channel_name="practice",
-        interaction_id=interaction_id,
-        token=token,
-        application_id=application_id,
-        message=message,
-        permissions=EVERYONE_PERMISSIONS,
-        locale="en-US",
-    )
+        cid = _channel_id(sender.user_id, guild_id, channel_id)
+        row = _button_row(str(data["custom_id"]))
+        message = bot_message(channel_id=cid, components=[row], guild_id=guild_id)
+    return _envelope(MESSAGE_COMPONENT, data, sender, guild_id, channel_id, message=message)
 
 
 def button_click(
@@ -552,17 +504,9 @@ def button_click(
     ``message`` is the message the button is on (as the fake stored it, or
     ``bot_message(...)``); by default a bot message with just that button.
     """
-    return _component(
-        data={"custom_id": custom_id, "component_type": 2, "id": 2},
-        user_id=user_id,
-        name=name,
-        guild_id=guild_id,
-        channel_id=channel_id,
-        message=message,
-        interaction_id=interaction_id,
-        token=token,
-        application_id=application_id,
-    )
+    data = {"custom_id": custom_id, "component_type": 2, "id": 2}
+    sender = _Sender(user_id, name, interaction_id, token, application_id)
+    return _component(data, sender, guild_id, channel_id, message)
 
 
 def select_menu(
@@ -579,17 +523,9 @@ def select_menu(
     application_id: int = APPLICATION_ID,
 ) -> dict[str, Any]:
     """Choosing ``values`` (type 3, component_type 3) in the string select ``custom_id``."""
-    return _component(
-        data={"custom_id": custom_id, "component_type": 3, "id": 2, "values": list(values)},
-        user_id=user_id,
-        name=name,
-        guild_id=guild_id,
-        channel_id=channel_id,
-        message=message,
-        interaction_id=interaction_id,
-        token=token,
-        application_id=application_id,
-    )
+    data = {"custom_id": custom_id, "component_type": 3, "id": 2, "values": list(values)}
+    sender = _Sender(user_id, name, interaction_id, token, application_id)
+    return _component(data, sender, guild_id, channel_id, message)
 
 
 def modal_submit(
@@ -628,18 +564,6 @@ def modal_submit(
             components.append({"type": 18, "id": component_id - 1, "component": inner})
         else:
             components.append({"type": 1, "id": component_id - 1, "components": [inner]})
-    return _envelope(
-        kind=MODAL_SUBMIT,
-        data={"custom_id": custom_id, "components": components},
-        user_id=user_id,
-        name=name,
-        guild_id=guild_id,
-        channel_id=channel_id,
-        channel_name="practice",
-        interaction_id=interaction_id,
-        token=token,
-        application_id=application_id,
-        message=message,
-        permissions=EVERYONE_PERMISSIONS,
-        locale="en-US",
-    )
+    data = {"custom_id": custom_id, "components": components}
+    sender = _Sender(user_id, name, interaction_id, token, application_id)
+    return _envelope(MODAL_SUBMIT, data, sender, guild_id, channel_id, message=message)

@@ -255,13 +255,18 @@ async def test_a_rate_limited_dm_is_retried_after_retry_after(rig: Rig) -> None:
 async def test_a_member_leaving_the_server_gets_no_more_nudges(rig: Rig) -> None:
     await rig.command("log", contact="Priya Raman", when="now")
     await rig.fake.member_leaves(GUILD, ALICE)
-    await asyncio.sleep(0)
-    for _ in range(50):
+
+    async def active() -> bool:
         async with rig.store.transaction() as session:
             member = await Repo(session).find_member("discord", str(GUILD), str(ALICE))
-            if member is not None and not member.active:
-                break
+            return member is not None and member.active
+
+    for _ in range(500):  # the gateway event is handled as a task of its own: up to 5 s
+        if not await active():
+            break
         await asyncio.sleep(0.01)
+    else:
+        raise AssertionError("the member who left is still active")
     rig.clock.advance(timedelta(hours=3))
     await rig.bot.tick()
     assert rig.fake.messages_in(rig.fake.dm_channel_id(ALICE)) == []
