@@ -4,7 +4,8 @@ within Discord's limits; ``tiara discord sync`` publishes it (and starting never
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+import re
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -12,9 +13,11 @@ from typer.testing import CliRunner
 
 from bot.cli import cli
 from bot.commands import registry
+from tests.conftest import START
 from tests.discord_fake import Call, FakeDiscord
 from tests.discord_rig import (
     ALICE,
+    BOB,
     MESSAGE,
     MODAL,
     Rig,
@@ -75,21 +78,29 @@ async def test_every_subcommand_works_through_discord(rig: Rig) -> None:
 
 
 async def test_every_kind_of_button_dispatches(rig: Rig) -> None:
-    """Click each distinct button Tiara draws, in answers and in nudge DMs."""
+    """Click each kind of button Tiara draws, in answers and in reminder and practice DMs."""
     await rig.command("settings", weekly_plan=True)
     answers = [
         await rig.command("request", contact="Dana Lee", org="Acme"),
-        await rig.command("log", contact="Sam Ortiz", when="now"),
+        await rig.command("log", contact="Sam Ortiz", when="now", referrals="Bo Li"),
         await rig.command("log", contact="Ann Wu", when="tomorrow 3pm"),
         await rig.command("prompts"),
+        await rig.command("prompts", category="trends"),
         await rig.command("prompts", **{"for": "Dana Lee"}),
         await rig.command("meetings"),
         await rig.command("show", id="M2"),
         await rig.command("delete", id="R1"),
         await rig.command("practice", "join"),
+        await rig.command("practice", "join", user=BOB),
     ]
-    rig.clock.advance(timedelta(hours=3))
-    await rig.bot.tick()
+    for moment in (
+        START + timedelta(hours=3),
+        datetime(2026, 11, 19, 9, tzinfo=UTC),  # the morning of Ann's meeting
+        datetime(2026, 11, 23, 10, tzinfo=UTC),  # the first practice round
+        datetime(2026, 11, 26, 10, tzinfo=UTC),  # its check-in
+    ):
+        rig.clock.set(moment)
+        await rig.bot.tick()
     answers += [
         Call("POST", "", {}, m, {}, 200)
         for m in rig.fake.messages_in(rig.fake.dm_channel_id(ALICE))
@@ -97,14 +108,33 @@ async def test_every_kind_of_button_dispatches(rig: Rig) -> None:
     clicked: set[str] = set()
     for answer in answers:
         for label in buttons(answer):
-            kind = label.split(" (")[0].split(" N")[0].split(" 1 ")[0]
+            kind = _KIND.sub("", label).strip()
             if kind in clicked:
                 continue
             clicked.add(kind)
             result = await rig.click(answer, label)
             assert result["type"] in (MESSAGE, MODAL), label
             assert "went wrong on my side" not in text_of(result), label
-    assert {"Done", "Snooze", "Mark thank-you sent", "They agreed to meet", "Prepare"} <= clicked
+    assert clicked >= {
+        "Done",
+        "Snooze 1 day",
+        "Snooze 1 week",
+        "Stop these",
+        "Mark thank-you sent",
+        "They agreed to meet",
+        "They declined",
+        "Prepare",
+        "Delete",
+        "Keep it",
+        "More questions",
+        "More trends",
+        "Yes, we met",
+        "Not yet",
+        "Can't this round",
+    }, sorted(clicked)
+
+
+_KIND = re.compile(r"\(?\b[NMR][0-9]+\b\)?")  # a button's item id: "Done (N3)" is a "Done"
 
 
 def test_the_command_group_fits_discords_limits() -> None:
