@@ -45,12 +45,12 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from types import TracebackType
 from typing import Any
 
 from aiohttp import BodyPartReader, WSMsgType, web
 
 from tests import discord_payloads as payloads
+from tests.local_server import LocalServer
 
 __all__ = ["API_PREFIX", "GATEWAY_PATH", "Call", "FakeDiscord"]
 
@@ -208,7 +208,7 @@ def _truthy(value: str | None) -> bool:
     return (value or "").lower() in ("1", "true", "yes")
 
 
-class FakeDiscord:
+class FakeDiscord(LocalServer):
     """An in-process fake of Discord's REST API and gateway over real HTTP on 127.0.0.1.
 
     Use as ``async with FakeDiscord() as fake:`` or call ``start``/``stop``. Every REST
@@ -270,9 +270,7 @@ class FakeDiscord:
         self._refused_dms: set[int] = set()
         self._sessions: dict[str, _Session] = {}
         self._connections: list[_Connection] = []
-        self._runner: web.AppRunner | None = None
-        self._port: int | None = None
-        self._changed = asyncio.Condition()
+        super().__init__()
         for guild in guilds:
             self._add_guild(guild, (channels or {}).get(int(guild["id"])), members)
         self._routes: list[tuple[str, re.Pattern[str], str, Handler]] = []
@@ -280,55 +278,19 @@ class FakeDiscord:
 
     # ----------------------------------------------------------------- lifecycle
 
-    async def start(self, *, port: int = 0) -> None:
-        """Start listening on 127.0.0.1 (a free port unless ``port`` is given)."""
-        if self._runner is not None:
-            raise RuntimeError("FakeDiscord is already running")
+    def application(self) -> web.Application:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_get(GATEWAY_PATH, self._handle_gateway)
         app.router.add_route("*", "/api/{version:v[0-9]+}/{tail:.*}", self._handle_rest)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", port)
-        try:
-            await site.start()
-        except BaseException:
-            await runner.cleanup()
-            raise
-        self._runner = runner
-        self._port = int(runner.addresses[0][1])
-        self._changed = asyncio.Condition()
+        return app
 
-    async def stop(self) -> None:
-        """Stop the server (closing gateway connections); calls stay available."""
-        runner, self._runner = self._runner, None
+    async def close_sockets(self) -> None:
         for connection in list(self._connections):
             connection.closed_by_server = True
             with contextlib.suppress(Exception):
                 await connection.socket.close(code=1001, message=b"server stopping")
-        if runner is not None:
-            await runner.cleanup()
-
-    async def __aenter__(self) -> FakeDiscord:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
 
     # ------------------------------------------------------------------- public
-
-    @property
-    def port(self) -> int:
-        """The TCP port the server listens on."""
-        if self._port is None:
-            raise RuntimeError("FakeDiscord has not been started")
-        return self._port
 
     @property
     def api_url(self) -> str:

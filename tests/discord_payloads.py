@@ -37,7 +37,6 @@ __all__ = [
     "member",
     "member_remove",
     "modal_submit",
-    "select_menu",
     "slash_command",
     "slash_command_in_dm",
     "text_channel",
@@ -505,25 +504,6 @@ def button_click(
     ``bot_message(...)``); by default a bot message with just that button.
     """
     data = {"custom_id": custom_id, "component_type": 2, "id": 2}
-    sender = _Sender(user_id, name, interaction_id, token, application_id)
-    return _component(data, sender, guild_id, channel_id, message)
-
-
-def select_menu(
-    *,
-    custom_id: str,
-    values: Sequence[str],
-    user_id: int,
-    name: str = "student",
-    guild_id: int | None = None,
-    channel_id: int | None = None,
-    message: Mapping[str, Any] | None = None,
-    interaction_id: int | None = None,
-    token: str | None = None,
-    application_id: int = APPLICATION_ID,
-) -> dict[str, Any]:
-    """Choosing ``values`` (type 3, component_type 3) in the string select ``custom_id``."""
-    data = {"custom_id": custom_id, "component_type": 3, "id": 2, "values": list(values)}
     sender = _Sender(user_id, name, interaction_id, token, application_id)
     return _component(data, sender, guild_id, channel_id, message)
 

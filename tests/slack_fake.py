@@ -54,11 +54,12 @@ from collections import deque
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from aiohttp import WSMsgType, web
+
+from tests.local_server import LocalServer
 
 __all__ = ["SOCKET_ACK_METHOD", "Call", "FakeSlackApi", "Install", "serve_forever"]
 
@@ -135,7 +136,7 @@ class _Scripted:
     headers: dict[str, str]
 
 
-class FakeSlackApi:
+class FakeSlackApi(LocalServer):
     """An in-process fake of Slack's Web API served over real HTTP on 127.0.0.1.
 
     Use as ``async with FakeSlackApi(users={...}) as fake:`` or call ``start``/``stop``.
@@ -171,16 +172,11 @@ class FakeSlackApi:
         self._socket_mode = False
         self._sockets: list[web.WebSocketResponse] = []
         self.socket_connections = 0  # websocket connections accepted so far
-        self._runner: web.AppRunner | None = None
-        self._port: int | None = None
-        self._changed = asyncio.Condition()
+        super().__init__()
 
     # ----------------------------------------------------------------- lifecycle
 
-    async def start(self, *, port: int = 0) -> None:
-        """Start listening on 127.0.0.1 (a free port unless ``port`` is given)."""
-        if self._runner is not None:
-            raise RuntimeError("FakeSlackApi is already running")
+    def application(self) -> web.Application:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._handle_api)
         app.router.add_post("/respond/{name:.*}", self._handle_response_url)
@@ -190,47 +186,13 @@ class FakeSlackApi:
         app.router.add_post("/_rate_limit", self._handle_rate_limit)
         app.router.add_post("/_users", self._handle_users)
         app.router.add_post("/_reset", self._handle_reset)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", port)
-        try:
-            await site.start()
-        except BaseException:
-            await runner.cleanup()
-            raise
-        self._runner = runner
-        self._port = int(runner.addresses[0][1])
-        self._changed = asyncio.Condition()
+        return app
 
-    async def stop(self) -> None:
-        """Stop the server; calls stay available for inspection."""
-        runner, self._runner = self._runner, None
-        # An open websocket would hold the server's shutdown until its timeout.
+    async def close_sockets(self) -> None:
         for socket in list(self._sockets):
             await socket.close(code=1001, message=b"server stopping")
-        if runner is not None:
-            await runner.cleanup()
-
-    async def __aenter__(self) -> FakeSlackApi:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
 
     # ------------------------------------------------------------------- public
-
-    @property
-    def port(self) -> int:
-        """The TCP port the server listens on."""
-        if self._port is None:
-            raise RuntimeError("FakeSlackApi has not been started")
-        return self._port
 
     @property
     def url(self) -> str:

@@ -78,8 +78,10 @@ class TiaraClient(discord.Client):
 class TiaraButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=BUTTON_ID):
     """Any Tiara button, old or new: its custom_id says what it does."""
 
-    def __init__(self, custom_id: str) -> None:
+    def __init__(self, custom_id: str, kind: str = "", rest: str = "") -> None:
         super().__init__(discord.ui.Button(custom_id=custom_id))
+        self.kind = kind
+        self.rest = rest
 
     @classmethod
     async def from_custom_id(
@@ -89,12 +91,12 @@ class TiaraButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=BUTTO
         match: re.Match[str],
         /,
     ) -> TiaraButton:
-        return cls(match.string)
+        return cls(match.string, match["kind"], match["rest"])
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
         adapter = getattr(interaction.client, "tiara", None)
         if adapter is not None:
-            await adapter.on_button(interaction, self.item.custom_id or "")
+            await adapter.on_button(interaction, self.kind, self.rest)
 
 
 class DiscordAdapter:
@@ -148,14 +150,9 @@ class DiscordAdapter:
             await self._answer(interaction, user, self.bot.dispatch(invocation))
         self._remember_name(interaction, user)
 
-    async def on_button(self, interaction: discord.Interaction[Any], custom_id: str) -> None:
-        """A click on any Tiara button."""
-        match = BUTTON_ID.fullmatch(custom_id)
-        target = (
-            await self.ids.read(match["kind"], match["rest"], str(interaction.user.id))
-            if match
-            else None
-        )
+    async def on_button(self, interaction: discord.Interaction[Any], kind: str, rest: str) -> None:
+        """A click on any Tiara button (its custom_id's ``kind`` and ``rest``)."""
+        target = await self.ids.read(kind, rest, str(interaction.user.id))
         if target is None:
             await self._expired(interaction)
             return

@@ -36,7 +36,6 @@ __all__ = [
     "MAX_ID",
     "ComponentIds",
     "Target",
-    "decode_inline",
     "encode_inline",
 ]
 
@@ -116,10 +115,6 @@ def encode_inline(kind: Literal["b", "f"], target: Target) -> str | None:
     return custom_id if len(custom_id) <= MAX_ID else None
 
 
-def decode_inline(rest: str) -> Target:
-    return Target.from_json(rest)
-
-
 @dataclass
 class ComponentIds:
     """Makes custom_ids for buttons and forms, and reads them back, keeping in the database
@@ -161,7 +156,7 @@ class ComponentIds:
         None when it is malformed, expired, or kept for someone else."""
         try:
             if kind in ("b", "f"):
-                return decode_inline(rest)
+                return Target.from_json(rest)
             kept = _KEPT.fullmatch(rest)
             if kept is None:
                 return None
