@@ -48,6 +48,7 @@ async def build_app(
         default_timezone=settings.timezone,
         notifier=notifier,
         nudge_lease=timedelta(seconds=settings.nudge_lease_seconds),
+        coaches=settings.coach_ids,
     )
     return App(settings=settings, store=store, bot=bot)
 

@@ -6,6 +6,7 @@ import asyncio
 import getpass
 import sys
 from collections.abc import Coroutine
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
@@ -13,8 +14,7 @@ import typer
 from bot.config import Settings
 
 if TYPE_CHECKING:
-    from storage.models import Workspace
-    from storage.repo import Repo
+    pass
 
 __all__ = ["main"]
 
@@ -78,7 +78,13 @@ async def _console(settings: Settings, user: str, workspace: str) -> None:
     except Exception as err:  # any failure to open or migrate the database
         raise _database_failure(settings, err) from None
     tune_gc()
-    adapter = ConsoleAdapter(app.bot, user=user, workspace=workspace, notifier=notifier)
+    adapter = ConsoleAdapter(
+        app.bot,
+        user=user,
+        workspace=workspace,
+        notifier=notifier,
+        export_dir=Path(settings.export_dir),
+    )
     # Interactively the bot runs as it would in a workspace, sending nudges as they fall
     # due; a piped script stays deterministic and sends them after each line instead.
     scheduler = TickScheduler(app.bot, interval_seconds=settings.tick_seconds)
@@ -424,7 +430,9 @@ async def _workspace(
             for name, value in practice.items():
                 setattr(ws, name, value)
             if changing:
-                await _replan_workspace(repo, ws, settings.timezone)
+                from bot.commands.coach import replan_workspace
+
+                await replan_workspace(repo, ws, settings.timezone, SystemClock().now())
             tz = ws.timezone or settings.timezone
             cadence = {"practice_day", "practice_time", "practice_every_weeks"} & practice.keys()
             if ws.next_round_at is not None and (cadence or zone is not None):
@@ -448,17 +456,6 @@ async def _workspace(
         raise _database_failure(settings, err) from None
     finally:
         await store.close()
-
-
-async def _replan_workspace(repo: Repo, ws: Workspace, default_timezone: str) -> None:
-    """Work out the members' pending reminders again under the workspace's new rules."""
-    from bot.clock import SystemClock
-    from bot.context import effective_timezone
-    from bot.nudges.plan import Planner
-
-    now = SystemClock().now()
-    for member in await repo.members_of(ws.id):
-        await Planner(repo, member, now, effective_timezone(member, default_timezone)).replan()
 
 
 def main() -> None:

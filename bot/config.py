@@ -43,6 +43,17 @@ class Settings(BaseSettings):
         description="How long a worker holds claimed nudges before another may take them.",
     )
 
+    coaches: str = Field(
+        default="",
+        description="Coaches, comma-separated: user ids (Slack U…, Discord snowflakes, console "
+        "names), or workspace:user to make someone a coach in one workspace only. Slack "
+        "admins and owners, and Discord members with Manage Server, are coaches anyway.",
+    )
+    export_dir: str = Field(
+        default="tiara-exports",
+        description="Console only: the folder exports and charts are written to.",
+    )
+
     host: str = Field(default="0.0.0.0", description="Where the HTTP server listens.")
     port: int = Field(default=3000, ge=1, le=65535, description="The HTTP server's port.")
     clock_file: str | None = Field(
@@ -83,6 +94,12 @@ class Settings(BaseSettings):
         "channel instead of a DM to each member.",
     )
 
+    discord_coach_role: str | None = Field(
+        default=None,
+        description="Discord: members with this role (its id or name) are coaches, "
+        "besides those with Manage Server.",
+    )
+
     @field_validator("database_url", mode="before")
     @classmethod
     def _async_driver(cls, value: object) -> object:
@@ -107,6 +124,11 @@ class Settings(BaseSettings):
     @classmethod
     def _upper_level(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
+
+    @property
+    def coach_ids(self) -> frozenset[str]:
+        """The configured coaches (``TIARA_COACHES``), each an id or ``workspace:id``."""
+        return frozenset(part.strip() for part in self.coaches.split(",") if part.strip())
 
     @property
     def log_level_number(self) -> int:

@@ -31,6 +31,8 @@ class Context:
     now: datetime
     rng: random.Random
     default_tz: str
+    coach: bool = False  # the member is a coach of this workspace
+    erased: bool = False  # the command erased the member (forget-me)
 
     @property
     def tz(self) -> str:

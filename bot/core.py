@@ -10,6 +10,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from bot.clock import Clock
+from bot.coach.digest import DigestRunner
 from bot.context import Context, effective_timezone
 from bot.convert import convert_args
 from bot.notify import Notifier
@@ -31,6 +32,11 @@ log = logging.getLogger(__name__)
 
 # How long a handled event id is remembered; platforms redeliver within minutes.
 EVENT_MEMORY = timedelta(days=1)
+# A member's last use of Tiara is written at most this often (coaches see who is quiet).
+SEEN_EVERY = timedelta(hours=1)
+# After an erasure, profile updates an adapter started around it are ignored this long,
+# so they can't bring the member's row back.
+ERASED_MEMORY = timedelta(minutes=10)
 
 INTERNAL_ERROR = (
     "Something went wrong on my side, sorry; nothing was saved. Please try again in a "
@@ -51,8 +57,11 @@ class Bot:
         rng: random.Random | None = None,
         notifier: Notifier | None = None,
         nudge_lease: timedelta = timedelta(minutes=5),
+        coaches: frozenset[str] = frozenset(),
     ) -> None:
         self.store = store
+        self.coaches = coaches
+        self._erased: dict[UserRef, datetime] = {}
         self.clock = clock
         self.registry = registry
         self.default_timezone = default_timezone
@@ -81,6 +90,27 @@ class Bot:
             if notifier is not None
             else None
         )
+        self.digests = (
+            DigestRunner(
+                store=store,
+                notifier=notifier,
+                clock=clock,
+                default_timezone=default_timezone,
+                lease=nudge_lease,
+            )
+            if notifier is not None
+            else None
+        )
+
+    def is_coach(self, invocation: Invocation) -> bool:
+        """Coaches: whom the platform says runs the workspace, and those configured
+        (``TIARA_COACHES``: a user id, or ``workspace:user`` for one workspace only)."""
+        user = invocation.user
+        return (
+            invocation.platform_admin
+            or user.user in self.coaches
+            or f"{user.workspace}:{user.user}" in self.coaches
+        )
 
     async def tick(self) -> TickReport:
         """Send the nudges that are due now (the scheduler calls this every ~30 s)."""
@@ -92,6 +122,8 @@ class Bot:
             await self.practice.tick()
         except Exception as err:
             log.error("the practice step of the tick failed with %s", type(err).__name__)
+        if self.digests is not None:
+            await self.digests.tick()
         async with self.store.transaction() as session:
             repo = Repo(session)
             await repo.forget_events(self.clock.now() - EVENT_MEMORY)
@@ -142,6 +174,17 @@ class Bot:
         was_unreachable = False
         try:
             command = self.registry.get(invocation.command)
+            coach = self.is_coach(invocation)
+            if command.coach_only and not coach:
+                outcome = "not_coach"
+                return Message(
+                    text=(
+                        f"Only coaches can use /tiara {command.name}. If you run this cohort, "
+                        "ask whoever set Tiara up to add your user id to TIARA_COACHES "
+                        "(workspace admins are coaches already)."
+                    ),
+                    error=True,
+                )
             async with self.store.transaction() as session:
                 repo = Repo(session)
                 now = self.clock.now()
@@ -150,6 +193,10 @@ class Bot:
                     was_unreachable = True  # they are talking to us, so DMs work again
                     member.unreachable_at = None
                     member.active = True
+                if member.last_seen_at is None or now - member.last_seen_at >= SEEN_EVERY:
+                    member.last_seen_at = now
+                if command.coach_only and member.coach_since is None:
+                    member.coach_since = now  # left out of the cohort's counts from now on
                 ctx = Context(
                     repo=repo,
                     member=member,
@@ -157,9 +204,13 @@ class Bot:
                     now=now,
                     rng=self.rng,
                     default_tz=self.default_timezone,
+                    coach=coach,
                 )
                 args = convert_args(command, invocation.args, tz=ctx.tz, now=now)
                 answer = await command.handler(ctx, args)
+                if ctx.erased:
+                    self._forget(user, now)
+                    return answer
                 return await self._mention_timezone(repo, member, answer, ctx.tz, now)
         except UserError as err:
             outcome = "user_error"
@@ -187,6 +238,15 @@ class Bot:
                 outcome,
                 (time.perf_counter() - started) * 1000,
             )
+
+    def _forget(self, user: UserRef, now: datetime) -> None:
+        """Remember an erasure for a while, so profile updates don't recreate the member."""
+        self._erased = {u: t for u, t in self._erased.items() if now - t < ERASED_MEMORY}
+        self._erased[user] = now
+
+    def _just_erased(self, user: UserRef, now: datetime) -> bool:
+        erased = self._erased.get(user)
+        return erased is not None and now - erased < ERASED_MEMORY
 
     @staticmethod
     async def _mention_timezone(
@@ -256,6 +316,8 @@ class Bot:
         async with self.store.transaction() as session:
             repo = Repo(session)
             now = self.clock.now()
+            if self._just_erased(user, now):
+                return
             if known_only:
                 found = await repo.find_member(user.platform, user.workspace, user.user)
                 if found is None:

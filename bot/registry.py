@@ -101,6 +101,7 @@ class Command:
     examples: tuple[str, ...] = ()
     group: str = "Tracker"
     aliases: tuple[str, ...] = ()
+    coach_only: bool = False
 
     @property
     def name(self) -> str:
@@ -155,11 +156,13 @@ class Registry:
         examples: Sequence[str] = (),
         group: str = "Tracker",
         aliases: Sequence[str] = (),
+        coach_only: bool = False,
     ) -> Callable[[Handler], Handler]:
         """Register the decorated coroutine as ``/tiara <path>``.
 
         ``form`` is ``(title, option names)``: the fields a modal or prompt asks for when
-        the command arrives without values.
+        the command arrives without values. A ``coach_only`` command answers anyone else
+        that it is for coaches, and runs nothing.
         """
 
         def decorate(handler: Handler) -> Handler:
@@ -177,6 +180,7 @@ class Registry:
                 examples=tuple(examples),
                 group=group,
                 aliases=tuple(aliases),
+                coach_only=coach_only,
             )
             if cmd.path in self._commands:
                 raise ValueError(f"command {cmd.name!r} registered twice")

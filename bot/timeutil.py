@@ -14,6 +14,7 @@ __all__ = [
     "AUTO_TIMEZONE",
     "DATE_EXAMPLES",
     "format_when",
+    "next_weekly",
     "parse_when",
     "resolve_timezone",
     "timezone_names",
@@ -150,3 +151,17 @@ def format_when(when: datetime, tz: str) -> str:
     """Show a moment in the member's timezone, e.g. "Tue 1 Dec 2026, 14:00"."""
     local = when.astimezone(ZoneInfo(tz))
     return f"{local:%a} {local.day} {local:%b %Y, %H:%M}"
+
+
+def next_weekly(after: datetime, tz: str, weekday: int, minutes: int) -> datetime:
+    """The first moment after ``after`` that is ``weekday`` (0 = Monday) at ``minutes``
+    after midnight in ``tz``, as an aware datetime in ``after``'s timezone."""
+    zone = ZoneInfo(tz)
+    local = after.astimezone(zone)
+    day = local.date() + timedelta(days=(weekday - local.weekday()) % 7)
+    hours, mins = divmod(minutes, 60)
+    while True:
+        slot = datetime(day.year, day.month, day.day, hours, mins, tzinfo=zone)
+        if slot > after:
+            return slot.astimezone(after.tzinfo)
+        day += timedelta(days=7)

@@ -8,6 +8,7 @@ from types import MappingProxyType
 from typing import Literal
 
 __all__ = [
+    "Attachment",
     "Button",
     "ChannelRef",
     "Field",
@@ -50,13 +51,19 @@ class Invocation:
     args: Mapping[str, object]
     user: UserRef
     channel: ChannelRef | None = None
+    # The platform says this user runs the workspace: a Slack admin or owner, a Discord
+    # member with Manage Server or the configured coach role. Adapters set it; it makes
+    # them a coach (so do TIARA_COACHES).
+    platform_admin: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "args", _frozen(self.args))
 
     def with_args(self, extra: Mapping[str, object]) -> Invocation:
         """Return a copy with ``extra`` merged over the current arguments."""
-        return Invocation(self.command, {**self.args, **extra}, self.user, self.channel)
+        return Invocation(
+            self.command, {**self.args, **extra}, self.user, self.channel, self.platform_admin
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,9 +83,11 @@ class Button:
     def __post_init__(self) -> None:
         object.__setattr__(self, "args", _frozen(self.args))
 
-    def invocation(self, user: UserRef, channel: ChannelRef | None = None) -> Invocation:
+    def invocation(
+        self, user: UserRef, channel: ChannelRef | None = None, *, platform_admin: bool = False
+    ) -> Invocation:
         """The invocation a click by ``user`` dispatches."""
-        return Invocation(self.command, self.args, user, channel)
+        return Invocation(self.command, self.args, user, channel, platform_admin)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +96,21 @@ class Field:
 
     label: str
     value: str
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file that goes with a message: an export, a chart.
+
+    Adapters deliver it the way their platform can: Discord attaches it to the reply or
+    DM; Slack uploads it to the member's DM with Tiara (an ephemeral reply can't carry
+    files) and says so in the reply; the console writes it to a folder and prints the path.
+    """
+
+    filename: str
+    data: bytes
+    mime: str
+    title: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +129,7 @@ class Message:
     private: bool = True
     error: bool = False
     error_option: str | None = None  # the option an error is about (a form's field)
+    attachments: tuple[Attachment, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

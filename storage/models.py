@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncAttrs
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 __all__ = [
+    "AuditEvent",
     "Base",
     "Contact",
     "Landing",
@@ -127,7 +128,11 @@ class Member(Base):
     """A student or coach in a workspace."""
 
     __tablename__ = "members"
-    __table_args__ = (UniqueConstraint("workspace_id", "user_id"),)
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "user_id"),
+        # What every tick asks: digests due. Only the few coaches who want one are indexed.
+        partial_index("ix_members_digest_due", "digest_next_at", "digest_next_at IS NOT NULL"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
@@ -163,6 +168,15 @@ class Member(Base):
     practice_paused_until: Mapped[datetime | None]
     practice_ignored: Mapped[int] = mapped_column(Integer, default=0)
     practice_waiting_since: Mapped[datetime | None]
+    # When the member last used Tiara (a command, a click): a coach sees who has gone quiet.
+    # Written at most hourly.
+    last_seen_at: Mapped[datetime | None]
+    # Coaches only: when their weekly digest of the cohort's progress is next due (None:
+    # no digest). Sending it moves this on, so two processes never send the same one.
+    digest_next_at: Mapped[datetime | None]
+    # Set when the member first used a coach command: coaches are left out of the
+    # cohort's counts.
+    coach_since: Mapped[datetime | None]
 
     workspace: Mapped[Workspace] = relationship(lazy="joined")
 
@@ -411,6 +425,26 @@ class PracticeSeat(Base):
 
     group: Mapped[PracticeGroup] = relationship(back_populates="seats", lazy="raise")
     member: Mapped[Member | None] = relationship(lazy="raise")
+
+
+class AuditEvent(Base):
+    """Something a coach did to the cohort, or a member's erasure: who, what, when.
+
+    Never a note or a contact: ``detail`` holds the setting changed ("policy=3b7") or a
+    count. An erasure names nobody, and a member who erases their data is taken out of
+    the coach actions they did (``actor_user_id`` becomes None).
+    """
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_workspace_at", "workspace_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    at: Mapped[datetime]
+    actor_user_id: Mapped[str | None] = mapped_column(String(64))
+    actor_name: Mapped[str | None] = mapped_column(String(80))
+    action: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[str] = mapped_column(String(200), default="")
 
 
 class ProcessedEvent(Base):

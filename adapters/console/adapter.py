@@ -16,7 +16,7 @@ from adapters.console.render import render
 from bot.clock import MovableClock
 from bot.core import Bot
 from bot.timeutil import format_when
-from bot.values import Button, Form, Invocation, Message, UserError, UserRef
+from bot.values import Attachment, Button, Form, Invocation, Message, UserError, UserRef
 
 __all__ = ["ConsoleAdapter"]
 
@@ -61,8 +61,10 @@ class ConsoleAdapter:
         interactive: bool | None = None,
         history: Path | None = None,
         notifier: ConsoleNotifier | None = None,
+        export_dir: Path | None = None,
     ) -> None:
         self.bot = bot
+        self.export_dir = export_dir or Path("tiara-exports")
         self.notifier = notifier
         self.workspace = workspace
         self.user = UserRef(PLATFORM, workspace, user)
@@ -266,7 +268,26 @@ class ConsoleAdapter:
     def _show(self, message: Message) -> None:
         self._buttons = message.buttons
         self._print(render(message, color=self.color))
+        for attachment in message.attachments:
+            path = self._save(attachment)
+            self._print(f"Saved {attachment.title or attachment.filename}: {path}")
         self._print("")
+
+    def _save(self, attachment: Attachment) -> Path:
+        """Write a file that came with a message into the export folder (a new name if one
+        is there already: nothing is overwritten)."""
+        self.export_dir.mkdir(parents=True, exist_ok=True)
+        owner = re.sub(r"[^A-Za-z0-9_.-]+", "_", self.user.user)[:40] or "member"
+        stem, dot, suffix = Path(attachment.filename).name.rpartition(".")
+        base = f"{owner}-{stem or suffix}"
+        ending = f".{suffix}" if dot and stem else ""
+        path = self.export_dir / f"{base}{ending}"
+        number = 2
+        while path.exists():
+            path = self.export_dir / f"{base}-{number}{ending}"
+            number += 1
+        path.write_bytes(attachment.data)
+        return path.resolve()
 
     def _print(self, text: str) -> None:
         self.stdout.write(text + "\n")

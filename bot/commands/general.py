@@ -57,7 +57,7 @@ async def help_command(ctx: Context, args: dict[str, Any]) -> Message:
         "I help you run informational interviews: ask, prepare, meet, follow up. "
         "Everything you tell me stays private to you."
     ]
-    for group in _GROUPS:
+    for group in (*_GROUPS, "Coach") if ctx.coach else _GROUPS:
         lines = [f"• /tiara {c.name}: {c.summary}" for c in registry if c.group == group]
         if lines:
             parts.append(group + "\n" + "\n".join(lines))

@@ -33,6 +33,7 @@ from bot.nudges.plan import Occurrence, Planner, plan_all
 from bot.practice.names import display_name
 from bot.practice.pairing import Candidate, pair_round
 from bot.practice.texts import announcement, persona, practice_plan
+from bot.timeutil import next_weekly
 from bot.values import ChannelRef, Message, UserRef
 from storage.models import Member, PracticeGroup, PracticeRound, PracticeSeat, Workspace
 from storage.practice import PracticeRepo
@@ -58,15 +59,7 @@ def workspace_tz(ws: Workspace, default: str) -> str:
 
 def next_slot(ws: Workspace, tz: str, after: datetime) -> datetime:
     """The first cadence time (the workspace's weekday and time, local) after ``after``."""
-    zone = ZoneInfo(tz)
-    local = after.astimezone(zone)
-    day = local.date() + timedelta(days=(ws.practice_day - local.weekday()) % 7)
-    hours, minutes = divmod(ws.practice_time, 60)
-    while True:
-        slot = datetime(day.year, day.month, day.day, hours, minutes, tzinfo=zone)
-        if slot > after:
-            return slot.astimezone(after.tzinfo)
-        day += timedelta(days=7)
+    return next_weekly(after, tz, ws.practice_day, ws.practice_time)
 
 
 def following_slot(ws: Workspace, tz: str, now: datetime) -> datetime:

@@ -1,0 +1,93 @@
+"""The weekly digest: a coach who asked for it gets the cohort's progress by DM on Monday.
+
+A digest is claimed by moving the coach's ``digest_next_at`` forward by a lease in one
+conditional UPDATE, so two processes never send the same one; once sent it moves on to
+next Monday. A transient failure leaves it to be tried again when the lease runs out.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from bot.clock import Clock
+from bot.coach.stats import gather, render_stats
+from bot.context import effective_timezone
+from bot.notify import DeliveryError, Notifier
+from bot.timeutil import next_weekly
+from bot.values import UserRef
+from storage.coach import CoachRepo
+from storage.models import Member
+from storage.repo import Repo
+from storage.store import Store
+
+__all__ = ["DigestRunner", "next_digest"]
+
+log = logging.getLogger(__name__)
+
+MONDAY = 0
+
+
+def next_digest(member: Member, tz: str, after: datetime) -> datetime:
+    """Next Monday at the coach's own reminder time, in their timezone."""
+    return next_weekly(after, tz, MONDAY, member.nudge_time)
+
+
+class DigestRunner:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        notifier: Notifier,
+        clock: Clock,
+        default_timezone: str,
+        lease: timedelta,
+    ) -> None:
+        self.store = store
+        self.notifier = notifier
+        self.clock = clock
+        self.default_timezone = default_timezone
+        self.lease = lease
+
+    async def tick(self) -> int:
+        """Send the digests that are due; return how many went out."""
+        now = self.clock.now()
+        async with self.store.transaction() as session:
+            due = await CoachRepo(session).digest_due(now)
+        sent = 0
+        for member_id, was in due:
+            try:
+                sent += await self._one(member_id, was)
+            except Exception as err:  # one coach's trouble must not stop the others
+                log.error("a weekly digest failed with %s", type(err).__name__)
+        return sent
+
+    async def _one(self, member_id: int, was: datetime) -> int:
+        now = self.clock.now()
+        claim = now + self.lease
+        async with self.store.transaction() as session:
+            if not await CoachRepo(session).move_digest(member_id, was=was, to=claim):
+                return 0  # another process has it
+        async with self.store.transaction() as session:
+            member = await session.get(Member, member_id)
+            if member is None:
+                return 0
+            ws = member.workspace
+            tz = effective_timezone(member, self.default_timezone)
+            user = UserRef(ws.platform, ws.external_id, member.user_id)
+            stats = await gather(session, ws, now=now, weeks=1, tz=tz)
+            following = next_digest(member, tz, now)
+        message = await render_stats(stats, title="Your weekly digest: cohort progress")
+        try:
+            await self.notifier.send_dm(user, message)
+        except DeliveryError as err:
+            if not err.permanent:
+                log.info("a weekly digest will be retried (%s)", err.reason)
+                return 0  # the lease runs out and the next tick tries again
+            async with self.store.transaction() as session:
+                await Repo(session).mark_unreachable(member_id, self.clock.now())
+                await CoachRepo(session).move_digest(member_id, was=claim, to=following)
+            return 0
+        async with self.store.transaction() as session:
+            await CoachRepo(session).move_digest(member_id, was=claim, to=following)
+        return 1

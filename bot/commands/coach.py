@@ -1,0 +1,424 @@
+"""Coaches run the cohort (progress, follow-up policy, holidays, practice cadence, digest);
+every member can take their data away or erase it."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Any
+
+from bot.coach.digest import next_digest
+from bot.coach.export import export_csv, export_ics
+from bot.coach.stats import gather, plural, render_stats
+from bot.commands._registry import registry
+from bot.context import Context, effective_timezone
+from bot.nudges.plan import FOLLOW_UP_POLICIES, Planner
+from bot.nudges.rhythm import format_minutes, parse_clock
+from bot.practice.rounds import next_slot, workspace_tz
+from bot.registry import Handler, Kind, Option
+from bot.values import Attachment, Button, Message, UserError
+from storage.coach import CoachRepo
+from storage.models import Workspace
+from storage.repo import Repo
+
+__all__ = ["replan_workspace"]
+
+_COACH = "Coach"
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_POLICIES = {
+    "seeds": "follow up after 2 weeks without a reply, at most twice, then move on",
+    "3b7": "on business day 3 also try someone else at the organization, and follow up on "
+    "business day 7",
+}
+# A channel as typed or as a platform writes it: #name, <#C123|name>, <#123>.
+_CHANNEL = re.compile(r"^<#([A-Za-z0-9]+)(?:\|[^>]*)?>$")
+
+
+def _coach_command(
+    name: str, *, options: tuple[Option, ...] = (), examples: tuple[str, ...] = ()
+) -> Callable[[Handler], Handler]:
+    return registry.command(
+        "coach", name, options=options, examples=examples, group=_COACH, coach_only=True
+    )
+
+
+def _audit(ctx: Context, action: str, detail: str = "") -> None:
+    CoachRepo(ctx.repo.session).record(
+        ctx.member.workspace_id, at=ctx.now, action=action, detail=detail, actor=ctx.member
+    )
+
+
+async def replan_workspace(repo: Repo, ws: Workspace, default_tz: str, now: datetime) -> None:
+    """Work out every member's pending reminders again under the workspace's new rules."""
+    for member in await repo.members_of(ws.id):
+        await Planner(repo, member, now, effective_timezone(member, default_tz)).replan()
+
+
+# -- progress --------------------------------------------------------------------------
+
+
+@_coach_command(
+    "stats",
+    options=(
+        Option(
+            "weeks",
+            Kind.CHOICE,
+            "how many weeks back to count (default 4)",
+            choices=tuple(str(n) for n in range(1, 27)),
+        ),
+    ),
+    examples=("/tiara coach stats", "/tiara coach stats weeks=8"),
+)
+async def stats(ctx: Context, args: dict[str, Any]) -> Message:
+    """The cohort's progress: counts per member, who's stuck, and a chart.
+
+    Counts only: no contact names, no notes. Members who can't get DMs and members who
+    have gone quiet are named, so you can reach out.
+    """
+    weeks = int(args.get("weeks", 4))
+    ws = ctx.member.workspace
+    found = await gather(ctx.repo.session, ws, now=ctx.now, weeks=weeks, tz=ctx.tz)
+    _audit(ctx, "stats", f"weeks={weeks}")
+    return await render_stats(found, title="Cohort progress")
+
+
+@_coach_command("audit", examples=("/tiara coach audit",))
+async def audit(ctx: Context, args: dict[str, Any]) -> Message:
+    """What coaches changed lately, and erasures: who, what and when."""
+    events = await CoachRepo(ctx.repo.session).audit(ctx.member.workspace_id)
+    lines = []
+    for event in events:
+        who = event.actor_name or ("a member" if event.action == "erased" else "an erased member")
+        detail = f" {event.detail}" if event.detail else ""
+        lines.append(f"• {ctx.when(event.at)}: {who}: {event.action}{detail}")
+    return Message(
+        title="Recent coach actions",
+        text="\n".join(lines) if lines else "Nothing yet.",
+    )
+
+
+# -- the cohort's rules ----------------------------------------------------------------
+
+
+@_coach_command(
+    "policy",
+    options=(
+        Option(
+            "policy",
+            Kind.CHOICE,
+            "how unanswered requests are followed up",
+            choices=FOLLOW_UP_POLICIES,
+            positional=True,
+        ),
+    ),
+    examples=("/tiara coach policy", "/tiara coach policy 3b7"),
+)
+async def policy(ctx: Context, args: dict[str, Any]) -> Message:
+    """Show or choose the cohort's follow-up policy: seeds (2 weeks, twice) or 3b7."""
+    ws = ctx.member.workspace
+    if "policy" in args and args["policy"] != ws.followup_policy:
+        ws.followup_policy = args["policy"]
+        await replan_workspace(ctx.repo, ws, ctx.default_tz, ctx.now)
+        _audit(ctx, "policy", ws.followup_policy)
+        title = "Follow-up policy changed"
+    else:
+        title = "Follow-up policy"
+    others = [p for p in FOLLOW_UP_POLICIES if p != ws.followup_policy]
+    return Message(
+        title=title,
+        text=(
+            f"{ws.followup_policy}: {_POLICIES[ws.followup_policy]}. Students' pending "
+            f"reminders follow it. Switch with /tiara coach policy {others[0]}"
+        ),
+    )
+
+
+@_coach_command(
+    "holidays",
+    options=(
+        Option(
+            "action",
+            Kind.CHOICE,
+            "add or remove a day, or list them",
+            choices=("list", "add", "remove"),
+            positional=True,
+        ),
+        Option("date", Kind.TEXT, "the day, as YYYY-MM-DD", positional=True, max_length=20),
+    ),
+    examples=(
+        "/tiara coach holidays",
+        "/tiara coach holidays add 2026-12-24",
+        "/tiara coach holidays remove 2026-12-24",
+    ),
+)
+async def holidays(ctx: Context, args: dict[str, Any]) -> Message:
+    """List, add or remove days that don't count as business days for follow-ups."""
+    ws = ctx.member.workspace
+    action = args.get("action", "list")
+    if action != "list":
+        if "date" not in args:
+            raise UserError(
+                f"Say which day: /tiara coach holidays {action} 2026-12-24", option="date"
+            )
+        try:
+            day = date.fromisoformat(args["date"]).isoformat()
+        except ValueError:
+            raise UserError(
+                f"{args['date'][:20]!r} isn't a date I can read. Write it as YYYY-MM-DD, "
+                f"e.g. /tiara coach holidays {action} 2026-12-24",
+                option="date",
+            ) from None
+        days = set(ws.holidays)
+        if action == "add" and day not in days:
+            ws.holidays = sorted(days | {day})
+        elif action == "remove" and day in days:
+            ws.holidays = sorted(days - {day})
+        else:
+            already = "already a holiday" if action == "add" else "not a holiday"
+            raise UserError(f"{day} is {already}; nothing changed.", option="date")
+        await replan_workspace(ctx.repo, ws, ctx.default_tz, ctx.now)
+        _audit(ctx, "holidays", f"{action} {day}")
+    shown = ", ".join(ws.holidays) if ws.holidays else "none"
+    return Message(
+        title="Holidays" if action == "list" else "Holidays changed",
+        text=(
+            f"Days that don't count as business days: {shown}.\n\nAdd one: "
+            "/tiara coach holidays add 2026-12-24"
+        ),
+    )
+
+
+def _weekday(text: str) -> int:
+    word = text.strip().casefold()
+    for index, name in enumerate(_WEEKDAYS):
+        if len(word) >= 3 and name.startswith(word):
+            return index
+    raise UserError(
+        f"{text[:20]!r} isn't a day of the week. Write it like day=monday or day=thu.",
+        option="day",
+    )
+
+
+def _cadence_text(ws: Workspace) -> str:
+    every = ws.practice_every_weeks
+    return f"{_WEEKDAYS[ws.practice_day].title()} at {format_minutes(ws.practice_time)}, every " + (
+        "week" if every == 1 else f"{every} weeks"
+    )
+
+
+@_coach_command(
+    "cadence",
+    options=(
+        Option("day", Kind.TEXT, "the weekday rounds start, like monday", max_length=12),
+        Option("time", Kind.TEXT, "the time they start, like 10:00", max_length=12),
+        Option(
+            "every",
+            Kind.CHOICE,
+            "weeks between rounds",
+            choices=("1", "2", "3", "4"),
+        ),
+    ),
+    examples=("/tiara coach cadence", "/tiara coach cadence day=tuesday time=9:30 every=2"),
+)
+async def cadence(ctx: Context, args: dict[str, Any]) -> Message:
+    """Show or set when practice rounds start (in the workspace's timezone)."""
+    ws = ctx.member.workspace
+    changes: dict[str, int] = {}
+    if "day" in args:
+        changes["practice_day"] = _weekday(args["day"])
+    if "time" in args:
+        minutes = parse_clock(args["time"])
+        if minutes is None:
+            raise UserError(
+                f"I couldn't read time={args['time'][:12]!r}. Write a time like time=10:00 "
+                "or time=2pm.",
+                option="time",
+            )
+        changes["practice_time"] = minutes
+    if "every" in args:
+        changes["practice_every_weeks"] = int(args["every"])
+    for name, value in changes.items():
+        setattr(ws, name, value)
+    tz = workspace_tz(ws, ctx.default_tz)
+    if changes:
+        if ws.next_round_at is not None:
+            ws.next_round_at = next_slot(ws, tz, ctx.now)
+        _audit(ctx, "cadence", _cadence_text(ws))
+    upcoming = (
+        f" The next round starts {ctx.when(ws.next_round_at)}."
+        if ws.next_round_at is not None
+        else " Rounds start once someone joins practice."
+    )
+    return Message(
+        title="Practice cadence changed" if changes else "Practice cadence",
+        text=f"Rounds: {_cadence_text(ws)} ({tz}).{upcoming}",
+    )
+
+
+def _channel_name(text: str) -> str:
+    cleaned = text.strip()
+    found = _CHANNEL.match(cleaned)
+    name = found.group(1) if found else cleaned.lstrip("#").strip()
+    if not name or len(name) > 80 or any(c.isspace() for c in name):
+        raise UserError("Give one channel, like /tiara coach channel #practice", option="channel")
+    return name
+
+
+@_coach_command(
+    "channel",
+    options=(
+        Option(
+            "channel",
+            Kind.TEXT,
+            "the channel practice rounds are announced in, like #practice",
+            positional=True,
+            max_length=100,
+        ),
+    ),
+    examples=("/tiara coach channel", "/tiara coach channel #practice"),
+)
+async def channel(ctx: Context, args: dict[str, Any]) -> Message:
+    """Show or set the channel where practice rounds are announced."""
+    ws = ctx.member.workspace
+    if "channel" in args:
+        ws.practice_channel = _channel_name(args["channel"])
+        _audit(ctx, "channel", ws.practice_channel)
+    where = f"#{ws.practice_channel}" if ws.practice_channel else "no channel yet"
+    return Message(
+        title="Practice channel changed" if "channel" in args else "Practice channel",
+        text=(
+            f"Rounds are announced in {where} (names only; plans go to each group). "
+            "Tiara has to be a member of that channel to post there."
+        ),
+    )
+
+
+@_coach_command(
+    "digest",
+    options=(Option("digest", Kind.BOOL, "on or off", positional=True),),
+    examples=("/tiara coach digest on", "/tiara coach digest off"),
+)
+async def digest(ctx: Context, args: dict[str, Any]) -> Message:
+    """A weekly digest of the cohort's progress in your DMs, Monday mornings (on or off)."""
+    member = ctx.member
+    if "digest" in args:
+        if args["digest"]:
+            if member.digest_next_at is None:
+                member.digest_next_at = next_digest(member, ctx.tz, ctx.now)
+        else:
+            member.digest_next_at = None
+        _audit(ctx, "digest", "on" if args["digest"] else "off")
+    if member.digest_next_at is None:
+        text = "Your weekly digest is off. Turn it on: /tiara coach digest on"
+    else:
+        text = (
+            f"Your weekly digest is on: the next one arrives {ctx.when(member.digest_next_at)}, "
+            "with the week's counts and a chart. Stop it: /tiara coach digest off"
+        )
+    return Message(title="Weekly digest", text=text)
+
+
+@_coach_command(
+    "round",
+    options=(
+        Option(
+            "when",
+            Kind.CHOICE,
+            "now: start a practice round right away",
+            choices=("now",),
+            positional=True,
+            required=True,
+        ),
+    ),
+    examples=("/tiara coach round now",),
+)
+async def round_now(ctx: Context, args: dict[str, Any]) -> Message:
+    """Start a practice round now instead of waiting for the cadence."""
+    ws = ctx.member.workspace
+    if ws.next_round_at is None:
+        raise UserError(
+            "No one has joined practice yet, so there's no one to pair. Ask students to "
+            "type /tiara practice join."
+        )
+    ws.next_round_at = ctx.now
+    _audit(ctx, "round", "now")
+    return Message(
+        title="Practice round starting",
+        text=(
+            "The round starts within a minute: everyone in practice gets their partner and "
+            "a plan by DM. The next round then follows the cadence."
+        ),
+    )
+
+
+# -- every member's data rights --------------------------------------------------------
+
+
+@registry.command("export", examples=("/tiara export",), group="You")
+async def export(ctx: Context, args: dict[str, Any]) -> Message:
+    """Download your contacts, requests and meetings (CSV) and upcoming meetings (.ics)."""
+    member = ctx.member
+    repo = CoachRepo(ctx.repo.session)
+    contacts = await repo.contacts_of(member.id)
+    meetings = await repo.meetings_of(member.id)
+    requests = await repo.requests_of(member.id)
+    upcoming = [m for m in meetings if m.held_at > ctx.now]
+    table = export_csv(contacts, requests, meetings, tz=ctx.tz)
+    calendar = export_ics(upcoming, now=ctx.now, calendar_key=f"{member.workspace_id}:{member.id}")
+    stamp = ctx.now.date().isoformat()
+    return Message(
+        title="Your data",
+        text=(
+            f"{plural(len(meetings), 'meeting')}, {plural(len(requests), 'request')} and "
+            f"{plural(len(contacts), 'contact')} in a spreadsheet (opens in Excel or Google "
+            f"Sheets), and {plural(len(upcoming), 'upcoming meeting')} in a calendar file "
+            "to import."
+        ),
+        attachments=(
+            Attachment(f"tiara-export-{stamp}.csv", table, "text/csv", "Your Tiara data"),
+            Attachment(
+                f"tiara-meetings-{stamp}.ics", calendar, "text/calendar", "Upcoming meetings"
+            ),
+        ),
+    )
+
+
+@registry.command(
+    "forget-me",
+    options=(Option("confirm", Kind.BOOL, "yes to erase", hidden=True),),
+    examples=("/tiara forget-me",),
+    group="You",
+)
+async def forget_me(ctx: Context, args: dict[str, Any]) -> Message:
+    """Erase everything Tiara knows about you, after you confirm."""
+    member = ctx.member
+    repo = CoachRepo(ctx.repo.session)
+    if not args.get("confirm"):
+        meetings = len(await repo.meetings_of(member.id))
+        contacts = len(await repo.contacts_of(member.id))
+        return Message(
+            title="Erase everything about you?",
+            text=(
+                f"This deletes your {plural(contacts, 'contact')}, "
+                f"{plural(meetings, 'meeting')}, your requests, "
+                "notes, reminders and settings, for good. Your practice partners keep only "
+                "a count that a practice happened, without your name. Coaches' totals "
+                "drop your numbers.\n\nWant a copy first? Export it before erasing."
+            ),
+            buttons=(
+                Button("Erase everything", ("forget-me",), {"confirm": True}, style="danger"),
+                Button("Export my data first", ("export",)),
+            ),
+        )
+    ws = member.workspace
+    removed = await repo.erase(member, ws)
+    repo.record(ws.id, at=ctx.now, action="erased", detail=f"{removed} rows")
+    ctx.erased = True
+    return Message(
+        title="Erased",
+        text=(
+            "Everything Tiara knew about you is gone: contacts, meetings, requests, notes, "
+            "reminders and settings. If you use Tiara again, you start fresh."
+        ),
+    )
