@@ -17,15 +17,25 @@ slack_sdk does not send every method the same way, so the server accepts all of 
 * a POST with the arguments in the *query string* and an empty body (``auth.test``,
   ``conversations.open`` and most other "params" methods); booleans arrive as ``"1"``/``"0"``;
 * GET with query parameters (``users.info``, ``conversations.list``);
-* form-encoded or multipart bodies (other clients, file uploads).
+* form-encoded or multipart bodies (other clients).
 
-Query, form and JSON arguments are merged into one ``params`` dict. ``blocks``, ``view`` and
-``attachments`` given as JSON text are decoded so tests can inspect them as objects.
+Query, form and JSON arguments are merged into one ``params`` dict. ``blocks``, ``view``,
+``attachments`` and ``files`` given as JSON text are decoded so tests can inspect them as objects.
+
+File uploads work as slack_sdk's ``files_upload_v2`` makes them: ``files.getUploadURLExternal``
+hands out an ``upload_url`` on this server and a file id, the client POSTs the bytes there
+(recorded as a call to ``"file_upload"`` with the file id and size, never the bytes), and
+``files.completeUploadExternal`` shares the uploaded files in ``channel_id``, which must be a
+conversation id (``C``/``G``/``D``), not a user id, as on Slack. Each shared file is kept in
+``uploads`` as an ``Upload`` (channel, filename, title, bytes, initial comment). The upload POST
+can be refused like a method: ``rate_limit("file_upload")`` answers 429 with ``Retry-After``,
+``fail("file_upload", error)`` answers HTTP 500.
 
 Besides ``/api/<method>`` the server answers:
 
 * ``POST /respond/<name>`` — a stand-in ``response_url`` (see ``FakeSlackApi.response_url``),
   recorded with method ``"response_url"``;
+* ``POST /upload/<file_id>`` — the ``upload_url`` of ``files.getUploadURLExternal``;
 * ``GET /socket`` — a Socket Mode websocket, once ``enable_socket_mode`` was called (then
   ``apps.connections.open`` with an app-level ``xapp-`` token answers with its url). It greets
   with ``hello``, carries envelopes the test ``push``es, and records each acknowledgement the
@@ -61,9 +71,19 @@ from aiohttp import WSMsgType, web
 
 from tests.local_server import LocalServer
 
-__all__ = ["SOCKET_ACK_METHOD", "Call", "FakeSlackApi", "Install", "serve_forever"]
+__all__ = [
+    "FILE_UPLOAD_METHOD",
+    "SOCKET_ACK_METHOD",
+    "Call",
+    "FakeSlackApi",
+    "Install",
+    "Upload",
+    "serve_forever",
+]
 
 RESPONSE_URL_METHOD = "response_url"
+# The POST of a file's bytes to its upload_url is recorded as a call to this "method".
+FILE_UPLOAD_METHOD = "file_upload"
 # An acknowledgement a Socket Mode client sent back over the websocket is recorded as a call to
 # this "method", with the ack as sent (``envelope_id`` and any ``payload``) as its params.
 SOCKET_ACK_METHOD = "socket_mode.ack"
@@ -74,7 +94,7 @@ DEFAULT_CHANNELS: tuple[dict[str, Any], ...] = (
     {"id": "C0GENERAL", "name": "general"},
 )
 # Arguments slack_sdk (or another client) may send as JSON text inside a form or query string.
-_JSON_TEXT_PARAMS = frozenset({"blocks", "view", "attachments"})
+_JSON_TEXT_PARAMS = frozenset({"blocks", "view", "attachments", "files"})
 # users.info fields that sit at the top level of the user object; anything else is profile.
 _TOP_LEVEL_USER_FIELDS = frozenset(
     {
@@ -87,6 +107,7 @@ _TOP_LEVEL_USER_FIELDS = frozenset(
         "is_app_user",
         "is_admin",
         "is_owner",
+        "is_primary_owner",
         "is_restricted",
         "is_ultra_restricted",
         "tz",
@@ -111,6 +132,28 @@ class Call:
     params: dict[str, Any]
     token: str | None
     at: float
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file shared by ``files.completeUploadExternal``: what a member sees in ``channel``."""
+
+    file_id: str
+    channel: str
+    filename: str
+    title: str
+    data: bytes
+    initial_comment: str | None
+    token: str | None
+
+
+@dataclass(frozen=True)
+class _Pending:
+    """A file between ``files.getUploadURLExternal`` and ``files.completeUploadExternal``."""
+
+    filename: str
+    length: int
+    data: bytes | None = None
 
 
 @dataclass(frozen=True)
@@ -172,6 +215,9 @@ class FakeSlackApi(LocalServer):
         self._socket_mode = False
         self._sockets: list[web.WebSocketResponse] = []
         self.socket_connections = 0  # websocket connections accepted so far
+        self._pending_files: dict[str, _Pending] = {}  # by file id, until completed
+        self._file_counter = 0
+        self.uploads: list[Upload] = []  # files shared in a conversation, oldest first
         super().__init__()
 
     # ----------------------------------------------------------------- lifecycle
@@ -180,6 +226,7 @@ class FakeSlackApi(LocalServer):
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._handle_api)
         app.router.add_post("/respond/{name:.*}", self._handle_response_url)
+        app.router.add_post("/upload/{file_id}", self._handle_file_upload)
         app.router.add_get(SOCKET_PATH, self._handle_socket)
         app.router.add_get("/_calls", self._handle_calls)
         app.router.add_post("/_fail", self._handle_fail)
@@ -202,6 +249,10 @@ class FakeSlackApi(LocalServer):
     def response_url(self, name: str) -> str:
         """A ``response_url`` served by this fake; posts to it are recorded as ``response_url``."""
         return f"http://127.0.0.1:{self.port}/respond/{name}"
+
+    def uploads_to(self, channel: str) -> list[Upload]:
+        """The files shared in ``channel`` (a conversation id such as ``D1``), oldest first."""
+        return [upload for upload in self.uploads if upload.channel == channel]
 
     def calls_to(self, method: str) -> list[Call]:
         """The recorded calls to ``method``, oldest first."""
@@ -230,9 +281,11 @@ class FakeSlackApi(LocalServer):
         self._script(method, _Scripted(429, body, {"Retry-After": str(retry_after)}), times)
 
     def reset(self) -> None:
-        """Forget recorded calls and any scripted failures not yet used."""
+        """Forget recorded calls, uploads and any scripted failures not yet used."""
         self.calls.clear()
         self._scripted.clear()
+        self.uploads.clear()
+        self._pending_files.clear()
 
     # ------------------------------------------------------------------ OAuth
 
@@ -394,7 +447,7 @@ class FakeSlackApi(LocalServer):
         async with self._changed:
             self._changed.notify_all()
 
-    def _scripted_response(self, method: str) -> web.Response | None:
+    def _next_scripted(self, method: str) -> _Scripted | None:
         """Use up the next scripted answer for ``method``, if one is queued."""
         queue = self._scripted.get(method)
         if not queue:
@@ -402,6 +455,12 @@ class FakeSlackApi(LocalServer):
         answer = queue.popleft()
         if not queue:
             del self._scripted[method]
+        return answer
+
+    def _scripted_response(self, method: str) -> web.Response | None:
+        answer = self._next_scripted(method)
+        if answer is None:
+            return None
         return web.json_response(answer.body, status=answer.status, headers=answer.headers)
 
     def _next_ts(self) -> str:
@@ -426,6 +485,80 @@ class FakeSlackApi(LocalServer):
         params["response_url_name"] = request.match_info["name"]
         await self._record(RESPONSE_URL_METHOD, params, token)
         return self._scripted_response(RESPONSE_URL_METHOD) or web.json_response({"ok": True})
+
+    async def _handle_file_upload(self, request: web.Request) -> web.Response:
+        """The ``upload_url`` of one file: Slack's file servers answer ``OK - <size>``."""
+        file_id = request.match_info["file_id"]
+        data = await request.read()
+        await self._record(FILE_UPLOAD_METHOD, {"file_id": file_id, "size": len(data)}, None)
+        scripted = self._next_scripted(FILE_UPLOAD_METHOD)
+        if scripted is not None:
+            # Slack's file servers answer a refusal with an HTTP error, not {"ok": false}.
+            status = scripted.status if scripted.status != 200 else 500
+            error = str(scripted.body.get("error", "error"))
+            return web.Response(status=status, text=error, headers=scripted.headers)
+        pending = self._pending_files.get(file_id)
+        if pending is None:
+            return web.Response(status=404, text="unknown upload url")
+        self._pending_files[file_id] = _Pending(pending.filename, pending.length, data)
+        return web.Response(text=f"OK - {len(data)}")
+
+    def _upload_url(self, params: dict[str, Any]) -> dict[str, Any]:
+        """``files.getUploadURLExternal``: where to POST one file's bytes, and its id."""
+        filename = str(params.get("filename") or "")
+        try:
+            length = int(params.get("length", ""))
+        except ValueError:
+            length = -1
+        if not filename or length < 0:
+            return {"ok": False, "error": "invalid_arguments"}
+        self._file_counter += 1
+        file_id = f"F{self._file_counter:08d}"
+        self._pending_files[file_id] = _Pending(filename, length)
+        return {
+            "ok": True,
+            "upload_url": f"http://127.0.0.1:{self.port}/upload/{file_id}",
+            "file_id": file_id,
+        }
+
+    def _complete_upload(self, params: dict[str, Any], token: str | None) -> dict[str, Any]:
+        """``files.completeUploadExternal``: share uploaded files in ``channel_id``."""
+        files = params.get("files")
+        if not isinstance(files, list) or not files:
+            return {"ok": False, "error": "invalid_arguments"}
+        channel = str(params.get("channel_id") or "")
+        if channel and channel[0] not in "CGD":  # a user id is refused, as on Slack
+            return {"ok": False, "error": "invalid_arguments"}
+        ready: list[tuple[str, str, _Pending]] = []
+        for entry in files:
+            file_id = str(entry.get("id", "")) if isinstance(entry, dict) else ""
+            pending = self._pending_files.get(file_id)
+            if pending is None or pending.data is None:
+                return {"ok": False, "error": "file_not_found"}
+            if len(pending.data) != pending.length:
+                return {"ok": False, "error": "file_upload_size_mismatch"}
+            ready.append((file_id, str(entry.get("title") or pending.filename), pending))
+        shared: list[dict[str, Any]] = []
+        comment = params.get("initial_comment")
+        for file_id, title, pending in ready:
+            del self._pending_files[file_id]
+            assert pending.data is not None
+            if channel:
+                self.uploads.append(
+                    Upload(
+                        file_id=file_id,
+                        channel=channel,
+                        filename=pending.filename,
+                        title=title,
+                        data=pending.data,
+                        initial_comment=str(comment) if comment is not None else None,
+                        token=token,
+                    )
+                )
+            shared.append(
+                {"id": file_id, "name": pending.filename, "title": title, "size": pending.length}
+            )
+        return {"ok": True, "files": shared}
 
     async def _handle_socket(self, request: web.Request) -> web.StreamResponse:
         """A Socket Mode connection: ``hello``, then envelopes out and acks in."""
@@ -509,6 +642,10 @@ class FakeSlackApi(LocalServer):
             }
         if method == "conversations.open":
             return self._open_conversation(params)
+        if method == "files.getUploadURLExternal":
+            return self._upload_url(params)
+        if method == "files.completeUploadExternal":
+            return self._complete_upload(params, token)
         if method in ("views.open", "views.publish", "views.update", "views.push"):
             return {"ok": True, "view": self._view(method, params, team_id)}
         if method == "users.info":
@@ -596,6 +733,9 @@ class FakeSlackApi(LocalServer):
             "real_name": real_name,
             "deleted": False,
             "is_bot": False,
+            "is_admin": False,
+            "is_owner": False,
+            "is_primary_owner": False,
             "tz": tz,
             "tz_label": tz_label,
             "tz_offset": tz_offset,

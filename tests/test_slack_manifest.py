@@ -303,6 +303,7 @@ def test_the_scopes_are_exactly_the_reviewed_ones() -> None:
         "mpim:write",  # open a group DM for a practice pair or trio
         "users:read",  # timezone and deactivation via users.info; the user_change event
         "channels:read",  # find a practice channel given by name
+        "files:write",  # upload exports and charts into a member's DM with Tiara
     }
     assert len(BOT_SCOPES) == len(set(BOT_SCOPES))
     manifest = as_plain(build_manifest(registry))

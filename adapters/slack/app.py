@@ -5,6 +5,15 @@ Every listener acknowledges first (Slack wants an answer within 3 seconds) and w
 after, except where Slack's answer *is* the work: a modal opens from the ``trigger_id``
 at once, and a form's submission is checked before it is acknowledged, so a mistake
 keeps the modal open with everything the member typed.
+
+Workspace admins and owners (``users.info``: ``is_admin``, ``is_owner``,
+``is_primary_owner``) reach the core with ``platform_admin``, which makes them coaches. The
+flag comes with the profile read about once a day, but a ``coach`` command re-reads it when
+older than five minutes, so a demoted admin soon loses coach rights; a failed read counts as
+not an admin.
+
+An ephemeral reply can't carry files: an answer's attachments are uploaded into the member's
+DM with Tiara, and the reply says so (or what to do when the upload failed).
 """
 
 from __future__ import annotations
@@ -15,7 +24,7 @@ import logging
 import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
@@ -40,6 +49,7 @@ from adapters.slack.blocks import (
 )
 from adapters.slack.notifier import SlackNotifier
 from bot.core import Bot
+from bot.notify import DeliveryError
 from bot.values import ChannelRef, Form, Invocation, Message, UserError, UserRef
 
 __all__ = ["PLATFORM", "SLASH_COMMAND", "InstalledTokens", "SingleToken", "SlackAdapter"]
@@ -49,6 +59,8 @@ log = logging.getLogger(__name__)
 PLATFORM = "slack"
 SLASH_COMMAND = "/tiara"
 PROFILE_EVERY = timedelta(days=1)
+ADMIN_EVERY = timedelta(minutes=5)  # how old an admin flag a coach command may rely on
+COACH_COMMAND = "coach"
 _HOME_DEBOUNCE = 1.0  # seconds: several changes in a row publish the Home tab once
 _ERROR_TEXT = 300  # Slack shows a form error under the field; keep it readable
 
@@ -115,15 +127,21 @@ class SlackAdapter:
         app: AsyncApp,
         notifier: SlackNotifier,
         profile_every: timedelta = PROFILE_EVERY,
+        admin_every: timedelta = ADMIN_EVERY,
         home_debounce: float = _HOME_DEBOUNCE,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.bot = bot
         self.app = app
         self.notifier = notifier
         self.profile_every = profile_every
+        self.admin_every = admin_every
         self.home_debounce = home_debounce
+        self.monotonic = monotonic
         self._profiles_read: dict[UserRef, float] = {}  # monotonic time of the last read
         self._profile_reads: dict[UserRef, asyncio.Task[None]] = {}  # the latest read
+        self._admins: dict[UserRef, bool] = {}  # what the last read said, failed reads False
+        self._admin_read: dict[UserRef, float] = {}  # monotonic time of the last good read
         self._home_seen: set[UserRef] = set()
         self._home_pending: dict[UserRef, asyncio.Task[None]] = {}
         self._background = Background("Slack")
@@ -188,8 +206,10 @@ class SlackAdapter:
             )
             self._background.start(self._refresh_profile(client, user))
             return
-        await self._refresh_profile(client, user)  # "tomorrow 3pm" needs their timezone
+        # "tomorrow 3pm" needs their timezone; a coach command, a fresh admin flag.
+        invocation = await self._as_read(client, invocation)
         answer = await self.bot.dispatch(invocation)
+        answer = await self._send_files(user, invocation.command, answer)
         await self._respond(respond, answer)
         self._changed(client, user, answer)
 
@@ -211,7 +231,7 @@ class SlackAdapter:
             log.warning("ignored a button this version doesn't know")
             return
         channel = self._channel(context, (body.get("channel") or {}).get("id"))
-        invocation = button.invocation(user, channel)
+        invocation = replace(button.invocation(user, channel), command=command.path)
         if command.form is not None and (button.opens_form or not button.args):
             await self._open_form(
                 client,
@@ -223,7 +243,9 @@ class SlackAdapter:
                 defaults=button.args,
             )
             return
+        invocation = await self._as_read(client, invocation)
         answer = await self.bot.dispatch(invocation)
+        answer = await self._send_files(user, invocation.command, answer)
         view = body.get("view") or {}
         if body.get("container", {}).get("type") == "view" or view:
             # A click on the Home tab or in a modal: there is no chat to answer in.
@@ -249,11 +271,11 @@ class SlackAdapter:
             await ack()
             log.warning("a form came back without its metadata")
             return
-        await self._refresh_profile(client, user)  # "tomorrow 3pm" needs their timezone
         values = form_values(view.get("state", {}).get("values", {}))
         invocation = Invocation(
             command, {**given, **values}, user, self._channel(context, meta.get("ch"))
         )
+        invocation = await self._as_read(client, invocation)  # timezone and admin flag
         answer = await self.bot.dispatch(invocation)
         if answer.error:
             # Keep the modal open, with what they typed, and say what to change.
@@ -267,15 +289,20 @@ class SlackAdapter:
                 await ack(response_action="errors", errors={target: answer.text[:_ERROR_TEXT]})
                 return
         await ack()
+        answer = await self._send_files(user, invocation.command, answer)
         await self._deliver_answer(client, user, answer, meta.get("r"))
         self._changed(client, user, answer)
 
     async def _on_home_opened(
         self, event: dict[str, Any], client: AsyncWebClient, context: dict[str, Any]
     ) -> None:
+        user = self._user(context, str(event.get("user", "")))
+        dm = event.get("channel")
+        if isinstance(dm, str) and dm.startswith("D"):
+            # The app's DM with this member (either tab): files can go there straight away.
+            self.notifier.dm_channels.setdefault((user.workspace, user.user), dm)
         if event.get("tab") != "home":
             return
-        user = self._user(context, str(event.get("user", "")))
         self._home_seen.add(user)
         await self._refresh_profile(client, user)
         await self.publish_home(client, user)
@@ -292,13 +319,41 @@ class SlackAdapter:
             active=not profile.get("deleted", False),
             known_only=True,
         )
-        self._profiles_read[user] = time.monotonic()
+        now = self.monotonic()
+        self._profiles_read[user] = now
+        if any(key in profile for key in _ADMIN_FIELDS):
+            self._admins[user] = _is_admin(profile)
+            self._admin_read[user] = now
 
     async def _on_error(self, error: Exception) -> None:
         # Never the error's text: a Web API error can quote what was sent.
         log.error("a Slack listener failed with %s", type(error).__name__)
 
     # -- translate out -------------------------------------------------------------------
+
+    async def _send_files(
+        self, user: UserRef, command: tuple[str, ...], answer: Message
+    ) -> Message:
+        """Upload an answer's attachments into the member's DM with Tiara; return the
+        answer without them, with a line saying where they went (or what went wrong)."""
+        if not answer.attachments:
+            return answer
+        names = ", ".join(attachment.filename for attachment in answer.attachments)
+        try:
+            await self.notifier.send_files(
+                user,
+                answer.attachments,
+                comment=f"Your files from `/tiara {' '.join(command)}`: {names}",
+            )
+        except DeliveryError as err:
+            log.warning("uploading %d file(s) failed with %s", len(answer.attachments), err.reason)
+            line = _upload_trouble(err, len(answer.attachments))
+        else:
+            line = (
+                f"I've put the {_files(len(answer.attachments))} ({names}) in your DM with Tiara."
+            )
+        text = f"{answer.text}\n\n{line}" if answer.text.strip() else line
+        return replace(answer, text=text, attachments=())
 
     async def _respond(self, respond: Respond, message: Message) -> None:
         """Answer a slash command or a click: private answers only the member sees."""
@@ -397,30 +452,50 @@ class SlackAdapter:
 
         self._home_pending[user] = self._background.start(later())
 
-    async def _refresh_profile(self, client: AsyncWebClient, user: UserRef) -> None:
-        """Read the member's timezone and name from Slack, at most once a day; when a read is
+    async def _as_read(self, client: AsyncWebClient, invocation: Invocation) -> Invocation:
+        """``invocation`` once the member's profile is read, with their admin flag: fresh
+        (at most ``admin_every`` old) for a coach command, else as last read."""
+        user = invocation.user
+        coach = invocation.command[:1] == (COACH_COMMAND,)
+        await self._refresh_profile(client, user, admin=coach)
+        return replace(invocation, platform_admin=self._admins.get(user, False))
+
+    async def _refresh_profile(
+        self, client: AsyncWebClient, user: UserRef, *, admin: bool = False
+    ) -> None:
+        """Read the member's timezone and name from Slack, at most once a day (with
+        ``admin``, also when their admin flag is older than ``admin_every``); when a read is
         already under way (started as a modal opened), wait for it, so the submission is
         read in the member's own timezone."""
         reading = self._profile_reads.get(user)
         if reading is None or reading.done():
+            now = self.monotonic()
             last = self._profiles_read.get(user)
-            if last is not None and time.monotonic() - last < self.profile_every.total_seconds():
+            checked = self._admin_read.get(user)
+            profile_fresh = last is not None and now - last < self.profile_every.total_seconds()
+            admin_fresh = checked is not None and now - checked < self.admin_every.total_seconds()
+            if profile_fresh and (admin_fresh or not admin):
                 return
-            self._profiles_read[user] = time.monotonic()
+            self._profiles_read[user] = now
             reading = self._background.start(self._read_profile(client, user))
             self._profile_reads[user] = reading
         await asyncio.shield(reading)
 
     async def _read_profile(self, client: AsyncWebClient, user: UserRef) -> None:
+        started = self.monotonic()
         try:
             answer = await client.users_info(user=user.user)
         except SlackApiError as err:
             log.info("reading a profile failed with %s", _error_code(err))
+            self._admins[user] = False
             return
         except Exception as err:
             log.info("reading a profile failed with %s", type(err).__name__)
+            self._admins[user] = False
             return
         profile = answer.get("user") or {}
+        self._admins[user] = _is_admin(profile)
+        self._admin_read[user] = started
         await self.bot.update_profile(
             user,
             timezone=profile.get("tz"),
@@ -459,3 +534,32 @@ def _error_code(err: Exception) -> str:
     if isinstance(err, SlackApiError):
         return str(err.response.get("error") or err.response.status_code)
     return type(err).__name__
+
+
+_ADMIN_FIELDS = ("is_admin", "is_owner", "is_primary_owner")
+
+
+def _is_admin(profile: Mapping[str, Any]) -> bool:
+    """Whether Slack says this member runs the workspace (an admin or an owner)."""
+    return any(profile.get(key) is True for key in _ADMIN_FIELDS)
+
+
+def _files(count: int) -> str:
+    return "file" if count == 1 else f"{count} files"
+
+
+def _upload_trouble(err: DeliveryError, count: int) -> str:
+    """What to tell a member whose files could not be put in their DM, and what to do."""
+    what = f"I couldn't put the {_files(count)} in your DM with Tiara"
+    if err.reason in ("missing_scope", "not_allowed_token_type", "no_permission"):
+        return (
+            f"{what}: Tiara isn't allowed to upload files in this workspace yet. Ask a "
+            "workspace admin to reinstall Tiara (it now asks for the files:write permission), "
+            "then run the command again."
+        )
+    if err.permanent:
+        return (
+            f"{what}: Slack won't let Tiara message you there. Open Tiara under Apps, check "
+            "that its Messages tab is allowed, then run the command again."
+        )
+    return f"{what}: Slack didn't take them just now. Run the command again in a minute."

@@ -52,6 +52,9 @@ BOT_SCOPES: tuple[str, ...] = (
     "users:read",
     # conversations.list over public channels, to find a practice channel configured by name.
     "channels:read",
+    # files.getUploadURLExternal and files.completeUploadExternal (files_upload_v2): exports
+    # and charts go into the member's DM with Tiara, as an ephemeral reply can't carry files.
+    "files:write",
 )
 
 BOT_EVENTS: tuple[str, ...] = (
@@ -90,17 +93,22 @@ _INTRO = (
     "/tiara help lists it all and explains any command."
 )
 _GROUP_BLURBS = {
-    "You": "Your timezone, reminder cadence, quiet hours and weekly plan, and help.",
+    "You": "Your timezone, reminder cadence, quiet hours and weekly plan, help, and your data "
+    "to download or erase.",
     "Prepare": "Questions worth asking and a checklist to get ready for a meeting.",
     "Tracker": "The requests you sent and their answers, your meetings, thank-you notes "
     "and contacts.",
     "Reminders": "Nudges to prepare, log, thank and follow up, which you can snooze or mark done.",
     "Practice": "Rounds that pair classmates to rehearse interviews: announced in a channel, "
     "planned in a group DM.",
+    "Coach": "For the cohort's coaches (workspace admins and owners, and anyone configured): "
+    "progress counts and a chart, follow-up rules, holidays, the practice cadence and a weekly "
+    "digest.",
 }
 _OUTRO = (
-    "A practice announcement shows only names and a deadline; everything else stays between "
-    "you and Tiara."
+    "A practice announcement shows only names and a deadline, and coaches see counts, never "
+    "contacts or notes; everything else stays between you and Tiara. Exports and charts "
+    "arrive as files in your DM with Tiara."
 )
 
 

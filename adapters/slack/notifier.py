@@ -5,6 +5,9 @@ workspace; past that it answers 429 with ``Retry-After``. The ``Pacer`` spaces s
 before Slack has to say so, and the retry handler honours ``Retry-After`` when it does,
 slowing the whole workspace down, so a 1,000-member nudge wave is a steady stream rather
 than a burst followed by a storm of 429s.
+
+A message's attachments (an export, a chart) are uploaded with ``files_upload_v2`` into the
+same conversation, right after its text, under the same pacing and retries.
 """
 
 from __future__ import annotations
@@ -19,16 +22,16 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from aiohttp import ClientError
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack.blocks import message_payloads
+from adapters.slack.blocks import escape, message_payloads
 from bot.notify import DeliveryError
-from bot.values import ChannelRef, Message, UserRef
+from bot.values import Attachment, ChannelRef, Message, UserRef
 
 __all__ = [
     "PERMANENT_ERRORS",
@@ -70,6 +73,10 @@ def delivery_error(err: Exception) -> DeliveryError:
     if isinstance(err, SlackApiError):
         code = str(err.response.get("error") or f"http_{err.response.status_code}")
         return DeliveryError(code, permanent=code in PERMANENT_ERRORS)
+    if isinstance(err, SlackRequestError):
+        # The POST of a file's bytes to its upload url was refused (its message quotes the
+        # answer and the file name, so only this code is kept).
+        return DeliveryError("upload_failed")
     return DeliveryError(type(err).__name__)
 
 
@@ -206,6 +213,11 @@ class SlackNotifier:
     member's conversation with the app (no ``conversations.open`` needed); the DM
     channel id Slack answers with is remembered per member. Practice groups get a group
     DM (``conversations.open`` with their ids). Channel names are looked up once.
+
+    Files can only be shared in a conversation (a ``D…`` id, never a user id), so a
+    message's attachments follow its text, once that post has told us the DM's id;
+    :meth:`send_files` posts its comment first for the same reason when the id is not yet
+    known. Opening the DM with ``conversations.open`` instead would need ``im:write``.
     """
 
     tokens: TokenSource
@@ -239,11 +251,46 @@ class SlackNotifier:
 
     async def send_dm(self, user: UserRef, message: Message) -> None:
         client = await self._client(user.workspace)
-        channel = self.dm_channels.get((user.workspace, user.user), user.user)
+        key = (user.workspace, user.user)
+        channel = self.dm_channels.get(key, user.user)
         answer = await self._post(client, user.workspace, channel, message, pace_key=user.user)
         opened = answer.get("channel") if answer is not None else None
         if isinstance(opened, str) and opened:
-            self.dm_channels[(user.workspace, user.user)] = opened
+            self.dm_channels[key] = opened
+        if message.attachments:
+            await self._upload(
+                client,
+                user.workspace,
+                self._dm_channel(user),
+                message.attachments,
+                pace_key=user.user,
+            )
+
+    async def send_files(
+        self, user: UserRef, attachments: Sequence[Attachment], *, comment: str
+    ) -> None:
+        """Upload ``attachments`` into the member's DM with Tiara, under ``comment`` (a
+        short line of plain text saying what they are). Raises ``DeliveryError`` like the
+        other sends."""
+        if not attachments:
+            return
+        client = await self._client(user.workspace)
+        channel = self.dm_channels.get((user.workspace, user.user))
+        initial: str | None = comment
+        if channel is None:
+            # The DM's id is not known yet: posting the comment tells us (see the class).
+            await self.send_dm(user, Message(text=comment))
+            channel = self._dm_channel(user)
+            initial = None
+        await self._upload(
+            client, user.workspace, channel, attachments, comment=initial, pace_key=user.user
+        )
+
+    def _dm_channel(self, user: UserRef) -> str:
+        channel = self.dm_channels.get((user.workspace, user.user))
+        if channel is None:  # Slack always names the DM it posted in; this is a guard
+            raise DeliveryError("dm_channel_unknown")
+        return channel
 
     async def send_group(self, users: Sequence[UserRef], message: Message) -> None:
         if not users:
@@ -261,11 +308,13 @@ class SlackNotifier:
             channel = str(opened["channel"]["id"])
             self._groups[(workspace, ids)] = channel
         await self._post(client, workspace, channel, message)
+        await self._upload(client, workspace, channel, message.attachments)
 
     async def post_channel(self, channel: ChannelRef, message: Message) -> None:
         client = await self._client(channel.workspace)
         target = await self._channel_id(client, channel)
         await self._post(client, channel.workspace, target, message)
+        await self._upload(client, channel.workspace, target, message.attachments)
 
     async def _channel_id(self, client: AsyncWebClient, channel: ChannelRef) -> str:
         """A channel id for ``channel``, which may be an id or a name like "#practice"."""
@@ -312,3 +361,41 @@ class SlackNotifier:
             if answer is None and isinstance(response.data, dict):
                 answer = response.data
         return answer
+
+    async def _upload(
+        self,
+        client: AsyncWebClient,
+        workspace: str,
+        channel: str,
+        attachments: Sequence[Attachment],
+        *,
+        comment: str | None = None,
+        pace_key: str | None = None,
+    ) -> None:
+        """Share ``attachments`` in ``channel`` (a conversation id), in one message.
+
+        ``files_upload_v2`` asks for an upload url per file, POSTs the bytes there and
+        completes the upload into the channel; the client's retry handler covers a 429 at
+        any of those steps. The bytes are never logged.
+        """
+        if not attachments:
+            return
+        uploads: list[dict[str, Any]] = []
+        for attachment in attachments:
+            upload: dict[str, Any] = {
+                "file": attachment.data,
+                "filename": attachment.filename,
+                "title": attachment.title or attachment.filename,
+            }
+            if attachment.mime.startswith("image/") and attachment.title:
+                upload["alt_txt"] = attachment.title  # what a screen reader says
+            uploads.append(upload)
+        await self.pacer.wait(workspace, pace_key or channel)
+        try:
+            await client.files_upload_v2(
+                channel=channel,
+                file_uploads=uploads,
+                initial_comment=escape(comment) if comment else None,
+            )
+        except (SlackApiError, SlackRequestError, ClientError, TimeoutError) as err:
+            raise delivery_error(err) from None
