@@ -295,3 +295,44 @@ def test_tiara_console_command_logs_a_meeting_in_a_new_database(tmp_path: Path) 
     assert {t.name for t in Base.metadata.sorted_tables} <= tables
     assert len(revision) == 1
     assert notes == [("Data teams want SQL",)]
+
+
+def test_tiara_console_as_coach_and_student_uses_the_coach_and_export_settings(
+    tmp_path: Path,
+) -> None:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("TIARA_") and k not in ("SLACK_BOT_TOKEN", "DISCORD_TOKEN")
+    }
+    env["TIARA_DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path / 't.db'}"
+    env["TIARA_HISTORY_FILE"] = str(tmp_path / "history")
+    env["TIARA_COACHES"] = "coach"
+    env["TIARA_EXPORT_DIR"] = str(tmp_path / "files")
+    result = subprocess.run(
+        [*_entry_point(), "console", "--user", "alice"],
+        input='log contact="Dana Lee" when="yesterday 3pm" notes="Data teams want SQL"\n'
+        ":user coach\ncoach stats\ncoach policy 3b7\n"
+        ":user alice\ncoach policy seeds\nexport\nforget-me\n1\n",
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert re.search(r"^  Meetings held: +1$", out, re.MULTILINE), out
+    assert "Follow-up policy changed" in out
+    assert "Only coaches can use /tiara coach policy" in out  # alice is not a coach
+    exported = tmp_path / "files"
+    names = sorted(p.name for p in exported.iterdir())
+    assert names == [
+        "alice-tiara-export-" + names[0].split("export-")[1],
+        "alice-tiara-meetings-" + names[1].split("meetings-")[1],
+        "coach-tiara-progress.png",
+    ]
+    assert "Data teams want SQL" in (exported / names[0]).read_text(encoding="utf-8-sig")
+    assert "Erased" in out
+    assert "Data teams" not in out.split("coach> coach stats")[1].split("alice> export")[0]
