@@ -17,7 +17,11 @@ one (the interaction token is the credential), as Discord allows. Tests can scri
 (``fail``) and rate limits (``rate_limit``). The fake is strict where Discord is and a bot can
 get it wrong: posting to a channel it doesn't know (a user id is not a channel id) is 404
 Unknown Channel, an empty message is 50006, content over 2000 characters is 50035,
-answering an interaction twice is 40060, a follow-up before the answer is 10015.
+answering an interaction twice is 40060, a follow-up before the answer is 10015. Files come
+as multipart/form-data (``payload_json`` and ``files[n]``) on channel messages, interaction
+answers and follow-ups: more than 10 a message is 50035, a file (or all of them together)
+over ``upload_limit`` (10 MiB, a bot's default) is 413 with code 40005. ``files_in`` gives
+back what arrived, byte for byte.
 
 Gateway: a websocket at ``/gateway`` (any query, e.g. ``?v=10&encoding=json&compress=
 zlib-stream``) that always sends uncompressed TEXT frames, which discord.py parses without
@@ -61,6 +65,7 @@ MAX_CONTENT = 2000
 MAX_CUSTOM_ID = 100
 MAX_MODAL_TITLE = 45
 MAX_CHOICES = 25
+MAX_FILES = 10
 EPHEMERAL = 1 << 6
 LOADING = 1 << 7
 # Privileged gateway intents: GUILD_MEMBERS, GUILD_PRESENCES, MESSAGE_CONTENT.
@@ -77,8 +82,9 @@ class Call:
     """One REST request the fake received.
 
     ``path`` is without the ``/api/v10`` prefix; ``json`` the decoded JSON body, or the
-    ``payload_json`` part of a multipart body; ``files`` the uploaded files' ``name``,
-    ``filename`` and ``size``; ``headers`` with the Authorization value redacted (see
+    ``payload_json`` part of a multipart body; ``files`` the uploaded files' form ``name``
+    (``files[0]``), ``filename``, ``size``, ``content_type`` and ``data`` (the bytes);
+    ``headers`` with the Authorization value redacted (see
     ``FakeDiscord.saw_token``); ``status`` what the fake answered.
     """
 
@@ -227,16 +233,20 @@ class FakeDiscord(LocalServer):
         members: Mapping[int, Sequence[Mapping[str, Any]]] | None = None,
         heartbeat_interval_ms: int = 41_250,
         privileged_intents: int | None = None,
+        roles: Mapping[int, Sequence[Mapping[str, Any]]] | None = None,
+        upload_limit: int = payloads.ATTACHMENT_SIZE_LIMIT,
     ) -> None:
         """Configure the fake.
 
         ``guilds`` need an ``id`` and a ``name`` (other guild fields are filled in);
         ``channels`` and ``members`` map a guild id to its channel and member payloads
-        (``discord_payloads.text_channel`` / ``member``). A guild without channels gets a
+        (``discord_payloads.text_channel`` / ``member``), ``roles`` to roles besides
+        @everyone and the bot's (``discord_payloads.role``). A guild without channels gets a
         text channel "practice" (id 5100 for guild 5000, else guild id + 100). The bot is
         always a member. ``token`` set: only that bot token is accepted (REST 401, gateway
         close 4004 otherwise); unset, any. ``privileged_intents`` set: IDENTIFY asking for
         other privileged intents is closed with 4014, as when they're off in the portal.
+        ``upload_limit``: the most bytes a file (and a message's files together) may have.
         """
         self.application_id = application_id
         self.bot_user_id = bot_user_id
@@ -245,6 +255,8 @@ class FakeDiscord(LocalServer):
         self.heartbeat_interval_ms = heartbeat_interval_ms
         self.privileged_intents = privileged_intents
         self._token = token
+        self.upload_limit = upload_limit
+        self._extra_roles = {gid: [dict(r) for r in found] for gid, found in (roles or {}).items()}
         self._token_digests: set[str] = set()
         self.calls: list[Call] = []
         self.identifies: list[dict[str, Any]] = []
@@ -260,6 +272,7 @@ class FakeDiscord(LocalServer):
         self._members: dict[int, dict[int, dict[str, Any]]] = {}
         self._messages: dict[int, dict[str, Any]] = {}
         self._posted: dict[int, list[dict[str, Any]]] = {}
+        self._uploads: dict[int, list[dict[str, Any]]] = {}
         self._nonces: dict[tuple[int, str], int] = {}
         self._interactions: dict[int, _Interaction] = {}
         self._by_token: dict[str, _Interaction] = {}
@@ -396,6 +409,12 @@ class FakeDiscord(LocalServer):
         """The JSON bodies successfully posted to ``/channels/{channel_id}/messages``."""
         return list(self._posted.get(channel_id, []))
 
+    def files_in(self, channel_id: int) -> list[dict[str, Any]]:
+        """Files that arrived in ``channel_id`` (in messages, interaction answers and
+        follow-ups), oldest first: ``message_id``, ``filename``, ``data`` (the bytes),
+        ``description`` and ``content_type`` as sent."""
+        return copy.deepcopy(self._uploads.get(channel_id, []))
+
     def message(self, message_id: int) -> dict[str, Any] | None:
         """A message the fake created, as it stands now (after edits), or None."""
         found = self._messages.get(message_id)
@@ -437,6 +456,11 @@ class FakeDiscord(LocalServer):
         stored = dict(member)
         stored.pop("permissions", None)
         self._members[guild_id][int(stored["user"]["id"])] = stored
+
+    def add_role(self, guild_id: int, role: Mapping[str, Any]) -> None:
+        """Add a role (``discord_payloads.role``) to a guild; clients that connect (or
+        reconnect) afterwards know it."""
+        self._extra_roles.setdefault(guild_id, []).append(dict(role))
 
     async def member_leaves(self, guild_id: int, user_id: int) -> None:
         """``user_id`` leaves ``guild_id``: forget the member and dispatch GUILD_MEMBER_REMOVE."""
@@ -553,24 +577,7 @@ class FakeDiscord(LocalServer):
         return channel
 
     def _roles(self, guild_id: int) -> list[dict[str, Any]]:
-        def role(role_id: int, name: str, permissions: int, **extra: Any) -> dict[str, Any]:
-            return {
-                "id": str(role_id),
-                "name": name,
-                "description": None,
-                "permissions": str(permissions),
-                "position": 0,
-                "color": 0,
-                "colors": {"primary_color": 0, "secondary_color": None, "tertiary_color": None},
-                "hoist": False,
-                "managed": False,
-                "mentionable": False,
-                "icon": None,
-                "unicode_emoji": None,
-                "flags": 0,
-                **extra,
-            }
-
+        role = payloads.role
         return [
             role(guild_id, "@everyone", payloads.EVERYONE_PERMISSIONS),
             role(
@@ -581,6 +588,7 @@ class FakeDiscord(LocalServer):
                 managed=True,
                 tags={"bot_id": str(self.bot_user_id)},
             ),
+            *copy.deepcopy(self._extra_roles.get(guild_id, [])),
         ]
 
     def _guild(self, guild_id: int) -> dict[str, Any]:
@@ -1375,10 +1383,27 @@ class FakeDiscord(LocalServer):
                     metadata["original_response_message_id"] = str(interaction.original)
                 message["interaction_metadata"] = metadata
         self._messages[message_id] = message
+        self._record_uploads(message, files)
         channel = self._channels.get(channel_id)
         if channel is not None:
             channel["last_message_id"] = str(message_id)
         return copy.deepcopy(message)
+
+    def _record_uploads(
+        self, message: Mapping[str, Any], files: Sequence[Mapping[str, Any]]
+    ) -> None:
+        """Keep the files that arrived with ``message`` (its attachments, in order)."""
+        kept = self._uploads.setdefault(int(message["channel_id"]), [])
+        for upload, attachment in zip(files, message.get("attachments") or [], strict=False):
+            kept.append(
+                {
+                    "message_id": int(message["id"]),
+                    "filename": attachment["filename"],
+                    "data": bytes(upload.get("data") or b""),
+                    "description": attachment.get("description"),
+                    "content_type": upload.get("content_type"),
+                }
+            )
 
     def _edit(
         self,
@@ -1396,6 +1421,7 @@ class FakeDiscord(LocalServer):
                 message[key] = []
         if "attachments" in body or files:
             message["attachments"] = _attachments(body, files, self._next_id)
+            self._record_uploads(message, files)
         if "flags" in body and body["flags"] is not None:
             message["flags"] = (message.get("flags", 0) & EPHEMERAL) | int(body["flags"])
         message["flags"] = int(message.get("flags", 0)) & ~LOADING
@@ -1410,7 +1436,7 @@ class FakeDiscord(LocalServer):
             if any(user_id in self._refused_dms for user_id in recipients):
                 return _error(403, 50007, "Cannot send messages to this user")
         body = request.body
-        problem = _check_message(body, request.files)
+        problem = _check_message(body, request.files, upload_limit=self.upload_limit)
         if problem is not None:
             return problem
         # discord.py sends a nonce with enforce_nonce: a retried post gets the first message.
@@ -1434,7 +1460,9 @@ class FakeDiscord(LocalServer):
 
     def _edit_answer(self, message: dict[str, Any], request: _Request) -> _Answer:
         """Edit ``message`` as ``request`` asks, if Discord would allow the edit."""
-        problem = _check_message(request.body, request.files, edit=True)
+        problem = _check_message(
+            request.body, request.files, edit=True, upload_limit=self.upload_limit
+        )
         if problem is not None:
             return problem
         return _Answer(200, self._edit(message, request.body, request.files))
@@ -1528,9 +1556,11 @@ class FakeDiscord(LocalServer):
         if kind in (6, 7) and interaction.type not in (3, 5):
             return _error(400, 40061, "Interaction cannot be responded to with this type")
         if kind == 4:
-            return _check_message(data, files, prefix="data")
+            return _check_message(data, files, prefix="data", upload_limit=self.upload_limit)
         if kind == 7:
-            return _check_message(data, files, prefix="data", edit=True)
+            return _check_message(
+                data, files, prefix="data", edit=True, upload_limit=self.upload_limit
+            )
         if kind == 8:
             if interaction.type != 4:
                 return _error(400, 40061, "Interaction cannot be responded to with this type")
@@ -1560,7 +1590,7 @@ class FakeDiscord(LocalServer):
         if interaction.answered is None:
             return _error(404, 10015, "Unknown Webhook")  # no follow-up before the response
         body = request.body
-        problem = _check_message(body, request.files)
+        problem = _check_message(body, request.files, upload_limit=self.upload_limit)
         if problem is not None:
             return problem
         message = self._message(
@@ -1635,12 +1665,19 @@ def _check_message(
     *,
     prefix: str | None = None,
     edit: bool = False,
+    upload_limit: int = payloads.ATTACHMENT_SIZE_LIMIT,
 ) -> _Answer | None:
-    """Discord's checks on a message body that a bot can fail: length, emptiness, custom ids."""
+    """Discord's checks on a message body that a bot can fail: length, emptiness, custom ids,
+    how many files and how big."""
 
     def nest(errors: dict[str, Any]) -> dict[str, Any]:
         return {prefix: errors} if prefix else errors
 
+    sizes = [int(upload.get("size") or 0) for upload in files]
+    if any(size > upload_limit for size in sizes) or sum(sizes) > upload_limit:
+        return _error(413, 40005, "Request entity too large")
+    if len(files) > MAX_FILES:
+        return _form_error(nest({"attachments": _too_long(MAX_FILES)}))
     content = body.get("content")
     if isinstance(content, str) and len(content) > MAX_CONTENT:
         return _form_error(nest({"content": _too_long(MAX_CONTENT)}))
@@ -1664,20 +1701,50 @@ def _attachments(
         attachment_id = next_id()
         filename = str(upload.get("filename") or f"file{index}")
         url = f"https://cdn.discordapp.com/attachments/0/{attachment_id}/{filename}"
-        attachments.append(
-            {
-                "id": str(attachment_id),
-                "filename": filename,
-                "size": int(upload.get("size") or 0),
-                "url": url,
-                "proxy_url": url,
-            }
-        )
+        attachment = {
+            "id": str(attachment_id),
+            "filename": filename,
+            "size": int(upload.get("size") or 0),
+            "url": url,
+            "proxy_url": url,
+            "content_type": _content_type(filename),
+        }
+        description = _file_description(body, upload, index)
+        if description is not None:
+            attachment["description"] = description
+        attachments.append(attachment)
     if not attachments and isinstance(body.get("attachments"), list):
         for item in body["attachments"]:
             if isinstance(item, dict) and "url" in item:
                 attachments.append(copy.deepcopy(item))
     return attachments
+
+
+_CONTENT_TYPES = {
+    ".csv": "text/csv",
+    ".ics": "text/calendar",
+    ".png": "image/png",
+    ".txt": "text/plain",
+    ".json": "application/json",
+}
+
+
+def _content_type(filename: str) -> str:
+    """The type Discord gives an attachment, guessed from its name as Discord does."""
+    _, dot, extension = filename.rpartition(".")
+    return _CONTENT_TYPES.get(f".{extension.lower()}" if dot else "", "application/octet-stream")
+
+
+def _file_description(body: Mapping[str, Any], upload: Mapping[str, Any], index: int) -> str | None:
+    """The alt text ``payload_json.attachments`` gives the upload ``files[n]``, if any."""
+    match = re.fullmatch(r"files\[([0-9]+)\]", str(upload.get("name") or ""))
+    wanted = int(match[1]) if match else index
+    listed = body.get("attachments")
+    for item in listed if isinstance(listed, list) else []:
+        if isinstance(item, dict) and str(item.get("id")) == str(wanted):
+            description = item.get("description")
+            return str(description) if description is not None else None
+    return None
 
 
 async def _read_body(
@@ -1699,8 +1766,16 @@ async def _read_body(
                 except ValueError:
                     return None, tuple(files), True
             else:
-                data = await part.read()
-                files.append({"name": part.name, "filename": part.filename, "size": len(data)})
+                data = bytes(await part.read())
+                files.append(
+                    {
+                        "name": part.name,
+                        "filename": part.filename,
+                        "size": len(data),
+                        "content_type": part.headers.get("Content-Type"),
+                        "data": data,
+                    }
+                )
         return payload, tuple(files), False
     raw = await request.text()
     if not raw.strip():

@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
 __all__ = [
+    "ADMINISTRATOR",
     "APPLICATION_ID",
     "BOT_PERMISSIONS",
     "BOT_USER_ID",
@@ -26,6 +27,7 @@ __all__ = [
     "COMMAND_NAME",
     "EVERYONE_PERMISSIONS",
     "GUILD_ID",
+    "MANAGE_GUILD",
     "TIMESTAMP",
     "autocomplete",
     "bot_message",
@@ -37,6 +39,7 @@ __all__ = [
     "member",
     "member_remove",
     "modal_submit",
+    "role",
     "slash_command",
     "slash_command_in_dm",
     "text_channel",
@@ -54,6 +57,8 @@ TIMESTAMP = "2026-01-05T09:00:00.000000+00:00"
 EVERYONE_PERMISSIONS = 380175240257
 # What the bot's managed role grants: the above plus MANAGE_THREADS, less the voice ones.
 BOT_PERMISSIONS = 397284592704
+ADMINISTRATOR = 1 << 3
+MANAGE_GUILD = 1 << 5  # "Manage Server"
 ATTACHMENT_SIZE_LIMIT = 10 * 1024 * 1024
 DM_CHANNEL_BASE = 7_000_000_000
 
@@ -153,6 +158,26 @@ def member(
     if permissions is not None:
         payload["permissions"] = str(permissions)
     return payload
+
+
+def role(role_id: int, name: str, permissions: int = 0, **extra: Any) -> dict[str, Any]:
+    """A guild role, as GUILD_CREATE and ``GET /guilds/{id}/roles`` carry it."""
+    return {
+        "id": str(role_id),
+        "name": name,
+        "description": None,
+        "permissions": str(permissions),
+        "position": 0,
+        "color": 0,
+        "colors": {"primary_color": 0, "secondary_color": None, "tertiary_color": None},
+        "hoist": False,
+        "managed": False,
+        "mentionable": False,
+        "icon": None,
+        "unicode_emoji": None,
+        "flags": 0,
+        **extra,
+    }
 
 
 def member_remove(guild_id: int, user_id: int, name: str = "student") -> dict[str, Any]:
@@ -286,9 +311,14 @@ def _envelope(
     channel_name: str = "practice",
     message: Mapping[str, Any] | None = None,
     permissions: int = EVERYONE_PERMISSIONS,
+    roles: Sequence[int] = (),
     locale: str = "en-US",
 ) -> dict[str, Any]:
-    """The fields every interaction carries, for a guild channel or the bot's DM."""
+    """The fields every interaction carries, for a guild channel or the bot's DM.
+
+    In a guild, ``permissions`` are the member's (in that channel) and ``roles`` their role
+    ids; a DM carries neither.
+    """
     user_id, name = sender.user_id, sender.name
     iid = sender.interaction_id if sender.interaction_id is not None else next(_interaction_ids)
     payload: dict[str, Any] = {
@@ -315,7 +345,7 @@ def _envelope(
                 "guild_locale": "en-US",
                 "channel_id": str(cid),
                 "channel": channel,
-                "member": member(user_id, name, permissions=permissions),
+                "member": member(user_id, name, roles=roles, permissions=permissions),
                 "authorizing_integration_owners": {"0": str(guild_id)},
                 "context": CONTEXT_GUILD,
             }
@@ -404,9 +434,13 @@ def slash_command(
     command_id: int = COMMAND_ID,
     command_guild_id: int | None = None,
     permissions: int = EVERYONE_PERMISSIONS,
+    roles: Sequence[int] = (),
     locale: str = "en-US",
 ) -> dict[str, Any]:
     """INTERACTION_CREATE for ``/tiara <path...>`` typed by ``user_id`` in a guild channel.
+
+    ``permissions`` are the member's (``| MANAGE_GUILD`` for one who runs the server) and
+    ``roles`` the ids of their roles.
 
     ``command_guild_id`` is set when the command was registered to that guild (not globally);
     Discord then names the guild in ``data.guild_id`` and discord.py looks it up there.
@@ -421,6 +455,7 @@ def slash_command(
         channel_id,
         channel_name=channel_name,
         permissions=permissions,
+        roles=roles,
         locale=locale,
     )
 
@@ -477,13 +512,25 @@ def _component(
     guild_id: int | None,
     channel_id: int | None,
     message: Mapping[str, Any] | None,
+    *,
+    permissions: int = EVERYONE_PERMISSIONS,
+    roles: Sequence[int] = (),
 ) -> dict[str, Any]:
     """A component interaction; without ``message``, on a bot message with one button."""
     if message is None:
         cid = _channel_id(sender.user_id, guild_id, channel_id)
         row = _button_row(str(data["custom_id"]))
         message = bot_message(channel_id=cid, components=[row], guild_id=guild_id)
-    return _envelope(MESSAGE_COMPONENT, data, sender, guild_id, channel_id, message=message)
+    return _envelope(
+        MESSAGE_COMPONENT,
+        data,
+        sender,
+        guild_id,
+        channel_id,
+        message=message,
+        permissions=permissions,
+        roles=roles,
+    )
 
 
 def button_click(
@@ -497,15 +544,20 @@ def button_click(
     interaction_id: int | None = None,
     token: str | None = None,
     application_id: int = APPLICATION_ID,
+    permissions: int = EVERYONE_PERMISSIONS,
+    roles: Sequence[int] = (),
 ) -> dict[str, Any]:
-    """A click (type 3) on the button ``custom_id``; ``guild_id=None`` for one in a DM.
+    """A click (type 3) on the button ``custom_id``; ``guild_id=None`` for one in a DM
+    (where ``permissions`` and ``roles`` aren't sent).
 
     ``message`` is the message the button is on (as the fake stored it, or
     ``bot_message(...)``); by default a bot message with just that button.
     """
     data = {"custom_id": custom_id, "component_type": 2, "id": 2}
     sender = _Sender(user_id, name, interaction_id, token, application_id)
-    return _component(data, sender, guild_id, channel_id, message)
+    return _component(
+        data, sender, guild_id, channel_id, message, permissions=permissions, roles=roles
+    )
 
 
 def modal_submit(
@@ -521,6 +573,8 @@ def modal_submit(
     interaction_id: int | None = None,
     token: str | None = None,
     application_id: int = APPLICATION_ID,
+    permissions: int = EVERYONE_PERMISSIONS,
+    roles: Sequence[int] = (),
 ) -> dict[str, Any]:
     """Submitting the modal ``custom_id`` (type 5) with ``values`` by text input custom_id.
 
@@ -546,4 +600,13 @@ def modal_submit(
             components.append({"type": 1, "id": component_id - 1, "components": [inner]})
     data = {"custom_id": custom_id, "components": components}
     sender = _Sender(user_id, name, interaction_id, token, application_id)
-    return _envelope(MODAL_SUBMIT, data, sender, guild_id, channel_id, message=message)
+    return _envelope(
+        MODAL_SUBMIT,
+        data,
+        sender,
+        guild_id,
+        channel_id,
+        message=message,
+        permissions=permissions,
+        roles=roles,
+    )

@@ -20,6 +20,7 @@ from adapters.discord.notifier import DiscordNotifier
 from bot.clock import FixedClock
 from bot.commands import registry
 from bot.core import INTERNAL_ERROR, Bot
+from bot.registry import Registry
 from storage.store import Store
 from tests import discord_payloads as payloads
 from tests.conftest import START
@@ -37,6 +38,7 @@ __all__ = [
     "button_id",
     "buttons",
     "fake",
+    "files_of",
     "inputs",
     "is_error",
     "rig",
@@ -76,10 +78,14 @@ class Rig:
 
     async def send(self, payload: dict[str, Any]) -> dict[str, Any]:
         """Dispatch an interaction and return the body of its first answer."""
+        return dict((await self.answer(payload)).json)
+
+    async def answer(self, payload: dict[str, Any]) -> Call:
+        """Dispatch an interaction and return its first answer as the fake saw it (with the
+        files it carried)."""
         await self.fake.interaction(payload)
         path = re.compile(rf"/interactions/{payload['id']}/[^/]+/callback")
-        call = (await self.fake.wait_for("POST", path))[0]
-        return dict(call.json)
+        return (await self.fake.wait_for("POST", path))[0]
 
     async def command(self, *path: str, user: int = ALICE, **options: object) -> dict[str, Any]:
         return await self.send(payloads.slash_command(path=path, options=options, user_id=user))
@@ -109,6 +115,11 @@ class Rig:
 def _data(answer: dict[str, Any] | Call) -> dict[str, Any]:
     body = answer.json if isinstance(answer, Call) else answer
     return dict(body.get("data", body))
+
+
+def files_of(call: Call) -> dict[str, bytes]:
+    """The files a call uploaded: filename -> bytes."""
+    return {str(f["filename"]): bytes(f["data"]) for f in call.files}
 
 
 def text_of(answer: dict[str, Any] | Call) -> str:
@@ -148,16 +159,25 @@ def inputs(modal: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return found
 
 
-async def start_rig(store: Store, clock: FixedClock, fake: FakeDiscord) -> Rig:
+async def start_rig(
+    store: Store,
+    clock: FixedClock,
+    fake: FakeDiscord,
+    *,
+    commands: Registry = registry,
+    coach_role: str | None = None,
+) -> Rig:
+    """A connected client and a Bot with ``commands`` (Tiara's own by default), and
+    ``TIARA_DISCORD_COACH_ROLE`` set to ``coach_role``."""
     client = Client(guild_ready_timeout=0.05, max_ratelimit_timeout=30)
     ids = ComponentIds(store, clock)
     bot = Bot(
         store=store,
         clock=clock,
-        registry=registry,
+        registry=commands,
         notifier=DiscordNotifier(client, ids),
     )
-    adapter = DiscordAdapter(bot, client=client, ids=ids)
+    adapter = DiscordAdapter(bot, client=client, ids=ids, coach_role=coach_role)
     await client.login(TOKEN)
     connection = asyncio.ensure_future(client.connect(reconnect=False))
     await asyncio.wait_for(client.ready.wait(), 5)

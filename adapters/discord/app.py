@@ -8,6 +8,10 @@ opened before anything else. Buttons and forms carry their command in their
 ``custom_id`` (see :mod:`adapters.discord.ids`), and are dispatched by a registered
 dynamic item and an interaction listener rather than by views kept in memory, so a button
 on last week's nudge works after any number of restarts.
+
+Members with Manage Server or Administrator, or the coach role (``TIARA_DISCORD_COACH_ROLE``,
+an id or a name), reach the core with ``platform_admin``, which makes them coaches. Answers'
+files (exports, charts) are attached to the reply (see :mod:`adapters.discord.files`).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 from collections.abc import Awaitable, Mapping
 from dataclasses import replace
 from typing import Any
@@ -24,6 +29,7 @@ from discord import app_commands
 
 from adapters.background import Background
 from adapters.discord.commands import OnCommand, build_group
+from adapters.discord.files import UPLOAD_LIMIT, send_with_files
 from adapters.discord.ids import BUTTON_ID, FORM_ID, ComponentIds, Target
 from adapters.discord.render import ALLOWED_MENTIONS, build_view, form_modal, modal_values, render
 from bot.core import INTERNAL_ERROR, Bot
@@ -36,6 +42,9 @@ log = logging.getLogger(__name__)
 
 PLATFORM = "discord"
 ANSWER_WITHIN = 2.0  # seconds: a slower answer is deferred first (Discord allows 3)
+# How long what a member's server said about them (Manage Server, the coach role) is trusted
+# for their clicks in a DM, where Discord says nothing about their server.
+ADMIN_REMEMBERED = 3600.0  # seconds
 _EXPIRED = (
     "This button has expired or isn't yours. Type the command instead: `/tiara help` lists "
     "them all."
@@ -109,12 +118,15 @@ class DiscordAdapter:
         client: TiaraClient,
         ids: ComponentIds,
         answer_within: float = ANSWER_WITHIN,
+        coach_role: str | None = None,
     ) -> None:
         self.bot = bot
         self.client = client
         self.ids = ids
         self.answer_within = answer_within
+        self.coach_role = coach_role  # TIARA_DISCORD_COACH_ROLE: an id or a name
         self._names: dict[UserRef, str] = {}  # display names already recorded
+        self._admins: dict[UserRef, tuple[bool, float]] = {}  # seen in their server, and when
         self._background = Background("Discord")
         client.tiara = self
         on_command: OnCommand = self.on_command
@@ -137,13 +149,65 @@ class DiscordAdapter:
             return None
         return ChannelRef(PLATFORM, user.workspace, str(interaction.channel_id))
 
+    def _platform_admin(self, interaction: discord.Interaction[Any], user: UserRef) -> bool:
+        """Whether the member runs their server: Manage Server or Administrator, or the coach
+        role (``TIARA_DISCORD_COACH_ROLE``).
+
+        In the server Discord says so with every interaction. In a DM it says nothing: what
+        their server said in the last hour counts (or the client's cache, if it holds them),
+        else they are not.
+        """
+        member: discord.Member | None
+        if (
+            isinstance(interaction.user, discord.Member)
+            and str(interaction.user.guild.id) == user.workspace
+        ):
+            member, permissions = interaction.user, interaction.permissions
+        else:
+            member = self._cached_member(user)
+            if member is None:
+                admin, when = self._admins.get(user, (False, 0.0))
+                return admin and time.monotonic() - when < ADMIN_REMEMBERED
+            permissions = member.guild_permissions
+        admin = (
+            permissions.administrator or permissions.manage_guild or self._has_coach_role(member)
+        )
+        self._admins[user] = (admin, time.monotonic())
+        return admin
+
+    def _cached_member(self, user: UserRef) -> discord.Member | None:
+        if not user.workspace.isdigit() or not user.user.isdigit():
+            return None
+        guild = self.client.get_guild(int(user.workspace))
+        return guild.get_member(int(user.user)) if guild is not None else None
+
+    def _has_coach_role(self, member: discord.Member) -> bool:
+        """Whether ``member`` holds the coach role: by id always, by name when the server's
+        roles are known (they come with the server, over the gateway)."""
+        wanted = (self.coach_role or "").strip().removeprefix("@")
+        if not wanted:
+            return False
+        # Member._roles: the ids Discord sent, even for roles the cache doesn't know.
+        if wanted.isdigit() and int(wanted) in member._roles:
+            return True
+        folded = wanted.casefold()
+        return any(
+            not role.is_default() and role.name.casefold() == folded for role in member.roles
+        )
+
     async def on_command(
         self, interaction: discord.Interaction[Any], command: Command, args: dict[str, object]
     ) -> None:
         """``/tiara <command>``: open its form when it has one and nothing was given, else
         run it."""
         user = self._user(interaction)
-        invocation = Invocation(command.path, args, user, self._channel(interaction, user))
+        invocation = Invocation(
+            command.path,
+            args,
+            user,
+            self._channel(interaction, user),
+            platform_admin=self._platform_admin(interaction, user),
+        )
         if self.bot.form_for(invocation) is not None:
             await self._open_form(interaction, user, Target(user.workspace, command.path))
         else:
@@ -166,7 +230,11 @@ class DiscordAdapter:
         if command.form is not None and (target.opens_form or not target.args):
             await self._open_form(interaction, user, target)
         else:
-            invocation = target.button().invocation(user, self._channel(interaction, user))
+            invocation = target.button().invocation(
+                user,
+                self._channel(interaction, user),
+                platform_admin=self._platform_admin(interaction, user),
+            )
             await self._answer(interaction, user, self.bot.dispatch(invocation))
         self._remember_name(interaction, user)
 
@@ -185,7 +253,11 @@ class DiscordAdapter:
         user = self._user(interaction, target.workspace)
         values = modal_values(data.get("components") or [])
         invocation = Invocation(
-            target.command, {**target.args, **values}, user, self._channel(interaction, user)
+            target.command,
+            {**target.args, **values},
+            user,
+            self._channel(interaction, user),
+            platform_admin=self._platform_admin(interaction, user),
         )
         await self._answer(interaction, user, self.bot.dispatch(invocation), keep=invocation)
 
@@ -267,9 +339,11 @@ class DiscordAdapter:
         *,
         deferred: bool = False,
     ) -> None:
-        """Answer an interaction: private answers only the member sees (ephemeral)."""
+        """Answer an interaction: private answers only the member sees (ephemeral), files
+        attached (as many as Discord takes; the text names any left out)."""
         ephemeral = message.private or message.error
-        for number, part in enumerate(render(message)):
+        limit = getattr(interaction, "filesize_limit", None) or UPLOAD_LIMIT
+        for number, part in enumerate(render(message, upload_limit=limit)):
             pairs = [(b, await self.ids.button_id(user, b)) for b in part.buttons]
             view = build_view(pairs) if pairs else None
             kwargs: dict[str, Any] = {
@@ -281,9 +355,9 @@ class DiscordAdapter:
             if view is not None:
                 kwargs["view"] = view
             if number == 0 and not deferred and not interaction.response.is_done():
-                await interaction.response.send_message(**kwargs)
+                await send_with_files(interaction.response.send_message, kwargs, part.files)
             else:
-                await interaction.followup.send(**kwargs)
+                await send_with_files(interaction.followup.send, kwargs, part.files)
             if view is not None:
                 view.stop()  # clicks are dispatched by custom_id (TiaraButton)
 

@@ -18,6 +18,7 @@ from typing import Any
 import aiohttp
 import discord
 
+from adapters.discord.files import send_with_files
 from adapters.discord.ids import ComponentIds
 from adapters.discord.render import ALLOWED_MENTIONS, build_view, render
 from bot.notify import DeliveryError
@@ -34,6 +35,7 @@ PERMANENT_CODES = frozenset(
         10004,  # unknown guild
         10007,  # unknown member
         10013,  # unknown user
+        40005,  # request entity too large (files over the upload limit)
         50001,  # missing access
         50007,  # cannot send messages to this user (DMs closed, no shared server)
         50013,  # missing permissions
@@ -151,7 +153,8 @@ class DiscordNotifier:
     async def _send(
         self, channel: discord.abc.Messageable, drawn_for: UserRef, message: Message
     ) -> None:
-        """Send ``message``; its buttons are drawn for one member, or ``_anyone``."""
+        """Send ``message``; its buttons are drawn for one member, or ``_anyone``; its files
+        attached (a bot's 10 MiB limit holds in DMs and every server)."""
         for part in render(message):
             view = None
             if part.buttons:
@@ -165,7 +168,7 @@ class DiscordNotifier:
                 }
                 if view is not None:
                     kwargs["view"] = view
-                await channel.send(**kwargs)
+                await send_with_files(channel.send, kwargs, part.files)
             except _SEND_ERRORS as err:
                 raise delivery_error(err) from None
             finally:

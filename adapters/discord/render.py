@@ -18,13 +18,14 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Any, Final
 
 import discord
 
-from bot.values import Button, Form, Message
+from adapters.discord.files import UPLOAD_LIMIT, not_attached, plan_files
+from bot.values import Attachment, Button, Form, Message
 
 __all__ = [
     "ALLOWED_MENTIONS",
@@ -94,11 +95,13 @@ _NO_DEFAULTS: Mapping[str, object] = MappingProxyType({})
 
 @dataclass(frozen=True)
 class Outgoing:
-    """One Discord message to send: content and/or embeds, plus the core buttons it carries."""
+    """One Discord message to send: content and/or embeds, plus the core buttons and the
+    files it carries."""
 
     content: str | None
     embeds: tuple[discord.Embed, ...]
     buttons: tuple[Button, ...]  # at most 25; the adapter turns them into a View (build_view)
+    files: tuple[Attachment, ...] = ()  # at most 10; the adapter uploads them (to_files)
 
 
 # -- text ----------------------------------------------------------------------------------
@@ -259,7 +262,7 @@ def _embed_pages(message: Message) -> list[discord.Embed]:
     return embeds
 
 
-def render(message: Message) -> list[Outgoing]:
+def render(message: Message, *, upload_limit: int = UPLOAD_LIMIT) -> list[Outgoing]:
     """A core message as one to five Discord messages (usually one), buttons on the last.
 
     A message with a title or fields is an embed (red for an error, whose title or text starts
@@ -268,7 +271,15 @@ def render(message: Message) -> list[Outgoing]:
     through :func:`inert`. Text too long for one message is split at paragraph, line or word
     breaks over up to five; beyond that it is cut and a closing line says how to ask for less.
     More than 25 buttons spill onto further messages while there are fewer than five.
+
+    Attachments go on the first message, 10 a message (see :func:`plan_files`); more follow
+    as messages of their own. Files over ``upload_limit`` or beyond five messages' worth are
+    left out, and the text ends with a line naming them.
     """
+    plan = plan_files(message.attachments, upload_limit)
+    if plan.left_out:
+        note = not_attached(plan, upload_limit)
+        message = replace(message, text=f"{message.text.rstrip()}\n\n{note}".strip())
     pages: list[tuple[str | None, tuple[discord.Embed, ...]]]
     if (message.title or "").strip() or message.fields:
         pages = [(None, (embed,)) for embed in _embed_pages(message)]
@@ -278,7 +289,7 @@ def render(message: Message) -> list[Outgoing]:
             text = _WARNING + text.strip()
         pages = [(content, ()) for content in _content_pages(text)]
     if not pages:
-        pages = [(None, ())] if message.buttons else [(_BLANK, ())]
+        pages = [(None, ())] if message.buttons or plan.batches else [(_BLANK, ())]
 
     groups = [message.buttons[i : i + _BUTTONS] for i in range(0, len(message.buttons), _BUTTONS)]
     room = _MAX_MESSAGES - len(pages) + 1
@@ -288,14 +299,16 @@ def render(message: Message) -> list[Outgoing]:
         groups = groups[:room]
     pages += [(None, ())] * max(0, len(groups) - 1)
     first = len(pages) - max(1, len(groups))
-    return [
+    parts = [
         Outgoing(
             content=content,
             embeds=embeds,
             buttons=groups[n - first] if 0 <= n - first < len(groups) else (),
+            files=plan.batches[0] if n == 0 and plan.batches else (),
         )
         for n, (content, embeds) in enumerate(pages)
     ]
+    return parts + [Outgoing(None, (), (), batch) for batch in plan.batches[1:]]
 
 
 # -- buttons -------------------------------------------------------------------------------

@@ -61,6 +61,7 @@ class DiscordService:
         self.client = TiaraClient(max_ratelimit_timeout=RATE_LIMIT_WAIT)
         self.ids = ComponentIds(store, clock)
         self.store = store
+        self.coach_role = settings.discord_coach_role
         self.notifier = DiscordNotifier(
             self.client,
             self.ids,
@@ -74,7 +75,9 @@ class DiscordService:
             return found.practice_channel if found is not None else None
 
     async def start(self, bot: Bot) -> asyncio.Task[None]:
-        self.adapter = DiscordAdapter(bot, client=self.client, ids=self.ids)
+        self.adapter = DiscordAdapter(
+            bot, client=self.client, ids=self.ids, coach_role=self.coach_role
+        )
         try:
             await self.client.login(self.token)
         except discord.LoginFailure:
