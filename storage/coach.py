@@ -31,8 +31,6 @@ from storage.models import (
 
 __all__ = ["CoachRepo", "MemberCounts", "WeekCounts"]
 
-# Reminders that ask a member to follow up on an unanswered request.
-FOLLOW_UP_KINDS = ("follow_up", "follow_up_last")
 THANKS_WINDOW = timedelta(hours=24)
 _WEEK = timedelta(weeks=1)
 
@@ -74,10 +72,15 @@ class CoachRepo:
     # -- cohort counts ---------------------------------------------------------------
 
     async def member_counts(
-        self, workspace_id: int, *, start: datetime, now: datetime
+        self,
+        workspace_id: int,
+        *,
+        start: datetime,
+        now: datetime,
+        follow_up_kinds: Sequence[str],
     ) -> list[MemberCounts]:
         """Every member of the workspace but its coaches, with their counts between ``start``
-        and ``now``."""
+        and ``now``. A follow-up done is a reminder of ``follow_up_kinds`` marked done."""
         members = (
             await self.session.scalars(
                 select(Member)
@@ -132,7 +135,7 @@ class CoachRepo:
             select(Nudge.member_id, func.count())
             .where(
                 Nudge.workspace_id == workspace_id,
-                Nudge.kind.in_(FOLLOW_UP_KINDS),
+                Nudge.kind.in_(follow_up_kinds),
                 Nudge.status == "done",
                 Nudge.updated_at > start,
                 Nudge.updated_at <= now,

@@ -409,3 +409,15 @@ async def test_members_of_one_workspace_never_count_in_another(cohort: Cohort) -
     async with cohort.store.transaction() as session:
         count = await session.scalar(select(func.count()).select_from(MemberRow))
     assert count == 5
+
+
+async def test_a_follow_up_reminder_marked_done_counts_as_a_follow_up(cohort: Cohort) -> None:
+    await cohort.alice.ok('request contact="Priya Raman" via=email')
+    cohort.clock.advance(timedelta(days=14, hours=2))
+    await cohort.bot.tick()
+    (reminder,) = cohort.notifier.dms_to("alice")
+    done = next(b for b in reminder.buttons if b.label.startswith("Done"))
+    assert not (await cohort.bot.dispatch(done.invocation(cohort.alice.ref))).error
+    answer = await cohort.coach.ok("coach stats")
+    assert field(answer, "Follow-ups done") == "1"
+    assert "• alice: 1 request · 0 meetings · 0/0 thank-yous on time · 1 follow-up" in answer.text

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.coach.chart import progress_chart
+from bot.nudges import kinds as k
 from bot.values import Attachment, Field, Message
 from storage.coach import CoachRepo, MemberCounts, WeekCounts
 from storage.models import Workspace
@@ -56,7 +57,9 @@ async def gather(
     session: AsyncSession, ws: Workspace, *, now: datetime, weeks: int, tz: str
 ) -> CohortStats:
     repo = CoachRepo(session)
-    rows = await repo.member_counts(ws.id, start=now - weeks * WEEK, now=now)
+    rows = await repo.member_counts(
+        ws.id, start=now - weeks * WEEK, now=now, follow_up_kinds=(k.FOLLOW_UP, k.FOLLOW_UP_LAST)
+    )
     low, high = CHART_WEEKS
     chart = await repo.weekly(ws.id, week_starts(now, tz, min(max(weeks, low), high)))
     return CohortStats(weeks=weeks, now=now, tz=tz, rows=rows, chart=chart)
