@@ -22,6 +22,10 @@ test: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
 
+# Long: the property tests with 500 examples per command instead of 30.
+test-deep: $(STAMP)
+	TIARA_PROPERTY_EXAMPLES=500 $(BIN)/python -m pytest -q tests/test_properties.py
+
 lint: $(STAMP)
 	$(BIN)/ruff check bot adapters storage tests bench
 	$(BIN)/ruff format --check bot adapters storage tests bench

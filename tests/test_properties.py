@@ -6,6 +6,8 @@ in-memory SQLite bot, and every example runs its coroutines with ``runner.run``.
 
 from __future__ import annotations
 
+import os
+
 import asyncio
 import re
 import unicodedata
@@ -228,9 +230,10 @@ def invocation_args(draw: st.DrawFn, command: Command) -> dict[str, object]:
     return args
 
 
-# An example takes 10-30 ms (a command, its planned reminders and a snapshot of every
-# table on in-memory SQLite); 100 per command and kind keeps the file around a minute.
-EXAMPLES_PER_COMMAND = 100
+# An example takes 20-60 ms (a command, its planned reminders and a snapshot of every
+# table). `make test` runs 30 per command and kind, which keeps the file to a few minutes
+# on 2 cores; `make test-deep` runs 500 (TIARA_PROPERTY_EXAMPLES).
+EXAMPLES_PER_COMMAND = int(os.environ.get("TIARA_PROPERTY_EXAMPLES", "30"))
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: c.name)
