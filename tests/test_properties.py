@@ -6,9 +6,8 @@ in-memory SQLite bot, and every example runs its coroutines with ``runner.run``.
 
 from __future__ import annotations
 
-import os
-
 import asyncio
+import os
 import re
 import unicodedata
 from collections.abc import Awaitable, Iterator
