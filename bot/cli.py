@@ -322,9 +322,6 @@ def workspace_set(
     asyncio.run(_workspace(platform, workspace, policy, holidays, timezone, practice))
 
 
-_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
-
 def _check_practice_values(
     channel: str | None, day: str | None, time: str | None
 ) -> dict[str, Any]:
@@ -334,12 +331,14 @@ def _check_practice_values(
     if channel is not None:
         changes["practice_channel"] = channel.strip().lstrip("#") or None
     if day is not None:
-        key = day.strip().casefold()[:3]
-        if key not in _WEEKDAYS:
+        from bot.timeutil import parse_weekday
+
+        weekday = parse_weekday(day)
+        if weekday is None:
             raise typer.BadParameter(
                 "use mon, tue, wed, thu, fri, sat or sun", param_hint="--practice-day"
             )
-        changes["practice_day"] = _WEEKDAYS.index(key)
+        changes["practice_day"] = weekday
     if time is not None:
         minutes = parse_clock(time)
         if minutes is None:
@@ -396,7 +395,7 @@ async def _workspace(
 ) -> None:
     from bot.clock import SystemClock
     from bot.practice.rounds import next_slot
-    from bot.timeutil import format_when
+    from bot.timeutil import WEEKDAYS, format_when
     from storage.repo import Repo
     from storage.store import Store
 
@@ -443,7 +442,7 @@ async def _workspace(
             typer.echo(f"  Timezone: {ws.timezone or settings.timezone + ' (the default)'}")
             every = ws.practice_every_weeks
             typer.echo(
-                f"  Practice rounds: {_WEEKDAYS[ws.practice_day].title()} "
+                f"  Practice rounds: {WEEKDAYS[ws.practice_day][:3].title()} "
                 f"{ws.practice_time // 60:02d}:{ws.practice_time % 60:02d}, every "
                 + ("week" if every == 1 else f"{every} weeks")
                 + f"; announced in {ws.practice_channel or 'no channel'}"

@@ -122,8 +122,11 @@ class Bot:
             await self.practice.tick()
         except Exception as err:
             log.error("the practice step of the tick failed with %s", type(err).__name__)
-        if self.digests is not None:
-            await self.digests.tick()
+        try:
+            if self.digests is not None:
+                await self.digests.tick()
+        except Exception as err:
+            log.error("the digest step of the tick failed with %s", type(err).__name__)
         async with self.store.transaction() as session:
             repo = Repo(session)
             await repo.forget_events(self.clock.now() - EVENT_MEMORY)

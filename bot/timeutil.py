@@ -13,8 +13,10 @@ from bot.values import UserError
 __all__ = [
     "AUTO_TIMEZONE",
     "DATE_EXAMPLES",
+    "WEEKDAYS",
     "format_when",
     "next_weekly",
+    "parse_weekday",
     "parse_when",
     "resolve_timezone",
     "timezone_names",
@@ -165,3 +167,18 @@ def next_weekly(after: datetime, tz: str, weekday: int, minutes: int) -> datetim
         if slot > after:
             return slot.astimezone(after.tzinfo)
         day += timedelta(days=7)
+
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def parse_weekday(text: str) -> int | None:
+    """0 for "monday", "Mon" or "mon."... 6 for Sunday; None if it names no weekday (at
+    least three letters are needed)."""
+    word = text.strip().casefold().rstrip(".")
+    if len(word) < 3:
+        return None
+    for index, name in enumerate(WEEKDAYS):
+        if name.startswith(word):
+            return index
+    return None

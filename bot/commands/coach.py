@@ -17,6 +17,7 @@ from bot.nudges.plan import FOLLOW_UP_POLICIES, Planner
 from bot.nudges.rhythm import format_minutes, parse_clock
 from bot.practice.rounds import next_slot, workspace_tz
 from bot.registry import Handler, Kind, Option
+from bot.timeutil import WEEKDAYS, parse_weekday
 from bot.values import Attachment, Button, Message, UserError
 from storage.coach import CoachRepo
 from storage.models import Workspace
@@ -25,7 +26,6 @@ from storage.repo import Repo
 __all__ = ["replan_workspace"]
 
 _COACH = "Coach"
-_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _POLICIES = {
     "seeds": "follow up after 2 weeks without a reply, at most twice, then move on",
     "3b7": "on business day 3 also try someone else at the organization, and follow up on "
@@ -190,10 +190,9 @@ async def holidays(ctx: Context, args: dict[str, Any]) -> Message:
 
 
 def _weekday(text: str) -> int:
-    word = text.strip().casefold()
-    for index, name in enumerate(_WEEKDAYS):
-        if len(word) >= 3 and name.startswith(word):
-            return index
+    day = parse_weekday(text)
+    if day is not None:
+        return day
     raise UserError(
         f"{text[:20]!r} isn't a day of the week. Write it like day=monday or day=thu.",
         option="day",
@@ -202,7 +201,7 @@ def _weekday(text: str) -> int:
 
 def _cadence_text(ws: Workspace) -> str:
     every = ws.practice_every_weeks
-    return f"{_WEEKDAYS[ws.practice_day].title()} at {format_minutes(ws.practice_time)}, every " + (
+    return f"{WEEKDAYS[ws.practice_day].title()} at {format_minutes(ws.practice_time)}, every " + (
         "week" if every == 1 else f"{every} weeks"
     )
 
