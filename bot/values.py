@@ -130,6 +130,9 @@ class Message:
     error: bool = False
     error_option: str | None = None  # the option an error is about (a form's field)
     attachments: tuple[Attachment, ...] = ()
+    # The attachments are for keeps (an export): adapters deliver them in the member's DM
+    # with Tiara, where they stay, rather than only on a reply that may vanish.
+    files_to_dm: bool = False
 
 
 @dataclass(frozen=True, slots=True)

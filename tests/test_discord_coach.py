@@ -115,19 +115,32 @@ async def test_weeks_is_offered_as_choices(rig: Rig) -> None:
     assert not is_error(answer) and "8 weeks" in text_of(answer)
 
 
-async def test_export_brings_a_spreadsheet_and_a_calendar(rig: Rig) -> None:
+async def test_export_brings_a_spreadsheet_and_a_calendar_to_the_dm(rig: Rig) -> None:
     await rig.command("log", contact="Dana Lee", when="yesterday 3pm")
     await rig.command("log", contact="Sam Ortiz", when="tomorrow 3pm")
     exported = await coach(rig, "export")
     assert exported.json["data"]["flags"] & EPHEMERAL
-    files = files_of(exported)
+    assert files_of(exported) == {}  # the files are for keeps: they go to the DM
+    assert "sent the files to your DMs" in text_of(exported)
+    files = {f["filename"]: f["data"] for f in rig.fake.files_in(rig.fake.dm_channel_id(ALICE))}
     [table] = [data for name, data in files.items() if name.endswith(".csv")]
     [calendar] = [data for name, data in files.items() if name.endswith(".ics")]
     assert b"Dana Lee" in table and b"Sam Ortiz" in table
     assert calendar.startswith(b"BEGIN:VCALENDAR") and b"Sam Ortiz" in calendar
     # Nobody else's data, and nobody else gets the files.
-    other = files_of(await coach(rig, "export", user=BOB))
-    assert all(b"Dana Lee" not in data for data in other.values())
+    await coach(rig, "export", user=BOB)
+    theirs = rig.fake.files_in(rig.fake.dm_channel_id(BOB))
+    assert theirs and all(b"Dana Lee" not in f["data"] for f in theirs)
+
+
+async def test_export_with_dms_closed_comes_with_the_reply(rig: Rig) -> None:
+    await rig.command("log", contact="Dana Lee", when="yesterday 3pm")
+    rig.fake.refuse_dms(ALICE)
+    exported = await coach(rig, "export")
+    assert exported.json["data"]["flags"] & EPHEMERAL
+    assert "save them now" in text_of(exported)
+    [table] = [data for name, data in files_of(exported).items() if name.endswith(".csv")]
+    assert b"Dana Lee" in table
 
 
 async def test_forget_me_asks_first_then_erases(rig: Rig) -> None:
@@ -136,12 +149,13 @@ async def test_forget_me_asks_first_then_erases(rig: Rig) -> None:
     assert asked["data"]["flags"] & EPHEMERAL
     assert "Priya Raman" in text_of(await rig.command("meetings"))  # nothing erased yet
     assert {"Erase everything", "Export my data first"} <= set(buttons(asked))
-    copy = await rig.answer(
+    await rig.answer(
         payloads.button_click(
             custom_id=button_id(asked, "Export my data first"), user_id=ALICE, guild_id=GUILD
         )
     )
-    assert any(b"Priya Raman" in data for data in files_of(copy).values())
+    copies = rig.fake.files_in(rig.fake.dm_channel_id(ALICE))
+    assert any(b"Priya Raman" in f["data"] for f in copies)
     erased = await rig.click(asked, "Erase everything")
     assert "gone" in text_of(erased)
     assert "Priya Raman" not in text_of(await rig.command("meetings"))

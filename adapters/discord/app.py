@@ -33,6 +33,7 @@ from adapters.discord.files import UPLOAD_LIMIT, send_with_files
 from adapters.discord.ids import BUTTON_ID, FORM_ID, ComponentIds, Target
 from adapters.discord.render import ALLOWED_MENTIONS, build_view, form_modal, modal_values, render
 from bot.core import INTERNAL_ERROR, Bot
+from bot.notify import DeliveryError
 from bot.registry import Command, Kind
 from bot.values import Button, ChannelRef, Invocation, Message, UserError, UserRef
 
@@ -318,7 +319,12 @@ class DiscordAdapter:
         With ``keep`` (a submitted form), a mistake is answered with a button that opens the
         form again with everything the member typed.
         """
-        task: asyncio.Future[Message] = asyncio.ensure_future(work)
+
+        async def finished() -> Message:
+            # Files for keeps go to the DM within the time the answer has, not after it.
+            return await self._files_to_dm(user, await work)
+
+        task: asyncio.Future[Message] = asyncio.ensure_future(finished())
         done, _ = await asyncio.wait({task}, timeout=self.answer_within)
         deferred = False
         if not done:
@@ -330,6 +336,27 @@ class DiscordAdapter:
             fix = Button("Fix it", keep.command, keep.args, "primary", opens_form=True)
             answer = replace(answer, buttons=(fix,))
         await self._reply(interaction, user, answer, deferred=deferred)
+
+    async def _files_to_dm(self, user: UserRef, answer: Message) -> Message:
+        """Files for keeps (an export) go to the member's DM, where they stay; the reply
+        says so. When the DM fails (DMs from server members off), they come with the
+        reply instead, with a word to save them now."""
+        notifier = self.bot.notifier
+        if not (answer.attachments and answer.files_to_dm) or notifier is None:
+            return answer
+        try:
+            await notifier.send_dm(
+                user, Message(title=answer.title, text="", attachments=answer.attachments)
+            )
+        except DeliveryError as err:
+            log.info("files for a DM went with the reply instead (%s)", err.reason)
+            line = (
+                "I couldn't send these to your DMs (Discord may be blocking DMs from server "
+                "members), so here they are: save them now, as this message won't stay."
+            )
+            return replace(answer, text=f"{answer.text}\n\n{line}".strip())
+        line = "I've sent the files to your DMs with Tiara, where they'll stay."
+        return replace(answer, text=f"{answer.text}\n\n{line}".strip(), attachments=())
 
     async def _reply(
         self,

@@ -380,6 +380,7 @@ async def export(ctx: Context, args: dict[str, Any]) -> Message:
                 f"tiara-meetings-{stamp}.ics", calendar, "text/calendar", "Upcoming meetings"
             ),
         ),
+        files_to_dm=True,
     )
 
 
