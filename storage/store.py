@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from pathlib import Path
 from typing import Any
@@ -55,6 +55,14 @@ def _on_sqlite_begin(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def _pragma(connection: Connection, pragma: str) -> None:
+    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(f"PRAGMA {pragma}")
+    finally:
+        cursor.close()
+
+
 class Store:
     """Owns the async engine; hands out sessions and runs migrations."""
 
@@ -82,12 +90,36 @@ class Store:
 
     async def upgrade(self, revision: str = "head") -> None:
         """Bring the schema to ``revision`` (the latest by default)."""
-        async with self.engine.begin() as conn:
-            await conn.run_sync(lambda sync: command.upgrade(alembic_config(sync), revision))
+        await self._migrate(lambda sync: command.upgrade(alembic_config(sync), revision))
 
     async def downgrade(self, revision: str) -> None:
-        async with self.engine.begin() as conn:
-            await conn.run_sync(lambda sync: command.downgrade(alembic_config(sync), revision))
+        await self._migrate(lambda sync: command.downgrade(alembic_config(sync), revision))
+
+    async def _migrate(self, step: Callable[[Connection], None]) -> None:
+        """Run a migration step in one transaction.
+
+        On SQLite, foreign keys are off while it runs: a batch migration rebuilds a table
+        (copy, DROP TABLE, rename), and with foreign keys on, dropping the old ``members``
+        would cascade-delete every row that belongs to a member. They are checked once the
+        step is done, and back on for everything after.
+        """
+        async with self.engine.connect() as conn:
+            if self.is_sqlite:
+                # Straight to the driver, outside any transaction: SQLite ignores this
+                # pragma inside one.
+                await conn.run_sync(_pragma, "foreign_keys=OFF")
+            try:
+                async with conn.begin():
+                    await conn.run_sync(step)
+                    if self.is_sqlite:
+                        broken = (await conn.exec_driver_sql("PRAGMA foreign_key_check")).all()
+                        if broken:
+                            raise RuntimeError(
+                                f"the migration left {len(broken)} rows whose parent is gone"
+                            )
+            finally:
+                if self.is_sqlite:
+                    await conn.run_sync(_pragma, "foreign_keys=ON")
 
     async def current_revision(self) -> str | None:
         from alembic.runtime.migration import MigrationContext
@@ -96,6 +128,11 @@ class Store:
             return await conn.run_sync(
                 lambda sync: MigrationContext.configure(sync).get_current_revision()
             )
+
+    async def ping(self) -> None:
+        """Ask the database something trivial; raises when it can't be reached."""
+        async with self.engine.connect() as conn:
+            await conn.exec_driver_sql("SELECT 1")
 
     async def close(self) -> None:
         await self.engine.dispose()
