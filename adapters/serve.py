@@ -72,6 +72,7 @@ async def serve(
 ) -> None:
     """Run until SIGINT or SIGTERM: serve every platform in ``platforms`` and send nudges as
     they fall due."""
+    from adapters.health import HealthServer
     from bot.app import build_app, tune_gc
     from bot.scheduler import TickScheduler
 
@@ -98,7 +99,11 @@ async def serve(
         loop.add_signal_handler(sig, stop.set)
     started: list[Service] = []
     running = False
+    health: HealthServer | None = None
     try:
+        if settings.health_port and not (http and "slack" in platforms):
+            health = HealthServer(app.bot, tick_seconds=settings.tick_seconds)
+            await health.start(host, settings.health_port)
         watched: list[asyncio.Task[None]] = []
         for service in services:
             started.append(service)  # stopped even if starting fails half-way
@@ -117,6 +122,8 @@ async def serve(
         if running:
             print("Tiara is stopping.", file=sys.stderr, flush=True)
         await scheduler.stop()
+        if health is not None:
+            await health.stop()
         for service in reversed(started):
             try:
                 await service.stop()

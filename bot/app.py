@@ -65,10 +65,23 @@ def tune_gc() -> None:
 
 
 def configure_logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level_number,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    if settings.log_format == "json":
+        from pythonjsonlogger.json import JsonFormatter
+
+        handler = logging.StreamHandler()
+        # One JSON object a line: time, level, logger and message (for log collectors).
+        handler.setFormatter(
+            JsonFormatter(
+                "%(asctime)s %(levelname)s %(name)s %(message)s",
+                rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+            )
+        )
+        logging.basicConfig(level=settings.log_level_number, handlers=[handler])
+    else:
+        logging.basicConfig(
+            level=settings.log_level_number,
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        )
     # Database and platform libraries log statements and request bodies (members' notes)
     # at DEBUG: they stay at WARNING whatever the level asked for.
     for name in (

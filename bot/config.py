@@ -55,6 +55,16 @@ class Settings(BaseSettings):
     )
 
     host: str = Field(default="0.0.0.0", description="Where the HTTP server listens.")
+    health_port: int = Field(
+        default=8080,
+        ge=0,
+        le=65535,
+        description="Where /healthz and /metrics are served when the platform serves no "
+        "HTTP of its own (Discord, Slack's Socket Mode); 0 turns that server off.",
+    )
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="text, or json for one JSON object a line."
+    )
     port: int = Field(default=3000, ge=1, le=65535, description="The HTTP server's port.")
     clock_file: str | None = Field(
         default=None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 import time
@@ -13,12 +14,13 @@ from bot.clock import Clock
 from bot.coach.digest import DigestRunner
 from bot.context import Context, effective_timezone
 from bot.convert import convert_args
+from bot.metrics import Health, Metrics
 from bot.notify import Notifier
 from bot.nudges.deliver import NudgeSender, TickReport
 from bot.nudges.plan import Planner
 from bot.parsing import parse_command_text
 from bot.practice.rounds import PracticeRunner
-from bot.registry import Kind, Registry
+from bot.registry import Command, Kind, Registry
 from bot.timeutil import resolve_timezone, timezone_names
 from bot.values import Button, ChannelRef, Form, Invocation, Message, UserError, UserRef
 from storage.models import Member
@@ -60,6 +62,9 @@ class Bot:
         coaches: frozenset[str] = frozenset(),
     ) -> None:
         self.store = store
+        self.metrics = Metrics()
+        self.started_at = clock.now()
+        self.last_tick: datetime | None = None
         self.coaches = coaches
         self._erased: dict[UserRef, datetime] = {}
         self.clock = clock
@@ -116,10 +121,22 @@ class Bot:
         """Send the nudges that are due now (the scheduler calls this every ~30 s)."""
         if self.sender is None or self.practice is None:
             raise RuntimeError("this bot has no notifier, so it can't send nudges")
+        try:
+            report = await self._tick(self.sender, self.practice)
+        except Exception:
+            self.metrics.ticks.labels("failed").inc()
+            raise
+        self.metrics.ticks.labels("ok").inc()
+        self.last_tick = self.clock.now()
+        self.metrics.last_tick.set(self.last_tick.timestamp())
+        return report
+
+    async def _tick(self, sender: NudgeSender, practice: PracticeRunner) -> TickReport:
         # Rounds first: starting one plans nudges (a member left alone is told at once).
         # Practice trouble is logged and must never hold up the reminders.
         try:
-            await self.practice.tick()
+            rounds = await practice.tick()
+            self.metrics.rounds.inc(rounds.rounds_started)
         except Exception as err:
             log.error("the practice step of the tick failed with %s", type(err).__name__)
         try:
@@ -131,7 +148,29 @@ class Bot:
             repo = Repo(session)
             await repo.forget_events(self.clock.now() - EVENT_MEMORY)
             await repo.forget_expired_payloads(self.clock.now())
-        return await self.sender.tick()
+        report = await sender.tick()
+        for result in ("sent", "failed", "retrying", "expired", "skipped", "deferred"):
+            self.metrics.nudges.labels(result).inc(getattr(report, result))
+        now = self.clock.now()
+        async with self.store.transaction() as session:
+            pending, oldest = await Repo(session).pending_summary(now)
+        self.metrics.pending.set(pending)
+        self.metrics.lag.set(max(0.0, (now - oldest).total_seconds()) if oldest else 0.0)
+        return report
+
+    async def health(self, *, max_tick_age: timedelta) -> Health:
+        """Whether the database answers (within 2 s) and the scheduler has ticked within
+        ``max_tick_age`` (counted from start-up until the first tick)."""
+        try:
+            async with asyncio.timeout(2):
+                await self.store.ping()
+            database = True
+        except Exception as err:
+            log.warning("health check: the database failed with %s", type(err).__name__)
+            database = False
+        since = self.last_tick or self.started_at
+        ticking = self.sender is None or self.clock.now() - since <= max_tick_age
+        return Health(database=database, scheduler=ticking, last_tick=self.last_tick)
 
     async def next_due(self, until: datetime) -> datetime | None:
         """When the next nudge is due or round starts or ends, if before ``until`` (for the
@@ -175,6 +214,7 @@ class Bot:
         outcome = "ok"
         user = invocation.user
         was_unreachable = False
+        command: Command | None = None
         try:
             command = self.registry.get(invocation.command)
             coach = self.is_coach(invocation)
@@ -234,13 +274,13 @@ class Bot:
                 # The command's transaction rolled back; DMs work again all the same.
                 async with self.store.transaction() as session:
                     await Repo(session).clear_unreachable(user.platform, user.workspace, user.user)
-            # Never log arguments: they hold members' notes and contacts.
-            log.debug(
-                "command %s %s in %.1f ms",
-                " ".join(invocation.command),
-                outcome,
-                (time.perf_counter() - started) * 1000,
-            )
+            # Never log arguments: they hold members' notes and contacts. A command that
+            # isn't known is counted as "unknown": labels never carry what a user typed.
+            seconds = time.perf_counter() - started
+            name = command.name if command is not None else "unknown"
+            self.metrics.commands.labels(name, outcome).inc()
+            self.metrics.latency.labels(name).observe(seconds)
+            log.debug("command %s %s in %.1f ms", name, outcome, seconds * 1000)
 
     def _forget(self, user: UserRef, now: datetime) -> None:
         """Remember an erasure for a while, so profile updates don't recreate the member."""

@@ -550,6 +550,15 @@ class Repo:
         )
         return int((await self.session.execute(stmt)).scalar_one())
 
+    async def pending_summary(self, now: datetime) -> tuple[int, datetime | None]:
+        """How many nudges are pending, and when the oldest one due by ``now`` fell due."""
+        pending = Nudge.status == _PENDING
+        count = await self.session.scalar(select(func.count()).where(pending))
+        oldest = await self.session.scalar(
+            select(func.min(Nudge.due_at)).where(pending, Nudge.due_at <= now)
+        )
+        return int(count or 0), oldest
+
     async def next_nudge_due(self, *, after: datetime, until: datetime) -> datetime | None:
         """The earliest due time of a pending nudge in (after, until], if any."""
         stmt = select(func.min(Nudge.due_at)).where(

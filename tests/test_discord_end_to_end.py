@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import re
 import signal
+import socket
 import sys
 import time
 from collections.abc import AsyncIterator, Mapping
@@ -131,6 +133,12 @@ class Bot:
         os.replace(temporary, self.clock_file)
 
 
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 def _environment(tmp_path: Path, **extra: str) -> tuple[dict[str, str], Path]:
     """The inherited environment without any Tiara, Slack or Discord settings, plus ours."""
     clock_file = tmp_path / "now.txt"
@@ -140,6 +148,7 @@ def _environment(tmp_path: Path, **extra: str) -> tuple[dict[str, str], Path]:
         for key, value in os.environ.items()
         if not key.startswith(("TIARA_", "SLACK_", "DISCORD_"))
     }
+    env["TIARA_HEALTH_PORT"] = str(_free_port())  # never a port in use (8080 by default)
     env.update(
         TIARA_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'tiara.db'}",
         TIARA_CLOCK_FILE=str(clock_file),
@@ -297,6 +306,46 @@ async def test_log_in_a_modal_list_it_and_get_the_reminders_by_dm(tmp_path: Path
         assert "DEBUG" in logged  # it did log at the level asked for ...
         for secret in (TOKEN, NOTE, "leaving Acme"):
             assert secret not in logged  # ... but never a token or a member's words
+
+
+async def test_health_and_metrics_served_beside_discord_with_json_logs(tmp_path: Path) -> None:
+    port = _free_port()
+    json_logs = {"TIARA_HEALTH_PORT": str(port), "TIARA_LOG_FORMAT": "json"}
+    async with (
+        FakeDiscord() as fake,
+        running(tmp_path, {**_discord_env(fake), **json_logs}, "run", "discord") as bot,
+        aiohttp.ClientSession() as http,
+    ):
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + WITHIN
+        while True:  # until the process listens and has ticked
+            try:
+                async with http.get(f"{base}/metrics") as response:
+                    metrics = await response.text()
+                if 'tiara_ticks_total{outcome="ok"}' in metrics:
+                    break
+            except aiohttp.ClientConnectionError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"no metrics on port {port}; the bot logged:\n{bot.tail()}")
+            await asyncio.sleep(0.1)
+        async with http.get(f"{base}/healthz") as response:
+            assert response.status == 200
+            assert (await response.json())["database"] == "ok"
+        await _command(fake, "meetings")
+        async with http.get(f"{base}/metrics") as response:
+            assert (
+                'tiara_commands_total{command="meetings",outcome="ok"} 1.0' in await response.text()
+            )
+        assert await bot.stop() == 0, bot.tail()
+    lines = [line for line in bot.output.splitlines() if line.strip()]
+    logged = [json.loads(line) for line in lines if line.startswith("{")]
+    assert logged and all(entry["level"] and entry["logger"] for entry in logged)
+    # Besides the log, only the two lines printed for people: connected, and stopping.
+    assert [line for line in lines if not line.startswith("{")] == [
+        "Tiara on Discord is connected as Tiara.",
+        "Tiara is stopping.",
+    ]
 
 
 # ------------------------------------------------------------------- both at once

@@ -182,6 +182,25 @@ async def test_log_in_a_modal_list_it_and_get_the_nudge(
     shown = texts(dms[0].params["blocks"])
     assert "Dana Lee" in shown and "thank" in shown.casefold()
 
+    # The same server answers /healthz and /metrics (for a load balancer and Prometheus).
+    # The clock just jumped 3 hours: healthy again once the tick under way has finished.
+    base = running.url.removesuffix("/slack/events")
+    async with aiohttp.ClientSession() as http:
+        deadline = asyncio.get_running_loop().time() + WITHIN
+        while True:
+            async with http.get(f"{base}/healthz") as response:
+                health = await response.json()
+                if response.status == 200:
+                    break
+            if asyncio.get_running_loop().time() > deadline:
+                pytest.fail(f"/healthz kept answering {health}")
+            await asyncio.sleep(0.1)
+        assert health["database"] == "ok" and health["scheduler"] == "ok"
+        async with http.get(f"{base}/metrics") as response:
+            metrics = await response.text()
+    assert 'tiara_commands_total{command="log",outcome="ok"} 1.0' in metrics
+    assert 'tiara_nudges_total{result="sent"}' in metrics
+
     # SIGTERM stops it cleanly, and nothing it logged holds the token or the notes.
     running.process.send_signal(signal.SIGTERM)
     _, stderr = await asyncio.wait_for(running.process.communicate(), timeout=WITHIN)

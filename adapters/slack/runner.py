@@ -18,6 +18,7 @@ from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstall
 from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.health import add_health_routes
 from adapters.serve import ConfigError
 from adapters.slack.app import InstalledTokens, SingleToken, SlackAdapter
 from adapters.slack.manifest import BOT_SCOPES
@@ -131,19 +132,17 @@ def slack_setup(
     return SlackSetup(settings, client, notifier, installation_store, store)
 
 
-def web_application(adapter: SlackAdapter) -> web.Application:
-    """The HTTP endpoints: Slack's requests, the OAuth install pages and a health check."""
+def web_application(adapter: SlackAdapter, *, tick_seconds: float = 30.0) -> web.Application:
+    """The HTTP endpoints: Slack's requests, the OAuth install pages, ``/healthz`` and
+    ``/metrics``."""
     app = adapter.app
 
     async def events(request: web.Request) -> web.StreamResponse:
         return await to_aiohttp_response(await app.async_dispatch(await to_bolt_request(request)))
 
-    async def healthz(_request: web.Request) -> web.StreamResponse:
-        return web.json_response({"ok": True})
-
     web_app = web.Application()
     web_app.router.add_post(EVENTS_PATH, events)
-    web_app.router.add_get("/healthz", healthz)
+    add_health_routes(web_app, adapter.bot, tick_seconds=tick_seconds)
     flow = app.oauth_flow
     if flow is not None:
 
@@ -193,7 +192,10 @@ class SlackService:
     async def start(self, bot: Bot) -> None:
         self.adapter = adapter = self.setup.adapter(bot, http=self.http)
         if self.http:
-            self._runner = web.AppRunner(web_application(adapter), access_log=None)
+            self._runner = web.AppRunner(
+                web_application(adapter, tick_seconds=self.settings.tick_seconds),
+                access_log=None,
+            )
             await self._runner.setup()
             site = web.TCPSite(self._runner, self.host, self.port)
             await site.start()

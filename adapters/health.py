@@ -1,0 +1,74 @@
+"""``/healthz`` and ``/metrics`` over HTTP, in every run mode.
+
+Slack's HTTP mode serves them beside ``/slack/events``; otherwise (Socket Mode, Discord)
+a small server listens on ``TIARA_HEALTH_PORT``. ``/healthz`` answers 200 when the
+database answers and the scheduler has ticked lately, 503 otherwise (a probe restarts
+the process); ``/metrics`` is Prometheus' text format.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from aiohttp import web
+
+from bot.core import Bot
+from bot.metrics import CONTENT_TYPE
+
+__all__ = ["HealthServer", "add_health_routes", "max_tick_age"]
+
+log = logging.getLogger(__name__)
+
+
+def max_tick_age(tick_seconds: float) -> timedelta:
+    """How long without a tick before the process counts as stuck: three missed ticks,
+    and never less than a minute."""
+    return max(timedelta(seconds=3 * tick_seconds), timedelta(minutes=1))
+
+
+def add_health_routes(app: web.Application, bot: Bot, *, tick_seconds: float) -> None:
+    age = max_tick_age(tick_seconds)
+
+    async def healthz(_request: web.Request) -> web.StreamResponse:
+        health = await bot.health(max_tick_age=age)
+        return web.json_response(health.as_json(bot.clock.now()), status=200 if health.ok else 503)
+
+    async def metrics(_request: web.Request) -> web.StreamResponse:
+        body = bot.metrics.render()
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
+
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics)
+
+
+class HealthServer:
+    """The small server for run modes that serve no HTTP of their own."""
+
+    def __init__(self, bot: Bot, *, tick_seconds: float) -> None:
+        app = web.Application()
+        add_health_routes(app, bot, tick_seconds=tick_seconds)
+        self._runner = web.AppRunner(app, access_log=None)
+        self.port: int | None = None
+
+    async def start(self, host: str, port: int) -> None:
+        """Listen on ``host:port`` (port 0: any free port, then ``self.port`` says which).
+
+        A port already taken is logged, not fatal: the bot keeps serving its members.
+        """
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, host, port)
+        try:
+            await site.start()
+        except OSError as err:
+            log.error(
+                "the health server could not listen on port %d (%s); set TIARA_HEALTH_PORT",
+                port,
+                type(err).__name__,
+            )
+            return
+        sockets = getattr(site._server, "sockets", None) or []
+        self.port = sockets[0].getsockname()[1] if sockets else port
+
+    async def stop(self) -> None:
+        await self._runner.cleanup()

@@ -1,0 +1,120 @@
+"""What operators see: /healthz says whether the database answers and the scheduler ticks;
+/metrics counts commands, nudges, ticks and rounds, and never carries what a user typed."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+from aiohttp import ClientSession, web
+from aiohttp.test_utils import TestClient, TestServer
+from prometheus_client.parser import text_string_to_metric_families
+
+from adapters.health import HealthServer, add_health_routes, max_tick_age
+from bot.app import build_app
+from bot.commands import registry
+from bot.config import Settings
+from bot.core import Bot
+from bot.notify import RecordingNotifier
+from storage.store import Store
+from tests.conftest import START, FixedClock, Member
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+async def live(empty_store: Store) -> AsyncIterator[tuple[Bot, FixedClock, TestClient]]:
+    clock = FixedClock(START)
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    bot = (
+        await build_app(settings, clock=clock, store=empty_store, notifier=RecordingNotifier())
+    ).bot
+    app = web.Application()
+    add_health_routes(app, bot, tick_seconds=30)
+    async with TestClient(TestServer(app, host="127.0.0.1")) as client:
+        yield bot, clock, client
+
+
+async def samples(client: TestClient) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    response = await client.get("/metrics")
+    assert response.status == 200
+    assert response.headers["Content-Type"].startswith("text/plain")
+    found = {}
+    for family in text_string_to_metric_families(await response.text()):
+        for sample in family.samples:
+            found[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return found
+
+
+async def test_metrics_count_commands_by_name_and_outcome_and_never_what_was_typed(
+    live: tuple[Bot, FixedClock, TestClient],
+) -> None:
+    bot, _, client = live
+    alice = Member(bot, "alice")
+    await alice.ok('log contact="Dana Lee" when="yesterday 3pm" notes="secret plans"')
+    await alice.ok("meetings")
+    await alice("thanks M9")  # not hers: a user error
+    await alice("launch-rockets now")  # not a command at all
+    found = await samples(client)
+    assert found[("tiara_commands_total", (("command", "log"), ("outcome", "ok")))] == 1
+    assert found[("tiara_commands_total", (("command", "meetings"), ("outcome", "ok")))] == 1
+    assert found[("tiara_commands_total", (("command", "thanks"), ("outcome", "user_error")))] == 1
+    assert found[("tiara_command_seconds_count", (("command", "log"),))] == 1
+    body = await (await client.get("/metrics")).text()
+    for typed in ("Dana", "secret", "alice", "launch", "rockets"):
+        assert typed not in body
+
+
+async def test_metrics_follow_the_tick(live: tuple[Bot, FixedClock, TestClient]) -> None:
+    bot, clock, client = live
+    alice, bob = Member(bot, "alice"), Member(bot, "bob")
+    await alice.ok('log contact="Dana Lee" when="now"')  # thank-you reminders planned
+    await alice.ok("practice join")
+    await bob.ok("practice join")
+    await bot.tick()
+    before = await samples(client)
+    assert before[("tiara_nudges_pending", ())] >= 1
+    assert before[("tiara_tick_lag_seconds", ())] == 0
+    assert before[("tiara_ticks_total", (("outcome", "ok"),))] == 1
+    clock.advance(timedelta(hours=3))  # the first thank-you reminder is due
+    await bot.tick()
+    assert (await samples(client))[("tiara_nudges_total", (("result", "sent"),))] == 1
+    clock.advance(timedelta(days=5))  # into Monday's practice round
+    await bot.tick()
+    after = await samples(client)
+    assert after[("tiara_practice_rounds_started_total", ())] == 1
+    assert after[("tiara_last_tick_timestamp_seconds", ())] == clock.now().timestamp()
+
+
+async def test_healthz_is_ok_while_the_scheduler_ticks_and_503_when_it_stops(
+    live: tuple[Bot, FixedClock, TestClient],
+) -> None:
+    bot, clock, client = live
+    response = await client.get("/healthz")
+    assert response.status == 200  # just started: no tick yet, none overdue
+    assert (await response.json())["status"] == "ok"
+    clock.advance(max_tick_age(30) + timedelta(seconds=1))
+    stuck = await client.get("/healthz")
+    assert stuck.status == 503
+    assert (await stuck.json())["scheduler"] == "not ticking"
+    await bot.tick()
+    healthy = await client.get("/healthz")
+    assert healthy.status == 200
+    assert (await healthy.json())["last_tick_seconds_ago"] == 0
+
+
+async def test_healthz_is_503_when_the_database_is_unreachable() -> None:
+    store = Store("postgresql+asyncpg://postgres@127.0.0.1:1/nowhere")
+    bot = Bot(store=store, clock=FixedClock(START), registry=registry)
+    server = HealthServer(bot, tick_seconds=30)
+    await server.start("127.0.0.1", 0)
+    try:
+        assert server.port
+        async with ClientSession() as session:
+            response = await session.get(f"http://127.0.0.1:{server.port}/healthz")
+            assert response.status == 503
+            assert (await response.json())["database"] == "unreachable"
+    finally:
+        await server.stop()
+        await store.close()
