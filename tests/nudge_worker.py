@@ -51,8 +51,12 @@ class FileNotifier:
 
     def __init__(self, out: IO[str]) -> None:
         self.out = out
+        self.stalled = False  # set: every send from now on hangs (a worker wedged mid-batch)
 
     async def send_dm(self, user: UserRef, message: Message) -> None:
+        if self.stalled:
+            _say("stalled")
+            await asyncio.Event().wait()  # never set: the process is killed here
         labels: list[str] = []
         for button in message.buttons:
             label = button.args.get("id")
@@ -79,12 +83,16 @@ def _say(line: str) -> None:
     sys.stdout.flush()
 
 
-async def _run(sender: NudgeSender) -> dict[str, Any]:
+async def _run(
+    sender: NudgeSender, notifier: FileNotifier, stall_after: int | None = None
+) -> dict[str, Any]:
     total = TickReport()
     ticks = 0
     empty_in_a_row = 0
     errors: list[str] = []
     while empty_in_a_row < 2 and len(errors) < MAX_ERRORS:
+        if ticks == stall_after:
+            notifier.stalled = True  # the next batch is claimed, then hangs in its sends
         ticks += 1
         try:
             report = await sender.tick()
@@ -102,11 +110,12 @@ async def _run(sender: NudgeSender) -> dict[str, Any]:
 
 
 async def work(args: argparse.Namespace, out: IO[str]) -> int:
-    now = datetime.fromisoformat(args.now)
+    now = datetime.fromisoformat(args.now_override or args.now)
     store = _store(os.environ[URL_VARIABLE], args.schema)
+    notifier = FileNotifier(out)
     sender = NudgeSender(
         store=store,
-        notifier=FileNotifier(out),
+        notifier=notifier,
         clock=FixedClock(now),
         default_timezone="UTC",
         batch_size=args.batch_size,
@@ -128,7 +137,7 @@ async def work(args: argparse.Namespace, out: IO[str]) -> int:
     _say("ready")
     if sys.stdin.readline().strip() != "go":
         return 2
-    summary = await _run(sender)
+    summary = await _run(sender, notifier, args.stall_after_ticks)
     await store.close()
     _say(json.dumps(summary))
     return 0
@@ -139,9 +148,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--mode", choices=("run", "claim-and-die"), default="run")
     parser.add_argument("--schema", help="PostgreSQL schema to work in (search_path)")
     parser.add_argument("--now", required=True, help="the fixed clock, ISO 8601 with offset")
+    parser.add_argument("--now-override", help="a later clock, for a worker that takes over")
     parser.add_argument("--out", required=True, help="file to append sent messages to")
     parser.add_argument("--batch-size", type=int, default=200)
     parser.add_argument("--lease-seconds", type=int, default=300)
+    parser.add_argument(
+        "--stall-after-ticks",
+        type=int,
+        help="after this many ticks, claim one more batch and hang sending it (then the "
+        "test kills the process)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     with open(args.out, "a", encoding="utf-8") as out:

@@ -334,6 +334,80 @@ async def test_three_postgres_workers_send_each_of_10000_nudges_exactly_once(
     await _assert_all_settled_as_sent(store, len(users), NOW)
 
 
+async def test_three_workers_one_killed_mid_run_its_leases_are_taken_over(
+    pg_schema: tuple[Store, str], tmp_path: Path
+) -> None:
+    """Scale-out with a crash: three processes share 10,000 due nudges; one is killed
+    (SIGKILL) while it hangs sending a batch it claimed after a few batches of its own.
+    The other two finish everything else. The killed worker's batch stays leased, and a
+    process started once the lease has run out sends it: every nudge exactly once."""
+    store, schema = pg_schema
+    users = await _seed(store, members=2500, per_member=4)
+    lease = timedelta(minutes=5)
+    common = ("--schema", schema, "--batch-size", "200")
+    workers = [await _spawn(POSTGRES_URL, tmp_path / f"worker{n}.jsonl", *common) for n in (0, 1)]
+    doomed = await _spawn(
+        POSTGRES_URL, tmp_path / "doomed.jsonl", *common, "--stall-after-ticks", "3"
+    )
+    everyone = [*workers, doomed]
+    try:
+        for worker in everyone:
+            assert worker.process.stdout is not None
+            ready = await asyncio.wait_for(worker.process.stdout.readline(), WAIT)
+            assert ready == b"ready\n", ready
+        for worker in everyone:
+            assert worker.process.stdin is not None
+            worker.process.stdin.write(b"go\n")
+            await worker.process.stdin.drain()
+        assert doomed.process.stdout is not None
+        stalled = await asyncio.wait_for(doomed.process.stdout.readline(), WAIT)
+        assert stalled == b"stalled\n", stalled
+        doomed.process.kill()  # mid-batch: claimed, nothing of it sent, nothing settled
+        await doomed.process.wait()
+        finished = await asyncio.gather(*(_finish(worker) for worker in workers))
+    finally:
+        for worker in everyone:
+            if worker.process.returncode is None:
+                worker.process.kill()
+                await worker.process.wait()
+    for code, _, stderr in finished:
+        assert code == 0, stderr
+    async with store.transaction() as session:
+        leased = await session.scalar(
+            select(func.count()).where(Nudge.status == "pending", Nudge.claim_token.is_not(None))
+        )
+    assert leased == 200, "the killed worker's batch should still be leased"
+
+    # A process whose clock is past the lease takes the batch over.
+    after = NOW + lease + timedelta(seconds=1)
+    heir = await _spawn(
+        POSTGRES_URL, tmp_path / "heir.jsonl", *common, "--now-override", after.isoformat()
+    )
+    try:
+        assert heir.process.stdout is not None and heir.process.stdin is not None
+        assert await asyncio.wait_for(heir.process.stdout.readline(), WAIT) == b"ready\n"
+        heir.process.stdin.write(b"go\n")
+        await heir.process.stdin.drain()
+        code, lines, stderr = await _finish(heir)
+    finally:
+        if heir.process.returncode is None:
+            heir.process.kill()
+            await heir.process.wait()
+    assert code == 0, stderr
+    assert json.loads(lines[-1])["sent"] == 200
+    counts, per_worker = _delivery_counts([*workers, doomed, heir], users)
+    _assert_exactly_once(counts, users)
+    assert per_worker[2] == 3 * 200  # the killed worker's three batches before it hung
+    assert await _statuses(store) == {"sent": len(users)}
+    async with store.transaction() as session:
+        claims = await session.scalar(
+            select(func.count()).where(
+                Nudge.claim_token.is_not(None) | Nudge.lease_until.is_not(None)
+            )
+        )
+    assert claims == 0
+
+
 async def test_postgres_worker_dies_after_claiming_and_another_takes_over_after_the_lease(
     pg_schema: tuple[Store, str], tmp_path: Path
 ) -> None:
