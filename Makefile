@@ -22,7 +22,7 @@ test: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
 
-# Long: the property tests with 500 examples per command instead of 30.
+# Long: the property tests with 500 examples per command instead of 20.
 test-deep: $(STAMP)
 	TIARA_PROPERTY_EXAMPLES=500 $(BIN)/python -m pytest -q tests/test_properties.py
 

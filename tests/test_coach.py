@@ -116,11 +116,13 @@ COACH_CALLS = {
 }
 
 
+@pytest.mark.parametrize("empty_store", ["sqlite"], indirect=True)  # no storage at stake
 def test_every_coach_command_is_covered_by_these_tests(cohort: Cohort) -> None:
     coach_only = {c.path for c in cohort.bot.registry if c.coach_only}
     assert coach_only == set(COACH_CALLS)
 
 
+@pytest.mark.parametrize("empty_store", ["sqlite"], indirect=True)  # no storage at stake
 async def test_a_student_is_told_coach_only_and_nothing_changes(cohort: Cohort) -> None:
     await cohort.alice.ok("practice join")
     for calls in COACH_CALLS.values():
@@ -135,6 +137,7 @@ async def test_a_student_is_told_coach_only_and_nothing_changes(cohort: Cohort) 
         assert await session.scalar(select(func.count()).select_from(AuditEvent)) == 0
 
 
+@pytest.mark.parametrize("empty_store", ["sqlite"], indirect=True)  # no storage at stake
 async def test_coaches_come_from_the_setting_the_platform_or_one_workspace(
     empty_store: Store,
 ) -> None:
@@ -153,6 +156,7 @@ async def test_coaches_come_from_the_setting_the_platform_or_one_workspace(
     assert not (await stats("U3", admin=True)).error  # a Slack admin, a Discord manager
 
 
+@pytest.mark.parametrize("empty_store", ["sqlite"], indirect=True)  # no storage at stake
 async def test_help_lists_coach_commands_to_coaches_only(cohort: Cohort) -> None:
     assert "coach stats" in (await cohort.coach.ok("help")).text
     assert "coach" not in (await cohort.alice.ok("help")).text
@@ -272,6 +276,7 @@ async def test_policy_3b7_moves_a_students_pending_follow_up(cohort: Cohort) -> 
     assert await follow_up_due() == "2026-11-23"  # business day 3: Monday
 
 
+@pytest.mark.parametrize("empty_store", ["sqlite"], indirect=True)  # no storage at stake
 async def test_holidays_add_and_remove_and_bad_dates_change_nothing(cohort: Cohort) -> None:
     answer = await cohort.coach("coach holidays add christmas")
     assert answer.error and "YYYY-MM-DD" in answer.text
@@ -295,6 +300,7 @@ async def test_holidays_add_and_remove_and_bad_dates_change_nothing(cohort: Coho
         assert (await session.scalars(select(Workspace))).one().holidays == []
 
 
+@pytest.mark.parametrize("empty_store", ["sqlite"], indirect=True)  # no storage at stake
 async def test_cadence_moves_the_next_round_and_bad_values_say_what_to_type(
     cohort: Cohort,
 ) -> None:

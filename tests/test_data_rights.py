@@ -96,6 +96,7 @@ async def test_the_csv_round_trips_every_field_intact(bot: Bot) -> None:
             assert re.fullmatch(r"(\d{4}-\d{2}-\d{2})?", row[key]), (key, row[key])
 
 
+@pytest.mark.parametrize("empty_store", ["sqlite"], indirect=True)  # no storage at stake
 async def test_dates_in_the_csv_are_in_the_members_timezone(bot: Bot) -> None:
     alice = Member(bot, "alice")
     await alice.ok("settings timezone=Asia/Tokyo")
@@ -104,6 +105,7 @@ async def test_dates_in_the_csv_are_in_the_members_timezone(bot: Bot) -> None:
     assert (row["date"], row["time"], row["timezone"]) == ("2026-11-18", "08:30", "Asia/Tokyo")
 
 
+@pytest.mark.parametrize("empty_store", ["sqlite"], indirect=True)  # no storage at stake
 async def test_the_calendar_holds_upcoming_meetings_and_parses(bot: Bot) -> None:
     alice = Member(bot, "alice")
     await alice.ok('log contact="Dana Lee" org=Acme when="yesterday 3pm"')
@@ -130,6 +132,7 @@ async def test_the_calendar_holds_upcoming_meetings_and_parses(bot: Bot) -> None
     assert [str(e["UID"]) for e in again.walk("VEVENT")] == [str(e["UID"]) for e in events]
 
 
+@pytest.mark.parametrize("empty_store", ["sqlite"], indirect=True)  # no storage at stake
 async def test_an_empty_export_still_opens(bot: Bot) -> None:
     answer = await Member(bot, "alice").ok("export")
     assert read_csv(answer) == []
@@ -235,6 +238,7 @@ async def test_forget_me_erases_every_row_about_the_member_and_nothing_else(
     assert "No meetings" in (fresh.title or "")
 
 
+@pytest.mark.parametrize("empty_store", ["sqlite"], indirect=True)  # no storage at stake
 async def test_forget_me_typed_without_confirming_changes_nothing(bot: Bot) -> None:
     alice = Member(bot, "alice")
     await alice.ok('log contact="Dana Lee"')
@@ -305,6 +309,7 @@ async def test_a_piped_console_session_as_coach_and_as_student(
             assert count.scalar_one() == 0, table
 
 
+@pytest.mark.parametrize("empty_store", ["sqlite"], indirect=True)  # no storage at stake
 async def test_console_files_never_overwrite_each_other(bot: Bot, tmp_path: Path) -> None:
     adapter = ConsoleAdapter(bot, user="a/../b", stdout=io.StringIO(), export_dir=tmp_path)
     one = adapter._save(Attachment("x.csv", b"1", "text/csv"))

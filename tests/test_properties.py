@@ -230,9 +230,9 @@ def invocation_args(draw: st.DrawFn, command: Command) -> dict[str, object]:
 
 
 # An example takes 20-60 ms (a command, its planned reminders and a snapshot of every
-# table). `make test` runs 30 per command and kind, which keeps the file to a few minutes
+# table). `make test` runs 20 per command and kind, which keeps the file to a few minutes
 # on 2 cores; `make test-deep` runs 500 (TIARA_PROPERTY_EXAMPLES).
-EXAMPLES_PER_COMMAND = int(os.environ.get("TIARA_PROPERTY_EXAMPLES", "30"))
+EXAMPLES_PER_COMMAND = int(os.environ.get("TIARA_PROPERTY_EXAMPLES", "20"))
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: c.name)
