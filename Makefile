@@ -20,7 +20,7 @@ test: $(STAMP)
 	$(BIN)/ruff check bot adapters storage tests bench
 	$(BIN)/ruff format --check bot adapters storage tests bench
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --maxprocesses 4
 
 # Long: the property tests with 500 examples per command instead of 20.
 test-deep: $(STAMP)
@@ -33,10 +33,13 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-# Long: loads up to 1,000,000 rows on SQLite and PostgreSQL. Prints numbers, writes JSON.
+# Long: loads up to 1,000,000 rows on SQLite and PostgreSQL, then runs the Slack HTTP
+# server under load for a minute. Shows progress, prints numbers, writes JSON.
 bench: $(STAMP)
 	$(BIN)/python bench/bench_tick.py --out bench/results.json
 	$(BIN)/python bench/bench_pairing.py --out bench/pairing_results.json
+	$(BIN)/python bench/bench_dispatch.py --out bench/dispatch_results.json
+	$(BIN)/python bench/bench_slack_http.py --out bench/slack_http_results.json
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
