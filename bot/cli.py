@@ -7,14 +7,11 @@ import getpass
 import sys
 from collections.abc import Coroutine
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import typer
 
 from bot.config import Settings
-
-if TYPE_CHECKING:
-    pass
 
 __all__ = ["main"]
 
@@ -429,7 +426,7 @@ async def _workspace(
             for name, value in practice.items():
                 setattr(ws, name, value)
             if changing:
-                from bot.commands.coach import replan_workspace
+                from bot.nudges.plan import replan_workspace
 
                 await replan_workspace(repo, ws, settings.timezone, SystemClock().now())
             tz = ws.timezone or settings.timezone

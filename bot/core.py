@@ -139,23 +139,24 @@ class Bot:
             self.metrics.rounds.inc(rounds.rounds_started)
         except Exception as err:
             log.error("the practice step of the tick failed with %s", type(err).__name__)
+        now = self.clock.now()
+        async with self.store.transaction() as session:
+            repo = Repo(session)
+            await repo.forget_events(now - EVENT_MEMORY)
+            await repo.forget_expired_payloads(now)
+            pending, oldest = await repo.pending_summary(now)
+        # As the tick starts: how many wait, and how overdue the oldest due one is.
+        self.metrics.pending.set(pending)
+        self.metrics.lag.set(max(0.0, (now - oldest).total_seconds()) if oldest else 0.0)
+        report = await sender.tick()
+        for result in ("sent", "failed", "retrying", "expired", "skipped", "deferred"):
+            self.metrics.nudges.labels(result).inc(getattr(report, result))
+        # Coaches' digests last: a slow chart must never hold up the members' reminders.
         try:
             if self.digests is not None:
                 await self.digests.tick()
         except Exception as err:
             log.error("the digest step of the tick failed with %s", type(err).__name__)
-        async with self.store.transaction() as session:
-            repo = Repo(session)
-            await repo.forget_events(self.clock.now() - EVENT_MEMORY)
-            await repo.forget_expired_payloads(self.clock.now())
-        report = await sender.tick()
-        for result in ("sent", "failed", "retrying", "expired", "skipped", "deferred"):
-            self.metrics.nudges.labels(result).inc(getattr(report, result))
-        now = self.clock.now()
-        async with self.store.transaction() as session:
-            pending, oldest = await Repo(session).pending_summary(now)
-        self.metrics.pending.set(pending)
-        self.metrics.lag.set(max(0.0, (now - oldest).total_seconds()) if oldest else 0.0)
         return report
 
     async def health(self, *, max_tick_age: timedelta) -> Health:
@@ -386,7 +387,8 @@ class Bot:
 
     async def dashboard(self, user: UserRef) -> list[Message]:
         """The member's dashboard (Slack's App Home): what's coming up, what's waiting for
-        them, their practice status, and buttons to log a meeting or get questions."""
+        them, their practice status, and buttons to log a meeting or get questions. For
+        someone Tiara doesn't know, only the buttons."""
         start = Message(
             text=("Your informational interviews at a glance. Everything here is private to you."),
             buttons=(
@@ -396,6 +398,12 @@ class Bot:
             ),
         )
         parts = [start]
+        async with self.store.transaction() as session:
+            known = await Repo(session).find_member(user.platform, user.workspace, user.user)
+        if known is None:
+            # Someone who never used Tiara (or just erased their data): looking at the
+            # dashboard must not create a member row.
+            return parts
         for words in (("meetings",), ("followups",), ("practice", "status")):
             parts.append(await self.dispatch(Invocation(words, {}, user)))
         return parts

@@ -214,8 +214,10 @@ async def test_forget_me_erases_every_row_about_the_member_and_nothing_else(
     assert await rows_mentioning(empty_store, alice_id, words)  # asking erases nothing
     done = await alice.click("Erase everything", asked)
     assert done.title == "Erased"
-    # The adapter's profile update racing the erasure can't bring the row back.
+    # The adapter's profile update racing the erasure can't bring the row back, nor can
+    # Slack redrawing her Home tab.
     await bot.update_profile(alice.ref, display_name="Alice A.")
+    assert len(await bot.dashboard(alice.ref)) == 1  # the buttons only
 
     assert await rows_mentioning(empty_store, alice_id, words) == []
     async with empty_store.transaction() as session:

@@ -49,6 +49,7 @@ def coach_registry() -> Registry:
         options=(Option("text", Kind.TEXT, "the note", required=True),),
         form=("Coach note", ["text"]),
         group="Coach",
+        coach_only=True,
     )
     async def note(ctx: Context, args: dict[str, Any]) -> Message:
         """A note only coaches may leave."""
@@ -134,7 +135,7 @@ async def test_a_submitted_form_carries_the_admin_flag(rig: Rig) -> None:
     await rig.command("coach note", user=MEMBER)
     opened = rig.fake.calls_to("views.open")[-1]
     response = await rig.submit(opened, {"text": "Let me in"}, user=MEMBER)
-    assert b"Only coaches can leave notes." in response.body.encode()  # the modal says so
+    assert b"Only coaches can use /tiara coach note" in response.body.encode()  # in the modal
 
 
 # -- keeping the flag fresh -------------------------------------------------------------------

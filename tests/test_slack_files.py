@@ -54,7 +54,7 @@ def files_registry() -> Registry:
         """Your data as files."""
         return Message(title="Your data", text="Your export is ready.", attachments=EXPORT)
 
-    @registry.command("coach", "stats", group="Coach")
+    @registry.command("coach", "stats", group="Coach", coach_only=True)
     async def stats(ctx: Context, args: dict[str, Any]) -> Message:
         """The cohort's progress."""
         if not ctx.invocation.platform_admin:

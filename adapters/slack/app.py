@@ -60,7 +60,6 @@ PLATFORM = "slack"
 SLASH_COMMAND = "/tiara"
 PROFILE_EVERY = timedelta(days=1)
 ADMIN_EVERY = timedelta(minutes=5)  # how old an admin flag a coach command may rely on
-COACH_COMMAND = "coach"
 _HOME_DEBOUNCE = 1.0  # seconds: several changes in a row publish the Home tab once
 _ERROR_TEXT = 300  # Slack shows a form error under the field; keep it readable
 
@@ -456,7 +455,10 @@ class SlackAdapter:
         """``invocation`` once the member's profile is read, with their admin flag: fresh
         (at most ``admin_every`` old) for a coach command, else as last read."""
         user = invocation.user
-        coach = invocation.command[:1] == (COACH_COMMAND,)
+        try:
+            coach = self.bot.registry.get(invocation.command).coach_only
+        except UserError:
+            coach = False  # not a command: the core answers it
         await self._refresh_profile(client, user, admin=coach)
         return replace(invocation, platform_admin=self._admins.get(user, False))
 

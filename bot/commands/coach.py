@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from bot.coach.digest import next_digest
 from bot.coach.export import export_csv, export_ics
 from bot.coach.stats import gather, plural, render_stats
 from bot.commands._registry import registry
-from bot.context import Context, effective_timezone
-from bot.nudges.plan import FOLLOW_UP_POLICIES, Planner
+from bot.context import Context
+from bot.nudges.plan import FOLLOW_UP_POLICIES, replan_workspace
 from bot.nudges.rhythm import format_minutes, parse_clock
 from bot.practice.rounds import next_slot, workspace_tz
 from bot.registry import Handler, Kind, Option
@@ -21,9 +21,6 @@ from bot.timeutil import WEEKDAYS, parse_weekday
 from bot.values import Attachment, Button, Message, UserError
 from storage.coach import CoachRepo
 from storage.models import Workspace
-from storage.repo import Repo
-
-__all__ = ["replan_workspace"]
 
 _COACH = "Coach"
 _POLICIES = {
@@ -47,12 +44,6 @@ def _audit(ctx: Context, action: str, detail: str = "") -> None:
     CoachRepo(ctx.repo.session).record(
         ctx.member.workspace_id, at=ctx.now, action=action, detail=detail, actor=ctx.member
     )
-
-
-async def replan_workspace(repo: Repo, ws: Workspace, default_tz: str, now: datetime) -> None:
-    """Work out every member's pending reminders again under the workspace's new rules."""
-    for member in await repo.members_of(ws.id):
-        await Planner(repo, member, now, effective_timezone(member, default_tz)).replan()
 
 
 # -- progress --------------------------------------------------------------------------
@@ -79,7 +70,6 @@ async def stats(ctx: Context, args: dict[str, Any]) -> Message:
     weeks = int(args.get("weeks", 4))
     ws = ctx.member.workspace
     found = await gather(ctx.repo.session, ws, now=ctx.now, weeks=weeks, tz=ctx.tz)
-    _audit(ctx, "stats", f"weeks={weeks}")
     return await render_stats(found, title="Cohort progress")
 
 
@@ -395,8 +385,8 @@ async def forget_me(ctx: Context, args: dict[str, Any]) -> Message:
     member = ctx.member
     repo = CoachRepo(ctx.repo.session)
     if not args.get("confirm"):
-        meetings = len(await repo.meetings_of(member.id))
-        contacts = len(await repo.contacts_of(member.id))
+        meetings = sum(await ctx.repo.count_meetings(member.id, ctx.now))
+        contacts = len(await ctx.repo.contact_names(member.id))
         return Message(
             title="Erase everything about you?",
             text=(

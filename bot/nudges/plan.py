@@ -15,7 +15,15 @@ from datetime import date, datetime, timedelta
 from bot.businessdays import add_business_days, parse_holidays
 from bot.nudges import kinds as k
 from bot.nudges.rhythm import Rhythm
-from storage.models import Contact, Meeting, Member, Nudge, OutreachRequest, changed_by_member
+from storage.models import (
+    Contact,
+    Meeting,
+    Member,
+    Nudge,
+    OutreachRequest,
+    Workspace,
+    changed_by_member,
+)
 from storage.repo import Repo
 
 __all__ = [
@@ -26,6 +34,7 @@ __all__ = [
     "Occurrence",
     "Planner",
     "plan_all",
+    "replan_workspace",
     "rhythm_of",
 ]
 
@@ -459,3 +468,12 @@ class Planner:
             rhythm.after_quiet(due),
             expires=due + k.STALE_AFTER[k.WEEKLY_PLAN],
         )
+
+
+async def replan_workspace(repo: Repo, ws: Workspace, default_tz: str, now: datetime) -> None:
+    """Work out every member's pending reminders again under the workspace's new rules
+    (its follow-up policy, holidays or timezone)."""
+    from bot.context import effective_timezone
+
+    for member in await repo.members_of(ws.id):
+        await Planner(repo, member, now, effective_timezone(member, default_tz)).replan()
