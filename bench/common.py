@@ -3,13 +3,26 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import platform
+import resource
 import sys
+import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["load_average", "machine_info", "positive_ints"]
+__all__ = [
+    "Percentiles",
+    "Progress",
+    "load_average",
+    "machine_info",
+    "memory_mb",
+    "peak_rss_mb",
+    "percentile",
+    "positive_ints",
+]
 
 
 def load_average() -> list[float] | None:
@@ -55,3 +68,72 @@ def positive_ints(text: str) -> list[int]:
     if not values or min(values) <= 0:
         raise argparse.ArgumentTypeError(f"expected positive numbers: {text}")
     return values
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    """The nearest-rank percentile of ``values`` (``fraction`` 0.99 for p99)."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
+
+
+@dataclass
+class Percentiles:
+    """Latencies in milliseconds: how many, the mean, p50, p95, p99 and the worst."""
+
+    count: int
+    mean_ms: float
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    max_ms: float
+
+    @classmethod
+    def of(cls, seconds: list[float]) -> Percentiles:
+        if not seconds:
+            return cls(0, math.nan, math.nan, math.nan, math.nan, math.nan)
+        ms = sorted(s * 1000 for s in seconds)
+        return cls(
+            count=len(ms),
+            mean_ms=round(sum(ms) / len(ms), 3),
+            p50_ms=round(percentile(ms, 0.50), 3),
+            p95_ms=round(percentile(ms, 0.95), 3),
+            p99_ms=round(percentile(ms, 0.99), 3),
+            max_ms=round(ms[-1], 3),
+        )
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory so far (``ru_maxrss``), in MB."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    # Kilobytes on Linux, bytes on macOS.
+    return round(peak / (1024 * 1024 if sys.platform == "darwin" else 1024), 1)
+
+
+def memory_mb(pid: int | str = "self") -> dict[str, float] | None:
+    """A process's resident memory now (``rss``) and at its peak (``peak``), in MB, from
+    /proc (Linux only; None elsewhere or once the process is gone)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    found = {}
+    for line in status.splitlines():
+        key, _, value = line.partition(":")
+        if key in ("VmRSS", "VmHWM"):
+            found["rss" if key == "VmRSS" else "peak"] = round(int(value.split()[0]) / 1024, 1)
+    return found if len(found) == 2 else None
+
+
+class Progress:
+    """Says whether a progress line is due: at most one every ``every`` seconds."""
+
+    def __init__(self, every: float = 3.0) -> None:
+        self.every = every
+        self._last = time.monotonic()
+
+    def due(self) -> bool:
+        now = time.monotonic()
+        if now - self._last < self.every:
+            return False
+        self._last = now
+        return True
