@@ -67,6 +67,7 @@ import signal
 import sqlite3
 import sys
 import tempfile
+import textwrap
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -614,15 +615,6 @@ def print_results(results: Sequence[HttpResult]) -> None:
                 ]
             )
     print(table(["backend", "latency", "n", "p50", "p95", "p99", "max"], rows))
-    print(
-        "  ack = until the HTTP 200 was read; answer = until the reply reached the "
-        "response_url;\n  send lag = how late the generator sent against its schedule; "
-        "answers = replies that reached\n  the response_url within "
-        f"{ANSWERS_WITHIN:g} s of the last request; answers/s = those, over the time from the "
-        "first request\n  to the last answer (what the bot got through); last answer +s = how "
-        "long after the last request\n  the last answer arrived (the bot's backlog); bot MB = "
-        "its resident memory"
-    )
     print()
     print(
         table(
@@ -659,6 +651,15 @@ def print_results(results: Sequence[HttpResult]) -> None:
             ],
         )
     )
+    legend = (
+        "ack = until the HTTP 200 was read; answer = until the reply reached the response_url; "
+        "send lag = how late the generator sent against its schedule; answers = replies that "
+        f"reached the response_url within {ANSWERS_WITHIN:g} s of the last request; answers/s "
+        "= those, over the time from the first request to the last answer (what the bot got "
+        "through); last answer +s = how long after the last request the last answer arrived "
+        "(the bot's backlog); bot MB = its resident memory"
+    )
+    print(textwrap.fill(legend, width=96, initial_indent="  ", subsequent_indent="  "))
     for r in results:
         print(f"  {r.backend}: mean ms per command inside the bot: {r.bot_mean_ms}")
         failed = {k: v for k, v in r.outcomes.items() if not k.endswith("/ok")}
