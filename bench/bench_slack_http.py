@@ -437,13 +437,23 @@ async def bot_metrics(
 
 
 def logged_errors(path: Path) -> dict[str, int]:
-    """The ERROR lines the bot logged, without their time, and how often each."""
+    """The ERROR lines the bot logged, without their time, and how often each; one followed
+    by a traceback gets its exception's line after a " -> "."""
     found: dict[str, int] = {}
-    if path.exists():
-        for line in path.read_text(errors="replace").splitlines():
-            if " ERROR " in line:
-                message = line.split(" ERROR ", 1)[1][:200]
-                found[message] = found.get(message, 0) + 1
+    if not path.exists():
+        return found
+    lines = path.read_text(errors="replace").splitlines()
+    for n, line in enumerate(lines):
+        if " ERROR " not in line:
+            continue
+        message = line.split(" ERROR ", 1)[1][:200]
+        if n + 1 < len(lines) and lines[n + 1].startswith("Traceback"):
+            end = n + 2
+            while end < len(lines) and lines[end].startswith(" "):
+                end += 1
+            if end < len(lines):
+                message += " -> " + lines[end][:200]
+        found[message] = found.get(message, 0) + 1
     return found
 
 
