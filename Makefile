@@ -40,8 +40,6 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_pairing.py --out bench/pairing_results.json
 	$(BIN)/python bench/bench_dispatch.py --out bench/dispatch_results.json
 	$(BIN)/python bench/bench_slack_http.py --out bench/slack_http_results.json
-	$(BIN)/python bench/bench_dispatch.py --out bench/dispatch_results.json
-	$(BIN)/python bench/bench_slack_http.py --out bench/slack_http_results.json
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -8,7 +8,7 @@ Run from the repository root, with the project installed in ``.venv`` (``make`` 
 
 PostgreSQL is reached at ``--pg-url``, else ``$TIARA_TEST_POSTGRES_URL``, else
 ``postgresql+asyncpg://postgres@127.0.0.1:5432/test``, in a private schema that the script
-creates, migrates and drops again (``fresh_store`` of bench_tick.py); SQLite works in a
+creates, migrates and drops again (``fresh_store`` of bench/common.py); SQLite works in a
 temporary file.
 
 What it measures
@@ -46,45 +46,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib.metadata
-import json
+import itertools
 import math
-import os
 import random
-import sqlite3
-import sys
-import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy
-from bench_tick import (  # bench/bench_tick.py
-    DEFAULT_PG_URL,
-    SqlMeter,
-    _async_url,
-    fix_sequences,
-    fresh_store,
-    insert_chunks,
-    load_members,
-    maintain,
-    postgres_version,
-    table,
-)
-from common import (  # bench/common.py
-    Percentiles,
-    Progress,
-    load_average,
-    machine_info,
-    memory_mb,
-    peak_rss_mb,
-    positive_ints,
-)
+import common  # bench/common.py
 from sqlalchemy import update
 
-from bot.app import tune_gc
 from bot.clock import FixedClock
 from bot.commands import registry
 from bot.core import Bot
@@ -96,12 +70,9 @@ from storage.models import Contact, Meeting, Member, Nudge, OutreachRequest, Pro
 from storage.repo import name_key
 from storage.store import Store
 
-# Wednesday 18 November 2026, 15:00 UTC, as in bench_tick.py.
-NOW = datetime(2026, 11, 18, 15, 0, tzinfo=UTC)
-WORKSPACE = "TBENCH"  # the Slack team bench_tick.load_members creates
+WORKSPACE = "TBENCH"  # the Slack team common.load_members creates
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "dispatch_results.json"
-BACKENDS = ("sqlite", "postgresql")
 
 DISPATCH_P99_TARGET_MS = 20.0
 MEMORY_TARGET_MB = 200.0
@@ -356,7 +327,7 @@ async def load_network(
     """
     started = time.perf_counter()
     loaded = Loaded(members=members)
-    await load_members(store, members, with_contacts=False)
+    await common.load_members(store, members, with_contacts=False)
     per_member = len(member_rows(1, now, ())["nudges"])
     async with store.engine.begin() as conn:
         await conn.execute(
@@ -373,7 +344,7 @@ async def load_network(
                 update(Member).where(Member.id % len(TIMEZONES) == n).values(platform_timezone=zone)
             )
     questions = [q.id for q in bank().categories["trends"].questions]
-    progress = Progress()
+    progress = common.Progress()
     for first in range(1, members + 1, LOAD_BLOCK):
         block: dict[str, list[Any]] = {name: [] for name, _ in TABLES}
         for member in range(first, min(first + LOAD_BLOCK, members + 1)):
@@ -381,7 +352,7 @@ async def load_network(
                 block[name].extend(rows)
         async with store.engine.begin() as conn:
             for name, model in TABLES:
-                await insert_chunks(conn, model, block[name])
+                await common.insert_chunks(conn, model, block[name])
         loaded.contacts += len(block["contacts"])
         loaded.meetings += len(block["meetings"])
         loaded.requests += len(block["requests"])
@@ -393,9 +364,9 @@ async def load_network(
                 f"  {label}: {done:,}/{members:,} members loaded, {loaded.meetings:,} meetings, "
                 f"{time.perf_counter() - started:.0f} s"
             )
-    await fix_sequences(store, ["contacts", "meetings", "outreach_requests"])
+    await common.fix_sequences(store, ["contacts", "meetings", "outreach_requests"])
     for name in ("members", "contacts", "meetings", "outreach_requests", "nudges"):
-        await maintain(store, name)
+        await common.maintain(store, name)
     loaded.seconds = time.perf_counter() - started
     return loaded
 
@@ -407,6 +378,17 @@ def user_of(member: int) -> UserRef:
     return UserRef("slack", WORKSPACE, f"U{member:08d}")
 
 
+def log_text(rng: random.Random, member: int, newcomers: Iterator[int]) -> str:
+    """A ``log`` command as a member types it: half of them about one of the member's
+    contacts, half about someone new (``Robin Newcomb<n>``, n from ``newcomers``)."""
+    if rng.random() < 0.5:
+        name = contact_name(member, rng.randrange(CONTACTS_PER_MEMBER))
+    else:
+        name = f"Robin Newcomb{next(newcomers)}"
+    notes = NOTES[rng.randrange(len(NOTES))]
+    return f'log contact="{name}" when="yesterday 3pm" notes="{notes}"'
+
+
 class Commands:
     """Commands as members type them, for members chosen at random (seeded)."""
 
@@ -415,7 +397,7 @@ class Commands:
         self.rng = random.Random(seed)
         self.names = [name for name, _ in MIX]
         self.weights = [weight for _, weight in MIX]
-        self.new_contacts = 0
+        self.newcomers = itertools.count(1)
 
     def text(self, command: str, member: int) -> str:
         rng = self.rng
@@ -427,13 +409,7 @@ class Commands:
         if command == "contact":
             return f'contact "{contact_name(member, rng.randrange(CONTACTS_PER_MEMBER))}"'
         if command == "log":
-            if rng.random() < 0.5:
-                name = contact_name(member, rng.randrange(CONTACTS_PER_MEMBER))
-            else:
-                self.new_contacts += 1
-                name = f"Robin Newcomb{self.new_contacts}"
-            notes = NOTES[rng.randrange(len(NOTES))]
-            return f'log contact="{name}" when="yesterday 3pm" notes="{notes}"'
+            return log_text(rng, member, self.newcomers)
         return command
 
     def next(self) -> tuple[str, str, UserRef]:
@@ -445,7 +421,7 @@ class Commands:
 @dataclass
 class CommandResult:
     command: str
-    latency: Percentiles
+    latency: common.Percentiles
     statements_per_dispatch: float
     cpu_ms_mean: float  # this process's CPU time per dispatch (SQLite's included)
 
@@ -457,7 +433,7 @@ class BackendResult:
     warmup: int
     dispatches: int
     seconds: float
-    overall: Percentiles
+    overall: common.Percentiles
     commands: list[CommandResult]
     statements_per_dispatch: float
     cpu_ms_mean: float
@@ -482,25 +458,25 @@ async def bench_backend(
     backend: str, args: argparse.Namespace, workdir: Path, log: Callable[[str], None]
 ) -> BackendResult:
     members = math.ceil(args.meetings / MEETINGS_PER_MEMBER)
-    async with fresh_store(backend, args.pg_url, workdir) as store:
+    async with common.fresh_store(backend, args.pg_url, workdir) as store:
         log(f"{backend}: loading {members:,} members' history...")
-        data = await load_network(store, members=members, now=NOW, log=log, label=backend)
+        data = await load_network(store, members=members, now=common.NOW, log=log, label=backend)
         log(
             f"  {backend}: loaded {data.meetings:,} meetings, {data.contacts:,} contacts, "
             f"{data.requests:,} requests, {data.nudges:,} reminders in {data.seconds:.1f} s"
         )
-        rss_loaded = memory_mb()
-        bot = bot_for(store, NOW, args.seed)
+        rss_loaded = common.memory_mb()
+        bot = bot_for(store, common.NOW, args.seed)
         commands = Commands(members, args.seed)
         samples: dict[str, list[float]] = {name.split()[0]: [] for name, _ in MIX}
         statements: dict[str, int] = dict.fromkeys(samples, 0)
         cpu: dict[str, float] = dict.fromkeys(samples, 0.0)
         errors: list[str] = []
         total = args.warmup + args.dispatches
-        progress = Progress()
+        progress = common.Progress()
         log(f"  {backend}: {args.warmup:,} warm-up and {args.dispatches:,} timed dispatches...")
         started = time.perf_counter()
-        with SqlMeter(store.engine) as meter:
+        with common.SqlMeter(store.engine) as meter:
             for n in range(total):
                 name, text, user = commands.next()
                 before = meter.statements
@@ -517,7 +493,7 @@ async def bench_backend(
                     cpu[name] += cpu_seconds
                 if progress.due():
                     timed = [s for values in samples.values() for s in values]
-                    so_far = Percentiles.of(timed)
+                    so_far = common.Percentiles.of(timed)
                     log(
                         f"  {backend}: {n + 1:,}/{total:,} dispatches; so far p50 "
                         f"{so_far.p50_ms:.2f} ms, p99 {so_far.p99_ms:.2f} ms"
@@ -526,8 +502,8 @@ async def bench_backend(
                     break
         seconds = time.perf_counter() - started
         all_samples = [s for values in samples.values() for s in values]
-        overall = Percentiles.of(all_samples)
-        rss_run = memory_mb()
+        overall = common.Percentiles.of(all_samples)
+        rss_run = common.memory_mb()
         log(
             f"  {backend}: done in {seconds:.1f} s; p50 {overall.p50_ms:.2f} ms, "
             f"p99 {overall.p99_ms:.2f} ms"
@@ -542,7 +518,7 @@ async def bench_backend(
             commands=[
                 CommandResult(
                     command=name,
-                    latency=Percentiles.of(values),
+                    latency=common.Percentiles.of(values),
                     statements_per_dispatch=round(statements[name] / max(1, len(values)), 1),
                     cpu_ms_mean=round(1000 * cpu[name] / max(1, len(values)), 2),
                 )
@@ -599,7 +575,9 @@ def print_results(results: Sequence[BackendResult]) -> None:
                 _ms(r.cpu_ms_mean),
             ]
         )
-        print(table(["command", "n", "p50", "p95", "p99", "max", "SQL/cmd", "CPU mean"], rows))
+        print(
+            common.table(["command", "n", "p50", "p95", "p99", "max", "SQL/cmd", "CPU mean"], rows)
+        )
         print(
             "  CPU mean = this process's CPU time per dispatch, ms (SQLite runs in it; "
             "PostgreSQL's server does not)\n"
@@ -628,101 +606,53 @@ def print_targets(results: Sequence[BackendResult], peak: float) -> None:
 # -- main --------------------------------------------------------------------------------------
 
 
-def backends(text: str) -> list[str]:
-    chosen = [part.strip() for part in text.split(",") if part.strip()]
-    wrong = [b for b in chosen if b not in BACKENDS]
-    if wrong or not chosen:
-        raise argparse.ArgumentTypeError(f"expected some of {', '.join(BACKENDS)}: {text}")
-    return list(dict.fromkeys(chosen))
+def add_meetings(parser: argparse.ArgumentParser) -> None:
+    """``--meetings``: the size of the data set ``load_network`` writes."""
+    parser.add_argument(
+        "--meetings",
+        type=lambda text: common.positive_ints(text)[0],
+        default=100_000,
+        help=f"meetings in the database, {MEETINGS_PER_MEMBER} per member (default 100000)",
+    )
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description="Benchmark command dispatch over a large database (SQLite and PostgreSQL)."
     )
-    parser.add_argument(
-        "--backends",
-        type=backends,
-        default=list(BACKENDS),
-        help="comma-separated: sqlite, postgresql (default: both)",
-    )
-    parser.add_argument(
-        "--meetings",
-        type=lambda text: positive_ints(text)[0],
-        default=100_000,
-        help=f"meetings in the database, {MEETINGS_PER_MEMBER} per member (default 100000)",
-    )
+    common.add_backends(parser)
+    add_meetings(parser)
     parser.add_argument("--dispatches", type=int, default=3000, help="timed dispatches")
     parser.add_argument("--warmup", type=int, default=300, help="unmeasured ones before them")
     parser.add_argument("--seed", type=int, default=1, help="for the members and commands")
-    parser.add_argument(
-        "--pg-url",
-        default=os.environ.get("TIARA_TEST_POSTGRES_URL", DEFAULT_PG_URL),
-        help="PostgreSQL URL (default: $TIARA_TEST_POSTGRES_URL or %(default)s)",
-    )
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="JSON results file")
-    parser.add_argument(
-        "--default-gc",
-        action="store_true",
-        help="keep Python's default garbage-collector settings (the bot tunes them at start)",
-    )
-    args = parser.parse_args(argv)
-    args.pg_url = _async_url(args.pg_url)
-    return args
-
-
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+    common.add_pg_url(parser)
+    common.add_out(parser, DEFAULT_OUT)
+    common.add_default_gc(parser)
+    return parser.parse_args(argv)
 
 
 async def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    if not args.default_gc:
-        tune_gc()  # as the bot does at start-up
-    pg_version = None
-    if "postgresql" in args.backends:
-        try:
-            pg_version = await postgres_version(args.pg_url)
-        except Exception as err:  # can't connect: say so, the way the app does
-            print(
-                f"PostgreSQL is not reachable ({type(err).__name__}: {err}); "
-                "use --backends sqlite to run on SQLite only",
-                file=sys.stderr,
-            )
-            return 2
-    results: list[BackendResult] = []
-    started = time.perf_counter()
-    load_before = load_average()
-    with tempfile.TemporaryDirectory(prefix="tiara-bench-") as tmp:
-        for backend in args.backends:
-            results.append(await bench_backend(backend, args, Path(tmp), log))
-    elapsed = time.perf_counter() - started
-    peak = peak_rss_mb()
+    common.tune_gc(args)
+    pg_version = await common.reach_postgres(args.backends, args.pg_url, "--backends sqlite")
+    with common.timed_run() as run:
+        results = [await bench_backend(b, args, run.workdir, common.log) for b in args.backends]
+    peak = common.peak_rss_mb()
 
-    machine = machine_info(
-        load_before,
-        sqlite=sqlite3.sqlite_version,
-        postgresql=pg_version,
-        sqlalchemy=sqlalchemy.__version__,
+    machine = common.machine_info(
+        run.load_before,
+        **common.database_versions(pg_version),
         asyncpg=importlib.metadata.version("asyncpg"),
     )
-    print(
-        f"\nMachine: {machine['cpu_model'] or machine['machine']}, {machine['cpu_count']} CPUs, "
-        f"{machine['memory_gb']} GB; {machine['platform']}; Python {machine['python']}, "
-        f"SQLite {machine['sqlite']}, PostgreSQL {machine['postgresql'] or '-'}; "
-        f"load average {machine['load_average_before']} before, "
-        f"{machine['load_average_after']} after"
-    )
+    common.print_machine(machine, "sqlite", "postgresql")
     print_results(results)
     print_targets(results, peak)
-    print(f"\nFinished in {elapsed:.0f} s.")
-
-    output = {
-        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "seconds": round(elapsed, 1),
-        "machine": machine,
-        "config": {
-            "now": NOW.isoformat(),
+    common.finish(
+        args.out,
+        run.elapsed,
+        machine,
+        {
+            "now": common.NOW.isoformat(),
             "meetings": args.meetings,
             "meetings_per_member": MEETINGS_PER_MEMBER,
             "contacts_per_member": CONTACTS_PER_MEMBER,
@@ -735,14 +665,11 @@ async def main(argv: Sequence[str] | None = None) -> int:
             "backends": args.backends,
             "gc": "default" if args.default_gc else "tuned (bot.app.tune_gc)",
         },
-        "targets": {"dispatch_p99_ms": DISPATCH_P99_TARGET_MS, "memory_mb": MEMORY_TARGET_MB},
-        "results": [asdict(r) for r in results],
-        "peak_rss_mb": peak,
-        "memory_target_met": peak < MEMORY_TARGET_MB,
-    }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(output, indent=2) + "\n")
-    print(f"Results written to {args.out}")
+        targets={"dispatch_p99_ms": DISPATCH_P99_TARGET_MS, "memory_mb": MEMORY_TARGET_MB},
+        results=[asdict(r) for r in results],
+        peak_rss_mb=peak,
+        memory_target_met=peak < MEMORY_TARGET_MB,
+    )
     failed = any(r.errors for r in results)
     return 1 if failed else 0
 

@@ -46,24 +46,19 @@ from __future__ import annotations
 import argparse
 import gc
 import itertools
-import json
 import random
 import statistics
-import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from common import load_average, machine_info, positive_ints  # bench/common.py
+import common  # bench/common.py
 
 from bot.practice.pairing import Candidate, Pairing, pair_round
 
-# Wednesday 18 November 2026, 15:00 UTC, as in bench_tick.py.
-NOW = datetime(2026, 11, 18, 15, 0, tzinfo=UTC)
 DEFAULT_SIZES = (10, 100, 1_000, 10_000)
 DEFAULT_OUT = Path(__file__).resolve().parent / "pairing_results.json"
 CHURN = 0.05
@@ -105,7 +100,7 @@ Pairer = Callable[[Sequence[Candidate], Met, random.Random], Pairing]
 
 
 def offset_minutes(zone: str) -> int:
-    offset = NOW.astimezone(ZoneInfo(zone)).utcoffset()
+    offset = common.NOW.astimezone(ZoneInfo(zone)).utcoffset()
     assert offset is not None
     return int(offset.total_seconds() // 60)
 
@@ -190,13 +185,6 @@ class Run:
     ceiling_new_partners: float
 
 
-def percentile(values: Sequence[float], fraction: float) -> float:
-    """Nearest-rank percentile."""
-    ordered = sorted(values)
-    rank = max(1, -(-len(ordered) * fraction // 1))
-    return ordered[int(rank) - 1]
-
-
 def play(
     name: str,
     pairer: Pairer,
@@ -236,7 +224,7 @@ def play(
         rounds=len(cohorts),
         churn=churn,
         median_ms=round(statistics.median(times), 3),
-        p95_ms=round(percentile(times, 0.95), 3),
+        p95_ms=round(common.percentile(times, 0.95), 3),
         max_ms=round(max(times), 3),
         repeats=repeats,
         groups=groups,
@@ -321,22 +309,6 @@ def targets(runs: Sequence[Run], rounds: int) -> list[dict[str, Any]]:
     return verdicts
 
 
-def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    cells = [list(headers)] + [[str(c) for c in row] for row in rows]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
-    lines = []
-    for n, row in enumerate(cells):
-        lines.append(
-            "  ".join(
-                c.ljust(w) if i < 2 else c.rjust(w)
-                for i, (c, w) in enumerate(zip(row, widths, strict=True))
-            )
-        )
-        if n == 0:
-            lines.append("  ".join("-" * w for w in widths))
-    return "\n".join(lines)
-
-
 def print_runs(runs: Sequence[Run], rounds: int) -> None:
     print(f"\n== {rounds} rounds per run; times per round; zones: groups all in one zone ==")
     headers = [
@@ -368,7 +340,7 @@ def print_runs(runs: Sequence[Run], rounds: int) -> None:
         ]
         for r in runs
     ]
-    print(table(headers, rows))
+    print(common.table(headers, rows, left=2))
     print(
         "in zone: groups all in one zone, over all rounds; worst round: the lowest share of a "
         "round.\nceiling: the most groups that could be within one zone, summed over the "
@@ -390,28 +362,15 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description="Benchmark peer-practice pairing against random pairing over many rounds."
     )
-    parser.add_argument(
-        "--sizes",
-        type=positive_ints,
-        default=list(DEFAULT_SIZES),
-        help="cohort sizes (default: 10,100,1000,10000)",
-    )
+    common.add_sizes(parser, DEFAULT_SIZES, "cohort sizes")
     parser.add_argument("--rounds", type=int, default=30, help="rounds per run (default 30)")
     parser.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="JSON results file")
-    parser.add_argument(
-        "--default-gc",
-        action="store_true",
-        help="keep Python's default garbage-collector settings (the bot tunes them at start)",
-    )
+    common.add_out(parser, DEFAULT_OUT)
+    common.add_default_gc(parser)
     args = parser.parse_args(argv)
     if args.rounds < 1:
         parser.error("--rounds must be at least 1")
     return args
-
-
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -419,43 +378,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.default_gc:  # as bot.app.tune_gc does at start-up
         gc.freeze()
         gc.set_threshold(50_000, 20, 20)
-    load_before = load_average()
-    started = time.perf_counter()
-    runs = bench(args, log)
-    elapsed = time.perf_counter() - started
-    machine = machine_info(load_before)
+    with common.timed_run() as run:
+        runs = bench(args, common.log)
+    machine = common.machine_info(run.load_before)
     verdicts = targets(runs, args.rounds)
 
-    print(
-        f"\nMachine: {machine['cpu_model'] or machine['machine']}, {machine['cpu_count']} CPUs; "
-        f"{machine['platform']}; {machine['implementation']} {machine['python']}; "
-        f"load average {machine['load_average_before']} before, "
-        f"{machine['load_average_after']} after"
-    )
+    common.print_machine(machine, memory=False, python=machine["implementation"])
     print_runs(runs, args.rounds)
     print_targets(verdicts)
-    print(f"\nFinished in {elapsed:.0f} s.")
-
-    output = {
-        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "seconds": round(elapsed, 1),
-        "machine": machine,
-        "config": {
+    common.finish(
+        args.out,
+        run.elapsed,
+        machine,
+        {
             "sizes": args.sizes,
             "rounds": args.rounds,
             "seed": args.seed,
             "churn": CHURN,
-            "offsets_at": NOW.isoformat(),
+            "offsets_at": common.NOW.isoformat(),
             "skewed_zones": dict(SKEWED_ZONES),
             "even_zones": [zone for zone, _ in EVEN_ZONES],
             "gc": "default" if args.default_gc else "tuned as the bot does",
         },
-        "targets": verdicts,
-        "runs": [asdict(r) for r in runs],
-    }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(output, indent=2) + "\n")
-    print(f"Results written to {args.out}")
+        targets=verdicts,
+        runs=[asdict(r) for r in runs],
+    )
     return 0
 
 

@@ -58,15 +58,13 @@ import argparse
 import asyncio
 import contextlib
 import importlib.metadata
-import json
+import itertools
 import math
 import os
 import random
 import re
 import signal
-import sqlite3
 import sys
-import tempfile
 import textwrap
 import time
 from collections.abc import Callable, Sequence
@@ -77,26 +75,15 @@ from typing import Any
 from urllib.parse import urlencode
 
 import aiohttp
-import sqlalchemy
+import common  # bench/common.py
 from bench_dispatch import (  # bench/bench_dispatch.py
-    CONTACTS_PER_MEMBER,
     MEETINGS_PER_MEMBER,
-    NOTES,
     TIMEZONES,
     WORKSPACE,
     Loaded,
-    backends,
-    contact_name,
+    add_meetings,
     load_network,
-)
-from bench_tick import DEFAULT_PG_URL, _async_url, fresh_store, postgres_version, table
-from common import (  # bench/common.py
-    Percentiles,
-    Progress,
-    load_average,
-    machine_info,
-    memory_mb,
-    positive_ints,
+    log_text,
 )
 from slack_sdk.signature import SignatureVerifier
 
@@ -249,19 +236,13 @@ class Load:
         self.rng = random.Random(seed)
         self.verifier = SignatureVerifier(SECRET)
         self.sent: list[Sent] = []
-        self.new_contacts = 0
+        self.newcomers = itertools.count(1)
 
     def text(self, member: int) -> tuple[str, str]:
         rng = self.rng
         if rng.random() >= LOG_SHARE:
             return "meetings", "meetings"
-        if rng.random() < 0.5:
-            name = contact_name(member, rng.randrange(CONTACTS_PER_MEMBER))
-        else:
-            self.new_contacts += 1
-            name = f"Robin Newcomb{self.new_contacts}"
-        notes = NOTES[rng.randrange(len(NOTES))]
-        return "log", f'log contact="{name}" when="yesterday 3pm" notes="{notes}"'
+        return "log", log_text(rng, member, self.newcomers)
 
     def body(self, n: int) -> tuple[str, str]:
         member = self.rng.randint(1, self.members)
@@ -314,7 +295,7 @@ class Load:
         count = round(rate * seconds)
         first = len(self.sent)
         tasks = []
-        progress = Progress(5.0)
+        progress = common.Progress(5.0)
         start = time.monotonic() + 0.05
         for i in range(count):
             n = first + i
@@ -342,7 +323,7 @@ class MemorySampler:
 
     async def _sample(self) -> None:
         while True:
-            found = memory_mb(self.pid)
+            found = common.memory_mb(self.pid)
             if found is not None:
                 self.samples.append(found["rss"])
             await asyncio.sleep(MEMORY_EVERY)
@@ -374,13 +355,13 @@ class HttpResult:
     requests: int
     acknowledged: int
     errors: int
-    ack: Percentiles
-    ack_by_command: dict[str, Percentiles]
+    ack: common.Percentiles
+    ack_by_command: dict[str, common.Percentiles]
     answers: int
-    answer: Percentiles
+    answer: common.Percentiles
     answers_behind_s: float  # the last answer came this long after the last request
     answers_per_second: float  # answers to the measured requests, over the time they took
-    send_lag: Percentiles  # how late the generator sent, against its schedule
+    send_lag: common.Percentiles  # how late the generator sent, against its schedule
     achieved_rate: float
     bot_rss_start_mb: float | None
     bot_rss_max_sampled_mb: float | None
@@ -461,7 +442,7 @@ async def bench_backend(
     backend: str, args: argparse.Namespace, workdir: Path, log: Callable[[str], None]
 ) -> HttpResult:
     members = math.ceil(args.meetings / MEETINGS_PER_MEMBER)
-    async with fresh_store(backend, args.pg_url, workdir) as store:
+    async with common.fresh_store(backend, args.pg_url, workdir) as store:
         log(f"{backend}: loading {members:,} members' history...")
         now = datetime.now(UTC).replace(microsecond=0)
         data = await load_network(store, members=members, now=now, log=log, label=backend)
@@ -480,7 +461,7 @@ async def bench_backend(
                 async with session.post(f"{fake}/_users", json=users) as response:
                     response.raise_for_status()
                 bot_process, url = await start_bot(store, backend, args.pg_url, fake, workdir)
-                start_memory = memory_mb(bot_process.pid)
+                start_memory = common.memory_mb(bot_process.pid)
                 log(
                     f"  {backend}: the bot is listening at {url}, "
                     f"{start_memory['rss'] if start_memory else '?'} MB resident"
@@ -494,7 +475,7 @@ async def bench_backend(
                     def report(elapsed: float, sent: list[Sent]) -> None:
                         done = [s for s in sent if s.seconds is not None]
                         failed = sum(1 for s in sent if s.error is not None)
-                        so_far = Percentiles.of([s.seconds for s in done if s.seconds])
+                        so_far = common.Percentiles.of([s.seconds for s in done if s.seconds])
                         log(
                             f"  {backend} {phase}: {elapsed:4.0f}/{total:g} s, "
                             f"{len(sent):,} sent, {len(done):,} acknowledged, "
@@ -529,7 +510,7 @@ async def bench_backend(
                 profile_reads = len(await fake_calls(session, fake, "users.info"))
                 outcomes, bot_mean_ms = await bot_metrics(session, url)
             await sampler.stop()
-            peak = memory_mb(bot_process.pid)
+            peak = common.memory_mb(bot_process.pid)
         finally:
             if sampler is not None:
                 await sampler.stop()
@@ -549,9 +530,9 @@ async def bench_backend(
     first_sent = min(s.started for s in timed)
     acked = [s for s in timed if s.seconds is not None and s.error is None]
     errors = [s for s in timed if s.error is not None]
-    ack = Percentiles.of([s.seconds for s in acked if s.seconds is not None])
+    ack = common.Percentiles.of([s.seconds for s in acked if s.seconds is not None])
     by_command = {
-        command: Percentiles.of(
+        command: common.Percentiles.of(
             [s.seconds for s in acked if s.command == command and s.seconds is not None]
         )
         for command in ("meetings", "log")
@@ -571,14 +552,14 @@ async def bench_backend(
         ack=ack,
         ack_by_command=by_command,
         answers=len(answer_seconds),
-        answer=Percentiles.of(answer_seconds),
+        answer=common.Percentiles.of(answer_seconds),
         answers_behind_s=round(max(0.0, last_answer - last_sent), 2),
         answers_per_second=(
             round(len(answer_seconds) / (last_answer - first_sent), 1)
             if last_answer > first_sent
             else math.nan
         ),
-        send_lag=Percentiles.of([max(0.0, s.started - s.scheduled) for s in timed]),
+        send_lag=common.Percentiles.of([max(0.0, s.started - s.scheduled) for s in timed]),
         achieved_rate=round((len(timed) - 1) / span, 1) if span > 0 else math.nan,
         bot_rss_start_mb=start_memory["rss"] if start_memory else None,
         bot_rss_max_sampled_mb=max(rss) if rss else None,
@@ -624,10 +605,10 @@ def print_results(results: Sequence[HttpResult]) -> None:
                     f"{p.max_ms:.1f}",
                 ]
             )
-    print(table(["backend", "latency", "n", "p50", "p95", "p99", "max"], rows))
+    print(common.table(["backend", "latency", "n", "p50", "p95", "p99", "max"], rows))
     print()
     print(
-        table(
+        common.table(
             [
                 "backend",
                 "meetings",
@@ -708,18 +689,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--warmup-seconds", type=float, default=3.0, help="of the same load, not measured"
     )
-    parser.add_argument(
-        "--backends",
-        type=backends,
-        default=["sqlite", "postgresql"],
-        help="comma-separated: sqlite, postgresql (default: both)",
-    )
-    parser.add_argument(
-        "--meetings",
-        type=lambda text: positive_ints(text)[0],
-        default=100_000,
-        help=f"meetings in the database, {MEETINGS_PER_MEMBER} per member (default 100000)",
-    )
+    common.add_backends(parser)
+    add_meetings(parser)
     parser.add_argument(
         "--active-members",
         type=int,
@@ -728,69 +699,34 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "has read their profiles before the measured part",
     )
     parser.add_argument("--seed", type=int, default=1, help="for the members and commands")
-    parser.add_argument(
-        "--pg-url",
-        default=os.environ.get("TIARA_TEST_POSTGRES_URL", DEFAULT_PG_URL),
-        help="PostgreSQL URL (default: $TIARA_TEST_POSTGRES_URL or %(default)s)",
-    )
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="JSON results file")
+    common.add_pg_url(parser)
+    common.add_out(parser, DEFAULT_OUT)
     args = parser.parse_args(argv)
     if args.rate <= 0 or args.seconds <= 0 or args.warmup_seconds < 0:
         parser.error("--rate and --seconds must be positive, --warmup-seconds not negative")
-    args.pg_url = _async_url(args.pg_url)
     return args
-
-
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 async def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    pg_version = None
-    if "postgresql" in args.backends:
-        try:
-            pg_version = await postgres_version(args.pg_url)
-        except Exception as err:  # can't connect: say so, the way the app does
-            print(
-                f"PostgreSQL is not reachable ({type(err).__name__}: {err}); "
-                "use --backends sqlite to run on SQLite only",
-                file=sys.stderr,
-            )
-            return 2
-    results: list[HttpResult] = []
-    started = time.perf_counter()
-    load_before = load_average()
-    with tempfile.TemporaryDirectory(prefix="tiara-bench-") as tmp:
-        for backend in args.backends:
-            results.append(await bench_backend(backend, args, Path(tmp), log))
-    elapsed = time.perf_counter() - started
+    pg_version = await common.reach_postgres(args.backends, args.pg_url, "--backends sqlite")
+    with common.timed_run() as run:
+        results = [await bench_backend(b, args, run.workdir, common.log) for b in args.backends]
 
-    machine = machine_info(
-        load_before,
-        sqlite=sqlite3.sqlite_version,
-        postgresql=pg_version,
-        sqlalchemy=sqlalchemy.__version__,
+    machine = common.machine_info(
+        run.load_before,
+        **common.database_versions(pg_version),
         aiohttp=importlib.metadata.version("aiohttp"),
         slack_bolt=importlib.metadata.version("slack_bolt"),
     )
-    print(
-        f"\nMachine: {machine['cpu_model'] or machine['machine']}, {machine['cpu_count']} CPUs, "
-        f"{machine['memory_gb']} GB; {machine['platform']}; Python {machine['python']}, "
-        f"SQLite {machine['sqlite']}, PostgreSQL {machine['postgresql'] or '-'}, "
-        f"slack_bolt {machine['slack_bolt']}, aiohttp {machine['aiohttp']}; "
-        f"load average {machine['load_average_before']} before, "
-        f"{machine['load_average_after']} after"
-    )
+    common.print_machine(machine, "sqlite", "postgresql", "slack_bolt", "aiohttp")
     print_results(results)
     print_targets(results)
-    print(f"\nFinished in {elapsed:.0f} s.")
-
-    output = {
-        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "seconds": round(elapsed, 1),
-        "machine": machine,
-        "config": {
+    common.finish(
+        args.out,
+        run.elapsed,
+        machine,
+        {
             "rate": args.rate,
             "seconds": args.seconds,
             "warmup_seconds": args.warmup_seconds,
@@ -802,12 +738,9 @@ async def main(argv: Sequence[str] | None = None) -> int:
             "seed": args.seed,
             "backends": args.backends,
         },
-        "targets": {"ack_p99_ms": ACK_P99_TARGET_MS, "memory_mb": MEMORY_TARGET_MB},
-        "results": [asdict(r) for r in results],
-    }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(output, indent=2) + "\n")
-    print(f"Results written to {args.out}")
+        targets={"ack_p99_ms": ACK_P99_TARGET_MS, "memory_mb": MEMORY_TARGET_MB},
+        results=[asdict(r) for r in results],
+    )
     return 0
 
 

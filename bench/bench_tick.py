@@ -59,44 +59,32 @@ import asyncio
 import functools
 import gc
 import importlib.metadata
-import json
 import math
-import os
-import sqlite3
 import statistics
-import sys
-import tempfile
 import time
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import common  # bench/common.py
 import sqlalchemy
-from common import load_average, machine_info, positive_ints  # bench/common.py
-from sqlalchemy import event, func, insert, select, update
-from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.app import tune_gc
 from bot.clock import FixedClock
 from bot.notify import NullNotifier
 from bot.nudges import kinds as k
 from bot.nudges.deliver import NudgeSender
-from storage.models import Contact, Member, Nudge, Workspace
+from storage.models import Nudge
 from storage.repo import Repo
 from storage.store import Store
 
-# Wednesday 18 November 2026, 15:00 UTC: inside nobody's default quiet hours (21:00-08:00).
-NOW = datetime(2026, 11, 18, 15, 0, tzinfo=UTC)
-LONG_AGO = NOW - timedelta(days=400)
 LEASE = timedelta(minutes=5)
 CLAIM_LIMIT = 1000  # the tick's default batch size, and so the due query's LIMIT
 
-DEFAULT_PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 DEFAULT_SIZES = (1_000, 10_000, 100_000, 1_000_000)
 DEFAULT_OUT = Path(__file__).resolve().parent / "results.json"
 
@@ -110,126 +98,8 @@ DUE_EVERY = 1_000
 LEASED_EVERY = 10_000
 QUERY_MEMBERS = 1_000
 
-INSERT_CHUNK = 10_000
 
-
-# -- databases ---------------------------------------------------------------------------
-
-
-def _async_url(url: str) -> str:
-    for plain in ("postgresql://", "postgres://"):
-        if url.startswith(plain):
-            return "postgresql+asyncpg://" + url[len(plain) :]
-    return url
-
-
-@asynccontextmanager
-async def fresh_store(backend: str, pg_url: str, workdir: Path) -> AsyncIterator[Store]:
-    """A migrated, empty database: a new SQLite file, or a new PostgreSQL schema."""
-    if backend == "sqlite":
-        path = workdir / f"bench-{uuid.uuid4().hex[:8]}.db"
-        store = Store(f"sqlite+aiosqlite:///{path}")
-        try:
-            await store.upgrade()
-            yield store
-        finally:
-            await store.close()
-        return
-    schema = f"tiara_bench_{uuid.uuid4().hex[:12]}"
-    admin = Store(pg_url)
-    try:
-        async with admin.engine.begin() as conn:
-            await conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-        store = Store(pg_url, connect_args={"server_settings": {"search_path": schema}})
-        try:
-            await store.upgrade()
-            yield store
-        finally:
-            await store.close()
-            async with admin.engine.begin() as conn:
-                await conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-    finally:
-        await admin.close()
-
-
-async def maintain(store: Store, table: str = "nudges") -> None:
-    """PostgreSQL: VACUUM ANALYZE, as autovacuum would have by the time the table is big."""
-    if store.is_sqlite:
-        return
-    async with store.engine.connect() as conn:
-        auto = await conn.execution_options(isolation_level="AUTOCOMMIT")
-        await auto.exec_driver_sql(f"VACUUM ANALYZE {table}")
-
-
-async def fix_sequences(store: Store, tables: Sequence[str]) -> None:
-    """PostgreSQL: move id sequences past the ids the loader chose itself."""
-    if store.is_sqlite:
-        return
-    async with store.engine.begin() as conn:
-        for table in tables:
-            await conn.exec_driver_sql(
-                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                f"(SELECT coalesce(max(id), 0) + 1 FROM {table}), false)"
-            )
-
-
-async def insert_chunks(conn: Any, table: Any, rows: Sequence[dict[str, Any]]) -> None:
-    for start in range(0, len(rows), INSERT_CHUNK):
-        await conn.execute(insert(table), list(rows[start : start + INSERT_CHUNK]))
-
-
-async def load_members(store: Store, members: int, *, with_contacts: bool) -> None:
-    """One workspace (UTC) with ``members`` members, and one contact each when asked."""
-    async with store.engine.begin() as conn:
-        await conn.execute(
-            insert(Workspace),
-            [
-                {
-                    "id": 1,
-                    "platform": "slack",
-                    "external_id": "TBENCH",
-                    "timezone": "UTC",
-                    "created_at": LONG_AGO,
-                }
-            ],
-        )
-        await insert_chunks(
-            conn,
-            Member,
-            [
-                {
-                    "id": m,
-                    "workspace_id": 1,
-                    "user_id": f"U{m:08d}",
-                    "created_at": LONG_AGO,
-                    "next_nudge_seq": 100,
-                }
-                for m in range(1, members + 1)
-            ],
-        )
-        if with_contacts:
-            await insert_chunks(
-                conn,
-                Contact,
-                [
-                    {
-                        "id": m,
-                        "workspace_id": 1,
-                        "member_id": m,
-                        "name": f"Contact {m}",
-                        "name_key": f"contact {m}",
-                        "organization": "Acme",
-                        "last_contact_at": NOW - timedelta(days=100),
-                        "created_at": LONG_AGO,
-                        "updated_at": LONG_AGO,
-                    }
-                    for m in range(1, members + 1)
-                ],
-            )
-    await fix_sequences(store, ["workspaces", "members"] + (["contacts"] if with_contacts else []))
-
-
-# -- statement counting and phase timing ---------------------------------------------------
+# -- garbage collection and phase timing ---------------------------------------------------
 
 
 @dataclass
@@ -253,35 +123,6 @@ class GcMeter:
 
     def __exit__(self, *_: object) -> None:
         gc.callbacks.remove(self._callback)
-
-
-@dataclass
-class SqlMeter:
-    """Counts the statements sent to the database and the time spent waiting for them."""
-
-    engine: AsyncEngine
-    statements: int = 0
-    seconds: float = 0.0
-    captured: list[tuple[str, Any]] = field(default_factory=list)
-    capture: bool = False
-
-    def _before(self, conn: Connection, _cursor: Any, sql: str, params: Any, *_: Any) -> None:
-        conn.info.setdefault("bench_started", []).append(time.perf_counter())
-        if self.capture:
-            self.captured.append((sql, params))
-
-    def _after(self, conn: Connection, *_: Any) -> None:
-        self.statements += 1
-        self.seconds += time.perf_counter() - conn.info["bench_started"].pop()
-
-    def __enter__(self) -> SqlMeter:
-        event.listen(self.engine.sync_engine, "before_cursor_execute", self._before)
-        event.listen(self.engine.sync_engine, "after_cursor_execute", self._after)
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        event.remove(self.engine.sync_engine, "before_cursor_execute", self._before)
-        event.remove(self.engine.sync_engine, "after_cursor_execute", self._after)
 
 
 STEPS = ("claim", "claim_query", "load_subjects", "send", "settle")
@@ -362,11 +203,11 @@ class TickResult:
 
 
 def _tick_due_at(member: int) -> datetime:
-    return NOW - timedelta(minutes=1 + (member * 7) % 720)
+    return common.NOW - timedelta(minutes=1 + (member * 7) % 720)
 
 
 def _tick_future_at(member: int, j: int) -> datetime:
-    return NOW + timedelta(days=1 + (member + 13 * j) % 90, minutes=member % 600)
+    return common.NOW + timedelta(days=1 + (member + 13 * j) % 90, minutes=member % 600)
 
 
 async def load_tick_nudges(store: Store, *, members: int, future: int, kind: str) -> int:
@@ -386,12 +227,12 @@ async def load_tick_nudges(store: Store, *, members: int, future: int, kind: str
                     "due_at": due,
                     "status": "pending",
                     "attempts": 0,
-                    "created_at": LONG_AGO,
-                    "updated_at": LONG_AGO,
+                    "created_at": common.LONG_AGO,
+                    "updated_at": common.LONG_AGO,
                 }
             )
     async with store.engine.begin() as conn:
-        await insert_chunks(conn, Nudge, rows)
+        await common.insert_chunks(conn, Nudge, rows)
     return len(rows)
 
 
@@ -404,19 +245,23 @@ async def reset_tick(store: Store, max_id: int) -> None:
             .values(status="pending", sent_at=None, lease_until=None, claim_token=None)
         )
         await conn.execute(sqlalchemy.delete(Nudge).where(Nudge.id > max_id))
-    await maintain(store)
+    await common.maintain(store)
 
 
 async def tick_once(store: Store, *, run: int, batch_size: int, max_batches: int) -> TickRun:
     sender = NudgeSender(
         store=store,
         notifier=NullNotifier(),
-        clock=FixedClock(NOW),
+        clock=FixedClock(common.NOW),
         default_timezone="UTC",
         batch_size=batch_size,
         max_batches=max_batches,
     )
-    with SqlMeter(store.engine) as meter, timed_steps(sender) as spent, GcMeter() as collector:
+    with (
+        common.SqlMeter(store.engine) as meter,
+        timed_steps(sender) as spent,
+        GcMeter() as collector,
+    ):
         cpu = time.process_time()
         start = time.perf_counter()
         report = await sender.tick()
@@ -448,7 +293,7 @@ async def tick_once(store: Store, *, run: int, batch_size: int, max_batches: int
 
 async def still_due(store: Store) -> int:
     async with store.engine.connect() as conn:
-        stmt = select(func.count()).where(Nudge.status == "pending", Nudge.due_at <= NOW)
+        stmt = select(func.count()).where(Nudge.status == "pending", Nudge.due_at <= common.NOW)
         return int((await conn.execute(stmt)).scalar_one())
 
 
@@ -456,13 +301,13 @@ async def bench_tick(
     backend: str, args: argparse.Namespace, workdir: Path, log: Callable[[str], None]
 ) -> list[TickResult]:
     results = []
-    async with fresh_store(backend, args.pg_url, workdir) as store:
+    async with common.fresh_store(backend, args.pg_url, workdir) as store:
         start = time.perf_counter()
-        await load_members(store, args.tick_members, with_contacts=True)
+        await common.load_members(store, args.tick_members, with_contacts=True)
         total = await load_tick_nudges(
             store, members=args.tick_members, future=args.tick_future, kind=args.kind
         )
-        await maintain(store)
+        await common.maintain(store)
         load_seconds = time.perf_counter() - start
         async with store.engine.connect() as conn:
             max_id = int((await conn.execute(select(func.max(Nudge.id)))).scalar_one())
@@ -514,7 +359,7 @@ async def bench_tick(
 
 def _minutes_from_now(backend: str, sign: str, minutes: str) -> str:
     """SQL for NOW plus or minus ``minutes`` (an SQL integer expression), as stored."""
-    base = NOW.strftime("%Y-%m-%d %H:%M:%S")
+    base = common.NOW.strftime("%Y-%m-%d %H:%M:%S")
     if backend == "sqlite":
         # SQLAlchemy stores SQLite datetimes as text with six decimals, compared as text.
         return (
@@ -562,7 +407,7 @@ async def grow_nudges(store: Store, backend: str, lo: int, hi: int) -> None:
         await conn.exec_driver_sql(_rows_sql(backend, lo, hi))
     if backend == "sqlite":
         await store.engine.dispose()  # measure on fresh connections with default settings
-    await maintain(store)
+    await common.maintain(store)
 
 
 @dataclass
@@ -576,8 +421,7 @@ class Latency:
     @classmethod
     def of(cls, seconds: Sequence[float]) -> Latency:
         ms = sorted(s * 1000 for s in seconds)
-        p95 = ms[max(0, math.ceil(0.95 * len(ms)) - 1)]
-        return cls(statistics.median(ms), p95, ms[0], ms[-1], len(ms))
+        return cls(statistics.median(ms), common.percentile(ms, 0.95), ms[0], ms[-1], len(ms))
 
 
 @dataclass
@@ -597,10 +441,10 @@ class QueryResult:
 
 async def captured_claim_select(store: Store) -> tuple[str, Any, int]:
     """The SELECT ``Repo.claim_due_nudges`` sends, its parameters and how many ids it got."""
-    with SqlMeter(store.engine, capture=True) as meter:
+    with common.SqlMeter(store.engine, capture=True) as meter:
         async with AsyncSession(store.engine) as session:
             ids = await Repo(session).claim_due_nudges(
-                now=NOW, lease_until=NOW + LEASE, token="bench", limit=CLAIM_LIMIT
+                now=common.NOW, lease_until=common.NOW + LEASE, token="bench", limit=CLAIM_LIMIT
             )
             await session.rollback()
     selects = [(sql, p) for sql, p in meter.captured if sql.lstrip().upper().startswith("SELECT")]
@@ -611,9 +455,11 @@ async def captured_claim_select(store: Store) -> tuple[str, Any, int]:
 
 
 async def captured_next_due(store: Store) -> tuple[str, Any]:
-    with SqlMeter(store.engine, capture=True) as meter:
+    with common.SqlMeter(store.engine, capture=True) as meter:
         async with AsyncSession(store.engine) as session:
-            await Repo(session).next_nudge_due(after=NOW, until=NOW + timedelta(days=1))
+            await Repo(session).next_nudge_due(
+                after=common.NOW, until=common.NOW + timedelta(days=1)
+            )
             await session.rollback()
     return next((sql, p) for sql, p in meter.captured if "min(" in sql.lower())
 
@@ -631,7 +477,7 @@ async def time_claim(store: Store) -> tuple[float, int]:
     async with AsyncSession(store.engine) as session:
         start = time.perf_counter()
         ids = await Repo(session).claim_due_nudges(
-            now=NOW, lease_until=NOW + LEASE, token="bench", limit=CLAIM_LIMIT
+            now=common.NOW, lease_until=common.NOW + LEASE, token="bench", limit=CLAIM_LIMIT
         )
         seconds = time.perf_counter() - start
         await session.rollback()
@@ -641,7 +487,9 @@ async def time_claim(store: Store) -> tuple[float, int]:
 async def time_next_due(store: Store) -> tuple[float, int]:
     async with AsyncSession(store.engine) as session:
         start = time.perf_counter()
-        due = await Repo(session).next_nudge_due(after=NOW, until=NOW + timedelta(days=1))
+        due = await Repo(session).next_nudge_due(
+            after=common.NOW, until=common.NOW + timedelta(days=1)
+        )
         seconds = time.perf_counter() - start
         await session.rollback()
     return seconds, int(due is not None)
@@ -699,8 +547,8 @@ async def bench_queries(
 ) -> tuple[list[QueryResult], dict[str, Any]]:
     results: list[QueryResult] = []
     plans: dict[str, Any] = {}
-    async with fresh_store(backend, args.pg_url, workdir) as store:
-        await load_members(store, QUERY_MEMBERS, with_contacts=False)
+    async with common.fresh_store(backend, args.pg_url, workdir) as store:
+        await common.load_members(store, QUERY_MEMBERS, with_contacts=False)
         loaded = 0
         for size in sorted(args.sizes):
             start = time.perf_counter()
@@ -759,31 +607,6 @@ async def bench_queries(
 # -- reporting -----------------------------------------------------------------------------
 
 
-async def postgres_version(pg_url: str) -> str:
-    store = Store(pg_url)
-    try:
-        async with store.engine.connect() as conn:
-            return str((await conn.exec_driver_sql("SHOW server_version")).scalar_one())
-    finally:
-        await store.close()
-
-
-def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    cells = [list(headers)] + [[str(c) for c in row] for row in rows]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
-    lines = []
-    for n, row in enumerate(cells):
-        lines.append(
-            "  ".join(
-                c.ljust(w) if i == 0 else c.rjust(w)
-                for i, (c, w) in enumerate(zip(row, widths, strict=True))
-            )
-        )
-        if n == 0:
-            lines.append("  ".join("-" * w for w in widths))
-    return "\n".join(lines)
-
-
 def print_tick(results: Sequence[TickResult]) -> None:
     if not results:
         return
@@ -818,7 +641,7 @@ def print_tick(results: Sequence[TickResult]) -> None:
     headers = (
         "backend batch run claimed sent DMs SQL claim_q load render send settle inDB CPU GC total"
     )
-    print(table(headers.split(), rows))
+    print(common.table(headers.split(), rows))
     print(
         "  seconds: claim_q = Repo.claim_due_nudges, load = Repo.nudges_with_subjects (ORM),\n"
         "  render = rest of the claim step (quiet hours, rendering, planning, commit),\n"
@@ -828,7 +651,7 @@ def print_tick(results: Sequence[TickResult]) -> None:
     )
     print()
     print(
-        table(
+        common.table(
             ["backend", "batch", "best s", "median s", "worst s", "nudges/s", "load s", "target"],
             [
                 [
@@ -855,7 +678,7 @@ def print_queries(results: Sequence[QueryResult], runs: int, warmup: int) -> Non
         f"target: select < {QUERY_TARGET_MS:g} ms at 1,000,000 rows) =="
     )
     print(
-        table(
+        common.table(
             [
                 "backend",
                 "rows",
@@ -940,22 +763,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description="Benchmark the nudge tick and the due-query (SQLite and PostgreSQL)."
     )
-    parser.add_argument(
-        "--sizes",
-        type=positive_ints,
-        default=list(DEFAULT_SIZES),
-        help="table sizes for the due-query part (default: 1000,10000,100000,1000000)",
-    )
+    common.add_sizes(parser, DEFAULT_SIZES, "table sizes for the due-query part")
     parser.add_argument("--skip-postgres", action="store_true", help="SQLite only")
     parser.add_argument("--skip-sqlite", action="store_true", help="PostgreSQL only")
     parser.add_argument("--skip-tick", action="store_true", help="leave out part 1")
     parser.add_argument("--skip-query", action="store_true", help="leave out part 2")
-    parser.add_argument(
-        "--pg-url",
-        default=os.environ.get("TIARA_TEST_POSTGRES_URL", DEFAULT_PG_URL),
-        help="PostgreSQL URL (default: $TIARA_TEST_POSTGRES_URL or %(default)s)",
-    )
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="JSON results file")
+    common.add_pg_url(parser)
+    common.add_out(parser, DEFAULT_OUT)
     parser.add_argument("--runs", type=int, default=20, help="measured runs per query and size")
     parser.add_argument("--warmup", type=int, default=2, help="unmeasured runs before those")
     parser.add_argument("--tick-members", type=int, default=10_000, help="one due nudge each")
@@ -965,7 +779,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--tick-runs", type=int, default=3, help="ticks per batch size")
     parser.add_argument(
         "--batch-sizes",
-        type=positive_ints,
+        type=common.positive_ints,
         default=[1000],
         help="NudgeSender batch sizes to try (default: 1000, the app's)",
     )
@@ -978,86 +792,50 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
             "occurrence as it is sent, a few queries per nudge, and is slower"
         ),
     )
-    parser.add_argument(
-        "--default-gc",
-        action="store_true",
-        help="keep Python's default garbage-collector settings (the bot tunes them at start)",
-    )
-    args = parser.parse_args(argv)
-    args.pg_url = _async_url(args.pg_url)
-    return args
-
-
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+    common.add_default_gc(parser)
+    return parser.parse_args(argv)
 
 
 async def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    if not args.default_gc:
-        tune_gc()  # as the bot does at start-up
+    common.tune_gc(args)
     backends = [
         b
         for b, skip in (("sqlite", args.skip_sqlite), ("postgresql", args.skip_postgres))
         if not skip
     ]
-    pg_version = None
-    if "postgresql" in backends:
-        try:
-            pg_version = await postgres_version(args.pg_url)
-        except Exception as err:  # can't connect: say so, the way the app does
-            print(
-                f"PostgreSQL is not reachable ({type(err).__name__}: {err}); "
-                "use --skip-postgres to run on SQLite only",
-                file=sys.stderr,
-            )
-            return 2
+    pg_version = await common.reach_postgres(backends, args.pg_url, "--skip-postgres")
     tick_results: list[TickResult] = []
     query_results: list[QueryResult] = []
     plans: dict[str, Any] = {}
-    started = time.perf_counter()
-    load_before = load_average()
-    with tempfile.TemporaryDirectory(prefix="tiara-bench-") as tmp:
-        workdir = Path(tmp)
+    with common.timed_run() as run:
         for backend in backends:
             if not args.skip_tick:
-                log(f"tick throughput on {backend}...")
-                tick_results += await bench_tick(backend, args, workdir, log)
+                common.log(f"tick throughput on {backend}...")
+                tick_results += await bench_tick(backend, args, run.workdir, common.log)
             if not args.skip_query:
-                log(f"due-query latency on {backend}...")
-                results, backend_plans = await bench_queries(backend, args, workdir, log)
+                common.log(f"due-query latency on {backend}...")
+                results, backend_plans = await bench_queries(backend, args, run.workdir, common.log)
                 query_results += results
                 plans[backend] = backend_plans
-    elapsed = time.perf_counter() - started
 
-    machine = machine_info(
-        load_before,
-        sqlite=sqlite3.sqlite_version,
-        postgresql=pg_version,
-        sqlalchemy=sqlalchemy.__version__,
+    machine = common.machine_info(
+        run.load_before,
+        **common.database_versions(pg_version),
         asyncpg=importlib.metadata.version("asyncpg"),
     )
-    print(
-        f"\nMachine: {machine['cpu_model'] or machine['machine']}, {machine['cpu_count']} CPUs, "
-        f"{machine['memory_gb']} GB; {machine['platform']}; Python {machine['python']}, "
-        f"SQLite {machine['sqlite']}, PostgreSQL {machine['postgresql'] or '-'}, "
-        f"SQLAlchemy {machine['sqlalchemy']}, asyncpg {machine['asyncpg']}; "
-        f"load average {machine['load_average_before']} before, "
-        f"{machine['load_average_after']} after"
-    )
+    common.print_machine(machine, "sqlite", "postgresql", "sqlalchemy", "asyncpg")
     print_tick(tick_results)
     print_queries(query_results, args.runs, args.warmup)
     for backend, backend_plans in plans.items():
         print_plans(backend, backend_plans)
     print_targets(tick_results, query_results)
-    print(f"\nFinished in {elapsed:.0f} s.")
-
-    output = {
-        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "seconds": round(elapsed, 1),
-        "machine": machine,
-        "config": {
-            "now": NOW.isoformat(),
+    common.finish(
+        args.out,
+        run.elapsed,
+        machine,
+        {
+            "now": common.NOW.isoformat(),
             "sizes": sorted(args.sizes),
             "runs": args.runs,
             "warmup": args.warmup,
@@ -1073,14 +851,11 @@ async def main(argv: Sequence[str] | None = None) -> int:
             "kind": args.kind,
             "backends": backends,
         },
-        "targets": {"tick_seconds": TICK_TARGET_S, "select_ms_at_1m_rows": QUERY_TARGET_MS},
-        "tick": [asdict(r) for r in tick_results],
-        "due_query": [asdict(r) for r in query_results],
-        "plans": plans,
-    }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(output, indent=2) + "\n")
-    print(f"Results written to {args.out}")
+        targets={"tick_seconds": TICK_TARGET_S, "select_ms_at_1m_rows": QUERY_TARGET_MS},
+        tick=[asdict(r) for r in tick_results],
+        due_query=[asdict(r) for r in query_results],
+        plans=plans,
+    )
     return 0
 
 
