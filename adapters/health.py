@@ -1,9 +1,13 @@
-"""``/healthz`` and ``/metrics`` over HTTP, in every run mode.
+"""``/livez``, ``/healthz`` and ``/metrics`` over HTTP, in every run mode.
 
 Slack's HTTP mode serves them beside ``/slack/events``; otherwise (Socket Mode, Discord)
-a small server listens on ``TIARA_HEALTH_PORT``. ``/healthz`` answers 200 when the
-database answers and the scheduler has ticked lately, 503 otherwise (a probe restarts
-the process); ``/metrics`` is Prometheus' text format.
+a small server listens on ``TIARA_HEALTH_PORT``.
+
+- ``/livez`` (liveness) answers 200 whenever the process's event loop serves requests. It
+  never touches the database: a database outage must not restart every replica.
+- ``/healthz`` (readiness) answers 200 when the database answers and the scheduler has
+  ticked lately, 503 otherwise (the replica stops getting traffic until it recovers).
+- ``/metrics`` is Prometheus' text format.
 """
 
 from __future__ import annotations
@@ -30,6 +34,12 @@ def max_tick_age(tick_seconds: float) -> timedelta:
 def add_health_routes(app: web.Application, bot: Bot, *, tick_seconds: float) -> None:
     age = max_tick_age(tick_seconds)
 
+    async def livez(_request: web.Request) -> web.StreamResponse:
+        # Answering at all shows the event loop runs; the tick age is for people reading it.
+        last = bot.last_tick
+        ago = round((bot.clock.now() - last).total_seconds(), 1) if last else None
+        return web.json_response({"status": "ok", "last_tick_seconds_ago": ago})
+
     async def healthz(_request: web.Request) -> web.StreamResponse:
         health = await bot.health(max_tick_age=age)
         return web.json_response(health.as_json(bot.clock.now()), status=200 if health.ok else 503)
@@ -38,6 +48,7 @@ def add_health_routes(app: web.Application, bot: Bot, *, tick_seconds: float) ->
         body = bot.metrics.render()
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
 
+    app.router.add_get("/livez", livez)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
 

@@ -188,6 +188,23 @@ def container_port(container: dict[str, Any], port: int | str) -> int:
     return int(named[0])
 
 
+def health_port(container: dict[str, Any]) -> int:
+    """Where the container serves /livez, /healthz and /metrics: beside /slack/events on
+    --port in Slack's HTTP mode, otherwise on the health server's TIARA_HEALTH_PORT."""
+    args = container.get("args", [])
+    if "--http" in args:
+        return int(args[args.index("--port") + 1])
+    env = {v["name"]: v.get("value") for v in container.get("env", [])}
+    default = Settings.model_fields["health_port"].default
+    return int(env.get("TIARA_HEALTH_PORT") or default)
+
+
+def deployments() -> list[dict[str, Any]]:
+    found = k8s_objects("Deployment")
+    assert found
+    return found
+
+
 def parse_env_example() -> tuple[dict[str, str], list[str], list[str]]:
     """.env.example's commented-out settings (name → shown value), names listed more than
     once, and any uncommented assignment."""
@@ -480,7 +497,7 @@ def test_the_pinned_kubernetes_version_is_bundled() -> None:
 @pytest.mark.parametrize(
     ("filename", "document"),
     list(k8s_documents()),
-    ids=[f"{name}:{doc['kind']}" for name, doc in k8s_documents()],
+    ids=[f"{name}:{doc['kind']}/{doc['metadata']['name']}" for name, doc in k8s_documents()],
 )
 def test_kubernetes_manifest_is_valid(filename: str, document: dict[str, Any]) -> None:
     assert k8s_errors(document) == [], filename
@@ -496,9 +513,18 @@ def test_the_kubernetes_schema_really_checks() -> None:
     assert k8s_errors(deployment)
 
 
+def test_every_manifest_file_is_read() -> None:
+    # k8s_documents() globs *.yaml: a .yml file would never be validated.
+    assert not list(K8S.glob("*.yml")), "name Kubernetes manifests *.yaml"
+    files = {name for name, _ in k8s_documents()}
+    assert files == {path.name for path in K8S.glob("*.yaml")}, "a manifest with no object"
+    assert "40-discord.yaml" in files
+
+
 def test_the_manifests_cover_what_a_rollout_needs() -> None:
     kinds = {doc["kind"] for _, doc in k8s_documents()}
     assert {"Secret", "ConfigMap", "Deployment", "Service", "Job"} <= kinds
+    assert {doc["metadata"]["name"] for doc in deployments()} == {"tiara", "tiara-discord"}
     namespaces = {doc["metadata"]["name"] for doc in k8s_objects("Namespace")}
     for _, doc in k8s_documents():
         if doc["kind"] != "Namespace":
@@ -516,12 +542,80 @@ def test_the_slack_deployment_serves_http_with_replicas_and_probes() -> None:
     assert args == ["run", "slack", "--http", "--port", "3000"]
     port = int(args[args.index("--port") + 1])
     assert port in [p["containerPort"] for p in container["ports"]]
-    for probe in ("readinessProbe", "livenessProbe"):
-        get = container[probe]["httpGet"]
-        assert get["path"] == "/healthz", probe
-        assert container_port(container, get["port"]) == port, probe
+    assert health_port(container) == port
     assert container["resources"]["limits"]["memory"] == "256Mi"
     assert container["resources"]["requests"]["memory"]
+
+
+def test_liveness_never_depends_on_the_database_and_readiness_does() -> None:
+    # /livez answers while the process serves requests; /healthz also asks the database
+    # and the scheduler. Liveness on /healthz would restart every replica in a database
+    # outage.
+    for deployment in deployments():
+        name = deployment["metadata"]["name"]
+        for container in deployment["spec"]["template"]["spec"]["containers"]:
+            port = health_port(container)
+            paths = {"livenessProbe": "/livez", "readinessProbe": "/healthz"}
+            if "startupProbe" in container:
+                paths["startupProbe"] = "/healthz"
+            for probe, path in paths.items():
+                get = container[probe]["httpGet"]
+                assert get["path"] == path, f"{name}: {probe}"
+                assert container_port(container, get["port"]) == port, f"{name}: {probe}"
+            liveness = container["livenessProbe"]
+            # Restart after about a minute of no answer, not at the first slow one.
+            patience = liveness.get("periodSeconds", 10) * liveness.get("failureThreshold", 3)
+            assert 30 <= patience <= 180, f"{name}: liveness waits {patience} s"
+            assert liveness.get("timeoutSeconds", 1) >= 2, name
+
+
+def test_the_discord_deployment_keeps_one_gateway_connection() -> None:
+    deployment = the("Deployment", "tiara-discord")
+    spec = deployment["spec"]
+    # One gateway connection per token: no second replica, not even during a rollout.
+    assert spec["replicas"] == 1
+    assert spec["strategy"] == {"type": "Recreate"}
+    labels = spec["template"]["metadata"]["labels"]
+    assert spec["selector"]["matchLabels"].items() <= labels.items()
+    pod = spec["template"]["spec"]
+    assert pod["terminationGracePeriodSeconds"] >= MIN_STOP_SECONDS
+    (container,) = pod["containers"]
+    assert container["args"] == ["run", "discord"]
+    assert health_port(container) == 8080
+    assert 8080 in [p["containerPort"] for p in container["ports"]]
+    (slack,) = the("Deployment", "tiara")["spec"]["template"]["spec"]["containers"]
+    assert container["image"] == slack["image"]
+    assert container["resources"] == slack["resources"]
+    assert container["securityContext"] == slack["securityContext"]
+    # The Slack Service and disruption budget must not pick up the Discord pod.
+    service = the("Service", "tiara")
+    assert not service["spec"]["selector"].items() <= labels.items()
+    for budget in k8s_objects("PodDisruptionBudget"):
+        assert not budget["spec"]["selector"]["matchLabels"].items() <= labels.items()
+
+
+def test_the_discord_deployment_gets_its_token_and_not_slacks() -> None:
+    (container,) = the("Deployment", "tiara-discord")["spec"]["template"]["spec"]["containers"]
+    names = [s["secretRef"]["name"] for s in container["envFrom"] if "secretRef" in s]
+    assert names == ["tiara-discord-secrets"]
+    keys = set(the("Secret", "tiara-discord-secrets")["stringData"])
+    assert {"DISCORD_TOKEN", "TIARA_DATABASE_URL"} <= keys
+    assert not any(key.startswith("SLACK_") for key in keys)
+    assert "DISCORD_TOKEN" not in the("Secret", "tiara-secrets")["stringData"]
+
+
+def test_pods_carry_prometheus_scrape_annotations_for_their_metrics_port() -> None:
+    for deployment in deployments():
+        name = deployment["metadata"]["name"]
+        template = deployment["spec"]["template"]
+        annotations = template["metadata"].get("annotations", {})
+        assert annotations.get("prometheus.io/scrape") == "true", name
+        assert annotations.get("prometheus.io/path") == "/metrics", name
+        (container,) = template["spec"]["containers"]
+        port = annotations.get("prometheus.io/port")
+        assert isinstance(port, str), f"{name}: annotation values are strings"
+        assert int(port) == health_port(container), name
+        assert int(port) in [p["containerPort"] for p in container["ports"]], name
 
 
 def test_every_workload_runs_non_root_and_read_only(
@@ -598,10 +692,11 @@ def test_workload_settings_come_from_the_configmap_and_secret_and_are_real_setti
 def test_the_secret_holds_placeholders_only() -> None:
     secrets = k8s_objects("Secret")
     assert secrets
+    slack = set(the("Secret", "tiara-secrets")["stringData"])
+    assert {"SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "TIARA_DATABASE_URL"} <= slack
     for secret in secrets:
         assert "data" not in secret, "base64 data hides what is checked in: use stringData"
         values = secret["stringData"]
-        assert {"SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "TIARA_DATABASE_URL"} <= set(values)
         for key, value in values.items():
             assert "CHANGE_ME" in value, f"{key} must be an obvious placeholder"
             for pattern in REAL_LOOKING:
@@ -615,6 +710,20 @@ def test_replicas_share_postgresql_never_sqlite() -> None:
         "nudges are claimed with leases in PostgreSQL; SQLite can't be shared by replicas"
     )
     assert url.drivername == "postgresql+asyncpg"
+
+
+def test_discord_has_a_postgresql_database_of_its_own() -> None:
+    slack = make_url(the("Secret", "tiara-secrets")["stringData"]["TIARA_DATABASE_URL"])
+    discord = make_url(the("Secret", "tiara-discord-secrets")["stringData"]["TIARA_DATABASE_URL"])
+    # The pod's root filesystem is read-only: no SQLite file; PostgreSQL it is.
+    assert discord.drivername == "postgresql+asyncpg"
+    # Every process claims every due reminder in its database: a Discord process can't
+    # send Slack's, so sharing one database would mark Slack members' reminders failed.
+    assert (discord.host, discord.port, discord.database) != (
+        slack.host,
+        slack.port,
+        slack.database,
+    )
 
 
 # ---- systemd -----------------------------------------------------------------------------

@@ -1,5 +1,6 @@
-"""What operators see: /healthz says whether the database answers and the scheduler ticks;
-/metrics counts commands, nudges, ticks and rounds, and never carries what a user typed."""
+"""What operators see: /livez says the process serves requests (and never asks the
+database); /healthz says whether the database answers and the scheduler ticks; /metrics
+counts commands, nudges, ticks and rounds, and never carries what a user typed."""
 
 from __future__ import annotations
 
@@ -104,8 +105,11 @@ async def test_healthz_is_ok_while_the_scheduler_ticks_and_503_when_it_stops(
     assert (await healthy.json())["last_tick_seconds_ago"] == 0
 
 
-async def test_healthz_is_503_when_the_database_is_unreachable() -> None:
-    store = Store("postgresql+asyncpg://postgres@127.0.0.1:1/nowhere")
+UNREACHABLE = "postgresql+asyncpg://postgres@127.0.0.1:1/nowhere"
+
+
+async def test_healthz_is_503_when_the_database_is_unreachable_but_livez_is_200() -> None:
+    store = Store(UNREACHABLE)
     bot = Bot(store=store, clock=FixedClock(START), registry=registry)
     server = HealthServer(bot, tick_seconds=30)
     await server.start("127.0.0.1", 0)
@@ -115,6 +119,39 @@ async def test_healthz_is_503_when_the_database_is_unreachable() -> None:
             response = await session.get(f"http://127.0.0.1:{server.port}/healthz")
             assert response.status == 503
             assert (await response.json())["database"] == "unreachable"
+            # Liveness: a database outage must not get the process restarted.
+            alive = await session.get(f"http://127.0.0.1:{server.port}/livez")
+            assert alive.status == 200
+            assert await alive.json() == {"status": "ok", "last_tick_seconds_ago": None}
     finally:
         await server.stop()
         await store.close()
+
+
+async def test_livez_beside_other_routes_is_200_without_a_database_and_shows_the_tick() -> None:
+    store = Store(UNREACHABLE)
+    clock = FixedClock(START)
+    bot = Bot(store=store, clock=clock, registry=registry, notifier=RecordingNotifier())
+    app = web.Application()  # as Slack's HTTP mode: the routes beside /slack/events
+    add_health_routes(app, bot, tick_seconds=30)
+    try:
+        async with TestClient(TestServer(app, host="127.0.0.1")) as client:
+            assert (await client.get("/healthz")).status == 503
+            clock.advance(max_tick_age(30) * 10)  # the scheduler looks stuck as well
+            alive = await client.get("/livez")
+            assert alive.status == 200
+            assert (await alive.json())["status"] == "ok"
+            bot.last_tick = clock.now()  # as a tick records it (the database is down here)
+            clock.advance(timedelta(seconds=12))
+            assert (await (await client.get("/livez")).json())["last_tick_seconds_ago"] == 12
+    finally:
+        await store.close()
+
+
+async def test_livez_answers_on_the_live_app(live: tuple[Bot, FixedClock, TestClient]) -> None:
+    bot, clock, client = live
+    await bot.tick()
+    clock.advance(timedelta(seconds=5))
+    alive = await client.get("/livez")
+    assert alive.status == 200
+    assert await alive.json() == {"status": "ok", "last_tick_seconds_ago": 5}
