@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +20,19 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import StaticPool
 
+from storage import sqlite_inline
+
 __all__ = ["MIGRATIONS", "Store", "alembic_config"]
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 15_000
+# PostgreSQL: transactions run at once by one process, and the pool's connections for them.
+# More would not go faster (every command's Python runs on one event loop), and under a
+# burst they would wait for a pooled connection and time out; beyond this many, a command
+# waits its turn instead, and the event loop stays free to acknowledge new requests.
+CONCURRENT_TRANSACTIONS = 8
+# Room for what doesn't go through transaction(): health checks and migrations.
+POOL_OVERFLOW = 4
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -38,13 +47,18 @@ def alembic_config(connection: Connection | None = None) -> Config:
 def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     # Let SQLAlchemy, not the driver, decide where transactions begin: the driver's own
     # handling turns a SAVEPOINT into a commit point, so a failed command would keep the
-    # rows it wrote before the failure.
-    dbapi_connection.isolation_level = None
+    # rows it wrote before the failure. (storage.sqlite_inline opens it that way already.)
+    if dbapi_connection.isolation_level is not None:
+        dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
-    # Another process holding the lock (a second bot, `tiara db upgrade`) makes us wait
-    # rather than fail at once.
-    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    # Write-ahead logging: readers never wait for the writer, and a commit appends to one
+    # file instead of writing and deleting a rollback journal. NORMAL syncs the log at
+    # checkpoints, not at every commit: a power cut (not a crash of the bot) can lose the
+    # last commits, never corrupt the file. In memory, SQLite answers "memory" and keeps
+    # no log.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 
 
@@ -70,22 +84,31 @@ class Store:
         parsed = make_url(url)
         kwargs: dict[str, Any] = {"connect_args": connect_args or {}}
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
-        if self.is_sqlite and parsed.database in (None, "", ":memory:"):
-            # One shared connection, or every session would see its own empty database.
-            kwargs["poolclass"] = StaticPool
+        if self.is_sqlite:
+            database = parsed.database or ":memory:"
+            # sqlite3 on the loop's thread; aiosqlite's thread hand-offs cost more than
+            # the statements (see storage.sqlite_inline). Another process holding the lock
+            # is waited for up to the busy timeout, without blocking the loop.
+            kwargs["async_creator"] = sqlite_inline.connect(
+                database, busy_timeout=SQLITE_BUSY_TIMEOUT_MS / 1000
+            )
+            if database == ":memory:":
+                # One shared connection, or every session would see its own empty database.
+                kwargs["poolclass"] = StaticPool
+        else:
+            kwargs.update(pool_size=CONCURRENT_TRANSACTIONS, max_overflow=POOL_OVERFLOW)
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _on_sqlite_connect)
             event.listen(self.engine.sync_engine, "begin", _on_sqlite_begin)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
-        self._lock = asyncio.Lock() if self.is_sqlite else None
+        # SQLite has one writer: one transaction at a time avoids "database is locked".
+        self._slots = asyncio.Semaphore(1 if self.is_sqlite else CONCURRENT_TRANSACTIONS)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """A session inside one transaction: committed on success, rolled back on any error."""
-        # SQLite has one writer; serialising here avoids "database is locked".
-        lock: AbstractAsyncContextManager[object] = self._lock or nullcontext()
-        async with lock, self._sessions() as session, session.begin():
+        async with self._slots, self._sessions() as session, session.begin():
             yield session
 
     async def upgrade(self, revision: str = "head") -> None:
