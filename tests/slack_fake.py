@@ -132,6 +132,7 @@ class Call:
     params: dict[str, Any]
     token: str | None
     at: float
+    peer: str | None = None  # the client's "host:port": one per connection it opened
 
 
 @dataclass(frozen=True)
@@ -442,8 +443,20 @@ class FakeSlackApi(LocalServer):
             raise ValueError("times must not be negative")
         self._scripted.setdefault(method, deque()).extend([answer] * times)
 
-    async def _record(self, method: str, params: dict[str, Any], token: str | None) -> None:
-        self.calls.append(Call(method=method, params=params, token=token, at=time.monotonic()))
+    async def _record(
+        self,
+        method: str,
+        params: dict[str, Any],
+        token: str | None,
+        request: web.Request | None = None,
+    ) -> None:
+        peer = None
+        if request is not None and request.transport is not None:
+            host, port, *_ = request.transport.get_extra_info("peername") or ("?", 0)
+            peer = f"{host}:{port}"
+        self.calls.append(
+            Call(method=method, params=params, token=token, at=time.monotonic(), peer=peer)
+        )
         async with self._changed:
             self._changed.notify_all()
 
@@ -475,7 +488,7 @@ class FakeSlackApi(LocalServer):
     async def _handle_api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         params, token = await _read_params(request)
-        await self._record(method, params, token)
+        await self._record(method, params, token, request)
         return self._scripted_response(method) or web.json_response(
             self._answer(method, params, token)
         )
@@ -483,14 +496,16 @@ class FakeSlackApi(LocalServer):
     async def _handle_response_url(self, request: web.Request) -> web.Response:
         params, token = await _read_params(request)
         params["response_url_name"] = request.match_info["name"]
-        await self._record(RESPONSE_URL_METHOD, params, token)
+        await self._record(RESPONSE_URL_METHOD, params, token, request)
         return self._scripted_response(RESPONSE_URL_METHOD) or web.json_response({"ok": True})
 
     async def _handle_file_upload(self, request: web.Request) -> web.Response:
         """The ``upload_url`` of one file: Slack's file servers answer ``OK - <size>``."""
         file_id = request.match_info["file_id"]
         data = await request.read()
-        await self._record(FILE_UPLOAD_METHOD, {"file_id": file_id, "size": len(data)}, None)
+        await self._record(
+            FILE_UPLOAD_METHOD, {"file_id": file_id, "size": len(data)}, None, request
+        )
         scripted = self._next_scripted(FILE_UPLOAD_METHOD)
         if scripted is not None:
             # Slack's file servers answer a refusal with an HTTP error, not {"ok": false}.

@@ -201,6 +201,12 @@ async def test_log_in_a_modal_list_it_and_get_the_nudge(
     assert 'tiara_commands_total{command="log",outcome="ok"} 1.0' in metrics
     assert 'tiara_nudges_total{result="sent"}' in metrics
 
+    # Every call went through a few kept-alive connections, not one connection per call
+    # (slack_sdk's default, with a TLS handshake each against the real Slack).
+    calls = [call for call in fake.calls if call.peer is not None]
+    assert len(calls) >= 5
+    assert len({call.peer for call in calls}) < len(calls) / 2, [c.peer for c in calls]
+
     # SIGTERM stops it cleanly, and nothing it logged holds the token or the notes.
     running.process.send_signal(signal.SIGTERM)
     _, stderr = await asyncio.wait_for(running.process.communicate(), timeout=WITHIN)

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
+from aiohttp import ClientSession
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
@@ -129,8 +130,10 @@ class SlackAdapter:
         admin_every: timedelta = ADMIN_EVERY,
         home_debounce: float = _HOME_DEBOUNCE,
         monotonic: Callable[[], float] = time.monotonic,
+        http_session: ClientSession | None = None,
     ) -> None:
         self.bot = bot
+        self.http_session = http_session
         self.app = app
         self.notifier = notifier
         self.profile_every = profile_every
@@ -356,20 +359,26 @@ class SlackAdapter:
 
     async def _respond(self, respond: Respond, message: Message) -> None:
         """Answer a slash command or a click: private answers only the member sees."""
+        url = getattr(respond, "response_url", None)
+        send = self._webhook(url).send if isinstance(url, str) and url else respond
         for payload in message_payloads(message):
-            await respond(
+            await send(
                 text=payload.text,
                 blocks=payload.blocks,
                 response_type="ephemeral" if message.private else "in_channel",
                 replace_original=False,
             )
 
+    def _webhook(self, response_url: str) -> AsyncWebhookClient:
+        """A response_url's client, over the shared connections when there are some."""
+        return AsyncWebhookClient(response_url, session=self.http_session)
+
     async def _deliver_answer(
         self, client: AsyncWebClient, user: UserRef, message: Message, response_url: object
     ) -> None:
         """A submitted form's answer: where the command was typed, else in a DM."""
         if isinstance(response_url, str) and response_url:
-            webhook = AsyncWebhookClient(response_url)
+            webhook = self._webhook(response_url)
             try:
                 for payload in message_payloads(message):
                     await webhook.send(

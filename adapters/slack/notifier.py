@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from aiohttp import ClientError
+from aiohttp import ClientError, ClientSession
 from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.request import HttpRequest
@@ -225,6 +225,9 @@ class SlackNotifier:
     base_url: str = AsyncWebClient.BASE_URL
     sleep: Sleep = asyncio.sleep
     dm_channels: dict[tuple[str, str], str] = field(default_factory=dict)
+    # One connection pool for every call (SlackSetup.open_http); None: a new connection
+    # per call, as slack_sdk does by default.
+    session: ClientSession | None = None
     _clients: dict[str, AsyncWebClient] = field(default_factory=dict)
     _groups: dict[tuple[str, frozenset[str]], str] = field(default_factory=dict)
     _channels_by_name: dict[tuple[str, str], str] = field(default_factory=dict)
@@ -236,12 +239,19 @@ class SlackNotifier:
             client = AsyncWebClient(
                 token=token,
                 base_url=self.base_url,
+                session=self.session,
                 retry_handlers=[
                     PacedRateLimitRetry(pacer=self.pacer, workspace=workspace, sleep=self.sleep)
                 ],
             )
             self._clients[token] = client
         return client
+
+    def use_session(self, session: ClientSession | None) -> None:
+        """Send every call, from clients made before and after, through ``session``."""
+        self.session = session
+        for client in self._clients.values():
+            client.session = session
 
     async def _client(self, workspace: str) -> AsyncWebClient:
         token = await self.tokens.bot_token(workspace)

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from aiohttp import web
+from aiohttp import ClientSession, web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
@@ -58,6 +58,23 @@ class SlackSetup:
     notifier: SlackNotifier
     installation_store: AsyncSQLAlchemyInstallationStore | None
     store: Store
+    http_session: ClientSession | None = None
+
+    async def open_http(self) -> None:
+        """One aiohttp session (a pool of kept-alive connections) for every Web API call
+        and every answer to a response_url. Without it slack_sdk opens a connection, with
+        its TLS handshake, per call."""
+        if self.http_session is None:
+            self.http_session = ClientSession()
+            self.client.session = self.http_session
+            self.notifier.use_session(self.http_session)
+
+    async def close_http(self) -> None:
+        session, self.http_session = self.http_session, None
+        if session is not None:
+            self.client.session = None
+            self.notifier.use_session(None)
+            await session.close()
 
     def adapter(
         self, bot: Bot, *, http: bool, process_before_response: bool = False
@@ -91,7 +108,7 @@ class SlackSetup:
             oauth_settings=oauth,
             process_before_response=process_before_response,
         )
-        return SlackAdapter(bot, app=app, notifier=self.notifier)
+        return SlackAdapter(bot, app=app, notifier=self.notifier, http_session=self.http_session)
 
 
 def slack_setup(
@@ -190,6 +207,7 @@ class SlackService:
         self._socket: Any = None
 
     async def start(self, bot: Bot) -> None:
+        await self.setup.open_http()
         self.adapter = adapter = self.setup.adapter(bot, http=self.http)
         if self.http:
             self._runner = web.AppRunner(
@@ -225,3 +243,4 @@ class SlackService:
             await self._runner.cleanup()
         if self.adapter is not None:
             await self.adapter.drain()
+        await self.setup.close_http()
