@@ -238,6 +238,7 @@ class Planner:
             contact_id=contact.id if contact is not None else None,
             kinds=kinds,
             statuses=statuses,
+            subjects=False,
         ):
             if nudge.dedupe_key in keep:
                 continue
@@ -270,6 +271,12 @@ class Planner:
 
     async def meeting_changed(self, meeting: Meeting) -> None:
         """Plan (or re-plan) everything about one meeting after it was logged or edited."""
+        # The nudges looked up by key below, in one query.
+        keys = [f"thanks:m{meeting.id}", f"thanks_last:m{meeting.id}"]
+        keys.append(f"tell_referrer:m{meeting.id}")
+        if meeting.held_at > self.now:
+            keys.extend(self._day_keys(meeting))
+        await self.repo.preload_nudges({(self.member.id, key) for key in keys})
         if meeting.held_at > self.now:
             await self._upcoming(meeting)
         else:
@@ -283,10 +290,9 @@ class Planner:
         held = meeting.held_at
         if meeting.thanks_at is not None and meeting.thanks_at < held:
             meeting.thanks_at = None  # moved into the future: that thank-you was for nothing
-        await self.keep_in_touch(meeting.contact)  # not met (yet)? then no keep-in-touch
-        # Keys carry the meeting's date: a meeting moved to another day gets its prep again.
-        when_key = rhythm.local_date(held).isoformat()
-        prep_key, log_key = f"prep:m{meeting.id}:{when_key}", f"log_it:m{meeting.id}:{when_key}"
+        # Not met (yet)? Then no keep-in-touch. A meeting is set up: no more referral nudge.
+        await self.keep_in_touch(meeting.contact, also_cancel=(k.REFERRAL,))
+        prep_key, log_key = self._day_keys(meeting)
         await self.cancel((k.PREP, k.LOG_IT), meeting=meeting, keep=(prep_key, log_key))
         day_before = rhythm.at_nudge_time(rhythm.local_date(held) - timedelta(days=1))
         prep = day_before if day_before > self.now else held - PREP_LATE
@@ -308,11 +314,18 @@ class Planner:
             expires=log_it + k.STALE_AFTER[k.LOG_IT],
         )
         await self.cancel_keys(f"tell_referrer:m{meeting.id}")
-        await self.cancel((k.REFERRAL,), contact=meeting.contact)  # a meeting is set up
+
+    def _day_keys(self, meeting: Meeting) -> tuple[str, str]:
+        """The prep and how-did-it-go keys of an upcoming meeting. They carry its date: a
+        meeting moved to another day gets its prep again."""
+        day = self.rhythm.local_date(meeting.held_at).isoformat()
+        return f"prep:m{meeting.id}:{day}", f"log_it:m{meeting.id}:{day}"
 
     async def _thanks(self, meeting: Meeting) -> None:
         """Thank-you nudges: one a couple of hours after, a last call before the 24 hours."""
         first_key, last_key = f"thanks:m{meeting.id}", f"thanks_last:m{meeting.id}"
+        # Both are looked up below: in one query.
+        await self.repo.preload_nudges({(self.member.id, first_key), (self.member.id, last_key)})
         if meeting.thanks_at is not None:
             await self.cancel_keys(first_key, last_key)
             return
@@ -413,21 +426,24 @@ class Planner:
     # -- keeping in touch ----------------------------------------------------------------
 
     async def touch(self, contact: Contact, when: datetime) -> None:
-        """Any interaction with ``contact``: remember it and restart keep-in-touch."""
+        """Any interaction with ``contact``: remember it, drop the nudge to reach out to
+        them (a referral), and restart keep-in-touch."""
         if contact.last_contact_at is None or when > contact.last_contact_at:
             contact.last_contact_at = when
-        await self.cancel((k.REFERRAL,), contact=contact)
-        await self.keep_in_touch(contact)
+        await self.keep_in_touch(contact, also_cancel=(k.REFERRAL,))
 
-    async def keep_in_touch(self, contact: Contact) -> None:
-        """Every few months after the last interaction with someone the member has met."""
+    async def keep_in_touch(self, contact: Contact, *, also_cancel: Sequence[str] = ()) -> None:
+        """Every few months after the last interaction with someone the member has met.
+
+        Pending nudges of ``also_cancel`` about the contact go in the same pass.
+        """
         last = contact.last_contact_at
-        key = None
+        key = day = None
         if last is not None and await self.repo.has_met(self.member.id, contact.id, self.now):
             day = add_months(self.rhythm.local_date(last), self.member.keep_in_touch_months)
             key = f"keep:c{contact.id}:{day.isoformat()}"
-        await self.cancel((k.KEEP_IN_TOUCH,), contact=contact, keep=(key,))
-        if key is None:
+        await self.cancel((k.KEEP_IN_TOUCH, *also_cancel), contact=contact, keep=(key,))
+        if key is None or day is None:
             return
         due = self._soon(self.rhythm.at_nudge_time(day))
         await self.schedule(
