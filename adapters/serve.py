@@ -90,7 +90,9 @@ async def serve(
         if len(services) == 1
         else PlatformNotifier({s.platform: s.notifier for s in services})
     )
-    app = await build_app(settings, clock=clock, store=store, notifier=notifier)
+    app = await build_app(
+        settings, clock=clock, store=store, notifier=notifier, platforms=frozenset(platforms)
+    )
     tune_gc()
     scheduler = TickScheduler(app.bot, interval_seconds=settings.tick_seconds)
     stop = asyncio.Event()

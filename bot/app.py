@@ -33,6 +33,7 @@ async def build_app(
     store: Store | None = None,
     notifier: Notifier | None = None,
     migrate: bool = True,
+    platforms: frozenset[str] | None = None,
 ) -> App:
     """Build everything; tests pass their own clock or store. Brings the schema up to date."""
     from bot.commands import registry
@@ -49,6 +50,7 @@ async def build_app(
         notifier=notifier,
         nudge_lease=timedelta(seconds=settings.nudge_lease_seconds),
         coaches=settings.coach_ids,
+        platforms=platforms,
     )
     return App(settings=settings, store=store, bot=bot)
 

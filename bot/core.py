@@ -60,7 +60,11 @@ class Bot:
         notifier: Notifier | None = None,
         nudge_lease: timedelta = timedelta(minutes=5),
         coaches: frozenset[str] = frozenset(),
+        platforms: frozenset[str] | None = None,
     ) -> None:
+        """``platforms``: those this process serves. Its scheduler then sends only those
+        platforms' reminders, practice posts and digests, so processes for different
+        platforms can share a database. None (the console, tests): every platform."""
         self.store = store
         self.metrics = Metrics()
         self.started_at = clock.now()
@@ -79,6 +83,7 @@ class Bot:
                 clock=clock,
                 default_timezone=default_timezone,
                 lease=nudge_lease,
+                platforms=platforms,
             )
             if notifier is not None
             else None
@@ -91,6 +96,7 @@ class Bot:
                 default_timezone=default_timezone,
                 rng=self.rng,
                 lease=nudge_lease,
+                platforms=platforms,
             )
             if notifier is not None
             else None
@@ -102,6 +108,7 @@ class Bot:
                 clock=clock,
                 default_timezone=default_timezone,
                 lease=nudge_lease,
+                platforms=platforms,
             )
             if notifier is not None
             else None

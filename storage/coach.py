@@ -7,7 +7,7 @@ follow-up. Every query is scoped to one workspace.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -28,6 +28,7 @@ from storage.models import (
     StoredPayload,
     Workspace,
 )
+from storage.repo import on_platforms
 
 __all__ = ["CoachRepo", "MemberCounts", "WeekCounts"]
 
@@ -193,11 +194,18 @@ class CoachRepo:
                 counts.thanks[thanked] += 1
         return counts
 
-    async def digest_due(self, now: datetime, limit: int = 50) -> Sequence[tuple[int, datetime]]:
-        """Coaches whose weekly digest is due: (member id, when it was due)."""
+    async def digest_due(
+        self, now: datetime, limit: int = 50, *, platforms: Collection[str] | None = None
+    ) -> Sequence[tuple[int, datetime]]:
+        """Coaches (of workspaces on ``platforms``; None: all) whose weekly digest is due:
+        (member id, when it was due)."""
         stmt = (
             select(Member.id, Member.digest_next_at)
-            .where(Member.digest_next_at.is_not(None), Member.digest_next_at <= now)
+            .where(
+                Member.digest_next_at.is_not(None),
+                Member.digest_next_at <= now,
+                on_platforms(Member.workspace_id, platforms),
+            )
             .order_by(Member.digest_next_at)
             .limit(limit)
         )

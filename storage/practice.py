@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from storage.models import Member, PracticeGroup, PracticeRound, PracticeSeat, Workspace
-from storage.repo import lease_rows
+from storage.repo import lease_rows, on_platforms
 
 __all__ = ["WAITING_FOR", "PracticeRepo"]
 
@@ -159,14 +159,23 @@ class PracticeRepo:
         lease_until: datetime,
         token: str,
         limit: int = 200,
+        platforms: Collection[str] | None = None,
     ) -> list[int]:
-        """Lease rounds not yet announced, or groups whose plan is not yet sent."""
+        """Lease rounds not yet announced, or groups whose plan is not yet sent (of
+        workspaces on ``platforms``; None: all)."""
         sent: Any = (
             PracticeRound.announced_at if model is PracticeRound else PracticeGroup.plan_sent_at
         )
+        ours = on_platforms(PracticeRound.workspace_id, platforms)
+        if model is PracticeGroup:
+            ours = PracticeGroup.round_id.in_(select(PracticeRound.id).where(ours))
         stmt = (
             select(model.id)
-            .where(sent.is_(None), or_(model.lease_until.is_(None), model.lease_until <= now))
+            .where(
+                sent.is_(None),
+                or_(model.lease_until.is_(None), model.lease_until <= now),
+                ours,
+            )
             .order_by(model.id)
             .limit(limit)
             .with_for_update(skip_locked=True)

@@ -7,10 +7,10 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, literal_column, or_, select, update
+from sqlalchemy import ColumnElement, delete, func, literal_column, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import InstrumentedAttribute, joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from storage.models import (
@@ -45,7 +45,21 @@ _NUDGE_SUBJECTS_JOINED = (
     joinedload(Nudge.contact),
 )
 
-__all__ = ["Repo", "lease_rows", "name_key"]
+__all__ = ["Repo", "lease_rows", "name_key", "on_platforms"]
+
+
+def on_platforms(
+    workspace_id: InstrumentedAttribute[int], platforms: Collection[str] | None
+) -> ColumnElement[bool]:
+    """Rows of workspaces on ``platforms`` (None: every platform).
+
+    A process claims only what it can send: with Slack and Discord served by different
+    processes on one database, the Slack process must leave Discord's reminders alone
+    rather than fail them.
+    """
+    if platforms is None:
+        return true()
+    return workspace_id.in_(select(Workspace.id).where(Workspace.platform.in_(sorted(platforms))))
 
 
 def name_key(name: str) -> str:
@@ -484,7 +498,13 @@ class Repo:
         return (await self.session.execute(stmt)).scalars().all()
 
     async def claim_due_nudges(
-        self, *, now: datetime, lease_until: datetime, token: str, limit: int
+        self,
+        *,
+        now: datetime,
+        lease_until: datetime,
+        token: str,
+        limit: int,
+        platforms: Collection[str] | None = None,
     ) -> list[int]:
         """Claim up to ``limit`` due nudges for this worker; return their ids.
 
@@ -498,6 +518,7 @@ class Repo:
                 Nudge.status == _PENDING,
                 Nudge.due_at <= now,
                 or_(Nudge.lease_until.is_(None), Nudge.lease_until <= now),
+                on_platforms(Nudge.workspace_id, platforms),
             )
             .order_by(Nudge.due_at, Nudge.id)
             .limit(limit)

@@ -42,18 +42,20 @@ class DigestRunner:
         clock: Clock,
         default_timezone: str,
         lease: timedelta,
+        platforms: frozenset[str] | None = None,
     ) -> None:
         self.store = store
         self.notifier = notifier
         self.clock = clock
         self.default_timezone = default_timezone
         self.lease = lease
+        self.platforms = platforms  # whose coaches this process writes to (None: all)
 
     async def tick(self) -> int:
         """Send the digests that are due; return how many went out."""
         now = self.clock.now()
         async with self.store.transaction() as session:
-            due = await CoachRepo(session).digest_due(now)
+            due = await CoachRepo(session).digest_due(now, platforms=self.platforms)
         sent = 0
         for member_id, was in due:
             try:

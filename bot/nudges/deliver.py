@@ -97,6 +97,7 @@ class NudgeSender:
         batch_size: int = 1000,
         max_batches: int = 50,
         lease: timedelta = timedelta(minutes=5),
+        platforms: frozenset[str] | None = None,
         concurrency: int = 16,
     ) -> None:
         self.store = store
@@ -107,6 +108,8 @@ class NudgeSender:
         self.max_batches = max_batches
         self.lease = lease
         self.concurrency = concurrency
+        # Claim only reminders of workspaces on these platforms (None: all).
+        self.platforms = platforms
 
     async def tick(self) -> TickReport:
         """Send everything that is due now (up to ``max_batches`` batches)."""
@@ -136,7 +139,11 @@ class NudgeSender:
         async with self.store.transaction() as session:
             repo = Repo(session)
             ids = await repo.claim_due_nudges(
-                now=now, lease_until=now + self.lease, token=token, limit=self.batch_size
+                now=now,
+                lease_until=now + self.lease,
+                token=token,
+                limit=self.batch_size,
+                platforms=self.platforms,
             )
             if not ids:
                 return None

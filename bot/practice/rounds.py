@@ -182,6 +182,7 @@ class PracticeRunner:
         default_timezone: str,
         rng: random.Random,
         lease: timedelta = timedelta(minutes=5),
+        platforms: frozenset[str] | None = None,
     ) -> None:
         self.store = store
         self.notifier = notifier
@@ -189,6 +190,8 @@ class PracticeRunner:
         self.default_timezone = default_timezone
         self.rng = rng
         self.lease = lease
+        # Announce only rounds of workspaces on these platforms (None: all).
+        self.platforms = platforms
 
     async def tick(self) -> PracticeReport:
         report = PracticeReport()
@@ -294,10 +297,18 @@ class PracticeRunner:
         async with self.store.transaction() as session:
             prepo = PracticeRepo(session)
             round_ids = await prepo.claim_unsent(
-                PracticeRound, now=now, lease_until=lease_until, token=token
+                PracticeRound,
+                now=now,
+                lease_until=lease_until,
+                token=token,
+                platforms=self.platforms,
             )
             group_ids = await prepo.claim_unsent(
-                PracticeGroup, now=now, lease_until=lease_until, token=token
+                PracticeGroup,
+                now=now,
+                lease_until=lease_until,
+                token=token,
+                platforms=self.platforms,
             )
             posts = [
                 (rnd.id, await self._announcement(session, rnd))
