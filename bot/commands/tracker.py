@@ -235,12 +235,13 @@ async def log_meeting(ctx: Context, args: dict[str, Any]) -> Message:
     A time in the future makes it an upcoming meeting. Each name in referrals= becomes a
     contact referred by this one.
     """
+    new_contact = False
     if "id" in args:
         meeting = await _fill_in(ctx, args)
         contact = meeting.contact
         held_at = meeting.held_at
     else:
-        contact, _ = await upsert_contact(
+        contact, new_contact = await upsert_contact(
             ctx, args["contact"], org=args.get("org"), role=args.get("role")
         )
         held_at = args.get("when", ctx.now)
@@ -265,12 +266,13 @@ async def log_meeting(ctx: Context, args: dict[str, Any]) -> Message:
         new_referrals.append(referral.name)
         if created:
             await ctx.nudges.referral_received(referral)
-    pending = await ctx.repo.pending_requests_to(ctx.member.id, contact.id)
+    # Someone just added to the contacts has no requests waiting for a reply.
+    pending = [] if new_contact else await ctx.repo.pending_requests_to(ctx.member.id, contact.id)
     for req in pending:
         req.status, req.outcome, req.replied_at = "replied", "scheduled", ctx.now
         await ctx.nudges.request_answered(req)
     await ctx.repo.flush()
-    await ctx.nudges.meeting_changed(meeting)
+    await ctx.nudges.meeting_changed(meeting, new="id" not in args)
 
     paragraphs: list[str] = []
     buttons: list[Button] = []

@@ -269,8 +269,11 @@ class Planner:
 
     # -- meetings ----------------------------------------------------------------------
 
-    async def meeting_changed(self, meeting: Meeting) -> None:
-        """Plan (or re-plan) everything about one meeting after it was logged or edited."""
+    async def meeting_changed(self, meeting: Meeting, *, new: bool = False) -> None:
+        """Plan (or re-plan) everything about one meeting after it was logged or edited.
+
+        A ``new`` meeting (created in this transaction) has no reminders yet to cancel.
+        """
         # The nudges looked up by key below, in one query.
         keys = [f"thanks:m{meeting.id}", f"thanks_last:m{meeting.id}"]
         keys.append(f"tell_referrer:m{meeting.id}")
@@ -278,14 +281,15 @@ class Planner:
             keys.extend(self._day_keys(meeting))
         await self.repo.preload_nudges({(self.member.id, key) for key in keys})
         if meeting.held_at > self.now:
-            await self._upcoming(meeting)
+            await self._upcoming(meeting, new=new)
         else:
-            await self.cancel((k.PREP, k.LOG_IT), meeting=meeting)
+            if not new:
+                await self.cancel((k.PREP, k.LOG_IT), meeting=meeting)
             await self.touch(meeting.contact, meeting.held_at)
             await self._tell_referrer(meeting)
         await self._thanks(meeting)
 
-    async def _upcoming(self, meeting: Meeting) -> None:
+    async def _upcoming(self, meeting: Meeting, *, new: bool) -> None:
         rhythm = self.rhythm
         held = meeting.held_at
         if meeting.thanks_at is not None and meeting.thanks_at < held:
@@ -293,7 +297,8 @@ class Planner:
         # Not met (yet)? Then no keep-in-touch. A meeting is set up: no more referral nudge.
         await self.keep_in_touch(meeting.contact, also_cancel=(k.REFERRAL,))
         prep_key, log_key = self._day_keys(meeting)
-        await self.cancel((k.PREP, k.LOG_IT), meeting=meeting, keep=(prep_key, log_key))
+        if not new:
+            await self.cancel((k.PREP, k.LOG_IT), meeting=meeting, keep=(prep_key, log_key))
         day_before = rhythm.at_nudge_time(rhythm.local_date(held) - timedelta(days=1))
         prep = day_before if day_before > self.now else held - PREP_LATE
         if rhythm.is_quiet(prep):
