@@ -125,6 +125,10 @@ class Store:
         (copy, DROP TABLE, rename), and with foreign keys on, dropping the old ``members``
         would cascade-delete every row that belongs to a member. They are checked once the
         step is done, and back on for everything after.
+
+        On PostgreSQL, an advisory lock (one per schema) makes processes that start
+        together (replicas rolling out, a migration job beside them) take turns: the first
+        migrates, the others then find the schema at head and have nothing to do.
         """
         async with self.engine.connect() as conn:
             if self.is_sqlite:
@@ -133,6 +137,11 @@ class Store:
                 await conn.run_sync(_pragma, "foreign_keys=OFF")
             try:
                 async with conn.begin():
+                    if not self.is_sqlite:
+                        await conn.exec_driver_sql(
+                            "SELECT pg_advisory_xact_lock("
+                            "hashtextextended('tiara migrations ' || current_schema(), 0))"
+                        )
                     await conn.run_sync(step)
                     if self.is_sqlite:
                         broken = (await conn.exec_driver_sql("PRAGMA foreign_key_check")).all()

@@ -150,3 +150,28 @@ async def test_a_burst_of_commands_on_postgresql_all_succeed_within_the_pool(
     assert 0 < most <= store_module.CONCURRENT_TRANSACTIONS
     listed = await asyncio.gather(*(m.ok("meetings") for m in members))
     assert all("Dana Lee" in a.text for a in listed)
+
+
+async def test_processes_starting_together_on_postgresql_take_turns_to_migrate() -> None:
+    """Three replicas starting at once on an empty database: one migrates, the others wait
+    for it and then find nothing to do; none fails."""
+    await require_postgres()
+    store, schema = await _postgres_schema_store()
+    stores = [store] + [
+        Store(
+            str(store.engine.url.render_as_string(hide_password=False)),
+            connect_args={"server_settings": {"search_path": schema}},
+        )
+        for _ in range(2)
+    ]
+    try:
+        results = await asyncio.wait_for(
+            asyncio.gather(*(s.upgrade() for s in stores), return_exceptions=True), timeout=60
+        )
+        assert [r for r in results if r is not None] == []
+        revisions = {await s.current_revision() for s in stores}
+        assert len(revisions) == 1 and None not in revisions
+    finally:
+        for s in stores:
+            await s.close()
+        await _drop_schema(schema)
