@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from aiohttp import ClientSession, web
+from aiohttp import ClientSession, ClientTimeout, web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
@@ -65,7 +65,10 @@ class SlackSetup:
         and every answer to a response_url. Without it slack_sdk opens a connection, with
         its TLS handshake, per call."""
         if self.http_session is None:
-            self.http_session = ClientSession()
+            # slack_sdk's own timeout (30 s) applies only to sessions it makes itself; a
+            # send must give up well inside the nudge lease, or another replica would
+            # take the reminder over and send it again.
+            self.http_session = ClientSession(timeout=ClientTimeout(total=self.client.timeout))
             self.client.session = self.http_session
             self.notifier.use_session(self.http_session)
 
