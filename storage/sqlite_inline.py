@@ -12,8 +12,9 @@ the SQL and the transactions are SQLAlchemy's own. Blocking the loop is fine her
 statements are indexed lookups of microseconds, and with the WAL journal a commit writes
 one file. The one wait that can be long, another process holding the write lock (a
 second bot, ``tiara db upgrade``), is not left to SQLite's busy timeout, which would
-block the loop: the connection has none, and a statement that finds the database locked
-is retried with ``asyncio.sleep`` between tries until ``busy_timeout`` has passed.
+block the loop: the connection has none. Where SQLite allows it (``BEGIN IMMEDIATE``, a
+statement outside a transaction, ``COMMIT``), one that finds the database locked is tried
+again, with ``asyncio.sleep`` between tries, until ``busy_timeout`` has passed.
 """
 
 from __future__ import annotations
@@ -33,12 +34,16 @@ FIRST_PAUSE = 0.002
 LONGEST_PAUSE = 0.1
 
 
-def _locked(error: sqlite3.OperationalError) -> bool:
-    # SQLITE_BUSY and SQLITE_LOCKED: another connection holds the lock we need.
-    code = getattr(error, "sqlite_errorcode", None)
-    if code is not None:
-        return code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED) or code & 0xFF in (5, 6)
-    return "locked" in str(error) or "busy" in str(error)
+SQLITE_BUSY = 5
+SQLITE_BUSY_SNAPSHOT = 517  # a WAL reader's snapshot went stale: retrying can't help
+
+
+def _busy(error: sqlite3.OperationalError) -> bool:
+    """Another connection holds the lock we need (SQLITE_BUSY and its extended codes)."""
+    code: int | None = getattr(error, "sqlite_errorcode", None)
+    if code is None:
+        return "database is locked" in str(error)
+    return code & 0xFF == SQLITE_BUSY and code != SQLITE_BUSY_SNAPSHOT
 
 
 class InlineCursor:
@@ -122,15 +127,21 @@ class InlineConnection:
     def in_transaction(self) -> bool:
         return self._conn.in_transaction
 
-    async def call(self, function: Callable[..., T], *args: Any) -> T:
-        """``function(*args)``, tried again while another connection holds the lock."""
+    async def call(self, function: Callable[..., T], *args: Any, commit: bool = False) -> T:
+        """``function(*args)``, tried again while another connection holds the lock.
+
+        Only where SQLite says a retry is safe: a statement outside a transaction (BEGIN
+        IMMEDIATE itself, a lone read) or a COMMIT. Inside a transaction a busy statement
+        fails at once (with BEGIN IMMEDIATE it holds the lock, so this doesn't happen).
+        """
         deadline: float | None = None
         pause = FIRST_PAUSE
         while True:
+            retry = commit or not self._conn.in_transaction
             try:
                 return function(*args)
             except sqlite3.OperationalError as error:
-                if not _locked(error):
+                if not (retry and _busy(error)):
                     raise
                 now = time.monotonic()
                 if deadline is None:
@@ -147,7 +158,7 @@ class InlineConnection:
         return await self.cursor().execute(sql, parameters)
 
     async def commit(self) -> None:
-        await self.call(self._conn.commit)
+        await self.call(self._conn.commit, commit=True)
 
     async def rollback(self) -> None:
         self._conn.rollback()

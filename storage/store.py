@@ -52,8 +52,9 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
-    # Write-ahead logging: readers never wait for the writer, and a commit appends to one
-    # file instead of writing and deleting a rollback journal. NORMAL syncs the log at
+    # Write-ahead logging: other processes' readers (a backup, `tiara db current`) don't
+    # wait for the writer, and a commit appends to one file instead of writing and deleting
+    # a rollback journal. NORMAL syncs the log at
     # checkpoints, not at every commit: a power cut (not a crash of the bot) can lose the
     # last commits, never corrupt the file. In memory, SQLite answers "memory" and keeps
     # no log.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -95,9 +96,11 @@ async def test_a_sqlite_lock_held_past_the_busy_timeout_fails_the_transaction(
     other = sqlite3.connect(path, isolation_level=None)
     try:
         other.execute("BEGIN IMMEDIATE")
+        started = time.monotonic()
         with pytest.raises(Exception, match="locked"):
             async with store.transaction() as session:
                 await session.execute(text("SELECT 1"))
+        assert time.monotonic() - started >= 0.05  # it waited the busy timeout out first
         other.execute("ROLLBACK")
         async with store.transaction() as session:  # and it works again after
             assert (await session.execute(text("SELECT 1"))).scalar_one() == 1
