@@ -3,7 +3,8 @@
 Slack's HTTP mode serves them beside ``/slack/events``; otherwise (Socket Mode, Discord)
 a small server listens on ``TIARA_HEALTH_PORT``.
 
-- ``/livez`` (liveness) answers 200 whenever the process's event loop serves requests. It
+- ``/livez`` (liveness) answers 200 whenever the process's event loop serves requests,
+  unless one tick has been running for ``hung_after`` (a hung scheduler: restart). It
   never touches the database: a database outage must not restart every replica.
 - ``/healthz`` (readiness) answers 200 when the database answers and the scheduler has
   ticked lately, 503 otherwise (the replica stops getting traffic until it recovers).
@@ -20,7 +21,7 @@ from aiohttp import web
 from bot.core import Bot
 from bot.metrics import CONTENT_TYPE
 
-__all__ = ["HealthServer", "add_health_routes", "max_tick_age"]
+__all__ = ["HealthServer", "add_health_routes", "hung_after", "max_tick_age"]
 
 log = logging.getLogger(__name__)
 
@@ -31,13 +32,26 @@ def max_tick_age(tick_seconds: float) -> timedelta:
     return max(timedelta(seconds=3 * tick_seconds), timedelta(minutes=1))
 
 
+def hung_after(tick_seconds: float) -> timedelta:
+    """How long one tick may run before /livez calls the process hung: far past the nudge
+    lease and any database or network timeout, and never less than 15 minutes."""
+    return max(timedelta(seconds=20 * tick_seconds), timedelta(minutes=15))
+
+
 def add_health_routes(app: web.Application, bot: Bot, *, tick_seconds: float) -> None:
     age = max_tick_age(tick_seconds)
+
+    hung = hung_after(tick_seconds).total_seconds()
 
     async def livez(_request: web.Request) -> web.StreamResponse:
         # Answering at all shows the event loop runs; the tick age is for people reading it.
         last = bot.last_tick
         ago = round((bot.clock.now() - last).total_seconds(), 1) if last else None
+        running = bot.tick_running_for()
+        if running is not None and running > hung:
+            # Not an outage (ticks then fail fast): a tick stuck for good. Restart.
+            body = {"status": "tick hung", "tick_running_seconds": round(running)}
+            return web.json_response({**body, "last_tick_seconds_ago": ago}, status=503)
         return web.json_response({"status": "ok", "last_tick_seconds_ago": ago})
 
     async def healthz(_request: web.Request) -> web.StreamResponse:

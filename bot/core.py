@@ -7,6 +7,7 @@ import logging
 import random
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -61,14 +62,18 @@ class Bot:
         nudge_lease: timedelta = timedelta(minutes=5),
         coaches: frozenset[str] = frozenset(),
         platforms: frozenset[str] | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         """``platforms``: those this process serves. Its scheduler then sends only those
         platforms' reminders, practice posts and digests, so processes for different
         platforms can share a database. None (the console, tests): every platform."""
         self.store = store
+        self.platforms = platforms
         self.metrics = Metrics()
         self.started_at = clock.now()
         self.last_tick: datetime | None = None
+        self.monotonic = monotonic  # real time, for how long a tick has been running
+        self._tick_began: float | None = None
         self.coaches = coaches
         self._erased: dict[UserRef, datetime] = {}
         self.clock = clock
@@ -128,11 +133,14 @@ class Bot:
         """Send the nudges that are due now (the scheduler calls this every ~30 s)."""
         if self.sender is None or self.practice is None:
             raise RuntimeError("this bot has no notifier, so it can't send nudges")
+        self._tick_began = self.monotonic()
         try:
             report = await self._tick(self.sender, self.practice)
         except Exception:
             self.metrics.ticks.labels("failed").inc()
             raise
+        finally:
+            self._tick_began = None
         self.metrics.ticks.labels("ok").inc()
         self.last_tick = self.clock.now()
         self.metrics.last_tick.set(self.last_tick.timestamp())
@@ -151,7 +159,7 @@ class Bot:
             repo = Repo(session)
             await repo.forget_events(now - EVENT_MEMORY)
             await repo.forget_expired_payloads(now)
-            pending, oldest = await repo.pending_summary(now)
+            pending, oldest = await repo.pending_summary(now, platforms=self.platforms)
         # As the tick starts: how many wait, and how overdue the oldest due one is.
         self.metrics.pending.set(pending)
         self.metrics.lag.set(max(0.0, (now - oldest).total_seconds()) if oldest else 0.0)
@@ -165,6 +173,12 @@ class Bot:
         except Exception as err:
             log.error("the digest step of the tick failed with %s", type(err).__name__)
         return report
+
+    def tick_running_for(self) -> float | None:
+        """Seconds the tick under way has been running (None: none is). A database outage
+        makes ticks fail quickly; one that runs on and on is hung."""
+        began = self._tick_began
+        return None if began is None else self.monotonic() - began
 
     async def health(self, *, max_tick_age: timedelta) -> Health:
         """Whether the database answers (within 2 s) and the scheduler has ticked within

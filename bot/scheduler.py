@@ -57,10 +57,12 @@ class TickScheduler:
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
 
-    async def stop(self, *, grace: float = 10.0) -> None:
+    async def stop(self, *, grace: float = 20.0) -> None:
         """Stop ticking, letting a tick under way finish its sends and record them (for up
         to ``grace`` seconds): cancelled between sending and recording, its nudges would
-        be sent again once their lease ran out."""
+        be sent again once their lease ran out. The platforms' connections close after
+        this, so 20 s leaves them about 10 of the 30 s a stop is given (systemd, Docker,
+        Kubernetes)."""
         if not self.scheduler.running:
             return
         self.scheduler.pause()

@@ -7,7 +7,17 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, literal_column, or_, select, true, update
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    delete,
+    func,
+    literal_column,
+    or_,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute, joinedload, selectinload
@@ -585,9 +595,12 @@ class Repo:
         )
         return int((await self.session.execute(stmt)).scalar_one())
 
-    async def pending_summary(self, now: datetime) -> tuple[int, datetime | None]:
-        """How many nudges are pending, and when the oldest one due by ``now`` fell due."""
-        pending = Nudge.status == _PENDING
+    async def pending_summary(
+        self, now: datetime, *, platforms: Collection[str] | None = None
+    ) -> tuple[int, datetime | None]:
+        """How many nudges (of workspaces on ``platforms``; None: all) are pending, and when
+        the oldest one due by ``now`` fell due."""
+        pending = and_(Nudge.status == _PENDING, on_platforms(Nudge.workspace_id, platforms))
         count = await self.session.scalar(select(func.count()).where(pending))
         oldest = await self.session.scalar(
             select(func.min(Nudge.due_at)).where(pending, Nudge.due_at <= now)

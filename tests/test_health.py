@@ -4,6 +4,7 @@ counts commands, nudges, ticks and rounds, and never carries what a user typed."
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -12,12 +13,13 @@ from aiohttp import ClientSession, web
 from aiohttp.test_utils import TestClient, TestServer
 from prometheus_client.parser import text_string_to_metric_families
 
-from adapters.health import HealthServer, add_health_routes, max_tick_age
+from adapters.health import HealthServer, add_health_routes, hung_after, max_tick_age
 from bot.app import build_app
 from bot.commands import registry
 from bot.config import Settings
 from bot.core import Bot
 from bot.notify import RecordingNotifier
+from bot.nudges.deliver import TickReport
 from storage.store import Store
 from tests.conftest import START, FixedClock, Member
 
@@ -155,3 +157,47 @@ async def test_livez_answers_on_the_live_app(live: tuple[Bot, FixedClock, TestCl
     alive = await client.get("/livez")
     assert alive.status == 200
     assert await alive.json() == {"status": "ok", "last_tick_seconds_ago": 5}
+
+
+async def test_livez_is_503_only_while_a_tick_hangs_far_past_every_timeout() -> None:
+    """The database is down, so ticks fail at once: alive. A tick that never returns is a
+    hung scheduler: /livez says so (the probe restarts the process), and recovers if it
+    ends."""
+    store = Store(UNREACHABLE)
+    clock = FixedClock(START)
+    now = [1000.0]
+    bot = Bot(
+        store=store,
+        clock=clock,
+        registry=registry,
+        notifier=RecordingNotifier(),
+        monotonic=lambda: now[0],
+    )
+    app = web.Application()
+    add_health_routes(app, bot, tick_seconds=30)
+    release = asyncio.Event()
+
+    async def hang(*_args: object) -> TickReport:
+        await release.wait()
+        return TickReport()
+
+    try:
+        async with TestClient(TestServer(app, host="127.0.0.1")) as client:
+            with pytest.raises(OSError):  # the database is unreachable: fails fast
+                await bot.tick()
+            now[0] += 3600
+            assert (await client.get("/livez")).status == 200  # failing ticks aren't hung
+            bot._tick = hang  # type: ignore[method-assign]
+            ticking = asyncio.create_task(bot.tick())
+            await asyncio.sleep(0)
+            now[0] += hung_after(30).total_seconds() - 1
+            assert (await client.get("/livez")).status == 200  # slow, not hung yet
+            now[0] += 2
+            stuck = await client.get("/livez")
+            assert stuck.status == 503
+            assert (await stuck.json())["status"] == "tick hung"
+            release.set()
+            await ticking
+            assert (await client.get("/livez")).status == 200
+    finally:
+        await store.close()
