@@ -277,15 +277,20 @@ class Planner:
         # The nudges looked up by key below, in one query.
         keys = [f"thanks:m{meeting.id}", f"thanks_last:m{meeting.id}"]
         keys.append(f"tell_referrer:m{meeting.id}")
-        if meeting.held_at > self.now:
+        upcoming = meeting.held_at > self.now
+        if upcoming:
             keys.extend(self._day_keys(meeting))
+        else:
+            self._remember(meeting.contact, meeting.held_at)  # as touch() will
+            keep_key, _ = self._keep_key(meeting.contact)
+            keys.extend([keep_key] if keep_key is not None else [])
         await self.repo.preload_nudges({(self.member.id, key) for key in keys})
-        if meeting.held_at > self.now:
+        if upcoming:
             await self._upcoming(meeting, new=new)
         else:
             if not new:
                 await self.cancel((k.PREP, k.LOG_IT), meeting=meeting)
-            await self.touch(meeting.contact, meeting.held_at)
+            await self.touch(meeting.contact, meeting.held_at, met=True)
             await self._tell_referrer(meeting)
         await self._thanks(meeting)
 
@@ -358,7 +363,8 @@ class Planner:
 
     async def thanks_recorded(self, meeting: Meeting) -> None:
         await self.resolve((k.THANKS, k.THANKS_LAST), meeting=meeting)
-        await self.touch(meeting.contact, meeting.thanks_at or self.now)
+        held = meeting.held_at <= self.now  # then they have met, this very meeting says
+        await self.touch(meeting.contact, meeting.thanks_at or self.now, met=held or None)
 
     async def meeting_logged_after_the_fact(self, meeting: Meeting) -> None:
         """Notes arrived for a meeting: no need to ask how it went."""
@@ -430,23 +436,44 @@ class Planner:
 
     # -- keeping in touch ----------------------------------------------------------------
 
-    async def touch(self, contact: Contact, when: datetime) -> None:
+    async def touch(self, contact: Contact, when: datetime, *, met: bool | None = None) -> None:
         """Any interaction with ``contact``: remember it, drop the nudge to reach out to
-        them (a referral), and restart keep-in-touch."""
+        them (a referral), and restart keep-in-touch. ``met``: see keep_in_touch."""
+        self._remember(contact, when)
+        await self.keep_in_touch(contact, also_cancel=(k.REFERRAL,), met=met)
+
+    @staticmethod
+    def _remember(contact: Contact, when: datetime) -> None:
         if contact.last_contact_at is None or when > contact.last_contact_at:
             contact.last_contact_at = when
-        await self.keep_in_touch(contact, also_cancel=(k.REFERRAL,))
 
-    async def keep_in_touch(self, contact: Contact, *, also_cancel: Sequence[str] = ()) -> None:
+    def _keep_key(self, contact: Contact) -> tuple[str | None, date | None]:
+        """The keep-in-touch key and day after the contact's last interaction (if any)."""
+        last = contact.last_contact_at
+        if last is None:
+            return None, None
+        day = add_months(self.rhythm.local_date(last), self.member.keep_in_touch_months)
+        return f"keep:c{contact.id}:{day.isoformat()}", day
+
+    async def keep_in_touch(
+        self,
+        contact: Contact,
+        *,
+        also_cancel: Sequence[str] = (),
+        met: bool | None = None,
+    ) -> None:
         """Every few months after the last interaction with someone the member has met.
 
-        Pending nudges of ``also_cancel`` about the contact go in the same pass.
+        Pending nudges of ``also_cancel`` about the contact go in the same pass. ``met``:
+        True when the caller knows they have met (a meeting held with them); None asks
+        the database.
         """
-        last = contact.last_contact_at
-        key = day = None
-        if last is not None and await self.repo.has_met(self.member.id, contact.id, self.now):
-            day = add_months(self.rhythm.local_date(last), self.member.keep_in_touch_months)
-            key = f"keep:c{contact.id}:{day.isoformat()}"
+        key, day = self._keep_key(contact)
+        if key is not None:
+            if met is None:
+                met = await self.repo.has_met(self.member.id, contact.id, self.now)
+            if not met:
+                key = day = None
         await self.cancel((k.KEEP_IN_TOUCH, *also_cancel), contact=contact, keep=(key,))
         if key is None or day is None:
             return
