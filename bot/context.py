@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 from bot.nudges.plan import Planner
 from bot.timeutil import format_when
-from bot.values import Invocation
+from bot.values import Invocation, Message
 from storage.models import Member
 from storage.repo import Repo
 
@@ -33,6 +34,10 @@ class Context:
     default_tz: str
     coach: bool = False  # the member is a coach of this workspace
     erased: bool = False  # the command erased the member (forget-me)
+    # The answer, built once the transaction has committed: for slow work that needs no
+    # database (a chart), so it doesn't hold the database (on SQLite, everyone's) meanwhile.
+    # When set, it replaces what the handler returned.
+    answer_after_commit: Callable[[], Awaitable[Message]] | None = None
 
     @property
     def tz(self) -> str:

@@ -275,8 +275,11 @@ class Bot:
                 answer = await command.handler(ctx, args)
                 if ctx.erased:
                     self._forget(user, now)
-                    return answer
-                return await self._mention_timezone(repo, member, answer, ctx.tz, now)
+                elif ctx.answer_after_commit is None:
+                    answer = await self._mention_timezone(repo, member, answer, ctx.tz, now)
+            if ctx.answer_after_commit is not None:
+                answer = await ctx.answer_after_commit()  # the database is free again
+            return answer
         except UserError as err:
             outcome = "user_error"
             return Message(text=err.message, error=True, error_option=err.option)

@@ -3,11 +3,14 @@ the weekly digest, and the audit of it all."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
+import threading
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -427,3 +430,35 @@ async def test_a_follow_up_reminder_marked_done_counts_as_a_follow_up(cohort: Co
     answer = await cohort.coach.ok("coach stats")
     assert field(answer, "Follow-ups done") == "1"
     assert "• alice: 1 request · 0 meetings · 0/0 thank-yous on time · 1 follow-up" in answer.text
+
+
+async def test_while_the_chart_draws_students_are_not_kept_waiting(
+    cohort: Cohort, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The chart is drawn after the command's transaction: on SQLite, whose one writer
+    every command needs, a slow chart must not hold up the students' commands."""
+    from bot.coach import stats as stats_module
+
+    loop = asyncio.get_running_loop()
+    drawing, release = asyncio.Event(), threading.Event()
+    draw = stats_module.progress_chart
+
+    def slow_chart(*args: Any, **kwargs: Any) -> bytes:  # in the worker thread
+        loop.call_soon_threadsafe(drawing.set)
+        release.wait(timeout=30)
+        return draw(*args, **kwargs)
+
+    monkeypatch.setattr(stats_module, "progress_chart", slow_chart)
+    await seed(cohort)
+    coach_asks = asyncio.create_task(cohort.coach.ok("coach stats"))
+    try:
+        await asyncio.wait_for(drawing.wait(), timeout=10)
+        listed = await asyncio.wait_for(cohort.alice.ok("meetings"), timeout=10)
+        assert "Priya Raman" in listed.text
+        assert not coach_asks.done()
+    finally:
+        release.set()
+    answer = await coach_asks
+    assert field(answer, "Meetings held") == "3"
+    (chart,) = answer.attachments
+    assert chart.data.startswith(b"\x89PNG")

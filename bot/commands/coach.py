@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import date
+from functools import partial
 from typing import Any
 
 from bot.coach.digest import next_digest
@@ -70,7 +71,9 @@ async def stats(ctx: Context, args: dict[str, Any]) -> Message:
     weeks = int(args.get("weeks", 4))
     ws = ctx.member.workspace
     found = await gather(ctx.repo.session, ws, now=ctx.now, weeks=weeks, tz=ctx.tz)
-    return await render_stats(found, title="Cohort progress")
+    # The chart takes a while to draw; the counts are all in ``found``.
+    ctx.answer_after_commit = partial(render_stats, found, title="Cohort progress")
+    return Message(text="")
 
 
 @_coach_command("audit", examples=("/tiara coach audit",))
