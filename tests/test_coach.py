@@ -388,6 +388,35 @@ async def test_a_digest_that_fails_for_a_moment_is_sent_once_later(cohort: Cohor
     assert len(cohort.notifier.dms_to("coachy")) == 1
 
 
+async def test_a_digest_that_breaks_on_our_side_waits_for_next_week(
+    cohort: Cohort, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fault of ours (here: the chart) is logged, and the digest isn't retried every few
+    minutes for ever: next Monday's comes as usual."""
+    from bot.coach import stats as stats_module
+
+    await cohort.coach.ok("coach digest on")
+    draw = stats_module.progress_chart
+
+    def broken(*_args: Any, **_kwargs: Any) -> bytes:
+        raise RuntimeError("the chart broke")
+
+    monkeypatch.setattr(stats_module, "progress_chart", broken)
+    cohort.clock.set(START + timedelta(days=5, hours=-6))  # Monday 23 Nov, 09:00
+    await cohort.bot.tick()
+    for _ in range(3):  # past the lease, again and again: no new attempt
+        cohort.clock.advance(timedelta(minutes=10))
+        await cohort.bot.tick()
+    assert cohort.notifier.dms_to("coachy") == []
+    monkeypatch.setattr(stats_module, "progress_chart", draw)
+    cohort.clock.advance(timedelta(hours=2))
+    await cohort.bot.tick()
+    assert cohort.notifier.dms_to("coachy") == []  # not today's again...
+    cohort.clock.set(START + timedelta(days=12, hours=-6))  # ...but next Monday's
+    await cohort.bot.tick()
+    assert len(cohort.notifier.dms_to("coachy")) == 1
+
+
 # -- the audit ---------------------------------------------------------------------------
 
 

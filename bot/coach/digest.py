@@ -79,8 +79,8 @@ class DigestRunner:
             user = UserRef(ws.platform, ws.external_id, member.user_id)
             stats = await gather(session, ws, now=now, weeks=1, tz=tz)
             following = next_digest(member, tz, now)
-        message = await render_stats(stats, title="Your weekly digest: cohort progress")
         try:
+            message = await render_stats(stats, title="Your weekly digest: cohort progress")
             await self.notifier.send_dm(user, message)
         except DeliveryError as err:
             if not err.permanent:
@@ -90,6 +90,12 @@ class DigestRunner:
                 await Repo(session).mark_unreachable(member_id, self.clock.now())
                 await CoachRepo(session).move_digest(member_id, was=claim, to=following)
             return 0
+        except Exception:
+            # Not the platform saying "later" but a fault of ours (the chart, a bug): trying
+            # again every few minutes would only repeat it. Next week's comes as planned.
+            async with self.store.transaction() as session:
+                await CoachRepo(session).move_digest(member_id, was=claim, to=following)
+            raise
         async with self.store.transaction() as session:
             await CoachRepo(session).move_digest(member_id, was=claim, to=following)
         return 1
