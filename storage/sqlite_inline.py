@@ -123,10 +123,6 @@ class InlineConnection:
     def isolation_level(self, value: Literal["DEFERRED", "EXCLUSIVE", "IMMEDIATE"] | None) -> None:
         self._conn.isolation_level = value
 
-    @property
-    def in_transaction(self) -> bool:
-        return self._conn.in_transaction
-
     async def call(self, function: Callable[..., T], *args: Any, commit: bool = False) -> T:
         """``function(*args)``, tried again while another connection holds the lock.
 
@@ -153,9 +149,6 @@ class InlineConnection:
 
     def cursor(self) -> InlineCursor:
         return InlineCursor(self, self._conn.cursor())
-
-    async def execute(self, sql: str, parameters: Sequence[Any] = ()) -> InlineCursor:
-        return await self.cursor().execute(sql, parameters)
 
     async def commit(self) -> None:
         await self.call(self._conn.commit, commit=True)

@@ -35,6 +35,7 @@ from pydantic import SecretStr, TypeAdapter
 from sqlalchemy import make_url
 
 from bot.config import Settings
+from tests.schema_errors import schema_errors
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
@@ -418,24 +419,17 @@ def compose_validator() -> Any:
     return cls(schema)
 
 
-def compose_errors(validator: Any, document: object) -> list[str]:
-    return [
-        f"{'/'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}"
-        for e in validator.iter_errors(document)
-    ]
-
-
 def test_compose_file_follows_the_compose_specification(compose_validator: Any) -> None:
-    assert compose_errors(compose_validator, load_compose()) == []
+    assert schema_errors(compose_validator, load_compose()) == []
 
 
 def test_the_compose_schema_really_checks(compose_validator: Any) -> None:
     broken = load_compose()
     broken["services"]["tiara"]["depends_on"]["postgres"]["condition"] = "service_ready"
-    assert compose_errors(compose_validator, broken)
+    assert schema_errors(compose_validator, broken)
     broken = load_compose()
     broken["services"]["tiara"]["restart_policy"] = "always"  # belongs under deploy:
-    assert compose_errors(compose_validator, broken)
+    assert schema_errors(compose_validator, broken)
 
 
 def test_compose_starts_tiara_after_a_healthy_postgres_and_the_migrations() -> None:

@@ -227,6 +227,28 @@ async def _finish(worker: Worker) -> tuple[int, list[str], str]:
     return code, stdout.decode().splitlines(), stderr.decode()
 
 
+async def _kill(*workers: Worker) -> None:
+    """Stop any worker still running (a test that failed half-way)."""
+    for worker in workers:
+        if worker.process.returncode is None:
+            worker.process.kill()
+            await worker.process.wait()
+
+
+async def _start_together(workers: list[Worker]) -> None:
+    """Wait until every worker has connected, then tell them all to go at once."""
+    for worker in workers:
+        assert worker.process.stdout is not None
+        line = await asyncio.wait_for(worker.process.stdout.readline(), WAIT)
+        if line != b"ready\n":
+            code, _, stderr = await _finish(worker)
+            pytest.fail(f"a worker did not start (exit {code}):\n{stderr}")
+    for worker in workers:
+        assert worker.process.stdin is not None
+        worker.process.stdin.write(b"go\n")
+        await worker.process.stdin.drain()
+
+
 async def _run_together(
     url: str, tmp_path: Path, count: int, *args: str
 ) -> list[tuple[Worker, dict[str, Any]]]:
@@ -238,22 +260,10 @@ async def _run_together(
     try:
         for n in range(count):
             workers.append(await _spawn(url, tmp_path / f"worker{n}.jsonl", *args))
-        for worker in workers:
-            assert worker.process.stdout is not None
-            line = await asyncio.wait_for(worker.process.stdout.readline(), WAIT)
-            if line != b"ready\n":
-                code, _, stderr = await _finish(worker)
-                pytest.fail(f"a worker did not start (exit {code}):\n{stderr}")
-        for worker in workers:
-            assert worker.process.stdin is not None
-            worker.process.stdin.write(b"go\n")
-            await worker.process.stdin.drain()
+        await _start_together(workers)
         finished = await asyncio.gather(*(_finish(worker) for worker in workers))
     finally:
-        for worker in workers:
-            if worker.process.returncode is None:
-                worker.process.kill()
-                await worker.process.wait()
+        await _kill(*workers)
     results = []
     for worker, (code, lines, stderr) in zip(workers, finished, strict=True):
         assert code == 0, f"a worker failed (exit {code}):\n{stderr}"
@@ -351,14 +361,7 @@ async def test_three_workers_one_killed_mid_run_its_leases_are_taken_over(
     )
     everyone = [*workers, doomed]
     try:
-        for worker in everyone:
-            assert worker.process.stdout is not None
-            ready = await asyncio.wait_for(worker.process.stdout.readline(), WAIT)
-            assert ready == b"ready\n", ready
-        for worker in everyone:
-            assert worker.process.stdin is not None
-            worker.process.stdin.write(b"go\n")
-            await worker.process.stdin.drain()
+        await _start_together(everyone)
         assert doomed.process.stdout is not None
         stalled = await asyncio.wait_for(doomed.process.stdout.readline(), WAIT)
         assert stalled == b"stalled\n", stalled
@@ -366,10 +369,7 @@ async def test_three_workers_one_killed_mid_run_its_leases_are_taken_over(
         await doomed.process.wait()
         finished = await asyncio.gather(*(_finish(worker) for worker in workers))
     finally:
-        for worker in everyone:
-            if worker.process.returncode is None:
-                worker.process.kill()
-                await worker.process.wait()
+        await _kill(*everyone)
     for code, _, stderr in finished:
         assert code == 0, stderr
     async with store.transaction() as session:
@@ -390,9 +390,7 @@ async def test_three_workers_one_killed_mid_run_its_leases_are_taken_over(
         await heir.process.stdin.drain()
         code, lines, stderr = await _finish(heir)
     finally:
-        if heir.process.returncode is None:
-            heir.process.kill()
-            await heir.process.wait()
+        await _kill(heir)
     assert code == 0, stderr
     assert json.loads(lines[-1])["sent"] == 200
     counts, per_worker = _delivery_counts([*workers, doomed, heir], users)
@@ -437,9 +435,7 @@ async def test_postgres_worker_dies_after_claiming_and_another_takes_over_after_
     try:
         code, lines, stderr = await _finish(crashed)
     finally:
-        if crashed.process.returncode is None:
-            crashed.process.kill()
-            await crashed.process.wait()
+        await _kill(crashed)
     assert code == 1 and lines, f"the worker should have died after claiming:\n{stderr}"
     claim = json.loads(lines[-1])
     claimed_ids: set[int] = set(claim["ids"])

@@ -24,6 +24,7 @@ from adapters.slack.manifest import (
 )
 from bot.commands import registry
 from bot.registry import Registry
+from tests.schema_errors import schema_errors
 
 ROOT = Path(__file__).resolve().parent.parent
 CHECKED_IN = ROOT / "deploy" / "slack-manifest.yaml"
@@ -36,13 +37,6 @@ def validator() -> Draft202012Validator:
     schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
     Draft202012Validator.check_schema(schema)
     return Draft202012Validator(schema)
-
-
-def errors(validator: Draft202012Validator, manifest: object) -> list[str]:
-    return [
-        f"{'/'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}"
-        for e in validator.iter_errors(manifest)
-    ]
 
 
 def as_plain(manifest: dict[str, object]) -> Any:
@@ -94,7 +88,7 @@ def test_the_yaml_reads_back_as_the_manifest_under_a_do_not_edit_line() -> None:
 def test_the_manifest_validates_against_slacks_format(
     validator: Draft202012Validator, manifest: dict[str, object]
 ) -> None:
-    assert errors(validator, manifest) == []
+    assert schema_errors(validator, manifest) == []
 
 
 def test_the_long_description_is_within_slacks_bounds() -> None:
@@ -154,8 +148,8 @@ def test_a_broken_manifest_fails_validation(
     manifest = as_plain(build_manifest(registry))
     broken = copy.deepcopy(manifest)
     breakage(broken)
-    assert errors(validator, manifest) == []
-    assert errors(validator, broken) != []
+    assert schema_errors(validator, manifest) == []
+    assert schema_errors(validator, broken) != []
 
 
 # (4) Where Slack sends things in each mode.
@@ -234,7 +228,7 @@ def test_a_second_app_can_have_its_own_name_within_slacks_limit(
     manifest = as_plain(build_manifest(registry, name="Tiara (staging)"))
     assert manifest["display_information"]["name"] == "Tiara (staging)"
     assert manifest["features"]["bot_user"]["display_name"] == "Tiara (staging)"
-    assert errors(validator, manifest) == []
+    assert schema_errors(validator, manifest) == []
     for name in ("", "T" * 36):
         with pytest.raises(ValueError, match="name"):
             build_manifest(registry, name=name)
