@@ -66,10 +66,14 @@ async def followups(ctx: Context, args: dict[str, Any]) -> Message:
     if recent:
         sections.append("Sent, waiting for you\n" + "\n".join(f"• {_line(ctx, n)}" for n in recent))
     if pending:
-        total = await ctx.repo.count_pending_nudges(member.id)
+        # Fewer than the page holds: that is all of them, no need to count.
+        total = len(pending)
+        if total == _SHOWN:
+            total = await ctx.repo.count_pending_nudges(member.id)
         more = f"\n…and {total - len(pending)} more" if total > len(pending) else ""
         sections.append("Coming up\n" + "\n".join(f"• {_line(ctx, n)}" for n in pending) + more)
-    sections.append('Move one: /tiara snooze N4 when="Monday 9am"')
+    example = nudge_label([*pending, *recent][0])
+    sections.append(f'Move one: /tiara snooze {example} when="Monday 9am"')
     buttons: list[Button] = []
     for nudge in [*recent, *pending][:_WITH_BUTTONS]:
         ref = {"id": nudge_label(nudge)}
