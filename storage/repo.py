@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections import defaultdict, deque
-from collections.abc import Collection, Mapping, Sequence
+from collections import Counter, defaultdict, deque
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,6 +12,7 @@ from sqlalchemy import (
     ColumnElement,
     and_,
     delete,
+    event,
     func,
     literal_column,
     or_,
@@ -20,7 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import InstrumentedAttribute, joinedload, selectinload
+from sqlalchemy.orm import InstrumentedAttribute, Session, joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from storage.models import (
@@ -55,7 +57,7 @@ _NUDGE_SUBJECTS_JOINED = (
     joinedload(Nudge.contact),
 )
 
-__all__ = ["Repo", "lease_rows", "name_key", "on_platforms"]
+__all__ = ["NudgeFilter", "Repo", "lease_rows", "name_key", "on_platforms"]
 
 
 def on_platforms(
@@ -90,14 +92,50 @@ async def lease_rows(
         )
 
 
+@dataclass(frozen=True)
+class NudgeFilter:
+    """Which of a member's nudges: by status and kind, and about which meeting, request
+    or contact (None: any)."""
+
+    statuses: Collection[str] = ("pending",)
+    kinds: Collection[str] = ()
+    meeting_id: int | None = None
+    request_id: int | None = None
+    contact_id: int | None = None
+
+    def clause(self) -> ColumnElement[bool]:
+        return and_(
+            Nudge.status.in_(self.statuses),
+            *([Nudge.kind.in_(self.kinds)] if self.kinds else []),
+            *([Nudge.meeting_id == self.meeting_id] if self.meeting_id is not None else []),
+            *([Nudge.request_id == self.request_id] if self.request_id is not None else []),
+            *([Nudge.contact_id == self.contact_id] if self.contact_id is not None else []),
+        )
+
+    def matches(self, nudge: Nudge) -> bool:
+        """What ``clause`` says, of a nudge in memory."""
+        return (
+            nudge.status in self.statuses
+            and (not self.kinds or nudge.kind in self.kinds)
+            and self.meeting_id in (None, nudge.meeting_id)
+            and self.request_id in (None, nudge.request_id)
+            and self.contact_id in (None, nudge.contact_id)
+        )
+
+
 class Repo:
     """The queries one command needs, inside its transaction."""
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
-        # Filled by preload_nudges and reserve_nudge_seqs when a tick plans a whole batch.
+        # Filled by preload_nudges (a whole tick's batch at once, or a command's few keys).
         self._keyed: dict[tuple[int, str], Nudge | None] = {}
-        self._reserved_seqs: dict[int, deque[int]] = {}
+        self._unnumbered: list[tuple[Nudge, Member]] = []
+        event.listen(session.sync_session, "before_flush", self._number_new_nudges)
+        # Rows and nudges added in this transaction: nothing in the database refers to
+        # those rows yet, so the nudges about them are all among these nudges.
+        self._new_rows: set[object] = set()
+        self._new_nudges: dict[tuple[int, str], Nudge] = {}
 
     # -- members ---------------------------------------------------------------------
 
@@ -387,32 +425,33 @@ class Repo:
 
     # -- nudges ----------------------------------------------------------------------
 
-    async def allocate_nudge_seq(self, member: Member) -> int:
-        """The next short id for one of the member's nudges (N1, N2...)."""
-        reserved = self._reserved_seqs.get(member.id)
-        if reserved:
-            return reserved.popleft()
-        return await self._next_counter(member, "next_nudge_seq")
-
-    async def reserve_nudge_seqs(self, counts: Mapping[int, int]) -> None:
-        """Take ``counts[member_id]`` short ids for each member at once (a few UPDATEs in
-        all, not one per nudge); allocate_nudge_seq hands them out first."""
+    def _number_new_nudges(self, session: Session, _context: object, _objects: object) -> None:
+        """Give the nudges about to be inserted their short ids (N1, N2...), as the flush
+        begins: one UPDATE per flush for the members concerned, not one per nudge."""
+        new = session.new  # a set built on each call: once
+        waiting = [(nudge, member) for nudge, member in self._unnumbered if nudge in new]
+        self._unnumbered = []  # the others were expunged or rolled back: never written
+        if not waiting:
+            return
+        members = {member.id: member for _, member in waiting}
+        counts = Counter(member.id for _, member in waiting)
         by_count: dict[int, list[int]] = defaultdict(list)
         for member_id, count in counts.items():
-            if count > 0:
-                by_count[count].append(member_id)
+            by_count[count].append(member_id)
+        seqs: dict[int, deque[int]] = {}
         for count, member_ids in by_count.items():
             stmt = (
                 update(Member)
                 .where(Member.id.in_(sorted(member_ids)))
                 .values(next_nudge_seq=Member.next_nudge_seq + count)
                 .returning(Member.id, Member.next_nudge_seq)
-                .execution_options(synchronize_session=False)
             )
-            for member_id, last in await self.session.execute(stmt):
-                self._reserved_seqs.setdefault(member_id, deque()).extend(
-                    range(last - count + 1, last + 1)
-                )
+            # The session is flushing: its connection, not session.execute (no autoflush).
+            for member_id, last in session.connection().execute(stmt):
+                seqs[member_id] = deque(range(last - count + 1, last + 1))
+                set_committed_value(members[member_id], "next_nudge_seq", last)
+        for nudge, member in waiting:
+            nudge.seq = seqs[member.id].popleft()
 
     async def nudge_by_key(self, member_id: int, key: str) -> Nudge | None:
         if (member_id, key) in self._keyed:
@@ -442,10 +481,34 @@ class Repo:
         for pair in keys:
             self._keyed[pair] = found.get(pair)
 
-    def add_nudge(self, nudge: Nudge) -> None:
+    def add_nudge(self, nudge: Nudge, member: Member) -> None:
+        """Add a nudge planned for ``member``, without its short id: it gets one when it
+        is written (_number_new_nudges)."""
         self.session.add(nudge)
-        if (nudge.member_id, nudge.dedupe_key) in self._keyed:  # preloaded as "none"
-            self._keyed[nudge.member_id, nudge.dedupe_key] = nudge
+        self._unnumbered.append((nudge, member))
+        pair = (nudge.member_id, nudge.dedupe_key)
+        self._new_nudges[pair] = nudge
+        if pair in self._keyed:  # preloaded as "none"
+            self._keyed[pair] = nudge
+
+    def is_new(self, row: object) -> bool:
+        """Whether ``row`` (a meeting, contact...) was added in this transaction."""
+        return row in self._new_rows
+
+    def keys_of_new_rows(self, member_id: int, keys: Iterable[str | None]) -> None:
+        """These keys name rows added in this transaction (``is_new``): only a nudge added
+        since can carry one, so nudge_by_key answers for them without a query."""
+        for key in keys:
+            if key is not None:
+                pair = (member_id, key)
+                self._keyed.setdefault(pair, self._new_nudges.get(pair))
+
+    def new_nudges(self, member_id: int, which: NudgeFilter) -> list[Nudge]:
+        """The nudges of ``which`` among those added in this transaction, without a query:
+        all there is about a row that is_new."""
+        return [
+            n for n in self._new_nudges.values() if n.member_id == member_id and which.matches(n)
+        ]
 
     async def nudge_by_seq(self, member_id: int, seq: int) -> Nudge | None:
         stmt = (
@@ -464,32 +527,39 @@ class Repo:
         contact_id: int | None = None,
         kinds: Sequence[str] = (),
         limit: int | None = None,
-        statuses: Sequence[str] = ("pending",),
-        subjects: bool = True,
     ) -> Sequence[Nudge]:
-        """The member's nudges still to be sent, soonest first, optionally about one thing.
-
-        With ``subjects``, each comes with its meeting, request and contact (to be shown);
-        without, just the nudges (to be cancelled or closed).
-        """
+        """The member's nudges still to be sent, soonest first, optionally about one thing,
+        each with its meeting, request and contact (to be shown)."""
+        which = NudgeFilter(
+            kinds=kinds, meeting_id=meeting_id, request_id=request_id, contact_id=contact_id
+        )
         stmt = (
             select(Nudge)
-            .where(Nudge.member_id == member_id, Nudge.status.in_(statuses))
+            .where(Nudge.member_id == member_id, which.clause())
             .order_by(Nudge.due_at, Nudge.seq)
+            .options(*_NUDGE_SUBJECTS_JOINED)
+            .limit(limit)
         )
-        if subjects:
-            stmt = stmt.options(*_NUDGE_SUBJECTS_JOINED)
-        if meeting_id is not None:
-            stmt = stmt.where(Nudge.meeting_id == meeting_id)
-        if request_id is not None:
-            stmt = stmt.where(Nudge.request_id == request_id)
-        if contact_id is not None:
-            stmt = stmt.where(Nudge.contact_id == contact_id)
-        if kinds:
-            stmt = stmt.where(Nudge.kind.in_(kinds))
-        if limit is not None:
-            stmt = stmt.limit(limit)
         return (await self.session.execute(stmt)).scalars().all()
+
+    async def nudges_to_close(
+        self, member_id: int, which: NudgeFilter, *, load_keys: Collection[str | None] = ()
+    ) -> list[Nudge]:
+        """The member's nudges of ``which`` (without their subjects, in no order), and in
+        the same query the nudges named by ``load_keys``, which nudge_by_key then answers
+        from memory ("none" included)."""
+        keys = {k for k in load_keys if k is not None and (member_id, k) not in self._keyed}
+        wanted = which.clause()
+        stmt = select(Nudge).where(
+            Nudge.member_id == member_id,
+            or_(wanted, Nudge.dedupe_key.in_(keys)) if keys else wanted,
+        )
+        found = (await self.session.execute(stmt)).scalars().all()
+        by_key = {n.dedupe_key: n for n in found}
+        for key in keys:
+            self._keyed[member_id, key] = by_key.get(key)
+        # The rows that came for their key alone are not to be closed.
+        return [n for n in found if which.matches(n)]
 
     async def count_pending_nudges(self, member_id: int) -> int:
         stmt = select(func.count()).where(Nudge.member_id == member_id, Nudge.status == "pending")
@@ -688,6 +758,7 @@ class Repo:
 
     def add(self, row: object) -> None:
         self.session.add(row)
+        self._new_rows.add(row)
 
     async def delete(self, row: object) -> None:
         await self.session.delete(row)

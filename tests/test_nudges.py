@@ -22,10 +22,12 @@ from bot.clock import FixedClock
 from bot.config import Settings
 from bot.core import Bot
 from bot.notify import DeliveryError, RecordingNotifier
+from bot.nudges.plan import Planner
 from bot.scheduler import TICK_JOB, TickScheduler
 from bot.values import Invocation, Message, UserRef
+from storage.models import Contact, Nudge
 from storage.models import Member as MemberRow
-from storage.models import Nudge
+from storage.repo import Repo, name_key
 from storage.store import Store
 from tests.conftest import START, Member, button_named, everything
 
@@ -340,7 +342,7 @@ async def test_keep_in_touch_sent_together_each_plans_its_next_with_its_own_id(
     listing = (await world.alice.ok("followups")).text
     for name in ("Dana Lee", "Sam Ortiz"):
         assert f"Tue 18 May 2027, 09:00 · Check in with {name}" in listing
-    ids = re.findall(r"\bN\d+\b", listing)
+    ids = listed_ids(listing)
     assert len(ids) >= 4 and len(set(ids)) == len(ids)
     bob = (await world.bob.ok("followups")).text
     assert "Tue 18 May 2027, 09:00 · Check in with Kim Park" in bob
@@ -386,6 +388,36 @@ async def test_setting_up_a_meeting_with_a_referral_cancels_the_reach_out_remind
     assert not any("Reach out to Sam Ortiz" in everything(m) for m in dms)
 
 
+async def test_reminders_about_a_row_added_in_the_same_transaction_are_found_in_memory(
+    world: World,
+) -> None:
+    """A contact added in this transaction has no reminders in the database, so the planner
+    doesn't query for them; the ones it planned a moment ago must still be found."""
+    async with world.bot.store.transaction() as session:
+        repo = Repo(session)
+        member = await repo.ensure_member("test", "cohort", "alice", now=START)
+        contact = Contact(
+            workspace_id=member.workspace_id,
+            member_id=member.id,
+            name="Ann Wu",
+            name_key=name_key("Ann Wu"),
+            created_at=START,
+            updated_at=START,
+        )
+        repo.add(contact)
+        await repo.flush()
+        planner = Planner(repo, member, START, "UTC")
+        await planner.referral_received(contact)  # reach out to Ann tomorrow
+        await planner.touch(contact, START, met=True)  # ... but they just met
+        await planner.touch(contact, START, met=True)  # said twice: still one keep-in-touch
+    async with world.bot.store.transaction() as session:
+        rows = (await session.execute(select(Nudge))).scalars().all()
+        assert sorted((n.kind, n.status) for n in rows) == [
+            ("keep_in_touch", "pending"),
+            ("referral", "cancelled"),
+        ]
+
+
 # -- commands ------------------------------------------------------------------------
 
 
@@ -399,6 +431,29 @@ async def test_followups_lists_what_is_coming_with_buttons(world: World) -> None
     assert await world.at(datetime(2026, 12, 2, 9, tzinfo=UTC)) == []
     (dm,) = await world.at(datetime(2026, 12, 5, 10, tzinfo=UTC))
     assert dm.title == "Follow up with Kim Park"
+
+
+def listed_ids(listing: str) -> list[int]:
+    """The reminder numbers of a followups listing's lines ("• N3 · ...")."""
+    return sorted(int(n) for n in re.findall(r"^• N(\d+) ·", listing, re.MULTILINE))
+
+
+async def test_reminders_planned_together_are_numbered_one_after_another_per_member(
+    world: World,
+) -> None:
+    """A command planning several reminders numbers them in one go: no gaps, no repeats,
+    and each member counts from N1."""
+    await world.alice.ok('log "Dana Lee" when="Nov 25 2pm"')  # prep, how-did-it-go, thanks
+    await world.bob.ok('request "Kim Park"')
+    await world.alice.ok('request "Kim Park"')  # three follow-up steps
+    alice = await world.alice.ok("followups")
+    bob = await world.bob.ok("followups")
+    assert listed_ids(alice.text) == [1, 2, 3, 4, 5, 6]
+    assert listed_ids(bob.text) == [1, 2, 3]
+    # The example in the listing names one of them.
+    assert 'Move one: /tiara snooze N1 when="Monday 9am"' in bob.text
+    assert "N1 · Tue 24 Nov 2026, 09:00 · Prepare for Dana Lee" in alice.text
+    assert "Follow up with Kim Park" in bob.text
 
 
 async def test_a_reply_cancels_the_requests_follow_ups(world: World) -> None:

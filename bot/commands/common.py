@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import difflib
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from bot.context import Context
 from bot.items import ItemRef, item_label
+from bot.nudges.plan import Planner
 from bot.values import UserError
 from storage.models import Contact, Meeting, OutreachRequest
 from storage.repo import name_key
@@ -58,11 +59,13 @@ async def upsert_contact(
     org: str | None = None,
     role: str | None = None,
     referred_by: Contact | None = None,
+    met_at: datetime | None = None,
 ) -> tuple[Contact, bool]:
     """The member's contact called ``name``, created if new.
 
     Org and role are updated when given; ``referred_by`` is recorded unless the contact
-    already has a referrer.
+    already has a referrer. A new contact met at ``met_at`` has that as its last
+    interaction from the start (the planner would record it later, in an UPDATE).
     """
     contact = await ctx.repo.contact_by_name(ctx.member.id, name)
     created = contact is None
@@ -84,6 +87,8 @@ async def upsert_contact(
         contact.title = role
     if org is not None or role is not None:
         contact.updated_at = ctx.now
+    if created and met_at is not None:
+        Planner.remember(contact, met_at)
     await ctx.repo.flush()
     return contact, created
 

@@ -241,10 +241,14 @@ async def log_meeting(ctx: Context, args: dict[str, Any]) -> Message:
         contact = meeting.contact
         held_at = meeting.held_at
     else:
-        contact, new_contact = await upsert_contact(
-            ctx, args["contact"], org=args.get("org"), role=args.get("role")
-        )
         held_at = args.get("when", ctx.now)
+        contact, new_contact = await upsert_contact(
+            ctx,
+            args["contact"],
+            org=args.get("org"),
+            role=args.get("role"),
+            met_at=held_at if held_at <= ctx.now else None,
+        )
         meeting = Meeting(
             workspace_id=ctx.member.workspace_id,
             member_id=ctx.member.id,
@@ -270,9 +274,10 @@ async def log_meeting(ctx: Context, args: dict[str, Any]) -> Message:
     pending = [] if new_contact else await ctx.repo.pending_requests_to(ctx.member.id, contact.id)
     for req in pending:
         req.status, req.outcome, req.replied_at = "replied", "scheduled", ctx.now
-        await ctx.nudges.request_answered(req)
+        # The meeting being logged, if it is over, says they have met.
+        await ctx.nudges.request_answered(req, met=True if held_at <= ctx.now else None)
     await ctx.repo.flush()
-    await ctx.nudges.meeting_changed(meeting, new="id" not in args)
+    await ctx.nudges.meeting_changed(meeting)
 
     paragraphs: list[str] = []
     buttons: list[Button] = []

@@ -7,7 +7,6 @@ the same thing twice moves one row instead of adding another.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -24,7 +23,7 @@ from storage.models import (
     Workspace,
     changed_by_member,
 )
-from storage.repo import Repo
+from storage.repo import NudgeFilter, Repo
 
 __all__ = [
     "FOLLOW_UP_POLICIES",
@@ -78,10 +77,7 @@ class Occurrence:
 
 async def plan_all(repo: Repo, planned: Sequence[tuple[Planner, Occurrence]]) -> None:
     """Plan many members' next occurrences with a few queries instead of three each."""
-    keys = {(planner.member.id, o.key) for planner, o in planned}
-    await repo.preload_nudges(keys)
-    new = [key for key in keys if await repo.nudge_by_key(*key) is None]
-    await repo.reserve_nudge_seqs(Counter(member_id for member_id, _ in new))
+    await repo.preload_nudges({(planner.member.id, o.key) for planner, o in planned})
     for planner, occurrence in planned:
         await planner.plan(occurrence)
 
@@ -141,7 +137,6 @@ class Planner:
         nudge = Nudge(
             workspace_id=self.member.workspace_id,
             member_id=self.member.id,
-            seq=await self.repo.allocate_nudge_seq(self.member),
             kind=kind,
             dedupe_key=key,
             meeting_id=meeting.id if meeting is not None else None,
@@ -155,7 +150,7 @@ class Planner:
             created_at=self.now,
             updated_at=self.now,
         )
-        self.repo.add_nudge(nudge)
+        self.repo.add_nudge(nudge, self.member)
         return nudge
 
     async def plan(self, occurrence: Occurrence) -> Nudge | None:
@@ -231,15 +226,21 @@ class Planner:
         contact: Contact | None,
         keep: Collection[str | None],
     ) -> None:
-        for nudge in await self.repo.pending_nudges(
-            self.member.id,
+        """Cancel or close the nudges; look up the ``keep`` ones at the same time."""
+        which = NudgeFilter(
+            statuses=statuses,
+            kinds=kinds,
             meeting_id=meeting.id if meeting is not None else None,
             request_id=request.id if request is not None else None,
             contact_id=contact.id if contact is not None else None,
-            kinds=kinds,
-            statuses=statuses,
-            subjects=False,
-        ):
+        )
+        if any(self.repo.is_new(row) for row in (meeting, request, contact) if row is not None):
+            # About something added in this transaction: all its nudges are in memory.
+            self.repo.keys_of_new_rows(self.member.id, keep)
+            found = self.repo.new_nudges(self.member.id, which)
+        else:
+            found = await self.repo.nudges_to_close(self.member.id, which, load_keys=keep)
+        for nudge in found:
             if nudge.dedupe_key in keep:
                 continue
             nudge.status = "cancelled" if nudge.status == "pending" else "done"
@@ -269,22 +270,20 @@ class Planner:
 
     # -- meetings ----------------------------------------------------------------------
 
-    async def meeting_changed(self, meeting: Meeting, *, new: bool = False) -> None:
-        """Plan (or re-plan) everything about one meeting after it was logged or edited.
-
-        A ``new`` meeting (created in this transaction) has no reminders yet to cancel.
-        """
-        # The nudges looked up by key below, in one query.
+    async def meeting_changed(self, meeting: Meeting) -> None:
+        """Plan (or re-plan) everything about one meeting after it was logged or edited."""
+        # The nudges looked up by key below, in one query (none when the meeting is new:
+        # it has no reminders yet).
         keys = [f"thanks:m{meeting.id}", f"thanks_last:m{meeting.id}"]
         keys.append(f"tell_referrer:m{meeting.id}")
         upcoming = meeting.held_at > self.now
         if upcoming:
             keys.extend(self._day_keys(meeting))
+        new = self.repo.is_new(meeting)
+        if new:
+            self.repo.keys_of_new_rows(self.member.id, keys)
         else:
-            self._remember(meeting.contact, meeting.held_at)  # as touch() will
-            keep_key, _ = self._keep_key(meeting.contact)
-            keys.extend([keep_key] if keep_key is not None else [])
-        await self.repo.preload_nudges({(self.member.id, key) for key in keys})
+            await self.repo.preload_nudges({(self.member.id, key) for key in keys})
         if upcoming:
             await self._upcoming(meeting, new=new)
         else:
@@ -429,21 +428,22 @@ class Planner:
             await self.schedule(kind, key, self._soon(due), request=request)
         await self.touch(request.contact, request.sent_at)
 
-    async def request_answered(self, request: OutreachRequest) -> None:
-        """A reply stops every follow-up timer of the request."""
+    async def request_answered(self, request: OutreachRequest, *, met: bool | None = None) -> None:
+        """A reply stops every follow-up timer of the request. ``met``: see keep_in_touch."""
         await self.resolve(k.FAMILIES["follow_up"], request=request)
-        await self.touch(request.contact, request.replied_at or self.now)
+        await self.touch(request.contact, request.replied_at or self.now, met=met)
 
     # -- keeping in touch ----------------------------------------------------------------
 
     async def touch(self, contact: Contact, when: datetime, *, met: bool | None = None) -> None:
         """Any interaction with ``contact``: remember it, drop the nudge to reach out to
         them (a referral), and restart keep-in-touch. ``met``: see keep_in_touch."""
-        self._remember(contact, when)
+        self.remember(contact, when)
         await self.keep_in_touch(contact, also_cancel=(k.REFERRAL,), met=met)
 
     @staticmethod
-    def _remember(contact: Contact, when: datetime) -> None:
+    def remember(contact: Contact, when: datetime) -> None:
+        """Record an interaction with ``contact`` at ``when``, unless a later one is known."""
         if contact.last_contact_at is None or when > contact.last_contact_at:
             contact.last_contact_at = when
 
