@@ -364,13 +364,17 @@ async def _fill_in(ctx: Context, args: dict[str, Any]) -> Meeting:
     return item
 
 
+_LISTED_MEETINGS = 10  # upcoming, and recent
+_LISTED_REQUESTS = 15
+
+
 @registry.command("meetings", examples=("/tiara meetings",), aliases=("list", "ls"))
 async def meetings(ctx: Context, args: dict[str, Any]) -> Message:
     """List your upcoming meetings, recent ones, and requests still waiting for a reply."""
     mid = ctx.member.id
-    upcoming = await ctx.repo.upcoming_meetings(mid, ctx.now, limit=10)
-    recent = await ctx.repo.recent_meetings(mid, ctx.now, limit=10)
-    waiting = await ctx.repo.open_requests(mid, limit=15)
+    upcoming = await ctx.repo.upcoming_meetings(mid, ctx.now, limit=_LISTED_MEETINGS)
+    recent = await ctx.repo.recent_meetings(mid, ctx.now, limit=_LISTED_MEETINGS)
+    waiting = await ctx.repo.open_requests(mid, limit=_LISTED_REQUESTS)
     if not (upcoming or recent or waiting):
         return Message(
             title="No meetings or requests yet",
@@ -380,8 +384,12 @@ async def meetings(ctx: Context, args: dict[str, Any]) -> Message:
                 'Or log a conversation you had: /tiara log contact="Dana Lee"'
             ),
         )
-    n_upcoming, n_past = await ctx.repo.count_meetings(mid, ctx.now)
-    n_waiting = await ctx.repo.count_open_requests(mid)
+    # A list shorter than its page is complete: counted only when one may go on.
+    n_upcoming, n_past, n_waiting = len(upcoming), len(recent), len(waiting)
+    if _LISTED_MEETINGS in (n_upcoming, n_past):
+        n_upcoming, n_past = await ctx.repo.count_meetings(mid, ctx.now)
+    if n_waiting == _LISTED_REQUESTS:
+        n_waiting = await ctx.repo.count_open_requests(mid)
     sections = []
     for heading, lines, total in (
         ("Upcoming", [meeting_line(ctx, m) for m in upcoming], n_upcoming),
