@@ -297,10 +297,18 @@ class Repo:
     # -- contacts --------------------------------------------------------------------
 
     async def contact_by_name(self, member_id: int, name: str) -> Contact | None:
-        stmt = select(Contact).where(
-            Contact.member_id == member_id, Contact.name_key == name_key(name)
+        """The member's contact called ``name`` (any case), with whoever referred them."""
+        stmt = (
+            select(Contact)
+            .where(Contact.member_id == member_id, Contact.name_key == name_key(name))
+            .options(joinedload(Contact.referred_by))
         )
         return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def contact_by_id(self, member_id: int, contact_id: int) -> Contact | None:
+        """The member's contact ``contact_id``: without a query when already loaded."""
+        contact = await self.session.get(Contact, contact_id)
+        return contact if contact is not None and contact.member_id == member_id else None
 
     async def contact_names(self, member_id: int) -> list[str]:
         stmt = select(Contact.name).where(Contact.member_id == member_id).order_by(Contact.name)

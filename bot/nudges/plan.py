@@ -378,7 +378,9 @@ class Planner:
         referrer_id = meeting.contact.referred_by_id
         if referrer_id is None:
             return
-        (referrer,) = await self.repo.contacts_by_id(self.member.id, [referrer_id])
+        referrer = await self.repo.contact_by_id(self.member.id, referrer_id)
+        if referrer is None:
+            return
         due = self.rhythm.next_day_at_nudge_time(max(meeting.held_at, self.now))
         await self.schedule(
             k.TELL_REFERRER,
