@@ -10,6 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.timeutil import resolve_timezone
 from bot.values import UserError
+from storage.store import sqlite_url_problem
 
 __all__ = ["Settings"]
 
@@ -121,6 +122,14 @@ class Settings(BaseSettings):
             if raw.startswith(plain):
                 return driver + raw[len(plain) :]
         return raw
+
+    @field_validator("database_url")
+    @classmethod
+    def _usable_url(cls, value: SecretStr) -> SecretStr:
+        problem = sqlite_url_problem(value.get_secret_value())
+        if problem:
+            raise ValueError(problem)
+        return value
 
     @field_validator("timezone")
     @classmethod

@@ -22,7 +22,7 @@ from sqlalchemy.pool import StaticPool
 
 from storage import sqlite_inline
 
-__all__ = ["MIGRATIONS", "Store", "alembic_config"]
+__all__ = ["MIGRATIONS", "Store", "alembic_config", "sqlite_url_problem"]
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 15_000
@@ -78,6 +78,22 @@ def _pragma(connection: Connection, pragma: str) -> None:
         cursor.close()
 
 
+def sqlite_url_problem(url: str) -> str | None:
+    """Why a SQLite URL can't be used as it is written, or None.
+
+    Tiara opens the file itself (storage.sqlite_inline), in WAL mode, so options in the
+    URL (``?mode=ro``, ``?uri=true``, ``?timeout=``) would be silently ignored: refused.
+    """
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.query:
+        return None
+    options = ", ".join(sorted(parsed.query))
+    return (
+        f"SQLite URL options are not supported ({options}): Tiara opens the file itself. "
+        "Give a plain path, e.g. sqlite+aiosqlite:///tiara.db"
+    )
+
+
 class Store:
     """Owns the async engine; hands out sessions and runs migrations."""
 
@@ -86,6 +102,11 @@ class Store:
         kwargs: dict[str, Any] = {"connect_args": connect_args or {}}
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
         if self.is_sqlite:
+            problem = sqlite_url_problem(url) or (
+                "connect_args are not used for SQLite" if connect_args else None
+            )
+            if problem:
+                raise ValueError(problem)
             database = parsed.database or ":memory:"
             # sqlite3 on the loop's thread; aiosqlite's thread hand-offs cost more than
             # the statements (see storage.sqlite_inline). Another process holding the lock

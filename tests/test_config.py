@@ -11,6 +11,7 @@ import pytest
 from pydantic import ValidationError
 
 from bot.config import DEFAULT_DATABASE_URL, Settings
+from storage.store import Store
 
 
 def test_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -50,6 +51,16 @@ def test_plain_urls_get_the_async_driver() -> None:
     assert settings.safe_database_url == "postgresql+asyncpg://u:***@db/tiara"
     sqlite = Settings(_env_file=None, database_url="sqlite:///x.db")  # type: ignore[call-arg]
     assert sqlite.database_url.get_secret_value() == "sqlite+aiosqlite:///x.db"
+
+
+def test_sqlite_url_options_are_refused_not_silently_ignored() -> None:
+    """Tiara opens the SQLite file itself, so ?mode=ro would do nothing: say so."""
+    with pytest.raises(ValidationError, match=r"options are not supported \(mode\).*plain path"):
+        Settings(_env_file=None, database_url="sqlite:///x.db?mode=ro")  # type: ignore[call-arg]
+    with pytest.raises(ValueError, match="not supported"):
+        Store("sqlite+aiosqlite:///x.db?uri=true")
+    with pytest.raises(ValueError, match="connect_args"):
+        Store("sqlite+aiosqlite:///x.db", connect_args={"timeout": 5})
 
 
 def test_an_unreachable_database_is_one_clear_line_without_the_password(tmp_path: Path) -> None:
