@@ -4,8 +4,9 @@ Slack's HTTP mode serves them beside ``/slack/events``; otherwise (Socket Mode, 
 a small server listens on ``TIARA_HEALTH_PORT``.
 
 - ``/livez`` (liveness) answers 200 whenever the process's event loop serves requests,
-  unless one tick has been running for ``hung_after`` (a hung scheduler: restart). It
-  never touches the database: a database outage must not restart every replica.
+  unless one tick has been running for ``hung_after`` (a hung tick) or no tick at all has
+  run for that long (a stopped scheduler): restart. It never touches the database: in
+  an outage ticks still begin, and fail fast, and that must not restart every replica.
 - ``/healthz`` (readiness) answers 200 when the database answers and the scheduler has
   ticked lately, 503 otherwise (the replica stops getting traffic until it recovers).
 - ``/metrics`` is Prometheus' text format.
@@ -51,6 +52,11 @@ def add_health_routes(app: web.Application, bot: Bot, *, tick_seconds: float) ->
         if running is not None and running > hung:
             # Not an outage (ticks then fail fast): a tick stuck for good. Restart.
             body = {"status": "tick hung", "tick_running_seconds": round(running)}
+            return web.json_response({**body, "last_tick_seconds_ago": ago}, status=503)
+        idle = bot.ticks_idle_for()
+        if bot.sender is not None and running is None and idle > hung:
+            # Not even failing ticks: the scheduler itself has stopped. Restart.
+            body = {"status": "scheduler stopped", "no_tick_seconds": round(idle)}
             return web.json_response({**body, "last_tick_seconds_ago": ago}, status=503)
         return web.json_response({"status": "ok", "last_tick_seconds_ago": ago})
 

@@ -74,6 +74,7 @@ class Bot:
         self.last_tick: datetime | None = None
         self.monotonic = monotonic  # real time, for how long a tick has been running
         self._tick_began: float | None = None
+        self._ticks_seen = monotonic()  # a tick last began or ended (or start-up)
         self.coaches = coaches
         self._erased: dict[UserRef, datetime] = {}
         self.clock = clock
@@ -133,7 +134,7 @@ class Bot:
         """Send the nudges that are due now (the scheduler calls this every ~30 s)."""
         if self.sender is None or self.practice is None:
             raise RuntimeError("this bot has no notifier, so it can't send nudges")
-        self._tick_began = self.monotonic()
+        self._tick_began = self._ticks_seen = self.monotonic()
         try:
             report = await self._tick(self.sender, self.practice)
         except Exception:
@@ -141,6 +142,7 @@ class Bot:
             raise
         finally:
             self._tick_began = None
+            self._ticks_seen = self.monotonic()
         self.metrics.ticks.labels("ok").inc()
         self.last_tick = self.clock.now()
         self.metrics.last_tick.set(self.last_tick.timestamp())
@@ -179,6 +181,12 @@ class Bot:
         makes ticks fail quickly; one that runs on and on is hung."""
         began = self._tick_began
         return None if began is None else self.monotonic() - began
+
+    def ticks_idle_for(self) -> float:
+        """Seconds since a tick last began or ended, failed ones included (or since
+        start-up). Ticks run every interval even through an outage; when none has for a
+        long while, the scheduler has stopped."""
+        return self.monotonic() - self._ticks_seen
 
     async def health(self, *, max_tick_age: timedelta) -> Health:
         """Whether the database answers (within 2 s) and the scheduler has ticked within

@@ -183,9 +183,10 @@ async def test_livez_is_503_only_while_a_tick_hangs_far_past_every_timeout() -> 
 
     try:
         async with TestClient(TestServer(app, host="127.0.0.1")) as client:
-            with pytest.raises(OSError):  # the database is unreachable: fails fast
-                await bot.tick()
-            now[0] += 3600
+            for _ in range(120):  # an hour of ticks, every 30 s
+                with pytest.raises(OSError):  # the database is unreachable: fails fast
+                    await bot.tick()
+                now[0] += 30
             assert (await client.get("/livez")).status == 200  # failing ticks aren't hung
             bot._tick = hang  # type: ignore[method-assign]
             ticking = asyncio.create_task(bot.tick())
@@ -198,6 +199,50 @@ async def test_livez_is_503_only_while_a_tick_hangs_far_past_every_timeout() -> 
             assert (await stuck.json())["status"] == "tick hung"
             release.set()
             await ticking
+            assert (await client.get("/livez")).status == 200
+    finally:
+        await store.close()
+
+
+async def test_livez_is_503_when_the_scheduler_stopped_starting_ticks() -> None:
+    """Ticks that fail still begin every interval; when none begins for as long as a tick
+    may hang, the scheduler has stopped, and a restart is what helps."""
+    store = Store(UNREACHABLE)
+    now = [1000.0]
+    bot = Bot(
+        store=store,
+        clock=FixedClock(START),
+        registry=registry,
+        notifier=RecordingNotifier(),
+        monotonic=lambda: now[0],
+    )
+    app = web.Application()
+    add_health_routes(app, bot, tick_seconds=30)
+    try:
+        async with TestClient(TestServer(app, host="127.0.0.1")) as client:
+            now[0] += hung_after(30).total_seconds() - 1  # the first tick is late, not gone
+            assert (await client.get("/livez")).status == 200
+            now[0] += 2
+            stopped = await client.get("/livez")
+            assert stopped.status == 503
+            assert (await stopped.json())["status"] == "scheduler stopped"
+            with pytest.raises(OSError):  # one begins again (and fails: the database is down)
+                await bot.tick()
+            assert (await client.get("/livez")).status == 200
+    finally:
+        await store.close()
+
+
+async def test_livez_ignores_ticks_where_the_process_sends_none() -> None:
+    """A bot without a notifier runs no scheduler: no tick is ever due to begin."""
+    store = Store(UNREACHABLE)
+    now = [1000.0]
+    bot = Bot(store=store, clock=FixedClock(START), registry=registry, monotonic=lambda: now[0])
+    app = web.Application()
+    add_health_routes(app, bot, tick_seconds=30)
+    try:
+        async with TestClient(TestServer(app, host="127.0.0.1")) as client:
+            now[0] += 24 * 3600
             assert (await client.get("/livez")).status == 200
     finally:
         await store.close()
