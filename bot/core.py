@@ -176,6 +176,12 @@ class Bot:
             log.error("the digest step of the tick failed with %s", type(err).__name__)
         return report
 
+    def stop_soon(self) -> None:
+        """The process is stopping: a tick under way finishes the sends it has begun,
+        records them and releases the rest (see NudgeSender.stop_soon)."""
+        if self.sender is not None:
+            self.sender.stop_soon()
+
     def tick_running_for(self) -> float | None:
         """Seconds the tick under way has been running (None: none is). A database outage
         makes ticks fail quickly; one that runs on and on is hung."""

@@ -58,14 +58,16 @@ class TickScheduler:
             self.scheduler.shutdown(wait=False)
 
     async def stop(self, *, grace: float = 20.0) -> None:
-        """Stop ticking, letting a tick under way finish its sends and record them (for up
-        to ``grace`` seconds): cancelled between sending and recording, its nudges would
-        be sent again once their lease ran out. The platforms' connections close after
-        this, so 20 s leaves them about 10 of the 30 s a stop is given (systemd, Docker,
-        Kubernetes)."""
+        """Stop ticking, letting a tick under way finish the sends it has begun and record
+        them (for up to ``grace`` seconds): cancelled between sending and recording, its
+        nudges would be sent again once their lease ran out. It starts no new sends and
+        releases the nudges it claimed but didn't send. The platforms' connections close
+        after this, so 20 s leaves them about 10 of the 30 s a stop is given (systemd,
+        Docker, Kubernetes)."""
         if not self.scheduler.running:
             return
         self.scheduler.pause()
+        self.bot.stop_soon()  # no new sends: the grace is for those already under way
         running = self._running
         if running is not None and not running.done():
             try:

@@ -564,6 +564,39 @@ async def test_stopping_lets_a_tick_under_way_record_what_it_sent(
     assert "claimed" not in statuses and "sent" in statuses  # recorded, never re-sent
 
 
+async def test_stopping_starts_no_new_sends_and_frees_what_it_claimed_for_another_process(
+    empty_store: Store, clock: FixedClock
+) -> None:
+    settings = Settings(_env_file=None, timezone="UTC")  # type: ignore[call-arg]
+    notifier = GatedNotifier()
+    app = await build_app(settings, clock=clock, store=empty_store, notifier=notifier)
+    for name in ("alice", "bob", "carol"):
+        await Member(app.bot, name)('log "Dana Lee" when="today 2pm"')
+    clock.set(day(18, 16))
+    assert app.bot.sender is not None
+    app.bot.sender.concurrency = 1  # one DM at a time: two wait their turn
+    scheduler = TickScheduler(app.bot, interval_seconds=30)
+    scheduler.start()
+    await asyncio.wait_for(notifier.sending.wait(), 5)
+    stopping = asyncio.ensure_future(scheduler.stop(grace=5))
+    await asyncio.sleep(0.05)
+    notifier.gate.set()
+    await stopping
+    assert len(notifier.sent_messages()) == 1  # the one under way, and no more
+    async with empty_store.transaction() as session:
+        rows = (await session.execute(select(Nudge))).scalars().all()
+    due = [n for n in rows if n.due_at <= clock.now()]
+    assert sorted(n.status for n in due) == ["pending", "pending", "sent"]
+    assert all(n.claim_token is None and n.lease_until is None for n in rows)
+    # Another process sends the other two at once, without waiting for a lease to end.
+    other = RecordingNotifier()
+    second = await build_app(settings, clock=clock, store=empty_store, notifier=other)
+    await second.bot.tick()
+    sent_to = sorted(s.to.user for s in other.sent if isinstance(s.to, UserRef))
+    first = "alice" if notifier.dms_to("alice") else "bob" if notifier.dms_to("bob") else "carol"
+    assert sent_to == sorted({"alice", "bob", "carol"} - {first})
+
+
 # -- claims and leases ---------------------------------------------------------------
 
 

@@ -65,9 +65,11 @@ class TickReport(Counts):
     failed: int = 0
     lost_lease: int = 0  # sent too late: another worker had taken them over
     changed: int = 0  # the member changed them while they were being sent
+    released: int = 0  # not sent because the process is stopping: free for another
 
 
 _LEASE_OVER = DeliveryError("lease_over")
+_STOPPING = DeliveryError("stopping")
 
 
 @dataclass
@@ -110,12 +112,21 @@ class NudgeSender:
         self.concurrency = concurrency
         # Claim only reminders of workspaces on these platforms (None: all).
         self.platforms = platforms
+        self._stopping = False
+
+    def stop_soon(self) -> None:
+        """The process is stopping: sends under way finish and are recorded, nothing new
+        is sent or claimed, and claimed nudges not yet sent are released at once (not
+        left until their lease runs out)."""
+        self._stopping = True
 
     async def tick(self) -> TickReport:
         """Send everything that is due now (up to ``max_batches`` batches)."""
         total = TickReport()
         try:
             for _ in range(self.max_batches):
+                if self._stopping:
+                    break
                 # Each batch reads the clock afresh: its lease must run from its own claim,
                 # or a long tick would hand out leases that have already run out.
                 now = self.clock.now()
@@ -223,6 +234,8 @@ class NudgeSender:
 
         async def one(item: _Outgoing) -> DeliveryError | None:
             async with gate:
+                if self._stopping:
+                    return _STOPPING
                 if self.clock.now() >= lease_ends:
                     # Too slow: another worker may own these rows by now. Leave them be.
                     return _LEASE_OVER
@@ -251,10 +264,13 @@ class NudgeSender:
         retry: dict[datetime, list[int]] = defaultdict(list)
         given_up: dict[str, list[int]] = defaultdict(list)
         unreachable: list[int] = []
+        released: list[int] = []
         for item, error in zip(batch.outgoing, results, strict=True):
             ids = [nudge_id for nudge_id, _ in item.nudges]
             if error is _LEASE_OVER:
                 report.lost_lease += len(ids)
+            elif error is _STOPPING:
+                released.extend(ids)
             elif error is None:
                 sent.extend(ids)
                 report.messages += 1
@@ -293,6 +309,8 @@ class NudgeSender:
                 report.failed += len(ids)
             for member_id in unreachable:
                 await repo.mark_unreachable(member_id, now)
+            # Unchanged, without the lease: the next tick anywhere sends them.
+            report.released = await repo.settle_claimed(released, token=token, now=now)
 
 
 def _without_superseded(live: list[Nudge], skipped: list[int]) -> list[Nudge]:
