@@ -133,6 +133,20 @@ async def test_the_calendar_holds_upcoming_meetings_and_parses(bot: Bot) -> None
 
 
 @pytest.mark.parametrize("empty_store", ["sqlite"], indirect=True)  # no storage at stake
+async def test_text_a_spreadsheet_would_run_as_a_formula_stays_text(bot: Bot) -> None:
+    alice = Member(bot, "alice")
+    await alice.ok(
+        'log contact="Dana Lee" org="=HYPERLINK(A1)" '
+        'notes="+1 for SQL; -2 for Excel" followups="@Sam send the deck"'
+    )
+    (row,) = read_csv(await alice.ok("export"))
+    assert row["organization"] == "'=HYPERLINK(A1)"
+    assert row["notes"] == "'+1 for SQL; -2 for Excel"
+    assert row["follow_ups"] == "'@Sam send the deck"
+    assert row["contact"] == "Dana Lee" and row["id"] == "M1"  # the rest as typed
+
+
+@pytest.mark.parametrize("empty_store", ["sqlite"], indirect=True)  # no storage at stake
 async def test_an_empty_export_still_opens(bot: Bot) -> None:
     answer = await Member(bot, "alice").ok("export")
     assert read_csv(answer) == []

@@ -1,7 +1,8 @@
 """A member's own data to take away: a spreadsheet and a calendar.
 
 The CSV opens correctly in Excel (UTF-8 with a byte-order mark, ISO dates) with one row
-per meeting, then one per request, then one per contact met neither way. The calendar
+per meeting, then one per request, then one per contact met neither way; text that a
+spreadsheet would take for a formula starts with an apostrophe. The calendar
 (.ics) holds the upcoming meetings.
 """
 
@@ -44,6 +45,15 @@ COLUMNS = (
 )
 MEETING_LENGTH = timedelta(minutes=30)  # informational interviews run 20 to 30 minutes
 _UID_SPACE = uuid.UUID("5b0f3c1e-6a57-4d4e-9a0e-7f1c2b9d8e61")
+
+
+# A spreadsheet runs a cell starting with these as a formula ("CSV injection"): a contact
+# named =HYPERLINK(...) would become a live link. A leading apostrophe keeps it text.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: str) -> str:
+    return "'" + value if value.startswith(_FORMULA_START) else value
 
 
 def _stamp(moment: datetime | None, zone: ZoneInfo) -> str:
@@ -118,7 +128,7 @@ def export_csv(
     out = io.StringIO(newline="")
     writer = csv.DictWriter(out, fieldnames=COLUMNS, restval="")
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows({key: _cell(value) for key, value in row.items()} for row in rows)
     return out.getvalue().encode("utf-8-sig")
 
 
