@@ -11,7 +11,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, delete, func, select, update
+from sqlalchemy import and_, column, delete, func, select, table, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
@@ -34,6 +34,17 @@ __all__ = ["CoachRepo", "MemberCounts", "WeekCounts"]
 
 THANKS_WINDOW = timedelta(hours=24)
 _WEEK = timedelta(weeks=1)
+
+# slack_sdk's installation store (migration 0004): who installed the app, per workspace.
+_SLACK_INSTALLATIONS = table(
+    "slack_installations",
+    column("team_id"),
+    column("user_id"),
+    column("user_token"),
+    column("user_scopes"),
+    column("user_refresh_token"),
+    column("user_token_expires_at"),
+)
 
 
 @dataclass
@@ -320,6 +331,23 @@ class CoachRepo:
             .values(actor_user_id=None, actor_name=None)
             .execution_options(synchronize_session=False)
         )
+        if workspace.platform == "slack":
+            # The Slack install they approved keeps working; who approved it is forgotten.
+            result = await self.session.execute(
+                update(_SLACK_INSTALLATIONS)
+                .where(
+                    _SLACK_INSTALLATIONS.c.team_id == workspace.external_id,
+                    _SLACK_INSTALLATIONS.c.user_id == member.user_id,
+                )
+                .values(
+                    user_id="",
+                    user_token=None,
+                    user_scopes=None,
+                    user_refresh_token=None,
+                    user_token_expires_at=None,
+                )
+            )
+            removed += int(result.rowcount)  # type: ignore[attr-defined]
         await self.session.delete(member)
         await self.session.flush()
         return removed + 1

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import icalendar
 import pytest
+from slack_sdk.oauth.installation_store import Installation
+from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
 from sqlalchemy import String, Text, func, select, text
 
 from adapters.console.adapter import ConsoleAdapter
@@ -252,6 +254,39 @@ async def test_forget_me_erases_every_row_about_the_member_and_nothing_else(
     assert [r["contact"] for r in read_csv(await other_alice.ok("export"))] == ["Wanda Other"]
     fresh = await alice.ok("meetings")
     assert "No meetings" in (fresh.title or "")
+
+
+async def test_forget_me_forgets_who_installed_the_slack_app_and_keeps_it_working(
+    empty_store: Store,
+) -> None:
+    bot = await make_bot(empty_store, FixedClock(START))
+    installs = AsyncSQLAlchemyInstallationStore(client_id="C1", engine=empty_store.engine)
+    for team in ("T1", "T2"):  # she installed it in two workspaces
+        await installs.async_save(
+            Installation(
+                app_id="A1",
+                team_id=team,
+                user_id="U0ALICE",
+                user_token=f"xoxp-{team}",
+                user_scopes=["identify"],
+                bot_token=f"xoxb-{team}",
+                bot_id="B1",
+                bot_user_id="UBOT",
+                installed_at=START.timestamp(),
+            )
+        )
+    alice = Member(bot, "U0ALICE", workspace="T1", platform="slack")
+    await alice.ok('log contact="Dana Lee"')
+    await alice.click("Erase everything", await alice.ok("forget-me"))
+    async with empty_store.transaction() as session:
+        rows = (
+            await session.execute(
+                text("SELECT team_id, user_id, user_token FROM slack_installations ORDER BY 1")
+            )
+        ).all()
+    assert [tuple(r) for r in rows] == [("T1", "", None), ("T2", "U0ALICE", "xoxp-T2")]
+    bot_install = await installs.async_find_bot(enterprise_id=None, team_id="T1")
+    assert bot_install is not None and bot_install.bot_token == "xoxb-T1"  # still installed
 
 
 @pytest.mark.parametrize("empty_store", ["sqlite"], indirect=True)  # no storage at stake
