@@ -154,6 +154,22 @@ async def test_a_role_of_the_same_name_elsewhere_or_no_role_configured_doesnt_co
     assert "Runs the server: no." in await whoami_says(rig, roles=[COACH_ROLE_ID])
 
 
+async def test_a_second_role_of_the_same_name_makes_the_name_count_for_no_one(
+    rig: Rig, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Whoever may manage roles can make another "Coaches": the name no longer says who
+    the coaches are, so it counts for no one (the role's id still works)."""
+    rig.adapter.coach_role = "Coaches"
+    await rig.fake.dispatch(
+        "GUILD_ROLE_CREATE", {"guild_id": str(GUILD), "role": payloads.role(7_979, "coaches")}
+    )
+    assert "Runs the server: no." in await whoami_says(rig, roles=[7_979], user=BOB)
+    assert "Runs the server: no." in await whoami_says(rig, roles=[COACH_ROLE_ID])
+    assert "set it to the role's id" in caplog.text
+    rig.adapter.coach_role = str(COACH_ROLE_ID)
+    assert "Runs the server: yes." in await whoami_says(rig, roles=[COACH_ROLE_ID])
+
+
 async def test_buttons_and_forms_carry_it_too(rig: Rig) -> None:
     answer = await rig.send(
         payloads.slash_command(

@@ -126,6 +126,7 @@ class DiscordAdapter:
         self.ids = ids
         self.answer_within = answer_within
         self.coach_role = coach_role  # TIARA_DISCORD_COACH_ROLE: an id or a name
+        self._ambiguous_role_warned: set[int] = set()  # servers told about a shared name
         self._names: dict[UserRef, str] = {}  # display names already recorded
         self._admins: dict[UserRef, tuple[bool, float]] = {}  # seen in their server, and when
         self._background = Background("Discord")
@@ -184,7 +185,9 @@ class DiscordAdapter:
 
     def _has_coach_role(self, member: discord.Member) -> bool:
         """Whether ``member`` holds the coach role: by id always, by name when the server's
-        roles are known (they come with the server, over the gateway)."""
+        roles are known (they come with the server, over the gateway) and exactly one has
+        that name. Anyone who may manage roles can make another role of that name; then
+        the name means no one (and the log says to configure the id)."""
         wanted = (self.coach_role or "").strip().removeprefix("@")
         if not wanted:
             return False
@@ -192,9 +195,19 @@ class DiscordAdapter:
         if wanted.isdigit() and int(wanted) in member._roles:
             return True
         folded = wanted.casefold()
-        return any(
-            not role.is_default() and role.name.casefold() == folded for role in member.roles
-        )
+        named = [
+            r for r in member.guild.roles if not r.is_default() and r.name.casefold() == folded
+        ]
+        if len(named) > 1:
+            if member.guild.id not in self._ambiguous_role_warned:
+                self._ambiguous_role_warned.add(member.guild.id)
+                log.warning(
+                    "%d roles in a server are named like TIARA_DISCORD_COACH_ROLE, so none "
+                    "counts as the coach role: set it to the role's id instead",
+                    len(named),
+                )
+            return False
+        return bool(named) and named[0].id in member._roles
 
     async def on_command(
         self, interaction: discord.Interaction[Any], command: Command, args: dict[str, object]
