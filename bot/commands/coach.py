@@ -356,25 +356,32 @@ async def export(ctx: Context, args: dict[str, Any]) -> Message:
     meetings = await repo.meetings_of(member.id)
     requests = await repo.requests_of(member.id)
     upcoming = [m for m in meetings if m.held_at > ctx.now]
-    table = export_csv(contacts, requests, meetings, tz=ctx.tz)
-    calendar = export_ics(upcoming, now=ctx.now, calendar_key=f"{member.workspace_id}:{member.id}")
-    stamp = ctx.now.date().isoformat()
-    return Message(
-        title="Your data",
-        text=(
-            f"{plural(len(meetings), 'meeting')}, {plural(len(requests), 'request')} and "
-            f"{plural(len(contacts), 'contact')} in a spreadsheet (opens in Excel or Google "
-            f"Sheets), and {plural(len(upcoming), 'upcoming meeting')} in a calendar file "
-            "to import."
-        ),
-        attachments=(
-            Attachment(f"tiara-export-{stamp}.csv", table, "text/csv", "Your Tiara data"),
-            Attachment(
-                f"tiara-meetings-{stamp}.ics", calendar, "text/calendar", "Upcoming meetings"
+    tz, now, key = ctx.tz, ctx.now, f"{member.workspace_id}:{member.id}"
+
+    async def files() -> Message:
+        """Written once the rows are read and the transaction is over."""
+        table = export_csv(contacts, requests, meetings, tz=tz)
+        calendar = export_ics(upcoming, now=now, calendar_key=key)
+        stamp = now.date().isoformat()
+        return Message(
+            title="Your data",
+            text=(
+                f"{plural(len(meetings), 'meeting')}, {plural(len(requests), 'request')} and "
+                f"{plural(len(contacts), 'contact')} in a spreadsheet (opens in Excel or "
+                f"Google Sheets), and {plural(len(upcoming), 'upcoming meeting')} in a "
+                "calendar file to import."
             ),
-        ),
-        files_to_dm=True,
-    )
+            attachments=(
+                Attachment(f"tiara-export-{stamp}.csv", table, "text/csv", "Your Tiara data"),
+                Attachment(
+                    f"tiara-meetings-{stamp}.ics", calendar, "text/calendar", "Upcoming meetings"
+                ),
+            ),
+            files_to_dm=True,
+        )
+
+    ctx.answer_after_commit = files
+    return Message(text="")
 
 
 @registry.command(
