@@ -425,10 +425,12 @@ async def _workspace(
                 ws.timezone = zone
             for name, value in practice.items():
                 setattr(ws, name, value)
-            if changing:
-                from bot.nudges.plan import replan_workspace
+            from bot.nudges.plan import replan_follow_ups, replan_workspace
 
+            if zone is not None:  # every local time of members without a timezone of their own
                 await replan_workspace(repo, ws, settings.timezone, SystemClock().now())
+            elif policy is not None or days is not None:  # only the follow-ups depend on them
+                await replan_follow_ups(repo, ws, settings.timezone, SystemClock().now())
             tz = ws.timezone or settings.timezone
             cadence = {"practice_day", "practice_time", "practice_every_weeks"} & practice.keys()
             if ws.next_round_at is not None and (cadence or zone is not None):

@@ -398,6 +398,17 @@ class Repo:
         )
         return (await self.session.execute(stmt)).scalars().all()
 
+    async def unanswered_requests_in(self, workspace_id: int) -> Sequence[OutreachRequest]:
+        """Every request of the workspace still waiting for a reply (with its contact)."""
+        stmt = (
+            select(OutreachRequest)
+            .where(
+                OutreachRequest.workspace_id == workspace_id, OutreachRequest.status == "pending"
+            )
+            .order_by(OutreachRequest.member_id, OutreachRequest.sent_at)
+        )
+        return (await self.session.execute(stmt)).scalars().all()
+
     async def pending_requests_to(
         self, member_id: int, contact_id: int
     ) -> Sequence[OutreachRequest]:

@@ -260,7 +260,7 @@ async def test_a_big_cohort_gets_its_whole_table_as_a_csv(cohort: Cohort) -> Non
 # -- what a coach changes ----------------------------------------------------------------
 
 
-async def test_policy_3b7_moves_a_students_pending_follow_up(cohort: Cohort) -> None:
+async def test_policy_and_holidays_move_a_students_pending_follow_ups(cohort: Cohort) -> None:
     await cohort.alice.ok('request contact="Priya Raman" via=email')
 
     async def follow_up_due() -> str:
@@ -274,9 +274,18 @@ async def test_policy_3b7_moves_a_students_pending_follow_up(cohort: Cohort) -> 
         return due.date().isoformat()
 
     assert await follow_up_due() == "2026-12-02"  # seeds: two weeks on
+    await cohort.coach.ok("coach holidays add 2026-11-23")  # seeds counts no business days
+    assert await follow_up_due() == "2026-12-02"
     answer = await cohort.coach.ok("coach policy 3b7")
     assert answer.title == "Follow-up policy changed"
-    assert await follow_up_due() == "2026-11-23"  # business day 3: Monday
+    assert await follow_up_due() == "2026-11-24"  # business day 3: Monday is a holiday
+    await cohort.coach.ok("coach holidays remove 2026-11-23")
+    assert await follow_up_due() == "2026-11-23"  # Monday again
+    await cohort.coach.ok("coach policy seeds")
+    assert await follow_up_due() == "2026-12-02"  # and back: 3b7's steps are gone
+    async with cohort.store.transaction() as session:
+        kinds = await session.scalars(select(Nudge.kind).where(Nudge.status == "pending"))
+        assert "second_contact" not in set(kinds)
 
 
 @pytest.mark.parametrize("empty_store", ["sqlite"], indirect=True)  # no storage at stake

@@ -14,7 +14,7 @@ from bot.coach.export import export_csv, export_ics
 from bot.coach.stats import gather, plural, render_stats
 from bot.commands._registry import registry
 from bot.context import Context
-from bot.nudges.plan import FOLLOW_UP_POLICIES, replan_workspace
+from bot.nudges.plan import FOLLOW_UP_POLICIES, replan_follow_ups
 from bot.nudges.rhythm import format_minutes, parse_clock
 from bot.practice.rounds import next_slot, workspace_tz
 from bot.registry import Handler, Kind, Option
@@ -112,7 +112,7 @@ async def policy(ctx: Context, args: dict[str, Any]) -> Message:
     ws = ctx.member.workspace
     if "policy" in args and args["policy"] != ws.followup_policy:
         ws.followup_policy = args["policy"]
-        await replan_workspace(ctx.repo, ws, ctx.default_tz, ctx.now)
+        await replan_follow_ups(ctx.repo, ws, ctx.default_tz, ctx.now)
         _audit(ctx, "policy", ws.followup_policy)
         title = "Follow-up policy changed"
     else:
@@ -170,7 +170,8 @@ async def holidays(ctx: Context, args: dict[str, Any]) -> Message:
         else:
             already = "already a holiday" if action == "add" else "not a holiday"
             raise UserError(f"{day} is {already}; nothing changed.", option="date")
-        await replan_workspace(ctx.repo, ws, ctx.default_tz, ctx.now)
+        if ws.followup_policy == "3b7":  # the only policy that counts business days
+            await replan_follow_ups(ctx.repo, ws, ctx.default_tz, ctx.now)
         _audit(ctx, "holidays", f"{action} {day}")
     shown = ", ".join(ws.holidays) if ws.holidays else "none"
     return Message(

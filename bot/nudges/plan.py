@@ -32,7 +32,9 @@ __all__ = [
     "THANKS_WINDOW",
     "Occurrence",
     "Planner",
+    "follow_up_keys",
     "plan_all",
+    "replan_follow_ups",
     "replan_workspace",
     "rhythm_of",
 ]
@@ -401,6 +403,27 @@ class Planner:
 
     async def request_sent(self, request: OutreachRequest) -> None:
         """Follow-ups for a request without a reply, by the workspace's policy."""
+        await self.follow_ups(request)
+        await self.touch(request.contact, request.sent_at)
+
+    async def follow_ups(self, request: OutreachRequest) -> None:
+        """Plan the request's follow-ups under the workspace's policy and holidays, and
+        cancel the steps of the other policy (the workspace switched) and those past."""
+        keys = follow_up_keys(request)
+        if self.repo.is_new(request):
+            self.repo.keys_of_new_rows(self.member.id, keys)
+        else:  # one query, unless a whole workspace's were looked up together
+            await self.repo.preload_nudges({(self.member.id, key) for key in keys})
+        planned = self._follow_up_times(request)
+        for key in keys:
+            step = planned.get(key)
+            if step is None:
+                await self.cancel_keys(key)
+            else:
+                await self.schedule(step[0], key, step[1], request=request)
+
+    def _follow_up_times(self, request: OutreachRequest) -> dict[str, tuple[str, datetime]]:
+        """The follow-ups to plan, by key: their kind and due time."""
         rhythm = self.rhythm
         sent_day = rhythm.local_date(request.sent_at)
         plan: list[tuple[str, str, date]]
@@ -417,18 +440,13 @@ class Planner:
                 (k.MOVE_ON, "move_on", sent_day + timedelta(days=3 * SEEDS_INTERVAL)),
             ]
         timed = [(kind, name, rhythm.at_nudge_time(day)) for kind, name, day in plan]
-        planned_keys = {f"{name}:r{request.id}" for _, name, _ in plan}
-        # Steps planned under another policy (the workspace switched) go.
-        await self.cancel(k.FAMILIES["follow_up"], request=request, keep=planned_keys)
         # A request logged late: of the steps already past, only the latest still matters.
         past = [step for step in timed if step[2] <= self.now]
-        for kind, name, due in timed:
-            key = f"{name}:r{request.id}"
-            if due <= self.now and (kind, name, due) != past[-1]:
-                await self.cancel_keys(key)
-                continue
-            await self.schedule(kind, key, self._soon(due), request=request)
-        await self.touch(request.contact, request.sent_at)
+        return {
+            f"{name}:r{request.id}": (kind, self._soon(due))
+            for kind, name, due in timed
+            if due > self.now or (kind, name, due) == past[-1]
+        }
 
     async def request_answered(self, request: OutreachRequest, *, met: bool | None = None) -> None:
         """A reply stops every follow-up timer of the request. ``met``: see keep_in_touch."""
@@ -518,6 +536,41 @@ class Planner:
             rhythm.after_quiet(due),
             expires=due + k.STALE_AFTER[k.WEEKLY_PLAN],
         )
+
+
+# The follow-up steps of every policy, as their keys name them ("second:r12").
+_FOLLOW_UP_STEPS = ("second", "follow_up", "follow_up_last", "move_on")
+_REPLAN_CHUNK = 200  # members whose follow-ups are looked up in one query
+
+
+def follow_up_keys(request: OutreachRequest) -> list[str]:
+    """The keys of every follow-up step a request can have, under any policy."""
+    return [f"{step}:r{request.id}" for step in _FOLLOW_UP_STEPS]
+
+
+async def replan_follow_ups(repo: Repo, ws: Workspace, default_tz: str, now: datetime) -> int:
+    """Plan the follow-ups of the workspace's unanswered requests again (its policy or
+    holidays changed); return how many requests. Nothing else depends on those, so only
+    these are looked at: a few queries per couple of hundred members."""
+    from bot.context import effective_timezone
+
+    requests = await repo.unanswered_requests_in(ws.id)
+    by_member: dict[int, list[OutreachRequest]] = {}
+    for request in requests:
+        by_member.setdefault(request.member_id, []).append(request)
+    members = {m.id: m for m in await repo.members_of(ws.id)}
+    member_ids = list(by_member)
+    for start in range(0, len(member_ids), _REPLAN_CHUNK):
+        chunk = member_ids[start : start + _REPLAN_CHUNK]
+        await repo.preload_nudges(
+            {(r.member_id, key) for m in chunk for r in by_member[m] for key in follow_up_keys(r)}
+        )
+        for member_id in chunk:
+            member = members[member_id]
+            planner = Planner(repo, member, now, effective_timezone(member, default_tz))
+            for request in by_member[member_id]:
+                await planner.follow_ups(request)
+    return len(requests)
 
 
 async def replan_workspace(repo: Repo, ws: Workspace, default_tz: str, now: datetime) -> None:
