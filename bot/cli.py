@@ -322,27 +322,26 @@ def workspace_set(
 def _check_practice_values(
     channel: str | None, day: str | None, time: str | None
 ) -> dict[str, Any]:
-    from bot.nudges.rhythm import parse_clock
+    """What ``--practice-*`` ask for, read as /tiara coach cadence and channel read them."""
+    from bot.practice import cadence
+    from bot.values import UserError
 
     changes: dict[str, Any] = {}
-    if channel is not None:
-        changes["practice_channel"] = channel.strip().lstrip("#") or None
-    if day is not None:
-        from bot.timeutil import parse_weekday
-
-        weekday = parse_weekday(day)
-        if weekday is None:
-            raise typer.BadParameter(
-                "use mon, tue, wed, thu, fri, sat or sun", param_hint="--practice-day"
-            )
-        changes["practice_day"] = weekday
-    if time is not None:
-        minutes = parse_clock(time)
-        if minutes is None:
-            raise typer.BadParameter(
-                "write a time such as 10:00 or 2pm", param_hint="--practice-time"
-            )
-        changes["practice_time"] = minutes
+    reads = (
+        ("practice_channel", "--practice-channel", channel, cadence.channel),
+        ("practice_day", "--practice-day", day, cadence.weekday),
+        ("practice_time", "--practice-time", time, cadence.start_time),
+    )
+    for field, flag, typed, read in reads:
+        if typed is None:
+            continue
+        if field == "practice_channel" and not typed.strip():
+            changes[field] = None  # "" takes the channel away
+            continue
+        try:
+            changes[field] = read(typed)
+        except UserError as err:
+            raise typer.BadParameter(err.message, param_hint=flag) from None
     return changes
 
 
@@ -391,8 +390,9 @@ async def _workspace(
     practice: dict[str, Any],
 ) -> None:
     from bot.clock import SystemClock
-    from bot.practice.rounds import next_slot
-    from bot.timeutil import WEEKDAYS, format_when
+    from bot.nudges.plan import replan_follow_ups, replan_workspace
+    from bot.practice.cadence import CADENCE_FIELDS, cadence_text, change_cadence
+    from bot.timeutil import format_when
     from storage.repo import Repo
     from storage.store import Store
 
@@ -423,28 +423,23 @@ async def _workspace(
                 ws.holidays = days
             if zone is not None:
                 ws.timezone = zone
-            for name, value in practice.items():
-                setattr(ws, name, value)
-            from bot.nudges.plan import replan_follow_ups, replan_workspace
-
+            tz = ws.timezone or settings.timezone
+            if "practice_channel" in practice:
+                ws.practice_channel = practice["practice_channel"]
+            cadence = {k: v for k, v in practice.items() if k in CADENCE_FIELDS}
+            if cadence or zone is not None:  # the next round, at the new day or local time
+                change_cadence(ws, cadence, tz=tz, now=SystemClock().now())
             if zone is not None:  # every local time of members without a timezone of their own
                 await replan_workspace(repo, ws, settings.timezone, SystemClock().now())
             elif policy is not None or days is not None:  # only the follow-ups depend on them
                 await replan_follow_ups(repo, ws, settings.timezone, SystemClock().now())
-            tz = ws.timezone or settings.timezone
-            cadence = {"practice_day", "practice_time", "practice_every_weeks"} & practice.keys()
-            if ws.next_round_at is not None and (cadence or zone is not None):
-                ws.next_round_at = next_slot(ws, tz, SystemClock().now())
             typer.echo(f"Workspace {platform}/{workspace}")
             typer.echo(f"  Follow-up policy: {ws.followup_policy}")
             typer.echo(f"  Holidays: {', '.join(ws.holidays) if ws.holidays else 'none'}")
             typer.echo(f"  Timezone: {ws.timezone or settings.timezone + ' (the default)'}")
-            every = ws.practice_every_weeks
             typer.echo(
-                f"  Practice rounds: {WEEKDAYS[ws.practice_day][:3].title()} "
-                f"{ws.practice_time // 60:02d}:{ws.practice_time % 60:02d}, every "
-                + ("week" if every == 1 else f"{every} weeks")
-                + f"; announced in {ws.practice_channel or 'no channel'}"
+                f"  Practice rounds: {cadence_text(ws)}; announced in "
+                + (ws.practice_channel or "no channel")
             )
             if ws.next_round_at is not None:
                 typer.echo(f"  Next round: {format_when(ws.next_round_at, tz)} ({tz})")

@@ -383,9 +383,9 @@ def test_workspace_cli_sets_the_practice_cadence_and_channel(tmp_path: Path) -> 
         )
 
     bad = tiara("set", "--practice-day", "someday")
-    assert bad.returncode == 2 and "use mon, tue, wed" in bad.stderr
+    assert bad.returncode == 2 and "Write it like monday or thu" in bad.stderr
     bad = tiara("set", "--practice-time", "teatime")
-    assert bad.returncode == 2 and "write a time such as 10:00" in bad.stderr
+    assert bad.returncode == 2 and "Write it like 10:00 or 2pm" in bad.stderr
     assert tiara("show").returncode == 1  # the bad attempts created nothing
     done = tiara(
         "set",
@@ -396,10 +396,10 @@ def test_workspace_cli_sets_the_practice_cadence_and_channel(tmp_path: Path) -> 
         "--practice-every",
         "2",
         "--practice-channel",
-        "#mock-interviews",
+        "<#C0MOCK|mock-interviews>",  # as Slack writes a channel
     )
     assert done.returncode == 0, done.stderr
-    assert "Practice rounds: Wed 18:30, every 2 weeks; announced in mock-interviews" in done.stdout
+    assert "Practice rounds: Wednesday at 18:30, every 2 weeks; announced in C0MOCK" in done.stdout
 
 
 async def test_a_large_round_sends_every_plan_in_the_same_tick(cohort: Cohort) -> None:

@@ -3,7 +3,6 @@ every member can take their data away or erase it."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from datetime import date
 from functools import partial
@@ -15,13 +14,11 @@ from bot.coach.stats import gather, plural, render_stats
 from bot.commands._registry import registry
 from bot.context import Context
 from bot.nudges.plan import FOLLOW_UP_POLICIES, replan_follow_ups
-from bot.nudges.rhythm import format_minutes, parse_clock
-from bot.practice.rounds import next_slot, workspace_tz
+from bot.practice import cadence as practice_cadence
+from bot.practice.rounds import workspace_tz
 from bot.registry import Handler, Kind, Option
-from bot.timeutil import WEEKDAYS, parse_weekday
 from bot.values import Attachment, Button, Message, UserError
 from storage.coach import CoachRepo
-from storage.models import Workspace
 
 _COACH = "Coach"
 _POLICIES = {
@@ -29,10 +26,9 @@ _POLICIES = {
     "3b7": "on business day 3 also try someone else at the organization, and follow up on "
     "business day 7",
 }
+
+
 # A channel as typed or as a platform writes it: #name, <#C123|name>, <#123>.
-_CHANNEL = re.compile(r"^<#([A-Za-z0-9]+)(?:\|[^>]*)?>$")
-
-
 def _coach_command(
     name: str, *, options: tuple[Option, ...] = (), examples: tuple[str, ...] = ()
 ) -> Callable[[Handler], Handler]:
@@ -183,23 +179,6 @@ async def holidays(ctx: Context, args: dict[str, Any]) -> Message:
     )
 
 
-def _weekday(text: str) -> int:
-    day = parse_weekday(text)
-    if day is not None:
-        return day
-    raise UserError(
-        f"{text[:20]!r} isn't a day of the week. Write it like day=monday or day=thu.",
-        option="day",
-    )
-
-
-def _cadence_text(ws: Workspace) -> str:
-    every = ws.practice_every_weeks
-    return f"{WEEKDAYS[ws.practice_day].title()} at {format_minutes(ws.practice_time)}, every " + (
-        "week" if every == 1 else f"{every} weeks"
-    )
-
-
 @_coach_command(
     "cadence",
     options=(
@@ -219,25 +198,15 @@ async def cadence(ctx: Context, args: dict[str, Any]) -> Message:
     ws = ctx.member.workspace
     changes: dict[str, int] = {}
     if "day" in args:
-        changes["practice_day"] = _weekday(args["day"])
+        changes["practice_day"] = practice_cadence.weekday(args["day"])
     if "time" in args:
-        minutes = parse_clock(args["time"])
-        if minutes is None:
-            raise UserError(
-                f"I couldn't read time={args['time'][:12]!r}. Write a time like time=10:00 "
-                "or time=2pm.",
-                option="time",
-            )
-        changes["practice_time"] = minutes
+        changes["practice_time"] = practice_cadence.start_time(args["time"])
     if "every" in args:
         changes["practice_every_weeks"] = int(args["every"])
-    for name, value in changes.items():
-        setattr(ws, name, value)
     tz = workspace_tz(ws, ctx.default_tz)
     if changes:
-        if ws.next_round_at is not None:
-            ws.next_round_at = next_slot(ws, tz, ctx.now)
-        _audit(ctx, "cadence", _cadence_text(ws))
+        practice_cadence.change_cadence(ws, changes, tz=tz, now=ctx.now)
+        _audit(ctx, "cadence", practice_cadence.cadence_text(ws))
     upcoming = (
         f" The next round starts {ctx.when(ws.next_round_at)}."
         if ws.next_round_at is not None
@@ -245,17 +214,8 @@ async def cadence(ctx: Context, args: dict[str, Any]) -> Message:
     )
     return Message(
         title="Practice cadence changed" if changes else "Practice cadence",
-        text=f"Rounds: {_cadence_text(ws)} ({tz}).{upcoming}",
+        text=f"Rounds: {practice_cadence.cadence_text(ws)} ({tz}).{upcoming}",
     )
-
-
-def _channel_name(text: str) -> str:
-    cleaned = text.strip()
-    found = _CHANNEL.match(cleaned)
-    name = found.group(1) if found else cleaned.lstrip("#").strip()
-    if not name or len(name) > 80 or any(c.isspace() for c in name):
-        raise UserError("Give one channel, like /tiara coach channel #practice", option="channel")
-    return name
 
 
 @_coach_command(
@@ -275,7 +235,7 @@ async def channel(ctx: Context, args: dict[str, Any]) -> Message:
     """Show or set the channel where practice rounds are announced."""
     ws = ctx.member.workspace
     if "channel" in args:
-        ws.practice_channel = _channel_name(args["channel"])
+        ws.practice_channel = practice_cadence.channel(args["channel"])
         _audit(ctx, "channel", ws.practice_channel)
     where = f"#{ws.practice_channel}" if ws.practice_channel else "no channel yet"
     return Message(
