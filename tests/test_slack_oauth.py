@@ -26,7 +26,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from slack_sdk.signature import SignatureVerifier
-from sqlalchemy import MetaData, Table
+from sqlalchemy import MetaData, Table, event
 
 from adapters.slack.manifest import BOT_SCOPES
 from adapters.slack.runner import SlackSetup, slack_setup, web_application
@@ -280,6 +280,28 @@ async def test_each_installed_workspace_is_served_with_its_own_token(site: Site)
     assert "/tiara log" in texts(answer.params["blocks"])
     assert [call.token for call in site.fake.calls_to("auth.test")] == [token]
     assert [call.token for call in site.fake.calls_to("users.info")] == [token]
+
+
+async def test_a_request_looks_up_only_the_workspaces_bot_not_the_members_install(
+    site: Site,
+) -> None:
+    """Tiara acts with the bot token alone: each request costs one lookup of the
+    workspace's bot, not two of installations (the latest, then the member's own)."""
+    await site.install(NEW_TEAM, "New Cohort")
+    seen: list[str] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_rest: object) -> None:
+        seen.append(statement)
+
+    event.listen(site.store.engine.sync_engine, "before_cursor_execute", record)
+    try:
+        assert await site.command("help", team_id=NEW_TEAM, user="U0STUDENT") == 200
+    finally:
+        event.remove(site.store.engine.sync_engine, "before_cursor_execute", record)
+    assert [s for s in seen if "slack_installations" in s] == []
+    assert len([s for s in seen if "FROM slack_bots" in s]) == 1
+    [answer] = site.fake.calls_to("response_url")
+    assert "/tiara log" in texts(answer.params["blocks"])
 
 
 async def test_a_workspace_that_never_installed_gets_nothing_and_is_asked_to_install(

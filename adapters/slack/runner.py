@@ -98,6 +98,9 @@ class SlackSetup:
                 client_secret=settings.slack_client_secret.get_secret_value(),
                 scopes=list(BOT_SCOPES),
                 installation_store=self.installation_store,
+                # Tiara acts with its bot token only: one lookup per request (the bot of
+                # the workspace), not two (the latest install, then the member's own).
+                installation_store_bot_only=True,
                 state_store=AsyncSQLAlchemyOAuthStateStore(
                     expiration_seconds=OAUTH_STATE_SECONDS, engine=self.store.engine
                 ),
