@@ -19,6 +19,8 @@ __all__ = ["TICK_JOB", "TickScheduler"]
 log = logging.getLogger(__name__)
 
 TICK_JOB = "tick"
+# How long a stopping process gives the sends under way (deploy/ allows 30 s in all).
+STOP_GRACE_SECONDS = 20.0
 
 
 class TickScheduler:
@@ -57,7 +59,7 @@ class TickScheduler:
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
 
-    async def stop(self, *, grace: float = 20.0) -> None:
+    async def stop(self, *, grace: float = STOP_GRACE_SECONDS) -> None:
         """Stop ticking, letting a tick under way finish the sends it has begun and record
         them (for up to ``grace`` seconds): cancelled between sending and recording, its
         nudges would be sent again once their lease ran out. It starts no new sends and

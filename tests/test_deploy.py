@@ -35,6 +35,7 @@ from pydantic import SecretStr, TypeAdapter
 from sqlalchemy import make_url
 
 from bot.config import Settings
+from bot.scheduler import STOP_GRACE_SECONDS
 from tests.schema_errors import schema_errors
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,8 +55,9 @@ BASE_IMAGE = "python:3.12-slim"
 # database password, and the health server's port (a setting since issue 8, when the
 # field checks below cover it too; listed here so these files don't depend on it).
 EXTRA_ENV_NAMES = frozenset({"POSTGRES_PASSWORD", "TIARA_HEALTH_PORT"})
-# SIGTERM lets the tick under way finish (up to ~10 s); every platform must wait longer.
-MIN_STOP_SECONDS = 15
+# SIGTERM gives the sends under way their grace (TickScheduler.stop), then the platforms'
+# connections close: every platform must wait longer before it kills the process.
+MIN_STOP_SECONDS = STOP_GRACE_SECONDS + 5
 # What real credentials look like, to make sure none is checked in.
 REAL_LOOKING = [
     re.compile(r"xox[abposr]-\d+-"),  # Slack bot, user and legacy tokens
