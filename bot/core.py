@@ -115,6 +115,7 @@ class Bot:
                 default_timezone=default_timezone,
                 lease=nudge_lease,
                 platforms=platforms,
+                coaches=coaches,
             )
             if notifier is not None
             else None

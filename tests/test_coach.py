@@ -382,6 +382,33 @@ async def test_the_digest_arrives_monday_with_a_chart_and_stops_when_turned_off(
     assert len(cohort.notifier.dms_to("coachy")) == 2
 
 
+async def test_a_digest_stops_for_a_coach_gone_for_8_weeks_unless_configured(
+    cohort: Cohort,
+) -> None:
+    """Dean is a coach because the platform says he runs the workspace; once he hasn't
+    used Tiara for 8 weeks he may have left, so his digest stops, and he is told how to
+    resume. Coachy is named in TIARA_COACHES: hers keeps coming."""
+    dean = UserRef("test", "cohort", "dean")
+    turned_on = await cohort.bot.dispatch(
+        Invocation(("coach", "digest"), {"digest": True}, dean, platform_admin=True)
+    )
+    assert not turned_on.error, turned_on.text
+    await cohort.coach.ok("coach digest on")
+    first_monday = START + timedelta(days=5, hours=-6)  # Mon 23 Nov, 09:00
+    for week in range(10):
+        cohort.clock.set(first_monday + timedelta(weeks=week))
+        await cohort.bot.tick()
+    titles = [m.title for m in cohort.notifier.dms_to("dean")]
+    assert titles == ["Your weekly digest: cohort progress"] * 8 + [
+        "Your weekly digest has stopped"
+    ]
+    assert "/tiara coach digest on" in cohort.notifier.dms_to("dean")[-1].text
+    assert len(cohort.notifier.dms_to("coachy")) == 10
+    async with cohort.store.transaction() as session:
+        row = (await session.scalars(select(MemberRow).where(MemberRow.user_id == "dean"))).one()
+        assert row.digest_next_at is None
+
+
 async def test_a_digest_that_fails_for_a_moment_is_sent_once_later(cohort: Cohort) -> None:
     await cohort.coach.ok("coach digest on")
     cohort.notifier.failures["coachy"] = DeliveryError("rate_limited")

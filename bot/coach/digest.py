@@ -3,6 +3,11 @@
 A digest is claimed by moving the coach's ``digest_next_at`` forward by a lease in one
 conditional UPDATE, so two processes never send the same one; once sent it moves on to
 next Monday. A transient failure leaves it to be tried again when the lease runs out.
+
+Coaches come and go, and whether someone is still a workspace admin is only known when
+they use Tiara. So a digest stops, with a word saying how to resume it, for a coach who
+hasn't used Tiara for ``LAPSE`` (unless TIARA_COACHES names them): cohort figures don't
+keep going to someone who has left.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from bot.coach.stats import gather, render_stats
 from bot.context import effective_timezone
 from bot.notify import DeliveryError, Notifier
 from bot.timeutil import next_weekly
-from bot.values import UserRef
+from bot.values import Message, UserRef
 from storage.coach import CoachRepo
 from storage.models import Member
 from storage.repo import Repo
@@ -26,6 +31,15 @@ __all__ = ["DigestRunner", "next_digest"]
 log = logging.getLogger(__name__)
 
 MONDAY = 0
+LAPSE = timedelta(weeks=8)
+
+STOPPED = Message(
+    title="Your weekly digest has stopped",
+    text=(
+        "You haven't used Tiara for 8 weeks, so I've stopped sending you the cohort's "
+        "weekly progress. Still coaching this cohort? Turn it back on: /tiara coach digest on"
+    ),
+)
 
 
 def next_digest(member: Member, tz: str, after: datetime) -> datetime:
@@ -43,8 +57,10 @@ class DigestRunner:
         default_timezone: str,
         lease: timedelta,
         platforms: frozenset[str] | None = None,
+        coaches: frozenset[str] = frozenset(),
     ) -> None:
         self.store = store
+        self.coaches = coaches  # TIARA_COACHES: ids, or workspace:id
         self.notifier = notifier
         self.clock = clock
         self.default_timezone = default_timezone
@@ -77,8 +93,20 @@ class DigestRunner:
             ws = member.workspace
             tz = effective_timezone(member, self.default_timezone)
             user = UserRef(ws.platform, ws.external_id, member.user_id)
-            stats = await gather(session, ws, now=now, weeks=1, tz=tz)
+            configured = {user.user, f"{user.workspace}:{user.user}"} & self.coaches
+            seen = member.last_seen_at
+            if not configured and (seen is None or now - seen > LAPSE):
+                member.digest_next_at = None
+                stats = None
+            else:
+                stats = await gather(session, ws, now=now, weeks=1, tz=tz)
             following = next_digest(member, tz, now)
+        if stats is None:
+            try:
+                await self.notifier.send_dm(user, STOPPED)
+            except DeliveryError as err:  # told or not, the digest has stopped
+                log.info("the note that a digest stopped was not delivered (%s)", err.reason)
+            return 0
         try:
             message = await render_stats(stats, title="Your weekly digest: cohort progress")
             await self.notifier.send_dm(user, message)
