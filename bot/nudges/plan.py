@@ -260,8 +260,8 @@ class Planner:
         for meeting in meetings.values():
             await self.meeting_changed(meeting)
         for request in requests.values():
-            if request.status == "pending":
-                await self.request_sent(request)
+            if request.status == "pending":  # its contact's keep-in-touch comes below
+                await self.follow_ups(request)
         for nudge in pending:
             if nudge.kind == k.KEEP_IN_TOUCH and nudge.contact is not None:
                 await self.keep_in_touch(nudge.contact)
