@@ -88,6 +88,47 @@ async def lease_rows(
         )
 
 
+# session.info key: the nudges added without a short id yet, with their members.
+_UNNUMBERED = "tiara_unnumbered_nudges"
+
+
+@event.listens_for(Session, "before_flush")
+def _number_new_nudges(session: Session, _context: object, _objects: object) -> None:
+    """Give the nudges about to be inserted their short ids (N1, N2...), as the flush
+    begins: one UPDATE per flush for the members concerned, not one per nudge.
+
+    The nudges wait in ``session.info`` (Repo.add_nudge): kept there, not on the Repo, so
+    a session and its Repo hold no reference cycle and go as soon as the transaction ends.
+    """
+    added: list[tuple[Nudge, Member]] | None = session.info.pop(_UNNUMBERED, None)
+    if not added:
+        return
+    new = session.new  # a set built on each call: once
+    # The others were expunged or rolled back: never written.
+    waiting = [(nudge, member) for nudge, member in added if nudge in new]
+    if not waiting:
+        return
+    members = {member.id: member for _, member in waiting}
+    counts = Counter(member.id for _, member in waiting)
+    by_count: dict[int, list[int]] = defaultdict(list)
+    for member_id, count in counts.items():
+        by_count[count].append(member_id)
+    seqs: dict[int, deque[int]] = {}
+    for count, member_ids in by_count.items():
+        stmt = (
+            update(Member)
+            .where(Member.id.in_(sorted(member_ids)))
+            .values(next_nudge_seq=Member.next_nudge_seq + count)
+            .returning(Member.id, Member.next_nudge_seq)
+        )
+        # The session is flushing: its connection, not session.execute (no autoflush).
+        for member_id, last in session.connection().execute(stmt):
+            seqs[member_id] = deque(range(last - count + 1, last + 1))
+            set_committed_value(members[member_id], "next_nudge_seq", last)
+    for nudge, member in waiting:
+        nudge.seq = seqs[member.id].popleft()
+
+
 @dataclass(frozen=True)
 class NudgeFilter:
     """Which of a member's nudges: by status and kind, and about which meeting, request
@@ -126,8 +167,6 @@ class Repo:
         self.session = session
         # Filled by preload_nudges (a whole tick's batch at once, or a command's few keys).
         self._keyed: dict[tuple[int, str], Nudge | None] = {}
-        self._unnumbered: list[tuple[Nudge, Member]] = []
-        event.listen(session.sync_session, "before_flush", self._number_new_nudges)
         # Rows and nudges added in this transaction: nothing in the database refers to
         # those rows yet, so the nudges about them are all among these nudges.
         self._new_rows: set[object] = set()
@@ -440,34 +479,6 @@ class Repo:
 
     # -- nudges ----------------------------------------------------------------------
 
-    def _number_new_nudges(self, session: Session, _context: object, _objects: object) -> None:
-        """Give the nudges about to be inserted their short ids (N1, N2...), as the flush
-        begins: one UPDATE per flush for the members concerned, not one per nudge."""
-        new = session.new  # a set built on each call: once
-        waiting = [(nudge, member) for nudge, member in self._unnumbered if nudge in new]
-        self._unnumbered = []  # the others were expunged or rolled back: never written
-        if not waiting:
-            return
-        members = {member.id: member for _, member in waiting}
-        counts = Counter(member.id for _, member in waiting)
-        by_count: dict[int, list[int]] = defaultdict(list)
-        for member_id, count in counts.items():
-            by_count[count].append(member_id)
-        seqs: dict[int, deque[int]] = {}
-        for count, member_ids in by_count.items():
-            stmt = (
-                update(Member)
-                .where(Member.id.in_(sorted(member_ids)))
-                .values(next_nudge_seq=Member.next_nudge_seq + count)
-                .returning(Member.id, Member.next_nudge_seq)
-            )
-            # The session is flushing: its connection, not session.execute (no autoflush).
-            for member_id, last in session.connection().execute(stmt):
-                seqs[member_id] = deque(range(last - count + 1, last + 1))
-                set_committed_value(members[member_id], "next_nudge_seq", last)
-        for nudge, member in waiting:
-            nudge.seq = seqs[member.id].popleft()
-
     async def nudge_by_key(self, member_id: int, key: str) -> Nudge | None:
         if (member_id, key) in self._keyed:
             return self._keyed[member_id, key]
@@ -500,7 +511,7 @@ class Repo:
         """Add a nudge planned for ``member``, without its short id: it gets one when it
         is written (_number_new_nudges)."""
         self.session.add(nudge)
-        self._unnumbered.append((nudge, member))
+        self.session.sync_session.info.setdefault(_UNNUMBERED, []).append((nudge, member))
         pair = (nudge.member_id, nudge.dedupe_key)
         self._new_nudges[pair] = nudge
         if pair in self._keyed:  # preloaded as "none"

@@ -288,6 +288,24 @@ async def test_policy_and_holidays_move_a_students_pending_follow_ups(cohort: Co
         assert "second_contact" not in set(kinds)
 
 
+async def test_a_policy_switch_leaves_requests_whose_follow_ups_are_all_behind_them(
+    cohort: Cohort,
+) -> None:
+    """3b7's steps were all sent weeks ago; switching to seeds must not send its last step
+    ("time to move on") at once for every such request."""
+    await cohort.coach.ok("coach policy 3b7")
+    await cohort.alice.ok('request contact="Priya Raman" via=email')
+    for days in (5, 9, 30):
+        cohort.clock.set(START + timedelta(days=days))
+        await cohort.bot.tick()
+    sent = [m.title for m in cohort.notifier.dms_to("alice")]
+    assert len(sent) == 2  # the second person on day 3, the follow-up on day 7
+    await cohort.coach.ok("coach policy seeds")
+    cohort.clock.advance(timedelta(hours=1))
+    await cohort.bot.tick()
+    assert [m.title for m in cohort.notifier.dms_to("alice")] == sent
+
+
 @pytest.mark.parametrize("empty_store", ["sqlite"], indirect=True)  # no storage at stake
 async def test_holidays_add_and_remove_and_bad_dates_change_nothing(cohort: Cohort) -> None:
     answer = await cohort.coach("coach holidays add christmas")
@@ -407,6 +425,19 @@ async def test_a_digest_stops_for_a_coach_gone_for_8_weeks_unless_configured(
     async with cohort.store.transaction() as session:
         row = (await session.scalars(select(MemberRow).where(MemberRow.user_id == "dean"))).one()
         assert row.digest_next_at is None
+
+
+async def test_a_stopping_process_sends_no_digest(cohort: Cohort) -> None:
+    """Stopping leaves the tick only the sends already begun: a digest due now waits for
+    the next process (its chart and send could be cut off half-way)."""
+    await cohort.coach.ok("coach digest on")
+    cohort.clock.set(START + timedelta(days=5, hours=-6))  # Monday 09:00: due
+    cohort.bot.stop_soon()
+    await cohort.bot.tick()
+    assert cohort.notifier.dms_to("coachy") == []
+    async with cohort.store.transaction() as session:
+        row = (await session.scalars(select(MemberRow).where(MemberRow.user_id == "coachy"))).one()
+        assert row.digest_next_at == START + timedelta(days=5, hours=-6)  # still due
 
 
 async def test_a_digest_that_fails_for_a_moment_is_sent_once_later(cohort: Cohort) -> None:

@@ -540,7 +540,7 @@ class Planner:
 
 # The follow-up steps of every policy, as their keys name them ("second:r12").
 _FOLLOW_UP_STEPS = ("second", "follow_up", "follow_up_last", "move_on")
-_REPLAN_CHUNK = 200  # members whose follow-ups are looked up in one query
+_REPLAN_CHUNK = 1000  # requests whose follow-ups are looked up in one query
 
 
 def follow_up_keys(request: OutreachRequest) -> list[str]:
@@ -549,28 +549,32 @@ def follow_up_keys(request: OutreachRequest) -> list[str]:
 
 
 async def replan_follow_ups(repo: Repo, ws: Workspace, default_tz: str, now: datetime) -> int:
-    """Plan the follow-ups of the workspace's unanswered requests again (its policy or
+    """Plan the follow-ups still to come of the workspace's requests again (its policy or
     holidays changed); return how many requests. Nothing else depends on those, so only
-    these are looked at: a few queries per couple of hundred members."""
+    these are looked at, a few queries per thousand requests. A request with no follow-up
+    pending (all sent, done or stopped) is left alone: re-planning it would bring back a
+    step that is already past."""
     from bot.context import effective_timezone
 
     requests = await repo.unanswered_requests_in(ws.id)
-    by_member: dict[int, list[OutreachRequest]] = {}
-    for request in requests:
-        by_member.setdefault(request.member_id, []).append(request)
     members = {m.id: m for m in await repo.members_of(ws.id)}
-    member_ids = list(by_member)
-    for start in range(0, len(member_ids), _REPLAN_CHUNK):
-        chunk = member_ids[start : start + _REPLAN_CHUNK]
-        await repo.preload_nudges(
-            {(r.member_id, key) for m in chunk for r in by_member[m] for key in follow_up_keys(r)}
-        )
-        for member_id in chunk:
-            member = members[member_id]
-            planner = Planner(repo, member, now, effective_timezone(member, default_tz))
-            for request in by_member[member_id]:
-                await planner.follow_ups(request)
-    return len(requests)
+    planners: dict[int, Planner] = {}
+    replanned = 0
+    for start in range(0, len(requests), _REPLAN_CHUNK):
+        chunk = requests[start : start + _REPLAN_CHUNK]
+        await repo.preload_nudges({(r.member_id, key) for r in chunk for key in follow_up_keys(r)})
+        for request in chunk:
+            steps = [await repo.nudge_by_key(request.member_id, k) for k in follow_up_keys(request)]
+            if not any(step is not None and step.status == "pending" for step in steps):
+                continue
+            planner = planners.get(request.member_id)
+            if planner is None:
+                member = members[request.member_id]
+                planner = Planner(repo, member, now, effective_timezone(member, default_tz))
+                planners[request.member_id] = planner
+            await planner.follow_ups(request)
+            replanned += 1
+    return replanned
 
 
 async def replan_workspace(repo: Repo, ws: Workspace, default_tz: str, now: datetime) -> None:
