@@ -75,6 +75,7 @@ class Bot:
         self.monotonic = monotonic  # real time, for how long a tick has been running
         self._tick_began: float | None = None
         self._ticks_seen = monotonic()  # a tick last began or ended (or start-up)
+        self._stopping = False
         self.coaches = coaches
         self._erased: dict[UserRef, datetime] = {}
         self.clock = clock
@@ -153,8 +154,9 @@ class Bot:
         # Rounds first: starting one plans nudges (a member left alone is told at once).
         # Practice trouble is logged and must never hold up the reminders.
         try:
-            rounds = await practice.tick()
-            self.metrics.rounds.inc(rounds.rounds_started)
+            if not self._stopping:
+                rounds = await practice.tick()
+                self.metrics.rounds.inc(rounds.rounds_started)
         except Exception as err:
             log.error("the practice step of the tick failed with %s", type(err).__name__)
         now = self.clock.now()
@@ -171,7 +173,7 @@ class Bot:
             self.metrics.nudges.labels(result).inc(getattr(report, result))
         # Coaches' digests last: a slow chart must never hold up the members' reminders.
         try:
-            if self.digests is not None:
+            if self.digests is not None and not self._stopping:
                 await self.digests.tick()
         except Exception as err:
             log.error("the digest step of the tick failed with %s", type(err).__name__)
@@ -179,7 +181,9 @@ class Bot:
 
     def stop_soon(self) -> None:
         """The process is stopping: a tick under way finishes the sends it has begun,
-        records them and releases the rest (see NudgeSender.stop_soon)."""
+        records them and releases the rest (see NudgeSender.stop_soon); it starts no
+        practice round step or digest."""
+        self._stopping = True
         if self.sender is not None:
             self.sender.stop_soon()
 

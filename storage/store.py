@@ -12,6 +12,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import event, make_url
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -84,7 +85,10 @@ def sqlite_url_problem(url: str) -> str | None:
     Tiara opens the file itself (storage.sqlite_inline), in WAL mode, so options in the
     URL (``?mode=ro``, ``?uri=true``, ``?timeout=``) would be silently ignored: refused.
     """
-    parsed = make_url(url)
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return None  # not a URL at all: opening it says so
     if parsed.get_backend_name() != "sqlite" or not parsed.query:
         return None
     options = ", ".join(sorted(parsed.query))

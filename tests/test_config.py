@@ -61,6 +61,9 @@ def test_sqlite_url_options_are_refused_not_silently_ignored() -> None:
         Store("sqlite+aiosqlite:///x.db?uri=true")
     with pytest.raises(ValueError, match="connect_args"):
         Store("sqlite+aiosqlite:///x.db", connect_args={"timeout": 5})
+    # Not a URL at all: the setting is kept, and opening it says what is wrong (below).
+    nonsense = Settings(_env_file=None, database_url="tiara.db")  # type: ignore[call-arg]
+    assert nonsense.safe_database_url == "(unparseable URL)"
 
 
 def test_an_unreachable_database_is_one_clear_line_without_the_password(tmp_path: Path) -> None:

@@ -168,6 +168,12 @@ async def test_a_second_role_of_the_same_name_makes_the_name_count_for_no_one(
     assert "set it to the role's id" in caplog.text
     rig.adapter.coach_role = str(COACH_ROLE_ID)
     assert "Runs the server: yes." in await whoami_says(rig, roles=[COACH_ROLE_ID])
+    # An id is never read as a name: a role called "7777" is not the coach role.
+    await rig.fake.dispatch(
+        "GUILD_ROLE_CREATE",
+        {"guild_id": str(GUILD), "role": payloads.role(8_080, str(COACH_ROLE_ID))},
+    )
+    assert "Runs the server: no." in await whoami_says(rig, roles=[8_080], user=BOB)
 
 
 async def test_buttons_and_forms_carry_it_too(rig: Rig) -> None:

@@ -192,8 +192,8 @@ class DiscordAdapter:
         if not wanted:
             return False
         # Member._roles: the ids Discord sent, even for roles the cache doesn't know.
-        if wanted.isdigit() and int(wanted) in member._roles:
-            return True
+        if wanted.isdigit():  # an id: never a name (anyone could make a role "1234")
+            return int(wanted) in member._roles
         folded = wanted.casefold()
         named = [
             r for r in member.guild.roles if not r.is_default() and r.name.casefold() == folded
