@@ -125,12 +125,7 @@ class Bot:
     def is_coach(self, invocation: Invocation) -> bool:
         """Coaches: whom the platform says runs the workspace, and those configured
         (``TIARA_COACHES``: a user id, or ``workspace:user`` for one workspace only)."""
-        user = invocation.user
-        return (
-            invocation.platform_admin
-            or user.user in self.coaches
-            or f"{user.workspace}:{user.user}" in self.coaches
-        )
+        return invocation.platform_admin or invocation.user.named_in(self.coaches)
 
     async def tick(self) -> TickReport:
         """Send the nudges that are due now (the scheduler calls this every ~30 s)."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Literal
@@ -28,6 +28,11 @@ class UserRef:
     platform: str
     workspace: str
     user: str
+
+    def named_in(self, ids: Collection[str]) -> bool:
+        """Whether ``ids`` names this user, as TIARA_COACHES does: by user id, or by
+        ``workspace:user`` for one workspace only."""
+        return self.user in ids or f"{self.workspace}:{self.user}" in ids
 
 
 @dataclass(frozen=True, slots=True)

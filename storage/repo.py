@@ -529,6 +529,15 @@ class Repo:
                 pair = (member_id, key)
                 self._keyed.setdefault(pair, self._new_nudges.get(pair))
 
+    async def preload_nudges_about(
+        self, row: object, member_id: int, keys: Collection[str | None]
+    ) -> None:
+        """preload_nudges for keys that name ``row``: without a query when it is_new."""
+        if self.is_new(row):
+            self.keys_of_new_rows(member_id, keys)
+        else:
+            await self.preload_nudges({(member_id, key) for key in keys if key is not None})
+
     def new_nudges(self, member_id: int, which: NudgeFilter) -> list[Nudge]:
         """The nudges of ``which`` among those added in this transaction, without a query:
         all there is about a row that is_new."""

@@ -93,9 +93,8 @@ class DigestRunner:
             ws = member.workspace
             tz = effective_timezone(member, self.default_timezone)
             user = UserRef(ws.platform, ws.external_id, member.user_id)
-            configured = {user.user, f"{user.workspace}:{user.user}"} & self.coaches
             seen = member.last_seen_at
-            if not configured and (seen is None or now - seen > LAPSE):
+            if not user.named_in(self.coaches) and (seen is None or now - seen > LAPSE):
                 member.digest_next_at = None
                 stats = None
             else:

@@ -282,10 +282,7 @@ class Planner:
         if upcoming:
             keys.extend(self._day_keys(meeting))
         new = self.repo.is_new(meeting)
-        if new:
-            self.repo.keys_of_new_rows(self.member.id, keys)
-        else:
-            await self.repo.preload_nudges({(self.member.id, key) for key in keys})
+        await self.repo.preload_nudges_about(meeting, self.member.id, keys)
         if upcoming:
             await self._upcoming(meeting, new=new)
         else:
@@ -410,10 +407,8 @@ class Planner:
         """Plan the request's follow-ups under the workspace's policy and holidays, and
         cancel the steps of the other policy (the workspace switched) and those past."""
         keys = follow_up_keys(request)
-        if self.repo.is_new(request):
-            self.repo.keys_of_new_rows(self.member.id, keys)
-        else:  # one query, unless a whole workspace's were looked up together
-            await self.repo.preload_nudges({(self.member.id, key) for key in keys})
+        # One query at most; none when a whole workspace's were looked up together.
+        await self.repo.preload_nudges_about(request, self.member.id, keys)
         planned = self._follow_up_times(request)
         for key in keys:
             step = planned.get(key)
