@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import event, make_url
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, DBAPIError, DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -23,7 +24,20 @@ from sqlalchemy.pool import StaticPool
 
 from storage import sqlite_inline
 
-__all__ = ["MIGRATIONS", "Store", "alembic_config", "sqlite_url_problem"]
+__all__ = [
+    "MIGRATIONS",
+    "RETRY_DELAYS",
+    "Sleep",
+    "Store",
+    "alembic_config",
+    "is_disconnect",
+    "sqlite_url_problem",
+]
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Sleep = Callable[[float], Awaitable[None]]
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 15_000
@@ -34,6 +48,40 @@ SQLITE_BUSY_TIMEOUT_MS = 15_000
 CONCURRENT_TRANSACTIONS = 8
 # Room for what doesn't go through transaction(): health checks and migrations.
 POOL_OVERFLOW = 4
+# A pooled PostgreSQL connection is replaced after this long: a pooler or a firewall may
+# drop an idle connection without telling either end.
+POOL_RECYCLE_SECONDS = 1800
+# Waits between attempts of a write that lost its connection (about 30 s in all): long
+# enough for a failover or a pooler restart, short enough to stay well inside a lease.
+RETRY_DELAYS = (0.2, 0.5, 1.0, 2.0, 4.0, 8.0, 15.0)
+
+
+def is_disconnect(err: BaseException) -> bool:
+    """Whether ``err`` means the database connection was lost (not a bad statement).
+
+    SQLAlchemy marks such errors ``connection_invalidated`` and then discards the
+    connection; a refused or reset socket while connecting shows up as an ``OSError``.
+    """
+    if isinstance(err, DisconnectionError | OSError):
+        return True
+    if isinstance(err, DBAPIError):
+        if err.connection_invalidated:
+            return True
+        return isinstance(err.orig, OSError) or type(err.orig).__name__ in _DRIVER_DISCONNECTS
+    return False
+
+
+# asyncpg's names for a connection that went away under a statement.
+_DRIVER_DISCONNECTS = frozenset(
+    {
+        "ConnectionDoesNotExistError",
+        "ConnectionFailureError",
+        "InterfaceError",
+        "AdminShutdownError",
+        "CannotConnectNowError",
+        "TooManyConnectionsError",
+    }
+)
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -122,7 +170,14 @@ class Store:
                 # One shared connection, or every session would see its own empty database.
                 kwargs["poolclass"] = StaticPool
         else:
-            kwargs.update(pool_size=CONCURRENT_TRANSACTIONS, max_overflow=POOL_OVERFLOW)
+            kwargs.update(
+                pool_size=CONCURRENT_TRANSACTIONS,
+                max_overflow=POOL_OVERFLOW,
+                # Each checkout asks the connection first: after a failover or a killed
+                # backend, the first command gets a fresh connection, not an error.
+                pool_pre_ping=True,
+                pool_recycle=POOL_RECYCLE_SECONDS,
+            )
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _on_sqlite_connect)
@@ -136,6 +191,34 @@ class Store:
         """A session inside one transaction: committed on success, rolled back on any error."""
         async with self._slots, self._sessions() as session, session.begin():
             yield session
+
+    async def write_retrying(
+        self,
+        work: Callable[[AsyncSession], Awaitable[T]],
+        *,
+        delays: Sequence[float] = RETRY_DELAYS,
+        sleep: Sleep = asyncio.sleep,
+    ) -> T:
+        """Run ``work`` in a transaction; when the connection is lost, wait and run it
+        again in a new one, up to ``len(delays)`` more times.
+
+        ``work`` must be safe to repeat: the lost transaction may have committed before
+        its answer was lost. Any other error, or the last lost connection, is raised.
+        """
+        for attempt in range(len(delays) + 1):
+            try:
+                async with self.transaction() as session:
+                    return await work(session)
+            except Exception as err:
+                if attempt == len(delays) or not is_disconnect(err):
+                    raise
+                log.warning(
+                    "the database connection was lost (%s); trying again in %.1f s",
+                    type(err).__name__,
+                    delays[attempt],
+                )
+                await sleep(delays[attempt])
+        raise AssertionError("unreachable")
 
     async def upgrade(self, revision: str = "head") -> None:
         """Bring the schema to ``revision`` (the latest by default)."""

@@ -5,12 +5,15 @@ A tick repeats three steps until nothing is due:
 1. In one transaction, claim a batch of due rows (a lease and a token per row), drop the
    ones that went stale, hold back the ones that would land in the member's quiet hours,
    and write each member's message.
-2. Outside any transaction, send one message per member.
-3. In one transaction, mark what was sent; what failed is retried with backoff, or given
-   up when the failure is permanent (the member is then marked unreachable).
+2. Outside any transaction, send one message per member, ``concurrency`` at a time.
+3. As each send ends, record it (in small groups, one transaction each): what was sent
+   is marked sent; what failed is retried with backoff, or given up when the failure is
+   permanent (the member is then marked unreachable).
 
-A worker that dies between 1 and 3 leaves its rows leased; when the lease runs out,
-another worker claims them again.
+A send waits while ``concurrency`` outcomes are unrecorded, so a worker that dies, or
+loses its database connection, can leave at most that many sent but unrecorded. Its
+rows stay leased; when the lease runs out, another worker claims them again, and only
+those few members can get the message twice.
 """
 
 from __future__ import annotations
@@ -22,6 +25,9 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
 from bot.context import effective_timezone
@@ -35,7 +41,7 @@ from bot.values import Message, UserRef
 from storage.models import Member, Nudge
 from storage.practice import PracticeRepo
 from storage.repo import Repo
-from storage.store import Store
+from storage.store import Sleep, Store
 
 __all__ = ["BACKOFF", "NudgeSender", "TickReport"]
 
@@ -101,7 +107,11 @@ class NudgeSender:
         lease: timedelta = timedelta(minutes=5),
         platforms: frozenset[str] | None = None,
         concurrency: int = 16,
+        sleep: Sleep = asyncio.sleep,
     ) -> None:
+        """``concurrency``: messages sent but not yet recorded, at most; after a crash or
+        a lost database connection, at most this many members can get a message twice.
+        ``sleep`` waits between attempts to record after a lost connection."""
         self.store = store
         self.notifier = notifier
         self.clock = clock
@@ -110,6 +120,7 @@ class NudgeSender:
         self.max_batches = max_batches
         self.lease = lease
         self.concurrency = concurrency
+        self.sleep = sleep
         # Claim only reminders of workspaces on these platforms (None: all).
         self.platforms = platforms
         self._stopping = False
@@ -134,9 +145,10 @@ class NudgeSender:
                 batch = await self._claim(now, token)
                 if batch is None:
                     break
-                results = await self._send(batch.outgoing, lease_ends=now + self.lease)
-                await self._settle(batch, results, self.clock.now(), token)
-                total.add(batch.report)
+                try:
+                    await self._send_and_record(batch, token, lease_ends=now + self.lease)
+                finally:
+                    total.add(batch.report)
         finally:
             # Logged even when a later batch fails: earlier batches were sent and recorded.
             if total.claimed:
@@ -225,47 +237,103 @@ class NudgeSender:
             batch.report.deferred = sum(len(g) for g in deferred.values())
             return batch
 
-    # -- 2. send -------------------------------------------------------------------------
+    # -- 2. send, and 3. record as it goes ------------------------------------------------
 
-    async def _send(
-        self, outgoing: Sequence[_Outgoing], *, lease_ends: datetime
-    ) -> list[DeliveryError | None]:
-        gate = asyncio.Semaphore(self.concurrency)
+    async def _send_and_record(self, batch: _Batch, token: str, *, lease_ends: datetime) -> None:
+        """Send the batch's messages and record each outcome right after it happens.
 
-        async def one(item: _Outgoing) -> DeliveryError | None:
-            async with gate:
-                if self._stopping:
-                    return _STOPPING
-                if self.clock.now() >= lease_ends:
-                    # Too slow: another worker may own these rows by now. Leave them be.
-                    return _LEASE_OVER
+        At most ``concurrency`` messages are ever sent but not yet recorded: a send waits
+        for a slot, and a slot comes free only once its outcome is committed. So whatever
+        happens to this process or its database connection, at most that many members
+        can get a message again when the rows are claimed anew after their lease.
+
+        Outcomes are committed in groups: whatever finished while the previous group was
+        being written (a few milliseconds' worth). A lost connection is retried with
+        backoff (``Store.write_retrying``) while new sends wait; if the database stays
+        away, nothing more is sent, and the error ends the tick.
+        """
+        slots = asyncio.Semaphore(self.concurrency)
+        outcomes: asyncio.Queue[tuple[_Outgoing, DeliveryError | None] | None] = asyncio.Queue()
+        broken: list[BaseException] = []  # the recording gave up (holds its error)
+
+        async def one(item: _Outgoing) -> None:
+            await slots.acquire()
+            if broken:
+                slots.release()  # nothing can be recorded: leave the rest claimed, unsent
+                return
+            error: DeliveryError | None
+            if self._stopping:
+                error = _STOPPING
+            elif self.clock.now() >= lease_ends:
+                # Too slow: another worker may own these rows by now. Leave them be.
+                error = _LEASE_OVER
+            else:
                 try:
                     await self.notifier.send_dm(item.user, item.message)
                 except DeliveryError as err:
-                    return err
+                    error = err
                 except Exception as err:  # an adapter bug or a network error: try again later
                     log.warning("sending a nudge failed with %s", type(err).__name__)
-                    return DeliveryError(type(err).__name__)
-                return None
+                    error = DeliveryError(type(err).__name__)
+                else:
+                    error = None
+            outcomes.put_nowait((item, error))
 
-        return list(await asyncio.gather(*(one(item) for item in outgoing)))
+        async def record() -> None:
+            while True:
+                first = await outcomes.get()
+                if first is None:
+                    return
+                group = [first]
+                finished = False
+                while not outcomes.empty():
+                    more = outcomes.get_nowait()
+                    if more is None:
+                        finished = True
+                        break
+                    group.append(more)
+                now = self.clock.now()
+                try:
+                    delta = await self.store.write_retrying(
+                        partial(self._record, group=group, now=now, token=token),
+                        sleep=self.sleep,
+                    )
+                except Exception as err:
+                    broken.append(err)
+                    for _ in range(self.concurrency):
+                        slots.release()  # wake the waiting sends: they stop
+                    return
+                batch.report.add(delta)
+                for _ in group:
+                    slots.release()
+                if finished:
+                    return
 
-    # -- 3. settle -----------------------------------------------------------------------
+        recorder = asyncio.ensure_future(record())
+        try:
+            await asyncio.gather(*(one(item) for item in batch.outgoing))
+        finally:
+            outcomes.put_nowait(None)
+            await recorder
+        if broken:
+            raise broken[0]
 
-    async def _settle(
+    async def _record(
         self,
-        batch: _Batch,
-        results: Sequence[DeliveryError | None],
+        session: AsyncSession,
+        group: Sequence[tuple[_Outgoing, DeliveryError | None]],
         now: datetime,
         token: str,
-    ) -> None:
-        report = batch.report
+    ) -> TickReport:
+        """Write a group of send outcomes; returns what it recorded. Safe to repeat: only
+        rows still claimed with ``token`` change, so a retry after a lost commit is a no-op."""
+        report = TickReport()
         sent: list[int] = []
         retry: dict[datetime, list[int]] = defaultdict(list)
         given_up: dict[str, list[int]] = defaultdict(list)
         unreachable: list[int] = []
         released: list[int] = []
-        for item, error in zip(batch.outgoing, results, strict=True):
+        for item, error in group:
             ids = [nudge_id for nudge_id, _ in item.nudges]
             if error is _LEASE_OVER:
                 report.lost_lease += len(ids)
@@ -283,34 +351,34 @@ class NudgeSender:
                         retry[now + BACKOFF[attempts]].append(nudge_id)
                     else:
                         given_up[error.reason].append(nudge_id)
-        async with self.store.transaction() as session:
-            repo = Repo(session)
-            kept = await repo.settle_claimed(sent, token=token, now=now, status="sent")
-            report.sent = kept
-            if kept < len(sent):
-                taken = await repo.count_claimed_by_others(sent, token)
-                report.lost_lease += taken
-                report.changed += len(sent) - kept - taken
-                if taken:
-                    log.warning(
-                        "%d nudges were sent after their lease ran out; another worker may "
-                        "have sent them too (raise TIARA_NUDGE_LEASE_SECONDS)",
-                        taken,
-                    )
-            for due, ids in retry.items():
-                await repo.settle_claimed(
-                    ids, token=token, now=now, due_at=due, error="retrying", failed_attempt=True
+        repo = Repo(session)
+        kept = await repo.settle_claimed(sent, token=token, now=now, status="sent")
+        report.sent = kept
+        if kept < len(sent):
+            taken = await repo.count_claimed_by_others(sent, token)
+            report.lost_lease += taken
+            report.changed += len(sent) - kept - taken
+            if taken:
+                log.warning(
+                    "%d nudges were sent after their lease ran out; another worker may "
+                    "have sent them too (raise TIARA_NUDGE_LEASE_SECONDS)",
+                    taken,
                 )
-                report.retrying += len(ids)
-            for reason, ids in given_up.items():
-                await repo.settle_claimed(
-                    ids, token=token, now=now, status="failed", error=reason, failed_attempt=True
-                )
-                report.failed += len(ids)
-            for member_id in unreachable:
-                await repo.mark_unreachable(member_id, now)
-            # Unchanged, without the lease: the next tick anywhere sends them.
-            report.released = await repo.settle_claimed(released, token=token, now=now)
+        for due, ids in retry.items():
+            await repo.settle_claimed(
+                ids, token=token, now=now, due_at=due, error="retrying", failed_attempt=True
+            )
+            report.retrying += len(ids)
+        for reason, ids in given_up.items():
+            await repo.settle_claimed(
+                ids, token=token, now=now, status="failed", error=reason, failed_attempt=True
+            )
+            report.failed += len(ids)
+        for member_id in unreachable:
+            await repo.mark_unreachable(member_id, now)
+        # Unchanged, without the lease: the next tick anywhere sends them.
+        report.released = await repo.settle_claimed(released, token=token, now=now)
+        return report
 
 
 def _without_superseded(live: list[Nudge], skipped: list[int]) -> list[Nudge]:
