@@ -20,13 +20,15 @@ from bot.app import build_app
 from bot.clock import FixedClock
 from bot.config import Settings
 from bot.core import INTERNAL_ERROR
+from bot.notify import RecordingNotifier
 from bot.nudges.deliver import NudgeSender
 from bot.values import ChannelRef, Message, UserRef
-from storage.models import Nudge
+from storage.models import Nudge, PracticeGroup
 from storage.store import Store, is_disconnect
 from tests.conftest import POSTGRES_URL, _drop_schema, _postgres_schema_store, require_postgres
 from tests.tcp_proxy import TcpProxy
 from tests.test_exactly_once import NOW, _seed, _statuses
+from tests.test_practice import FIRST_ROUND
 
 MEMBERS = 60
 CONCURRENCY = 4
@@ -208,3 +210,38 @@ async def test_the_first_command_after_the_connections_were_killed_answers_norma
     answer = await app.bot.handle_text("meetings", ref)
     assert answer.text != INTERNAL_ERROR
     assert "Dana Lee" in answer.text + " ".join(f.value for f in answer.fields)
+
+
+class PlanWatcher(RecordingNotifier):
+    """Before each practice plan goes out, notes how many plans are recorded as sent."""
+
+    def __init__(self, store: Store) -> None:
+        super().__init__()
+        self.store = store
+        self.recorded_before: list[int] = []
+
+    async def send_group(self, users: Sequence[UserRef], message: Message) -> None:
+        async with self.store.transaction() as session:
+            recorded = (
+                await session.execute(
+                    select(func.count()).where(PracticeGroup.plan_sent_at.is_not(None))
+                )
+            ).scalar_one()
+        self.recorded_before.append(int(recorded))
+        await super().send_group(users, message)
+
+
+async def test_each_practice_plan_is_recorded_as_it_goes_out(
+    empty_store: Store, clock: FixedClock
+) -> None:
+    """A crash half-way through a round's plans repeats at most the one under way."""
+    notifier = PlanWatcher(empty_store)
+    settings = Settings(_env_file=None, timezone="UTC")  # type: ignore[call-arg]
+    app = await build_app(settings, clock=clock, store=empty_store, notifier=notifier)
+    for name in ("ann", "ben", "cal", "dee", "eve", "fay"):
+        answer = await app.bot.handle_text("practice join", UserRef("test", "cohort", name))
+        assert answer.text != INTERNAL_ERROR
+    clock.set(FIRST_ROUND)
+    await app.bot.tick()
+
+    assert notifier.recorded_before == [0, 1, 2]

@@ -123,6 +123,9 @@ class DigestRunner:
             async with self.store.transaction() as session:
                 await CoachRepo(session).move_digest(member_id, was=claim, to=following)
             raise
-        async with self.store.transaction() as session:
-            await CoachRepo(session).move_digest(member_id, was=claim, to=following)
+        # Recorded at once, and again after a lost connection: a digest whose sending was
+        # not recorded would go out a second time when its claim runs out.
+        await self.store.write_retrying(
+            lambda session: CoachRepo(session).move_digest(member_id, was=claim, to=following)
+        )
         return 1

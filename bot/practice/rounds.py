@@ -15,11 +15,13 @@ After an outage only one round starts (for the latest missed slot), never one pe
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -38,7 +40,7 @@ from bot.values import ChannelRef, Message, UserRef
 from storage.models import Member, PracticeGroup, PracticeRound, PracticeSeat, Workspace
 from storage.practice import PracticeRepo
 from storage.repo import Repo
-from storage.store import Store
+from storage.store import Sleep, Store
 
 __all__ = [
     "IGNORED_BEFORE_PAUSE",
@@ -183,13 +185,16 @@ class PracticeRunner:
         rng: random.Random,
         lease: timedelta = timedelta(minutes=5),
         platforms: frozenset[str] | None = None,
+        sleep: Sleep = asyncio.sleep,
     ) -> None:
+        """``sleep`` waits between attempts to record a post after a lost connection."""
         self.store = store
         self.notifier = notifier
         self.clock = clock
         self.default_timezone = default_timezone
         self.rng = rng
         self.lease = lease
+        self.sleep = sleep
         # Announce only rounds of workspaces on these platforms (None: all).
         self.platforms = platforms
 
@@ -315,21 +320,36 @@ class PracticeRunner:
                 for rnd in await prepo.rounds_with_groups(round_ids)
             ]
             plans = [(g.id, self._plan(g)) for g in await prepo.groups_with_seats(group_ids)]
-        done: dict[str, list[int]] = {"announcement": [], "plan": []}
-        for what, items in (("announcement", posts), ("plan", plans)):
+        # Each post is recorded as soon as it has gone out, so a crash or a lost database
+        # connection can repeat at most the one post under way, never the batch so far.
+        for what, table, items in (
+            ("announcement", PracticeRound, posts),
+            ("plan", PracticeGroup, plans),
+        ):
             for item_id, post in items:
                 if self.clock.now() >= lease_until:
                     break  # too slow: another worker may own the rest by now
-                if post is None or await self._deliver(report, what, post):
-                    done[what].append(item_id)
-        async with self.store.transaction() as session:
-            prepo = PracticeRepo(session)
-            sent_at = self.clock.now()
-            await prepo.mark_sent(PracticeRound, done["announcement"], token=token, now=sent_at)
-            await prepo.mark_sent(PracticeGroup, done["plan"], token=token, now=sent_at)
-        report.announced += len(done["announcement"])
-        report.plans_sent += len(done["plan"])
+                if post is not None and not await self._deliver(report, what, post):
+                    continue  # tried again once the lease runs out
+                await self.store.write_retrying(
+                    partial(self._mark_sent, table=table, item_id=item_id, token=token),
+                    sleep=self.sleep,
+                )
+                if what == "announcement":
+                    report.announced += 1
+                else:
+                    report.plans_sent += 1
         return bool(round_ids or group_ids)
+
+    async def _mark_sent(
+        self,
+        session: AsyncSession,
+        *,
+        table: type[PracticeRound] | type[PracticeGroup],
+        item_id: int,
+        token: str,
+    ) -> None:
+        await PracticeRepo(session).mark_sent(table, [item_id], token=token, now=self.clock.now())
 
     async def _deliver(
         self, report: PracticeReport, what: str, post: tuple[ChannelRef | list[UserRef], Message]
