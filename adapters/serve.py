@@ -4,6 +4,10 @@ Each platform is a :class:`Service`: built from the settings before the bot (its
 is the bot's way out), started with the bot, stopped on SIGINT or SIGTERM. With Slack and
 Discord both configured, one process serves both and each message goes out through its
 own platform's notifier.
+
+Settings a service refuses, and a database that can't be opened, reached or migrated
+(:class:`DatabaseUnusable`), stop the start with a :class:`ConfigError` that says what to
+fix.
 """
 
 from __future__ import annotations
@@ -14,19 +18,16 @@ import signal
 import sys
 from typing import Protocol
 
+from adapters.errors import ConfigError, DatabaseUnusable
 from bot.clock import Clock, FileClock, SystemClock
 from bot.config import Settings
 from bot.core import Bot
 from bot.notify import Notifier, PlatformNotifier
 from storage.store import Store
 
-__all__ = ["ConfigError", "Service", "serve"]
+__all__ = ["ConfigError", "DatabaseUnusable", "Service", "serve"]
 
 log = logging.getLogger(__name__)
-
-
-class ConfigError(Exception):
-    """Settings that can't work; the message says what to set."""
 
 
 class Service(Protocol):
@@ -67,6 +68,23 @@ def _service(
     raise ConfigError(f"Unknown platform {platform!r}: use slack, discord or console.")
 
 
+def _store(settings: Settings) -> Store:
+    """The store (nothing connects yet); :class:`DatabaseUnusable` if the URL can't work."""
+    url = settings.database_url.get_secret_value()
+    try:
+        return Store(url)
+    except Exception as err:  # not a URL, no driver for it
+        raise DatabaseUnusable(url, err) from err
+
+
+async def _upgrade(store: Store, settings: Settings) -> None:
+    """Bring the schema up to date; :class:`DatabaseUnusable` if it can't be."""
+    try:
+        await store.upgrade()
+    except Exception as err:  # missing, unreachable, refused, unwritable, a newer schema
+        raise DatabaseUnusable(settings.database_url.get_secret_value(), err) from err
+
+
 async def serve(
     settings: Settings, platforms: list[str], *, http: bool = False, host: str, port: int
 ) -> None:
@@ -76,12 +94,14 @@ async def serve(
     from bot.app import build_app, tune_gc
     from bot.scheduler import TickScheduler
 
-    store = Store(settings.database_url.get_secret_value())
+    store = _store(settings)
     clock: Clock = FileClock(settings.clock_file) if settings.clock_file else SystemClock()
     try:
+        # Settings a service refuses are said before the database is asked anything.
         services = [
             _service(p, settings, store, clock, http=http, host=host, port=port) for p in platforms
         ]
+        await _upgrade(store, settings)
     except BaseException:
         await store.close()
         raise
@@ -91,7 +111,12 @@ async def serve(
         else PlatformNotifier({s.platform: s.notifier for s in services})
     )
     app = await build_app(
-        settings, clock=clock, store=store, notifier=notifier, platforms=frozenset(platforms)
+        settings,
+        clock=clock,
+        store=store,
+        notifier=notifier,
+        platforms=frozenset(platforms),
+        migrate=False,  # _upgrade did
     )
     tune_gc()
     scheduler = TickScheduler(app.bot, interval_seconds=settings.tick_seconds)

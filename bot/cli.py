@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import getpass
+import socket
 import sys
 from collections.abc import Coroutine
 from pathlib import Path
@@ -48,16 +50,12 @@ def _default_user() -> str:
 
 
 def _database_failure(settings: Settings, err: Exception) -> typer.Exit:
-    """Say in one line why the database can't be used; never print the password."""
-    detail = str(err).splitlines()[0] if str(err) else ""
-    detail = detail.replace(settings.database_url.get_secret_value(), settings.safe_database_url)
-    typer.secho(
-        f"Can't use the database {settings.safe_database_url} ({type(err).__name__}: "
-        f"{detail[:200]}). Check TIARA_DATABASE_URL, e.g. sqlite+aiosqlite:///tiara.db or "
-        "postgresql+asyncpg://user:password@host/dbname.",
-        fg="red",
-        err=True,
-    )
+    """Say in one line why the database can't be used and what to do; never print the
+    password."""
+    from adapters.errors import database_problem
+
+    problem = database_problem(settings.database_url.get_secret_value(), err)
+    typer.secho(problem, fg="red", err=True)
     return typer.Exit(2)
 
 
@@ -143,6 +141,10 @@ def run(
     )
 
 
+# What an OSError leaving the server means when it is the HTTP port that can't be had.
+_BIND_ERRORS = frozenset({errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES})
+
+
 def _serve(settings: Settings, platforms: list[str], *, http: bool, host: str, port: int) -> None:
     from adapters.serve import ConfigError, serve
     from bot.app import configure_logging
@@ -150,11 +152,19 @@ def _serve(settings: Settings, platforms: list[str], *, http: bool, host: str, p
     configure_logging(settings)
     try:
         _run_to_the_end(serve(settings, platforms, http=http, host=host, port=port))
-    except ConfigError as err:
+    except ConfigError as err:  # settings, the database, a refused token: what to fix
         typer.secho(str(err), fg="red", err=True)
         raise typer.Exit(2) from None
-    except OSError as err:  # the port is taken, the address is wrong
-        typer.secho(f"Can't serve on {host}:{port}: {err.strerror or err}", fg="red", err=True)
+    except OSError as err:
+        if not (isinstance(err, socket.gaierror) or err.errno in _BIND_ERRORS):
+            raise  # not the port: a traceback is what helps
+        # The port is taken or not ours to use, the address isn't this machine's.
+        typer.secho(
+            f"Can't serve on {host}:{port}: {err.strerror or err}. Choose another --port "
+            "(TIARA_PORT) or --host (TIARA_HOST).",
+            fg="red",
+            err=True,
+        )
         raise typer.Exit(2) from None
 
 
@@ -398,7 +408,10 @@ async def _workspace(
 
     policy, days, zone = _check_workspace_values(policy, holidays, timezone)
     settings = _settings()
-    store = Store(settings.database_url.get_secret_value())
+    try:
+        store = Store(settings.database_url.get_secret_value())
+    except Exception as err:  # not a URL, no driver for it
+        raise _database_failure(settings, err) from None
     try:
         await store.upgrade()
         changing = policy is not None or days is not None or zone is not None or bool(practice)

@@ -82,6 +82,7 @@ def test_an_unreachable_database_is_one_clear_line_without_the_password(tmp_path
     )
     assert done.returncode == 2
     assert done.stderr.startswith("Can't use the database postgresql+asyncpg://postgres:***@")
+    assert "nothing answers at 127.0.0.1:1" in done.stderr  # and what to do about it
     assert "TIARA_DATABASE_URL" in done.stderr
     assert "hunter2" not in done.stdout + done.stderr
     assert "Traceback" not in done.stderr

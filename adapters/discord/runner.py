@@ -14,7 +14,7 @@ from adapters.discord.app import DiscordAdapter, TiaraClient
 from adapters.discord.commands import build_group
 from adapters.discord.ids import ComponentIds
 from adapters.discord.notifier import DiscordNotifier
-from adapters.serve import ConfigError
+from adapters.errors import ConfigError
 from bot.clock import Clock
 from bot.config import Settings
 from bot.core import Bot
