@@ -5,9 +5,10 @@ is the bot's way out), started with the bot, stopped on SIGINT or SIGTERM. With 
 Discord both configured, one process serves both and each message goes out through its
 own platform's notifier.
 
-Settings a service refuses, and a database that can't be opened, reached or migrated
-(:class:`DatabaseUnusable`), stop the start with a :class:`ConfigError` that says what to
-fix.
+Whatever stops the start is a :class:`ConfigError` that says what to fix: settings a
+service refuses, a database that can't be opened, reached or migrated
+(:class:`DatabaseUnusable`), a platform that refuses the token or can't be reached. An
+``OSError`` that leaves :func:`serve` is the HTTP server failing to listen.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import logging
 import signal
 import sys
 from typing import Protocol
+
+import aiohttp
 
 from adapters.errors import ConfigError, DatabaseUnusable
 from bot.clock import Clock, FileClock, SystemClock
@@ -28,6 +31,9 @@ from storage.store import Store
 __all__ = ["ConfigError", "DatabaseUnusable", "Service", "serve"]
 
 log = logging.getLogger(__name__)
+
+# Where each platform's API is, when it isn't the platform's own address.
+_API_SETTINGS = {"slack": "TIARA_SLACK_API_URL", "discord": "TIARA_DISCORD_API_URL"}
 
 
 class Service(Protocol):
@@ -85,6 +91,19 @@ async def _upgrade(store: Store, settings: Settings) -> None:
         raise DatabaseUnusable(settings.database_url.get_secret_value(), err) from err
 
 
+async def _start(service: Service, bot: Bot) -> asyncio.Task[None] | None:
+    """Start ``service``; a platform that can't be reached is said in one line."""
+    try:
+        return await service.start(bot)
+    except (aiohttp.ClientError, TimeoutError) as err:  # never the HTTP port: that's a bind
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        setting = _API_SETTINGS.get(service.platform, "the platform's address")
+        raise ConfigError(
+            f"Can't reach {service.platform.capitalize()} ({reason[:200]}): check the "
+            f"network and any proxy, and {setting} if it is set."
+        ) from err
+
+
 async def serve(
     settings: Settings, platforms: list[str], *, http: bool = False, host: str, port: int
 ) -> None:
@@ -128,17 +147,18 @@ async def serve(
     running = False
     health: HealthServer | None = None
     try:
-        if settings.health_port and not (http and "slack" in platforms):
-            health = HealthServer(app.bot, tick_seconds=settings.tick_seconds)
-            await health.start(host, settings.health_port)
         watched: list[asyncio.Task[None]] = []
         for service in services:
             started.append(service)  # stopped even if starting fails half-way
-            connection = await service.start(app.bot)
+            connection = await _start(service, app.bot)
             if connection is not None:
                 watched.append(connection)
         scheduler.start()
         running = True
+        # Only now: /healthz must not say ok while a platform may still refuse the token.
+        if settings.health_port and not (http and "slack" in platforms):
+            health = HealthServer(app.bot, tick_seconds=settings.tick_seconds)
+            await health.start(host, settings.health_port)
         stopping = asyncio.ensure_future(stop.wait())
         done, _ = await asyncio.wait([stopping, *watched], return_when=asyncio.FIRST_COMPLETED)
         stopping.cancel()

@@ -1,9 +1,11 @@
-"""Start-up says what to fix: ``tiara run`` with a database it can't use prints one line
-on stderr (the database named, its password masked) and exits 2, without a traceback and
-without blaming the HTTP port.
+"""Start-up says what to fix: ``tiara run`` with a database it can't use, or a token the
+platform refuses, prints one line on stderr (the database named, its password masked) and
+exits 2, without a traceback and without blaming the HTTP port. ``/healthz`` doesn't say
+ok before the platforms have accepted Tiara.
 
-Each case runs ``tiara run`` as a real process on a real SQLite file or PostgreSQL server.
-The 60-second limits only matter when something hangs.
+Each case runs ``tiara run`` as a real process on a real SQLite file or PostgreSQL server;
+the fakes of Slack and Discord serve from this test's event loop. The 60-second limits only
+matter when something hangs.
 """
 
 from __future__ import annotations
@@ -13,16 +15,20 @@ import os
 import socket
 import sqlite3
 import sys
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import aiohttp
 import pytest
+from aiohttp import web
 from sqlalchemy import make_url
 
 from adapters.errors import DatabaseUnusable, database_problem, masked_url
 from storage.store import Store
 from tests.conftest import POSTGRES_URL, require_postgres
+from tests.discord_fake import FakeDiscord
 
 WITHIN = 60.0  # only reached when something hangs
 PASSWORD = "hunter2-never-printed"
@@ -224,6 +230,99 @@ async def test_an_http_port_in_use_is_blamed_on_the_port(tmp_path: Path) -> None
     # (Before it, slack_bolt may warn that the client's token wins over SLACK_BOT_TOKEN.)
     assert done.lines[-1].startswith(f"Can't serve on 127.0.0.1:{port}:"), done.stderr
     assert "--port" in done.lines[-1]
+
+
+# ------------------------------------------------------------------- the platforms
+
+
+def _discord(api_url: str, token: str, **extra: str) -> dict[str, str]:
+    return _environment(
+        TIARA_DATABASE_URL="sqlite+aiosqlite:///tiara.db",
+        DISCORD_TOKEN=token,
+        TIARA_DISCORD_API_URL=api_url,
+        **extra,
+    )
+
+
+WRONG_TOKEN = "MTAwMA.the-wrong-token.never-printed"
+
+
+async def test_a_discord_token_discord_refuses(tmp_path: Path) -> None:
+    async with FakeDiscord(token="the-right-one") as fake:
+        env = _discord(fake.api_url, WRONG_TOKEN, TIARA_DISCORD_GATEWAY_URL=fake.gateway_url)
+        done = await tiara(tmp_path, env, "run", "discord")
+    message = assert_one_clear_line(done)
+    assert message.startswith("Discord refused DISCORD_TOKEN"), message
+    assert WRONG_TOKEN not in done.stdout + done.stderr
+    assert not fake.identifies
+
+
+async def test_discord_refusing_the_members_intent_while_starting(tmp_path: Path) -> None:
+    async with FakeDiscord(privileged_intents=0) as fake:
+        env = _discord(fake.api_url, "a-token", TIARA_DISCORD_GATEWAY_URL=fake.gateway_url)
+        message = assert_one_clear_line(await tiara(tmp_path, env, "run", "discord"))
+    assert "Server Members Intent" in message
+
+
+async def test_discord_out_of_reach_is_not_blamed_on_a_port(tmp_path: Path) -> None:
+    api = f"http://127.0.0.1:{_free_port()}/api/v10"
+    message = assert_one_clear_line(await tiara(tmp_path, _discord(api, "a-token"), "run"))
+    assert message.startswith("Can't reach Discord"), message
+    assert "TIARA_DISCORD_API_URL" in message and "Can't serve" not in message
+
+
+@asynccontextmanager
+async def _login_held() -> AsyncIterator[tuple[str, asyncio.Event, asyncio.Event]]:
+    """A Discord REST API whose login (``GET /users/@me``) waits for ``release``, then
+    refuses the token; ``asked`` is set when the login arrives. Its base URL first."""
+    asked, release = asyncio.Event(), asyncio.Event()
+
+    async def me(_request: web.Request) -> web.Response:
+        asked.set()
+        await release.wait()
+        return web.Response(
+            status=401,
+            text='{"message": "401: Unauthorized", "code": 0}',
+            headers={"Content-Type": "application/json"},
+        )
+
+    app = web.Application()
+    app.router.add_get("/api/v10/users/@me", me)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}/api/v10", asked, release
+    finally:
+        release.set()
+        await runner.cleanup()
+
+
+async def test_healthz_doesnt_answer_before_discord_accepts_the_token(tmp_path: Path) -> None:
+    health = _free_port()
+    async with _login_held() as (api, asked, release):
+        env = _discord(api, WRONG_TOKEN, TIARA_HEALTH_PORT=str(health))
+        process = await _spawn(tmp_path, env, "run", "discord")
+        try:
+            waiting = asyncio.ensure_future(asked.wait())
+            exited = asyncio.ensure_future(process.wait())
+            await asyncio.wait({waiting, exited}, timeout=WITHIN, return_when="FIRST_COMPLETED")
+            waiting.cancel()
+            exited.cancel()
+            assert asked.is_set(), "Tiara never tried to log in to Discord"
+            # Logging in, not yet accepted: no ok from /healthz (nothing listens yet).
+            async with aiohttp.ClientSession() as http:
+                with pytest.raises(aiohttp.ClientConnectionError):
+                    await http.get(f"http://127.0.0.1:{health}/healthz")
+            release.set()
+            done = await _finish(process)
+        finally:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+    message = assert_one_clear_line(done)
+    assert message.startswith("Discord refused DISCORD_TOKEN"), message
 
 
 # ------------------------------------------------------------------- the messages
