@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import UTC, datetime
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -21,6 +22,20 @@ log = logging.getLogger(__name__)
 TICK_JOB = "tick"
 # How long a stopping process gives the sends under way (deploy/ allows 30 s in all).
 STOP_GRACE_SECONDS = 20.0
+# APScheduler's warning when a run comes due while the tick before it is still running.
+_SKIPPED_RUN = "maximum number of running instances reached"
+
+
+class _SchedulerLog(logging.LoggerAdapter[logging.Logger]):
+    """APScheduler's own logger, except that a run skipped because the tick before it is
+    still running is logged at DEBUG, not WARNING: with ``max_instances=1`` that is the
+    design (a wave of reminders may outlast the interval), not a fault. Its other
+    warnings stay warnings."""
+
+    def log(self, level: int, msg: object, *args: Any, **kwargs: Any) -> None:
+        if level == logging.WARNING and _SKIPPED_RUN in str(msg):
+            level = logging.DEBUG
+        super().log(level, msg, *args, **kwargs)
 
 
 class TickScheduler:
@@ -29,7 +44,9 @@ class TickScheduler:
     def __init__(self, bot: Bot, *, interval_seconds: float = 30) -> None:
         self.bot = bot
         self.interval_seconds = interval_seconds
-        self.scheduler = AsyncIOScheduler(timezone=UTC)
+        self.scheduler = AsyncIOScheduler(
+            timezone=UTC, logger=_SchedulerLog(logging.getLogger("apscheduler.scheduler"))
+        )
         self._running: asyncio.Task[object] | None = None
         self.scheduler.add_job(
             self.run_tick,
