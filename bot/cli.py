@@ -35,11 +35,26 @@ cli.add_typer(discord_cli, name="discord")
 
 
 def _settings() -> Settings:
+    from pydantic import ValidationError
+
     try:
         return Settings()
-    except Exception as err:  # pydantic's ValidationError names the bad variable
+    except ValidationError as err:  # one line a bad variable, without the value given
+        for problem in err.errors(include_url=False, include_input=False):
+            typer.secho(f"Configuration error: {_setting_problem(problem)}", fg="red", err=True)
+        raise typer.Exit(2) from None
+    except Exception as err:
         typer.secho(f"Configuration error: {err}", fg="red", err=True)
         raise typer.Exit(2) from None
+
+
+def _setting_problem(problem: Any) -> str:
+    """``TIARA_NAME: what is wrong`` for one of pydantic's errors."""
+    field = str(problem["loc"][0]) if problem["loc"] else ""
+    known = Settings.model_fields.get(field)
+    name = (known.alias if known is not None else None) or f"TIARA_{field.upper()}"
+    message = str(problem["msg"]).removeprefix("Value error, ")
+    return f"{name}: {message}"
 
 
 def _default_user() -> str:

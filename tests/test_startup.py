@@ -191,6 +191,17 @@ async def test_a_database_url_that_isnt_one(tmp_path: Path, url: str, shown: str
     assert EXAMPLE in message
 
 
+async def test_a_database_url_the_settings_refuse(tmp_path: Path) -> None:
+    """Refused before anything opens it: one line naming the variable, not pydantic's
+    four with the value given."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'tiara.db'}?mode=ro"
+    done = await tiara(tmp_path, _slack_http(url), "run", "slack", "--http")
+    message = assert_one_clear_line(done)
+    assert len(done.lines) == 1, message
+    assert message.startswith("Configuration error: TIARA_DATABASE_URL: SQLite URL options")
+    assert "mode=ro" not in message and "pydantic" not in message
+
+
 async def test_a_database_at_a_revision_this_tiara_doesnt_know(tmp_path: Path) -> None:
     path = tmp_path / "tiara.db"
     url = f"sqlite+aiosqlite:///{path}"
