@@ -541,15 +541,17 @@ async def test_while_the_chart_draws_students_are_not_kept_waiting(
 
     def slow_chart(*args: Any, **kwargs: Any) -> bytes:  # in the worker thread
         loop.call_soon_threadsafe(drawing.set)
-        release.wait(timeout=30)
+        release.wait(timeout=300)  # only if the test itself hangs: it sets release
         return draw(*args, **kwargs)
 
     monkeypatch.setattr(stats_module, "progress_chart", slow_chart)
     await seed(cohort)
     coach_asks = asyncio.create_task(cohort.coach.ok("coach stats"))
     try:
-        await asyncio.wait_for(drawing.wait(), timeout=10)
-        listed = await asyncio.wait_for(cohort.alice.ok("meetings"), timeout=10)
+        await asyncio.wait_for(drawing.wait(), timeout=60)
+        # The chart stays blocked until release: a command held up by it would not finish,
+        # and the generous timeout would end the test.
+        listed = await asyncio.wait_for(cohort.alice.ok("meetings"), timeout=60)
         assert "Priya Raman" in listed.text
         assert not coach_asks.done()
     finally:

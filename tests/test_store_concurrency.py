@@ -48,10 +48,12 @@ async def test_sqlite_file_uses_the_write_ahead_log(tmp_path: Path) -> None:
 
 
 async def test_a_locked_sqlite_database_is_waited_for_without_blocking_the_loop(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Another process (here: another connection) holds the write lock. Our transaction
     waits for it, while the event loop keeps serving everything else, and then goes on."""
+    # Longer than any stall of a busy machine between taking the lock and freeing it.
+    monkeypatch.setattr(store_module, "SQLITE_BUSY_TIMEOUT_MS", 600_000)
     path = tmp_path / "t.db"
     store = await _migrated_file_store(path)
     other = sqlite3.connect(path, isolation_level=None)
@@ -79,7 +81,7 @@ async def test_a_locked_sqlite_database_is_waited_for_without_blocking_the_loop(
             turns += 1
         assert not writer.done()
         other.execute("COMMIT")
-        await asyncio.wait_for(writer, timeout=10)
+        await asyncio.wait_for(writer, timeout=60)  # only if it hangs
         rows = other.execute("SELECT event_id FROM processed_events ORDER BY event_id").fetchall()
         assert rows == [("held",), ("ours",)]
     finally:
