@@ -7,6 +7,7 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
+from bot import logsafe
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.core import Bot
@@ -67,6 +68,8 @@ def tune_gc() -> None:
 
 
 def configure_logging(settings: Settings) -> None:
+    # First: whatever logs from here on, no record carries a member's words (bot.logsafe).
+    logsafe.install()
     if settings.log_format == "json":
         from pythonjsonlogger.json import JsonFormatter
 
@@ -85,7 +88,8 @@ def configure_logging(settings: Settings) -> None:
             format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         )
     # Database and platform libraries log statements and request bodies (members' notes)
-    # at DEBUG: they stay at WARNING whatever the level asked for.
+    # at DEBUG: they stay at WARNING whatever the level asked for. (Not a guarantee:
+    # slack_bolt's loggers copy the root's level when they are made; bot.logsafe is.)
     for name in (
         "sqlalchemy",
         "alembic",
