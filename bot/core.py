@@ -78,6 +78,7 @@ class Bot:
         self._stopping = False
         self.coaches = coaches
         self._erased: dict[UserRef, datetime] = {}
+        self._erasures: dict[UserRef, int] = {}  # erasures seen per member, this process
         self.clock = clock
         self.registry = registry
         self.default_timezone = default_timezone
@@ -291,6 +292,9 @@ class Bot:
                     self._forget(user, now)
                 elif ctx.answer_after_commit is None:
                     answer = await self._mention_timezone(repo, member, answer, ctx.tz, now)
+            if ctx.erased:
+                # The erased rows must leave the files too, not wait in SQLite's log.
+                await self.store.scrub()
             if ctx.answer_after_commit is not None:
                 answer = await ctx.answer_after_commit()  # the database is free again
             return answer
@@ -325,6 +329,13 @@ class Bot:
         """Remember an erasure for a while, so profile updates don't recreate the member."""
         self._erased = {u: t for u, t in self._erased.items() if now - t < ERASED_MEMORY}
         self._erased[user] = now
+        self._erasures[user] = self._erasures.get(user, 0) + 1
+
+    def profile_stamp(self, user: UserRef) -> int:
+        """Taken by an adapter as it starts reading a member's profile, and handed back to
+        :meth:`update_profile`: a profile read before an erasure is then dropped, while one
+        read after it (the member came back) is kept."""
+        return self._erasures.get(user, 0)
 
     def _just_erased(self, user: UserRef, now: datetime) -> bool:
         erased = self._erased.get(user)
@@ -379,6 +390,7 @@ class Bot:
         display_name: str | None = None,
         active: bool = True,
         known_only: bool = False,
+        stamp: int | None = None,
     ) -> None:
         """Record what the platform says about a member (an adapter reads their profile).
 
@@ -387,7 +399,10 @@ class Bot:
         An unknown timezone name is ignored. ``active=False`` means the member left or
         was deactivated: nothing more is sent to them until they talk to Tiara again.
         With ``known_only`` someone who never used Tiara is left unrecorded (a platform
-        reports changes to everyone's profile).
+        reports changes to everyone's profile). ``stamp`` (from :meth:`profile_stamp`,
+        taken when the read began) tells a read that began after an erasure, which is
+        kept, from one that an erasure overtook, which is dropped; without it, updates in
+        the ten minutes after an erasure are dropped.
         """
         zone: str | None = None
         if timezone:
@@ -398,7 +413,10 @@ class Bot:
         async with self.store.transaction() as session:
             repo = Repo(session)
             now = self.clock.now()
-            if self._just_erased(user, now):
+            if stamp is not None:
+                if stamp != self.profile_stamp(user):
+                    return  # erased while the profile was being read
+            elif self._just_erased(user, now):
                 return
             if known_only:
                 found = await repo.find_member(user.platform, user.workspace, user.user)

@@ -109,6 +109,9 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     # no log.
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    # Deleted rows are overwritten with zeros, not left in free pages: what a member
+    # erases leaves the file (see Store.scrub for the log).
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
 
 
@@ -125,6 +128,17 @@ def _pragma(connection: Connection, pragma: str) -> None:
         cursor.execute(f"PRAGMA {pragma}")
     finally:
         cursor.close()
+
+
+def _checkpoint(connection: Connection) -> int:
+    """Checkpoint and empty SQLite's write-ahead log; 1 if a reader blocked it, else 0."""
+    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        row = cursor.fetchone()
+    finally:
+        cursor.close()
+    return int(row[0]) if row else 0
 
 
 def sqlite_url_problem(url: str) -> str | None:
@@ -268,6 +282,22 @@ class Store:
         async with self.engine.connect() as conn:
             return await conn.run_sync(
                 lambda sync: MigrationContext.configure(sync).get_current_revision()
+            )
+
+    async def scrub(self) -> None:
+        """After an erasure: on SQLite, copy the write-ahead log into the database and
+        empty it, so erased text leaves the files now rather than at a later checkpoint
+        (the main file overwrites deleted rows: secure_delete). Another process reading
+        at that moment keeps the log's tail until the next checkpoint; that is logged.
+        PostgreSQL needs nothing here (autovacuum reclaims the dead rows)."""
+        if not self.is_sqlite:
+            return
+        async with self._slots, self.engine.connect() as conn:
+            # Straight to the driver: inside a transaction the checkpoint can't empty the log.
+            busy = await conn.run_sync(_checkpoint)
+        if busy:
+            log.warning(
+                "the checkpoint after an erasure was blocked by a reader; the next one completes it"
             )
 
     async def ping(self) -> None:
