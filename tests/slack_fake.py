@@ -3,7 +3,9 @@
 ``FakeSlackApi`` is an aiohttp server bound to 127.0.0.1 on a free port. Point slack_sdk at it
 with ``AsyncWebClient(token="xoxb-test", base_url=fake.url)``; every request is recorded as a
 ``Call`` and answered with a plausible Slack-shaped body. Tests can script errors
-(``fail``) and rate limiting (``rate_limit``) for particular methods.
+(``fail``), answers that aren't Slack's JSON (``fail_raw``: a 5xx in ``text/plain`` from a
+proxy, or garbage) and rate limiting (``rate_limit``) for particular methods, and refuse a
+token everywhere (``refuse_token``: ``auth.test`` then answers ``invalid_auth``).
 
 OAuth installs work as on slack.com: ``approve_install`` stands for an installer clicking
 "Allow" and returns the one-time ``code`` Slack would put in the redirect; ``oauth.v2.access``
@@ -41,7 +43,8 @@ Besides ``/api/<method>`` the server answers:
   with ``hello``, carries envelopes the test ``push``es, and records each acknowledgement the
   client sends back as a call to ``"socket_mode.ack"``;
 * a control API for use from another process: ``GET /_calls`` (optional ``?method=``),
-  ``POST /_fail``, ``POST /_rate_limit``, ``POST /_users`` and ``POST /_reset``.
+  ``POST /_fail``, ``POST /_fail_raw``, ``POST /_rate_limit``, ``POST /_refuse_token``,
+  ``POST /_users`` and ``POST /_reset``.
 
 Run it standalone with ``python -m tests.slack_fake --port-file PATH``; the url is written to
 PATH once the server is listening.
@@ -173,11 +176,14 @@ class Install:
 
 @dataclass(frozen=True)
 class _Scripted:
-    """A canned answer queued for the next call to one method."""
+    """A canned answer queued for the next call to one method: a JSON ``body``, or ``raw``
+    bytes sent as they are with ``content_type`` (what a proxy in front of Slack may say)."""
 
     status: int
     body: dict[str, Any]
     headers: dict[str, str]
+    raw: bytes | None = None
+    content_type: str = "application/json"
 
 
 class FakeSlackApi(LocalServer):
@@ -207,6 +213,7 @@ class FakeSlackApi(LocalServer):
         self.users: dict[str, dict[str, Any]] = {uid: dict(f) for uid, f in (users or {}).items()}
         self.calls: list[Call] = []
         self._scripted: dict[str, deque[_Scripted]] = {}
+        self.refused_tokens: dict[str, str] = {}  # token -> the error every call gets
         self._ts_micros = 1_700_000_000_000_000
         self._view_counter = 0
         self._home_views: dict[str, str] = {}
@@ -232,6 +239,8 @@ class FakeSlackApi(LocalServer):
         app.router.add_get("/_calls", self._handle_calls)
         app.router.add_post("/_fail", self._handle_fail)
         app.router.add_post("/_rate_limit", self._handle_rate_limit)
+        app.router.add_post("/_fail_raw", self._handle_fail_raw)
+        app.router.add_post("/_refuse_token", self._handle_refuse_token)
         app.router.add_post("/_users", self._handle_users)
         app.router.add_post("/_reset", self._handle_reset)
         return app
@@ -281,10 +290,34 @@ class FakeSlackApi(LocalServer):
         body = {"ok": False, "error": "ratelimited"}
         self._script(method, _Scripted(429, body, {"Retry-After": str(retry_after)}), times)
 
+    def fail_raw(
+        self,
+        method: str,
+        *,
+        status: int = 503,
+        body: str | bytes = "upstream connect error or disconnect/reset before headers",
+        content_type: str = "text/plain",
+        times: int = 1,
+    ) -> None:
+        """Answer the next ``times`` calls to ``method`` with ``body`` as it is, not Slack's
+        JSON: by default a 503 in ``text/plain``, as a load balancer or proxy in front of Slack
+        says it. ``content_type="application/json"`` with a body that isn't JSON is garbage
+        claiming to be JSON."""
+        raw = body.encode() if isinstance(body, str) else body
+        answer = _Scripted(status, {}, {}, raw=raw, content_type=content_type)
+        self._script(method, answer, times)
+
+    def refuse_token(self, token: str, error: str = "invalid_auth") -> None:
+        """From now on answer every call made with ``token`` (``auth.test`` too) with
+        ``{"ok": false, "error": error}``, as Slack does for a revoked or mistyped token."""
+        self.refused_tokens[token] = error
+
     def reset(self) -> None:
-        """Forget recorded calls, uploads and any scripted failures not yet used."""
+        """Forget recorded calls, uploads, refused tokens and any scripted failures not yet
+        used."""
         self.calls.clear()
         self._scripted.clear()
+        self.refused_tokens.clear()
         self.uploads.clear()
         self._pending_files.clear()
 
@@ -474,6 +507,12 @@ class FakeSlackApi(LocalServer):
         answer = self._next_scripted(method)
         if answer is None:
             return None
+        if answer.raw is not None:
+            return web.Response(
+                status=answer.status,
+                body=answer.raw,
+                headers={**answer.headers, "Content-Type": answer.content_type},
+            )
         return web.json_response(answer.body, status=answer.status, headers=answer.headers)
 
     def _next_ts(self) -> str:
@@ -489,9 +528,12 @@ class FakeSlackApi(LocalServer):
         method = request.match_info["method"]
         params, token = await _read_params(request)
         await self._record(method, params, token, request)
-        return self._scripted_response(method) or web.json_response(
-            self._answer(method, params, token)
-        )
+        scripted = self._scripted_response(method)
+        if scripted is not None:
+            return scripted
+        if token is not None and token in self.refused_tokens:
+            return web.json_response({"ok": False, "error": self.refused_tokens[token]})
+        return web.json_response(self._answer(method, params, token))
 
     async def _handle_response_url(self, request: web.Request) -> web.Response:
         params, token = await _read_params(request)
@@ -507,6 +549,12 @@ class FakeSlackApi(LocalServer):
             FILE_UPLOAD_METHOD, {"file_id": file_id, "size": len(data)}, None, request
         )
         scripted = self._next_scripted(FILE_UPLOAD_METHOD)
+        if scripted is not None and scripted.raw is not None:
+            return web.Response(
+                status=scripted.status,
+                body=scripted.raw,
+                headers={**scripted.headers, "Content-Type": scripted.content_type},
+            )
         if scripted is not None:
             # Slack's file servers answer a refusal with an HTTP error, not {"ok": false}.
             status = scripted.status if scripted.status != 200 else 500
@@ -793,6 +841,28 @@ class FakeSlackApi(LocalServer):
             )
         except (KeyError, ValueError) as exc:
             raise web.HTTPBadRequest(text=f"bad /_rate_limit request: {exc!r}") from exc
+        return web.json_response({"ok": True})
+
+    async def _handle_fail_raw(self, request: web.Request) -> web.Response:
+        body = await _control_body(request)
+        try:
+            self.fail_raw(
+                str(body["method"]),
+                status=int(body.get("status", 503)),
+                body=str(body.get("body", "upstream connect error")),
+                content_type=str(body.get("content_type", "text/plain")),
+                times=int(body.get("times", 1)),
+            )
+        except (KeyError, ValueError) as exc:
+            raise web.HTTPBadRequest(text=f"bad /_fail_raw request: {exc!r}") from exc
+        return web.json_response({"ok": True})
+
+    async def _handle_refuse_token(self, request: web.Request) -> web.Response:
+        body = await _control_body(request)
+        try:
+            self.refuse_token(str(body["token"]), str(body.get("error", "invalid_auth")))
+        except KeyError as exc:
+            raise web.HTTPBadRequest(text=f"bad /_refuse_token request: {exc!r}") from exc
         return web.json_response({"ok": True})
 
     async def _handle_users(self, request: web.Request) -> web.Response:

@@ -209,6 +209,56 @@ async def test_rate_limit_is_retried_by_slack_sdk_handler(fake: FakeSlackApi) ->
     assert attempts[0].params == attempts[1].params
 
 
+async def test_fail_raw_answers_like_a_proxy_in_front_of_slack(fake: FakeSlackApi) -> None:
+    web = client(fake, retry_handlers=[])
+    fake.fail_raw("chat.postMessage")  # a 503 in text/plain
+    fake.fail_raw("chat.postMessage", status=200, content_type="application/json", body="{oops")
+
+    with pytest.raises(SlackApiError) as proxy:
+        await web.chat_postMessage(channel="U1", text="x")
+    with pytest.raises(SlackApiError) as garbage:
+        await web.chat_postMessage(channel="U1", text="x")
+    response = await web.chat_postMessage(channel="U1", text="x")
+
+    assert proxy.value.response.status_code == 503
+    assert isinstance(proxy.value.response.data, str)  # what slack_sdk makes of text/plain
+    assert "Received a response in a non-JSON format" in str(garbage.value)
+    assert response["ok"] is True
+    assert len(fake.calls_to("chat.postMessage")) == 3
+
+
+async def test_a_refused_token_gets_its_error_from_every_method(fake: FakeSlackApi) -> None:
+    fake.refuse_token(TOKEN, "token_revoked")
+    for call in (client(fake).auth_test(), client(fake).users_info(user="U1")):
+        with pytest.raises(SlackApiError) as refused:
+            await call
+        assert refused.value.response["error"] == "token_revoked"
+    other = AsyncWebClient(token="xoxb-other", base_url=fake.url)
+    assert (await other.auth_test())["ok"] is True
+    fake.reset()
+    assert (await client(fake).auth_test())["ok"] is True
+
+
+async def test_control_api_scripts_raw_answers_and_refused_tokens(fake: FakeSlackApi) -> None:
+    base = fake.url.removesuffix("/api/")
+    web = client(fake, retry_handlers=[])
+    async with aiohttp.ClientSession() as http:
+        async with http.post(
+            f"{base}/_fail_raw", json={"method": "users.info", "status": 502, "body": "down"}
+        ) as r:
+            assert r.status == 200
+        async with http.post(f"{base}/_refuse_token", json={"token": "xoxb-gone"}) as r:
+            assert r.status == 200
+        async with http.post(f"{base}/_refuse_token", json={"error": "no token"}) as r:
+            assert r.status == 400
+    with pytest.raises(SlackApiError) as down:
+        await web.users_info(user="U1")
+    with pytest.raises(SlackApiError) as refused:
+        await AsyncWebClient(token="xoxb-gone", base_url=fake.url).auth_test()
+    assert down.value.response.status_code == 502 and down.value.response.data == "down"
+    assert refused.value.response["error"] == "invalid_auth"
+
+
 async def test_reset_clears_calls_and_scripted_failures(fake: FakeSlackApi) -> None:
     web = client(fake)
     await web.auth_test()
