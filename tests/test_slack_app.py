@@ -1,29 +1,28 @@
 """The Slack app, offline: signed requests through the real bolt app, a local fake Web API.
 
-Every request is signed the way Slack signs it and goes through ``AsyncApp.async_dispatch``
-(signature check, authorization, middleware, listeners); every Web API call lands on the
-fake in ``tests/slack_fake.py``. Listeners finish before the request returns
-(``process_before_response``), so each test reads what was sent without waiting.
+Every request is signed the way Slack signs it and goes through the ``RequestGate`` the HTTP
+endpoint uses (signature check) and ``AsyncApp.async_dispatch`` (authorization, middleware,
+listeners); every Web API call lands on the fake in ``tests/slack_fake.py``. The gate's clock
+is fixed (``NOW``), and requests are signed at that time. Listeners finish before the request
+returns (``process_before_response``), so each test reads what was sent without waiting.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
-from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import select
 
 from adapters.slack.app import SlackAdapter
 from adapters.slack.blocks import encode_button
+from adapters.slack.gate import RequestGate, sign
 from adapters.slack.runner import slack_setup
 from bot.app import build_app
 from bot.clock import FixedClock
@@ -41,6 +40,7 @@ from tests.slack_payloads import event_callback, slash_command, view_submission
 SECRET = "test-signing-secret"
 TEAM = "T0TEST"
 TOKEN = "xoxb-secret-bot-token-1234"
+NOW = 1_800_000_000  # the gate's clock: seconds since the epoch, fixed
 
 
 def texts(value: Any) -> str:
@@ -70,25 +70,44 @@ class Rig:
         self.adapter = adapter
         self.bot = bot
         self.clock = clock
+        self.now = float(NOW)  # what the gate takes for the time
+        self.gate = RequestGate(adapter.app, SECRET, clock=lambda: self.now)
         self.slept: list[float] = []
         self._triggers = 0
+
+    def signed(
+        self,
+        body: str | bytes,
+        *,
+        content_type: str,
+        secret: str = SECRET,
+        timestamp: int | str = NOW,
+    ) -> dict[str, str]:
+        """The headers Slack sends with ``body``, signed with ``secret`` at ``timestamp``."""
+        raw = body.encode() if isinstance(body, str) else body
+        return {
+            "Content-Type": content_type,
+            "X-Slack-Request-Timestamp": str(timestamp),
+            "X-Slack-Signature": sign(secret, str(timestamp), raw),
+        }
+
+    async def deliver(self, body: str | bytes, headers: dict[str, str]) -> BoltResponse:
+        """Hand a request to the gate, as the HTTP endpoint does."""
+        raw = body.encode() if isinstance(body, str) else body
+
+        async def read() -> bytes:
+            return raw
+
+        return await self.gate.handle(headers.items(), read)
 
     async def post(
         self, body: str, *, content_type: str, secret: str = SECRET, retry: int | None = None
     ) -> BoltResponse:
-        timestamp = str(int(time.time()))
-        headers = {
-            "content-type": [content_type],
-            "x-slack-request-timestamp": [timestamp],
-            "x-slack-signature": [
-                SignatureVerifier(secret).generate_signature(timestamp=timestamp, body=body)
-            ],
-        }
+        headers = self.signed(body, content_type=content_type, secret=secret)
         if retry is not None:
-            headers["x-slack-retry-num"] = [str(retry)]
-            headers["x-slack-retry-reason"] = ["http_timeout"]
-        request = AsyncBoltRequest(body=body, headers=headers)
-        return await self.adapter.app.async_dispatch(request)
+            headers["X-Slack-Retry-Num"] = str(retry)
+            headers["X-Slack-Retry-Reason"] = "http_timeout"
+        return await self.deliver(body, headers)
 
     def _trigger(self) -> str:
         self._triggers += 1

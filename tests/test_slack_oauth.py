@@ -11,9 +11,9 @@ that workspace's requests are authorized, and its messages sent, with its own to
 from __future__ import annotations
 
 import html
+import itertools
 import json
 import re
-import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -50,6 +50,8 @@ SIGNING_SECRET = "oauth-signing-secret"
 APP_ID = "A0TIARA"
 NEW_TEAM = "T0NEW"
 STATE_COOKIE = "slack-app-oauth-state"
+NOW = 1_800_000_000  # the web server's clock for signatures: seconds since the epoch, fixed
+_TRIGGERS = itertools.count(1)
 
 # slack_sdk's own definitions of the tables it reads and writes (our migrations create them).
 _SLACK_TABLES = MetaData()
@@ -120,10 +122,10 @@ class Site:
                 "text": text_typed,
                 "api_app_id": APP_ID,
                 "response_url": self.fake.response_url(f"{team_id}-{user}"),
-                "trigger_id": "trigger-1",
+                "trigger_id": f"trigger-{next(_TRIGGERS)}",
             }
         )
-        timestamp = str(int(time.time()))
+        timestamp = str(NOW)
         signature = SignatureVerifier(SIGNING_SECRET).generate_signature(
             timestamp=timestamp, body=body
         )
@@ -166,7 +168,10 @@ async def site(empty_store: Store) -> AsyncIterator[Site]:
             settings, clock=FixedClock(START), store=empty_store, notifier=setup.notifier
         )
         adapter = setup.adapter(app.bot, http=True, process_before_response=True)
-        server = TestServer(web_application(adapter), host="127.0.0.1")
+        server = TestServer(
+            web_application(adapter, signing_secret=SIGNING_SECRET, clock=lambda: NOW),
+            host="127.0.0.1",
+        )
         # The tests send the state cookie themselves, as the browser would.
         async with TestClient(server, cookie_jar=DummyCookieJar()) as http:
             yield Site(http, fake, setup, empty_store)

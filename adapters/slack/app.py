@@ -30,9 +30,9 @@ from typing import Any
 
 from aiohttp import ClientSession
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.error import BoltUnhandledRequestError
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
-from slack_sdk.errors import SlackApiError
 from slack_sdk.models.views import View
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.web.async_client import AsyncWebClient
@@ -48,12 +48,24 @@ from adapters.slack.blocks import (
     home_view,
     message_payloads,
 )
-from adapters.slack.notifier import SlackNotifier
+from adapters.slack.notifier import (
+    WEB_API_FAILURES,
+    SlackNotifier,
+    error_code,
+    library_logger,
+)
 from bot.core import Bot
 from bot.notify import DeliveryError
 from bot.values import ChannelRef, Form, Invocation, Message, UserError, UserRef
 
-__all__ = ["PLATFORM", "SLASH_COMMAND", "InstalledTokens", "SingleToken", "SlackAdapter"]
+__all__ = [
+    "PLATFORM",
+    "SLASH_COMMAND",
+    "InstalledTokens",
+    "SingleToken",
+    "SlackAdapter",
+    "payload_problem",
+]
 
 log = logging.getLogger(__name__)
 
@@ -193,7 +205,7 @@ class SlackAdapter:
         try:
             invocation = self.bot.parse(str(body.get("text") or ""), user, channel)
         except UserError as err:
-            await self._respond(respond, Message(text=err.message, error=True))
+            await self._respond(respond, Message(text=err.message, error=True), user)
             return
         form = self.bot.form_for(invocation)
         if form is not None:
@@ -208,11 +220,9 @@ class SlackAdapter:
             )
             self._background.start(self._refresh_profile(client, user))
             return
-        # "tomorrow 3pm" needs their timezone; a coach command, a fresh admin flag.
-        invocation = await self._as_read(client, invocation)
-        answer = await self.bot.dispatch(invocation)
+        answer = await self._run(client, invocation)
         answer = await self._send_files(user, invocation.command, answer)
-        await self._respond(respond, answer)
+        await self._respond(respond, answer, user)
         self._changed(client, user, answer)
 
     async def _on_button(
@@ -225,7 +235,7 @@ class SlackAdapter:
         respond: Respond,
     ) -> None:
         await ack()
-        user = self._user(context, str(body.get("user", {}).get("id", "")))
+        user = self._user(context, str((body.get("user") or {}).get("id", "")))
         try:
             button = decode_button(str(action.get("value", "")))
             command = self.bot.registry.get(button.command)
@@ -245,15 +255,14 @@ class SlackAdapter:
                 defaults=button.args,
             )
             return
-        invocation = await self._as_read(client, invocation)
-        answer = await self.bot.dispatch(invocation)
+        answer = await self._run(client, invocation)
         answer = await self._send_files(user, invocation.command, answer)
         view = body.get("view") or {}
-        if body.get("container", {}).get("type") == "view" or view:
+        if (body.get("container") or {}).get("type") == "view" or view:
             # A click on the Home tab or in a modal: there is no chat to answer in.
             await self._show_in_modal(client, body, user, answer)
         else:
-            await self._respond(respond, answer)
+            await self._respond(respond, answer, user)
         self._changed(client, user, answer)
 
     async def _on_submit(
@@ -264,27 +273,30 @@ class SlackAdapter:
         client: AsyncWebClient,
         context: dict[str, Any],
     ) -> None:
-        user = self._user(context, str(body.get("user", {}).get("id", "")))
+        user = self._user(context, str((body.get("user") or {}).get("id", "")))
         try:
             meta = json.loads(view.get("private_metadata") or "{}")
             command = tuple(str(word) for word in meta["c"])
             given = dict(meta.get("a") or {})
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, AttributeError):
             await ack()
             log.warning("a form came back without its metadata")
             return
-        values = form_values(view.get("state", {}).get("values", {}))
+        values = form_values((view.get("state") or {}).get("values") or {})
+        channel = meta.get("ch")
         invocation = Invocation(
-            command, {**given, **values}, user, self._channel(context, meta.get("ch"))
+            command,
+            {**given, **values},
+            user,
+            self._channel(context, channel if isinstance(channel, str) else None),
         )
-        invocation = await self._as_read(client, invocation)  # timezone and admin flag
-        answer = await self.bot.dispatch(invocation)
+        answer = await self._run(client, invocation)
         if answer.error:
             # Keep the modal open, with what they typed, and say what to change.
             fields = [
                 b["block_id"]
-                for b in view.get("blocks", [])
-                if b.get("type") == "input" and b.get("block_id")
+                for b in view.get("blocks") or []
+                if isinstance(b, dict) and b.get("type") == "input" and b.get("block_id")
             ]
             if fields:
                 target = answer.error_option if answer.error_option in fields else fields[0]
@@ -310,8 +322,8 @@ class SlackAdapter:
         await self.publish_home(client, user)
 
     async def _on_user_change(self, event: dict[str, Any], context: dict[str, Any]) -> None:
-        profile = event.get("user") or {}
-        if not profile.get("id") or profile.get("is_bot"):
+        profile = event.get("user")
+        if not isinstance(profile, dict) or not profile.get("id") or profile.get("is_bot"):
             return
         user = self._user(context, str(profile["id"]))
         await self.bot.update_profile(
@@ -328,6 +340,11 @@ class SlackAdapter:
             self._admin_read[user] = now
 
     async def _on_error(self, error: Exception) -> None:
+        if isinstance(error, BoltUnhandledRequestError):
+            # bolt's own line for this quotes parts of the payload (a suggestion's typed
+            # value among them); its 404 answer stands.
+            log.info("no listener for a Slack request of this kind; answered 404")
+            return
         # Never the error's text: a Web API error can quote what was sent.
         log.error("a Slack listener failed with %s", type(error).__name__)
 
@@ -357,10 +374,15 @@ class SlackAdapter:
         text = f"{answer.text}\n\n{line}" if answer.text.strip() else line
         return replace(answer, text=text, attachments=())
 
-    async def _respond(self, respond: Respond, message: Message) -> None:
-        """Answer a slash command or a click: private answers only the member sees."""
+    async def _respond(self, respond: Respond, message: Message, user: UserRef) -> None:
+        """Answer a slash command or a click: private answers only the member sees; by DM
+        when the request came without a response_url to answer at."""
         url = getattr(respond, "response_url", None)
-        send = self._webhook(url).send if isinstance(url, str) and url else respond
+        if not isinstance(url, str) or not url:
+            log.warning("a Slack request came without a response_url; answering by DM")
+            await self.notifier.send_dm(user, message)
+            return
+        send = self._webhook(url).send
         for payload in message_payloads(message):
             await send(
                 text=payload.text,
@@ -371,7 +393,9 @@ class SlackAdapter:
 
     def _webhook(self, response_url: str) -> AsyncWebhookClient:
         """A response_url's client, over the shared connections when there are some."""
-        return AsyncWebhookClient(response_url, session=self.http_session)
+        return AsyncWebhookClient(
+            response_url, session=self.http_session, logger=library_logger("slack_sdk")
+        )
 
     async def _deliver_answer(
         self, client: AsyncWebClient, user: UserRef, message: Message, response_url: object
@@ -412,8 +436,8 @@ class SlackAdapter:
         )
         try:
             await _open_view(client, body, view)
-        except (SlackApiError, KeyError) as err:
-            log.warning("opening a form failed with %s", _error_code(err))
+        except Exception as err:  # any failure: the member still gets a way forward
+            log.warning("opening a form failed with %s", error_code(err))
             usage = self.bot.registry.get(invocation.command).usage
             await self._respond(
                 respond,
@@ -424,6 +448,7 @@ class SlackAdapter:
                     ),
                     error=True,
                 ),
+                invocation.user,
             )
 
     async def _show_in_modal(
@@ -431,8 +456,8 @@ class SlackAdapter:
     ) -> None:
         try:
             await _open_view(client, body, _result_modal(message))
-        except (SlackApiError, KeyError) as err:
-            log.info("showing an answer in a modal failed with %s", _error_code(err))
+        except Exception as err:  # any failure: the answer goes by DM instead
+            log.info("showing an answer in a modal failed with %s", error_code(err))
             await self.notifier.send_dm(user, message)
 
     # -- Home tab and profiles -----------------------------------------------------------
@@ -442,8 +467,8 @@ class SlackAdapter:
         sections = await self.bot.dashboard(user)
         try:
             await client.views_publish(user_id=user.user, view=home_view(sections))
-        except SlackApiError as err:
-            log.warning("publishing the Home tab failed with %s", _error_code(err))
+        except WEB_API_FAILURES as err:
+            log.warning("publishing the Home tab failed with %s", error_code(err))
 
     def _changed(self, client: AsyncWebClient, user: UserRef, answer: Message) -> None:
         """After a change, redraw the Home tab of a member who has looked at it."""
@@ -459,6 +484,11 @@ class SlackAdapter:
             await self.publish_home(client, user)
 
         self._home_pending[user] = self._background.start(later())
+
+    async def _run(self, client: AsyncWebClient, invocation: Invocation) -> Message:
+        """Dispatch ``invocation`` once the member's profile is read ("tomorrow 3pm" needs
+        their timezone; a coach command, a fresh admin flag)."""
+        return await self.bot.dispatch(await self._as_read(client, invocation))
 
     async def _as_read(self, client: AsyncWebClient, invocation: Invocation) -> Invocation:
         """``invocation`` once the member's profile is read, with their admin flag: fresh
@@ -496,12 +526,8 @@ class SlackAdapter:
         started = self.monotonic()
         try:
             answer = await client.users_info(user=user.user)
-        except SlackApiError as err:
-            log.info("reading a profile failed with %s", _error_code(err))
-            self._admins[user] = False
-            return
         except Exception as err:
-            log.info("reading a profile failed with %s", type(err).__name__)
+            log.info("reading a profile failed with %s", error_code(err))
             self._admins[user] = False
             return
         profile = answer.get("user") or {}
@@ -517,6 +543,72 @@ class SlackAdapter:
     async def drain(self) -> None:
         """Wait for background work (Home redraws, profile reads) to finish."""
         await self._background.drain()
+
+
+def _is_object(value: object) -> bool:
+    return isinstance(value, dict)
+
+
+def _user_id_in(value: object) -> bool:
+    return isinstance(value, dict) and isinstance(value.get("id"), str)
+
+
+def payload_problem(body: Mapping[str, Any]) -> str | None:
+    """What keeps a signed payload from being handled, in a few words of ours (never its
+    content); None when it has the shape the listeners (and bolt's matching) read.
+
+    Only what Tiara listens to is checked: a slash command, a click (``block_actions``), a
+    form submitted (``view_submission``) and an event. Anything else goes on to bolt, which
+    answers what it has no listener for.
+    """
+    kind = body.get("type")
+    if body.get("command") is not None and kind is None:
+        for key in ("command", "user_id"):
+            if not isinstance(body.get(key), str):
+                return f"a slash command without {key}"
+        for key in ("text", "trigger_id", "response_url", "channel_id", "team_id"):
+            if body.get(key) is not None and not isinstance(body[key], str):
+                return f"a slash command whose {key} isn't text"
+        return None
+    if kind == "block_actions":
+        if not _user_id_in(body.get("user")):
+            return "a click without its user"
+        actions = body.get("actions")
+        if not isinstance(actions, list) or not actions or not all(map(_is_object, actions)):
+            return "a click without its actions"
+        for key in ("container", "view", "channel", "team"):
+            if body.get(key) is not None and not _is_object(body[key]):
+                return f"a click whose {key} isn't an object"
+        return None
+    if kind == "view_submission":
+        if not _user_id_in(body.get("user")):
+            return "a form without its user"
+        view = body.get("view")
+        if not isinstance(view, dict):
+            return "a form without its view"
+        if not isinstance(view.get("callback_id"), str) or not isinstance(view.get("type"), str):
+            return "a form without its view type and callback id"
+        state = view.get("state")
+        if not isinstance(state, dict) or not isinstance(state.get("values"), dict):
+            return "a form without state.values as an object"
+        if view.get("blocks") is not None and not isinstance(view["blocks"], list):
+            return "a form whose blocks aren't a list"
+        if view.get("private_metadata") is not None and not isinstance(
+            view["private_metadata"], str
+        ):
+            return "a form whose private_metadata isn't text"
+        if body.get("team") is not None and not _is_object(body["team"]):
+            return "a form whose team isn't an object"
+        return None
+    if kind == "event_callback":
+        if not isinstance(body.get("event"), dict):
+            return "an event without its event"
+        if body.get("event_id") is not None and not isinstance(body["event_id"], str):
+            return "an event whose event_id isn't text"
+        return None
+    if kind is not None and not isinstance(kind, str):
+        return "a type that isn't text"
+    return None
 
 
 async def _open_view(client: AsyncWebClient, body: Mapping[str, Any], view: View) -> None:
@@ -539,12 +631,6 @@ def _display_name(profile: Mapping[str, Any]) -> str | None:
         if isinstance(name, str) and name.strip():
             return name
     return None
-
-
-def _error_code(err: Exception) -> str:
-    if isinstance(err, SlackApiError):
-        return str(err.response.get("error") or err.response.status_code)
-    return type(err).__name__
 
 
 _ADMIN_FIELDS = ("is_admin", "is_owner", "is_primary_owner")

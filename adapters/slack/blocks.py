@@ -564,6 +564,8 @@ def form_values(state_values: Mapping[str, Mapping[str, Mapping[str, object]]]) 
     of surrounding whitespace; anything not shaped like a plain-text input is ignored.
     """
     values: dict[str, str] = {}
+    if not isinstance(state_values, Mapping):
+        return values  # not the shape Slack sends: nothing typed can be read from it
     for name, actions in state_values.items():
         if not isinstance(name, str) or not isinstance(actions, Mapping):
             continue

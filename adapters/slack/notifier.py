@@ -35,11 +35,14 @@ from bot.values import Attachment, ChannelRef, Message, UserRef
 
 __all__ = [
     "PERMANENT_ERRORS",
+    "WEB_API_FAILURES",
     "PacedRateLimitRetry",
     "Pacer",
     "SlackNotifier",
     "TokenSource",
     "delivery_error",
+    "error_code",
+    "library_logger",
 ]
 
 log = logging.getLogger(__name__)
@@ -68,16 +71,63 @@ PERMANENT_ERRORS = frozenset(
 _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{6,}$")
 
 
-def delivery_error(err: Exception) -> DeliveryError:
-    """Translate a Slack or network failure into the core's ``DeliveryError``."""
+def library_logger(library: str) -> logging.Logger:
+    """The logger Tiara gives ``library`` (``"slack_sdk"`` clients, ``"slack_bolt"``), held
+    at WARNING whatever the root level: below that both log request and response bodies,
+    members' notes included. slack_sdk decides whether to build those lines from this
+    logger's own level, and bolt copies its level to every logger it makes (without one it
+    copies the root's, which a DEBUG run sets to DEBUG)."""
+    logger = logging.getLogger(f"{library}.tiara")
+    logger.setLevel(logging.WARNING)
+    return logger
+
+
+# What a Web API call can fail with. slack_sdk reads a 200 answer that isn't JSON (a proxy's
+# "ok" in text/plain) with ``.get`` on a str, so that arrives as an AttributeError.
+WEB_API_FAILURES: tuple[type[Exception], ...] = (
+    SlackApiError,
+    SlackRequestError,
+    ClientError,
+    TimeoutError,
+    AttributeError,
+)
+
+_ERROR_CODE = re.compile(r"[a-z0-9_.-]{1,64}")
+
+
+def error_code(err: BaseException) -> str:
+    """A short code for a failed Web API call, fit for a log line, whatever shape the answer
+    had: Slack's ``error`` (``channel_not_found``), else ``http_<status>`` when Slack or a
+    proxy in front of it answered with something that isn't Slack's JSON (a 503 in
+    text/plain, an HTML page, garbage), else the exception's type. Never the answer's text."""
     if isinstance(err, SlackApiError):
-        code = str(err.response.get("error") or f"http_{err.response.status_code}")
-        return DeliveryError(code, permanent=code in PERMANENT_ERRORS)
+        response = err.response
+        # A SlackResponse's data is a dict for JSON, a str for text/plain; an answer that
+        # claimed to be JSON and wasn't leaves aiohttp's ClientResponse here instead.
+        data = getattr(response, "data", None)
+        if isinstance(data, dict):
+            code = data.get("error")
+            if isinstance(code, str) and _ERROR_CODE.fullmatch(code):
+                return code
+        status = getattr(response, "status_code", None)
+        if not isinstance(status, int):
+            status = getattr(response, "status", None)
+        return f"http_{status}" if isinstance(status, int) else "unreadable_answer"
     if isinstance(err, SlackRequestError):
         # The POST of a file's bytes to its upload url was refused (its message quotes the
         # answer and the file name, so only this code is kept).
-        return DeliveryError("upload_failed")
-    return DeliveryError(type(err).__name__)
+        return "upload_failed"
+    if isinstance(err, AttributeError):
+        return "unreadable_answer"  # see WEB_API_FAILURES
+    return type(err).__name__
+
+
+def delivery_error(err: Exception) -> DeliveryError:
+    """Translate a Slack or network failure into the core's ``DeliveryError``: permanent only
+    for Slack's own codes in ``PERMANENT_ERRORS``; an answer that isn't Slack's JSON (a 5xx
+    from a proxy) is transient."""
+    code = error_code(err)
+    return DeliveryError(code, permanent=code in PERMANENT_ERRORS)
 
 
 class Pacer:
@@ -240,6 +290,7 @@ class SlackNotifier:
                 token=token,
                 base_url=self.base_url,
                 session=self.session,
+                logger=library_logger("slack_sdk"),
                 retry_handlers=[
                     PacedRateLimitRetry(pacer=self.pacer, workspace=workspace, sleep=self.sleep)
                 ],
@@ -313,7 +364,7 @@ class SlackNotifier:
             try:
                 await self.pacer.wait(workspace, "conversations.open")
                 opened = await client.conversations_open(users=",".join(sorted(ids)))
-            except (SlackApiError, ClientError, TimeoutError) as err:
+            except WEB_API_FAILURES as err:
                 raise delivery_error(err) from None
             channel = str(opened["channel"]["id"])
             self._groups[(workspace, ids)] = channel
@@ -339,7 +390,7 @@ class SlackNotifier:
                 ):
                     for found in page.get("channels", []):
                         self._channels_by_name[(channel.workspace, found["name"])] = found["id"]
-            except (SlackApiError, ClientError, TimeoutError) as err:
+            except WEB_API_FAILURES as err:
                 raise delivery_error(err) from None
         if key not in self._channels_by_name:
             raise DeliveryError("channel_not_found", permanent=True)
@@ -366,7 +417,7 @@ class SlackNotifier:
                     unfurl_links=False,
                     unfurl_media=False,
                 )
-            except (SlackApiError, ClientError, TimeoutError) as err:
+            except WEB_API_FAILURES as err:
                 raise delivery_error(err) from None
             if answer is None and isinstance(response.data, dict):
                 answer = response.data
@@ -407,5 +458,5 @@ class SlackNotifier:
                 file_uploads=uploads,
                 initial_comment=escape(comment) if comment else None,
             )
-        except (SlackApiError, SlackRequestError, ClientError, TimeoutError) as err:
+        except WEB_API_FAILURES as err:
             raise delivery_error(err) from None

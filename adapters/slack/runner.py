@@ -21,8 +21,15 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.health import add_health_routes
 from adapters.serve import ConfigError
 from adapters.slack.app import InstalledTokens, SingleToken, SlackAdapter
+from adapters.slack.gate import RequestGate
 from adapters.slack.manifest import BOT_SCOPES
-from adapters.slack.notifier import PacedRateLimitRetry, Pacer, SlackNotifier, Sleep
+from adapters.slack.notifier import (
+    PacedRateLimitRetry,
+    Pacer,
+    SlackNotifier,
+    Sleep,
+    library_logger,
+)
 from bot.config import Settings
 from bot.core import Bot
 from storage.store import Store
@@ -82,7 +89,8 @@ class SlackSetup:
     def adapter(
         self, bot: Bot, *, http: bool, process_before_response: bool = False
     ) -> SlackAdapter:
-        """The bolt app over ``bot``. HTTP mode checks every request's signature."""
+        """The bolt app over ``bot``. In HTTP mode, serve it with :func:`web_application`,
+        which checks every request's signature before bolt sees it."""
         settings = self.settings
         secret = settings.slack_signing_secret
         if http and secret is None:
@@ -110,9 +118,15 @@ class SlackSetup:
         app = AsyncApp(
             client=self.client,
             signing_secret=secret.get_secret_value() if secret is not None else None,
-            request_verification_enabled=http,
+            # The RequestGate checks signatures, before anything parses the body; bolt's
+            # own check would parse first, and log the whole body when a check fails.
+            request_verification_enabled=False,
             oauth_settings=oauth,
             process_before_response=process_before_response,
+            logger=library_logger("slack_bolt"),
+            # A request no listener takes goes to the adapter's error handler, which logs
+            # one line of its own, instead of bolt's, which quotes the payload.
+            raise_error_for_unhandled_request=True,
         )
         return SlackAdapter(bot, app=app, notifier=self.notifier, http_session=self.http_session)
 
@@ -148,6 +162,7 @@ def slack_setup(
         token=bot_token,
         base_url=settings.slack_api_url,
         retry_handlers=[PacedRateLimitRetry(sleep=sleep)],
+        logger=library_logger("slack_sdk"),
     )
     notifier = SlackNotifier(
         tokens=tokens, pacer=pacer, base_url=settings.slack_api_url, sleep=sleep
@@ -155,13 +170,29 @@ def slack_setup(
     return SlackSetup(settings, client, notifier, installation_store, store)
 
 
-def web_application(adapter: SlackAdapter, *, tick_seconds: float = 30.0) -> web.Application:
-    """The HTTP endpoints: Slack's requests, the OAuth install pages, ``/healthz`` and
-    ``/metrics``."""
+def web_application(
+    adapter: SlackAdapter,
+    *,
+    signing_secret: str,
+    clock: Callable[[], float] = time.time,
+    tick_seconds: float = 30.0,
+) -> web.Application:
+    """The HTTP endpoints: Slack's requests (signed with ``signing_secret``, checked against
+    ``clock``), the OAuth install pages, ``/healthz`` and ``/metrics``."""
     app = adapter.app
+    gate = RequestGate(app, signing_secret, clock=clock)
 
     async def events(request: web.Request) -> web.StreamResponse:
-        return await to_aiohttp_response(await app.async_dispatch(await to_bolt_request(request)))
+        try:
+            answer = await gate.handle(
+                request.headers.items(), request.read, query=request.query_string
+            )
+        except web.HTTPRequestEntityTooLarge:
+            log.warning(
+                "refused a Slack request (413): a body over %d bytes", request.client_max_size
+            )
+            return web.Response(status=413)
+        return await to_aiohttp_response(answer)
 
     web_app = web.Application()
     web_app.router.add_post(EVENTS_PATH, events)
@@ -216,8 +247,14 @@ class SlackService:
         await self.setup.open_http()
         self.adapter = adapter = self.setup.adapter(bot, http=self.http)
         if self.http:
+            secret = self.settings.slack_signing_secret
+            assert secret is not None  # the adapter needs it in HTTP mode
             self._runner = web.AppRunner(
-                web_application(adapter, tick_seconds=self.settings.tick_seconds),
+                web_application(
+                    adapter,
+                    signing_secret=secret.get_secret_value(),
+                    tick_seconds=self.settings.tick_seconds,
+                ),
                 access_log=None,
             )
             await self._runner.setup()
