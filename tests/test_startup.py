@@ -29,6 +29,7 @@ from adapters.errors import DatabaseUnusable, database_problem, masked_url
 from storage.store import Store
 from tests.conftest import POSTGRES_URL, require_postgres
 from tests.discord_fake import FakeDiscord
+from tests.slack_fake import FakeSlackApi
 
 WITHIN = 60.0  # only reached when something hangs
 PASSWORD = "hunter2-never-printed"
@@ -334,6 +335,39 @@ async def test_healthz_doesnt_answer_before_discord_accepts_the_token(tmp_path: 
                 await process.wait()
     message = assert_one_clear_line(done)
     assert message.startswith("Discord refused DISCORD_TOKEN"), message
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="SlackService.start doesn't ask Slack (auth.test) about SLACK_BOT_TOKEN yet; "
+    "remove this mark with the change to adapters/slack/runner.py that does",
+)
+async def test_a_slack_token_slack_refuses(tmp_path: Path) -> None:
+    refused = "xoxb-refused-never-printed"
+    async with FakeSlackApi() as fake:
+        fake.refuse_token(refused)  # auth.test, and everything else, says invalid_auth
+        env = _environment(
+            TIARA_DATABASE_URL="sqlite+aiosqlite:///tiara.db",
+            SLACK_BOT_TOKEN=refused,
+            SLACK_SIGNING_SECRET="signing-secret",
+            TIARA_SLACK_API_URL=fake.url,
+        )
+        args = ("run", "slack", "--http", "--host", "127.0.0.1", "--port", str(_free_port()))
+        process = await _spawn(tmp_path, env, *args)
+        try:
+            assert process.stdout is not None
+            async with asyncio.timeout(WITHIN):
+                while line := (await process.stdout.readline()).decode():
+                    # Serving with a token Slack refuses: what must not happen.
+                    assert "listening" not in line, "started with a token Slack refused"
+            done = await _finish(process)
+        finally:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+    message = assert_one_clear_line(done)
+    assert "SLACK_BOT_TOKEN" in message
+    assert refused not in done.stdout + done.stderr
 
 
 # ------------------------------------------------------------------- the messages
