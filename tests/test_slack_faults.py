@@ -1,5 +1,5 @@
-"""Slack under faults, offline, on SQLite and PostgreSQL: junk, error bodies that aren't
-Slack's JSON, and what reaches the log meanwhile.
+"""Slack under faults, offline, on SQLite and PostgreSQL: junk, replays, error bodies that
+aren't Slack's JSON, and what reaches the log meanwhile.
 
 Requests go over real HTTP to the app's own web server (``web_application``) on 127.0.0.1,
 signed as Slack signs them; the Web API is the local fake in ``tests/slack_fake.py``. One
@@ -27,7 +27,7 @@ from sqlalchemy import func, select
 
 from adapters.slack.app import SlackAdapter
 from adapters.slack.blocks import encode_button
-from adapters.slack.gate import sign
+from adapters.slack.gate import SIGNATURE_WINDOW, sign
 from adapters.slack.runner import (
     SlackSetup,
     slack_setup,
@@ -39,7 +39,7 @@ from bot.config import Settings
 from bot.core import Bot
 from bot.notify import DeliveryError
 from bot.values import Button, Message, UserRef
-from storage.models import Meeting
+from storage.models import Meeting, ProcessedEvent
 from storage.store import Store
 from tests.conftest import START
 from tests.slack_fake import Call, FakeSlackApi
@@ -634,6 +634,89 @@ async def test_a_home_tab_slack_wont_take_is_logged_by_its_code(
     assert_never_logged(logs)
     await site.command("help")  # still answering
     assert "/tiara log" in site.last_answer()
+
+
+# -- replays are harmless ---------------------------------------------------------------
+
+
+async def test_a_replayed_command_runs_once(site: Site, logs: pytest.LogCaptureFixture) -> None:
+    body = site.command_body(f'log contact="Dana Lee" when=yesterday notes="{MARKER}"')
+    headers = headers_for(body)
+    for _ in range(3):
+        status, text = await site.post(body, headers)
+        assert status == 200 and text == ""
+    assert await site.meetings() == 1
+    assert len(site.answers()) == 1  # no second answer either
+    assert_never_logged(logs)
+
+
+async def test_a_replay_late_in_the_window_runs_nothing_even_after_a_tick(site: Site) -> None:
+    body = site.command_body('log contact="Dana Lee" when=yesterday')
+    headers = headers_for(body)
+    assert (await site.post(body, headers))[0] == 200
+    # Nearly five minutes on, with a tick (which prunes old deliveries) in between.
+    site.clock.advance(timedelta(seconds=SIGNATURE_WINDOW - 1))
+    await site.bot.tick()
+    assert (await site.post(body, headers))[0] == 200
+    assert await site.meetings() == 1
+    assert len(site.answers()) == 1
+    # Past the window the signature itself is refused.
+    site.clock.advance(timedelta(seconds=2))
+    assert (await site.post(body, headers))[0] == 401
+    assert await site.meetings() == 1
+
+
+async def test_a_delivery_is_remembered_at_least_as_long_as_a_signature_lasts(
+    site: Site,
+) -> None:
+    await site.command("help")
+    site.clock.advance(timedelta(seconds=SIGNATURE_WINDOW + 1))
+    await site.bot.tick()
+    async with site.store.transaction() as session:
+        kept = (await session.execute(select(ProcessedEvent.event_id))).scalars().all()
+    assert [key for key in kept if key.startswith("req:")]
+
+
+async def test_the_same_words_typed_again_run_again(site: Site) -> None:
+    # Not a replay: a new request (new trigger, new signature), though the text is the same.
+    await site.command('log contact="Dana Lee" when=yesterday')
+    site.clock.advance(timedelta(seconds=1))
+    await site.command('log contact="Dana Lee" when=yesterday')
+    assert await site.meetings() == 2
+
+
+async def test_a_replay_to_another_process_runs_once(site: Site) -> None:
+    other = await site.start_process()
+    body = site.command_body('log contact="Dana Lee" when=yesterday')
+    headers = headers_for(body)
+    assert (await site.post(body, headers))[0] == 200
+    assert (await site.post(body, headers, to=other))[0] == 200
+    assert await site.meetings() == 1
+    assert len(site.answers()) == 1
+
+
+async def test_a_replayed_click_runs_once(site: Site) -> None:
+    await site.command('log contact="Dana Lee" when=yesterday')
+    body = site.click_body(Button("Mark thank-you sent", ("thanks",), {"id": "M1"}))
+    headers = headers_for(body)
+    answered = len(site.answers())
+    for _ in range(2):
+        status, text = await site.post(body, headers)
+        assert status == 200 and text == ""
+    assert len(site.answers()) == answered + 1
+    assert "thank" in site.last_answer().casefold()
+
+
+async def test_a_replayed_form_submission_saves_once(site: Site) -> None:
+    await site.command("log")
+    [opened] = site.fake.calls_to("views.open")
+    body = site.submission_body(opened, {"contact": "Dana Lee", "when": "yesterday 3pm"})
+    headers = headers_for(body)
+    for _ in range(2):
+        status, text = await site.post(body, headers)
+        assert status == 200 and text == ""  # the modal closes, both times
+    assert await site.meetings() == 1
+    assert len(site.answers()) == 1
 
 
 # -- nothing a member typed reaches the log -----------------------------------------------

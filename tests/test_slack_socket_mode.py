@@ -9,10 +9,12 @@ fake's response_url and Web API as they would on Slack.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 import subprocess
 import sys
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,7 +37,7 @@ from tests.test_slack_app import texts
 TEAM = "T0TEST"
 BOT_TOKEN = "xoxb-socket-bot-token"
 APP_TOKEN = "xapp-1-A0TIARA-socket-app-token"
-WITHIN = 3.0  # seconds; each step normally takes milliseconds
+WITHIN = 30.0  # seconds: a bound for a hang only; each step normally takes milliseconds
 
 
 @dataclass
@@ -55,7 +57,7 @@ class Connected:
                 team=TEAM,
                 user=user,
                 response_url=self.fake.response_url(f"{user}-{text[:20]}"),
-                trigger_id="trigger-1",
+                trigger_id=f"trigger-{uuid.uuid4().hex[:12]}",
             ),
         )
 
@@ -121,6 +123,29 @@ async def test_opening_the_home_tab_publishes_the_dashboard(connected: Connected
     assert published.token == BOT_TOKEN
     assert published.params["user_id"] == "U1"
     assert "Log a meeting" in texts(published.params["view"]["blocks"])
+
+
+async def test_a_command_delivered_twice_runs_once(
+    connected: Connected, caplog: pytest.LogCaptureFixture
+) -> None:
+    # No signature over a socket: the trigger_id Slack gave the command tells a second
+    # delivery of it from a new command.
+    caplog.set_level(logging.INFO, logger="adapters.slack.app")
+    payload = slash_command(
+        "help",
+        team=TEAM,
+        user="U1",
+        response_url=connected.fake.response_url("twice"),
+        trigger_id="trigger-twice",
+    )
+    for envelope in [await connected.fake.push("slash_commands", payload) for _ in range(2)]:
+        await connected.fake.wait_for_ack(envelope, within=WITHIN)
+    # Both were acknowledged, and the second was recognised before its acknowledgement.
+    assert caplog.text.count("skipped a Slack request delivered before") == 1
+    await connected.command("help")  # a new command is answered, as usual
+    answers = await connected.fake.wait_for("response_url", count=2, within=WITHIN)
+    names = [answer.params["response_url_name"] for answer in answers]
+    assert names.count("twice") == 1
 
 
 async def test_after_slack_asks_for_a_reconnect_commands_still_arrive(

@@ -78,6 +78,10 @@ _ERROR_TEXT = 300  # Slack shows a form error under the field; keep it readable
 
 Respond = Callable[..., Awaitable[Any]]
 _OUR_ACTIONS = re.compile("^" + re.escape(ACTION_PREFIX))  # every button Tiara draws
+# Commands and clicks a signed replay (or a redelivery) must not run twice.
+_INTERACTIONS = frozenset({"block_actions", "view_submission"})
+_DELIVERY_KEY = 64  # processed_events.event_id holds 64 characters
+_REQUEST_KEYS = ("req:", "trg:")
 
 
 @dataclass(frozen=True)
@@ -159,7 +163,7 @@ class SlackAdapter:
         self._home_seen: set[UserRef] = set()
         self._home_pending: dict[UserRef, asyncio.Task[None]] = {}
         self._background = Background("Slack")
-        app.use(self._dedupe_events)
+        app.use(self._once)
         app.command(SLASH_COMMAND)(self._on_command)
         app.action({"type": "block_actions", "action_id": _OUR_ACTIONS})(self._on_button)
         app.view(FORM_CALLBACK)(self._on_submit)
@@ -179,14 +183,17 @@ class SlackAdapter:
             return None
         return ChannelRef(PLATFORM, str(context.get("team_id") or ""), channel_id)
 
-    async def _dedupe_events(
+    async def _once(
         self, req: AsyncBoltRequest, resp: BoltResponse, next: Callable[[], Awaitable[None]]
     ) -> BoltResponse | None:
-        """Handle each event once: Slack redelivers when an answer was slow or lost."""
-        body = req.body
-        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
-        if event_id and not await self.bot.first_delivery(PLATFORM, str(event_id)[:64]):
-            log.debug("skipped a redelivered event")
+        """Handle each event, command and click once, in whichever process gets it: Slack
+        redelivers an event when an answer was slow or lost, and a signed request copied
+        off the wire could be sent again within the signature window. A repeat is
+        acknowledged with nothing in it, so Slack shows nothing twice."""
+        key = _delivery_key(req)
+        if key is not None and not await self.bot.first_delivery(PLATFORM, key):
+            repeated = "request" if key.startswith(_REQUEST_KEYS) else "event"
+            log.info("skipped a Slack %s delivered before", repeated)
             return BoltResponse(status=200, body="")
         await next()
         return resp
@@ -543,6 +550,32 @@ class SlackAdapter:
     async def drain(self) -> None:
         """Wait for background work (Home redraws, profile reads) to finish."""
         await self._background.drain()
+
+
+def _delivery_key(req: AsyncBoltRequest) -> str | None:
+    """What makes this delivery one of a kind, for ``processed_events``.
+
+    An event: its ``event_id`` (a redelivery keeps it). A command or a click: the request's
+    signature, an HMAC over its timestamp and body, which a replay carries unchanged and
+    nothing else can (a forged copy would need the signing secret); the first 60 of its 64
+    hex digits keep the key within the column. Over Socket Mode there is no signature: the
+    ``trigger_id`` Slack gives each command, click and submission instead. Anything else:
+    None (not deduplicated)."""
+    body = req.body
+    kind = body.get("type")
+    if kind == "event_callback":
+        event_id = body.get("event_id")
+        return str(event_id)[:_DELIVERY_KEY] if event_id else None
+    if body.get("command") is None and kind not in _INTERACTIONS:
+        return None
+    signatures = req.headers.get("x-slack-signature") or [""]
+    signature = signatures[0]
+    if signature.startswith("v0=") and len(signature) > 3:
+        return "req:" + signature[3:][: _DELIVERY_KEY - 4]
+    trigger = body.get("trigger_id")
+    if req.mode == "socket_mode" and isinstance(trigger, str) and trigger:
+        return "trg:" + trigger[: _DELIVERY_KEY - 4]
+    return None
 
 
 def _is_object(value: object) -> bool:
