@@ -1,5 +1,5 @@
 """Slack under faults, offline, on SQLite and PostgreSQL: junk, replays, error bodies that
-aren't Slack's JSON, and what reaches the log meanwhile.
+aren't Slack's JSON, an erasure, and what reaches the log meanwhile.
 
 Requests go over real HTTP to the app's own web server (``web_application``) on 127.0.0.1,
 signed as Slack signs them; the Web API is the local fake in ``tests/slack_fake.py``. One
@@ -717,6 +717,55 @@ async def test_a_replayed_form_submission_saves_once(site: Site) -> None:
         assert status == 200 and text == ""  # the modal closes, both times
     assert await site.meetings() == 1
     assert len(site.answers()) == 1
+
+
+# -- erasure, then return ----------------------------------------------------------------
+
+
+async def _erase(site: Site) -> None:
+    await site.command('log contact="Dana Lee" when=yesterday')
+    await site.command("settings")
+    assert "America/Chicago (from your profile)" in site.last_answer()
+    assert len(site.fake.calls_to("users.info")) == 1
+    await site.command("forget-me")
+    await site.signed(site.click_body(Button("Erase", ("forget-me",), {"confirm": True})))
+    assert "Everything Tiara knew about you is gone" in site.last_answer()
+
+
+async def test_after_forget_me_the_next_use_reads_the_profile_again(site: Site) -> None:
+    await _erase(site)
+    read = len(site.fake.calls_to("users.info"))
+    await site.command("help")
+    assert len(site.fake.calls_to("users.info")) == read + 1  # not "already read today"
+    await site.command("help")
+    assert len(site.fake.calls_to("users.info")) == read + 1  # and then once a day again
+
+
+async def test_a_member_back_after_forget_me_gets_their_own_timezone(site: Site) -> None:
+    await _erase(site)
+    # Straight back, on the same clocks: only the erasure can make the adapter read again.
+    await site.command("settings")
+    assert "America/Chicago (from your profile)" in site.last_answer()
+
+
+async def test_a_profile_change_reported_before_the_first_use_doesnt_skip_the_read(
+    site: Site,
+) -> None:
+    # Slack reports profile changes of everyone; for someone Tiara doesn't know yet (or no
+    # longer knows) nothing is recorded, so their first use must still read the profile.
+    await site.signed(
+        json.dumps(
+            {
+                "type": "event_callback",
+                "team_id": TEAM,
+                "event_id": "Ev-change",
+                "event": {"type": "user_change", "user": {"id": "U1", "tz": "Asia/Tokyo"}},
+            }
+        ).encode(),
+        content_type="application/json",
+    )
+    await site.command("settings")
+    assert "America/Chicago (from your profile)" in site.last_answer()
 
 
 # -- nothing a member typed reaches the log -----------------------------------------------

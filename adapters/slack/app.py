@@ -158,6 +158,9 @@ class SlackAdapter:
         self.monotonic = monotonic
         self._profiles_read: dict[UserRef, float] = {}  # monotonic time of the last read
         self._profile_reads: dict[UserRef, asyncio.Task[None]] = {}  # the latest read
+        # Bot.profile_stamp as the latest read began: it changes when the member erases
+        # their data, and what was read before no longer counts.
+        self._read_stamps: dict[UserRef, int] = {}
         self._admins: dict[UserRef, bool] = {}  # what the last read said, failed reads False
         self._admin_read: dict[UserRef, float] = {}  # monotonic time of the last good read
         self._home_seen: set[UserRef] = set()
@@ -512,24 +515,33 @@ class SlackAdapter:
         self, client: AsyncWebClient, user: UserRef, *, admin: bool = False
     ) -> None:
         """Read the member's timezone and name from Slack, at most once a day (with
-        ``admin``, also when their admin flag is older than ``admin_every``); when a read is
-        already under way (started as a modal opened), wait for it, so the submission is
-        read in the member's own timezone."""
+        ``admin``, also when their admin flag is older than ``admin_every``), and again as
+        soon as they have erased their data: whoever comes back starts fresh, and must not
+        be left on UTC until the day is out. When a read is already under way (started as a
+        modal opened), wait for it, so the submission is read in the member's own
+        timezone."""
+        stamp = self.bot.profile_stamp(user)
+        same = self._read_stamps.get(user) == stamp  # no erasure since the latest read
         reading = self._profile_reads.get(user)
-        if reading is None or reading.done():
+        if reading is None or reading.done() or not same:
             now = self.monotonic()
             last = self._profiles_read.get(user)
             checked = self._admin_read.get(user)
-            profile_fresh = last is not None and now - last < self.profile_every.total_seconds()
+            profile_fresh = (
+                same and last is not None and now - last < self.profile_every.total_seconds()
+            )
             admin_fresh = checked is not None and now - checked < self.admin_every.total_seconds()
             if profile_fresh and (admin_fresh or not admin):
                 return
             self._profiles_read[user] = now
-            reading = self._background.start(self._read_profile(client, user))
+            self._read_stamps[user] = stamp
+            reading = self._background.start(self._read_profile(client, user, stamp))
             self._profile_reads[user] = reading
         await asyncio.shield(reading)
 
-    async def _read_profile(self, client: AsyncWebClient, user: UserRef) -> None:
+    async def _read_profile(self, client: AsyncWebClient, user: UserRef, stamp: int) -> None:
+        """Read the profile and record it, unless an erasure overtook the read (``stamp``
+        is :meth:`Bot.profile_stamp` as it began)."""
         started = self.monotonic()
         try:
             answer = await client.users_info(user=user.user)
@@ -545,6 +557,7 @@ class SlackAdapter:
             timezone=profile.get("tz"),
             display_name=_display_name(profile),
             active=not profile.get("deleted", False),
+            stamp=stamp,
         )
 
     async def drain(self) -> None:
