@@ -1,5 +1,5 @@
 """Slack under faults, offline, on SQLite and PostgreSQL: junk, replays, error bodies that
-aren't Slack's JSON, an erasure, and what reaches the log meanwhile.
+aren't Slack's JSON, a token Slack refuses, an erasure, and what reaches the log meanwhile.
 
 Requests go over real HTTP to the app's own web server (``web_application``) on 127.0.0.1,
 signed as Slack signs them; the Web API is the local fake in ``tests/slack_fake.py``. One
@@ -29,6 +29,8 @@ from adapters.slack.app import SlackAdapter
 from adapters.slack.blocks import encode_button
 from adapters.slack.gate import SIGNATURE_WINDOW, sign
 from adapters.slack.runner import (
+    SlackConfigError,
+    SlackService,
     SlackSetup,
     slack_setup,
     web_application,
@@ -766,6 +768,78 @@ async def test_a_profile_change_reported_before_the_first_use_doesnt_skip_the_re
     )
     await site.command("settings")
     assert "America/Chicago (from your profile)" in site.last_answer()
+
+
+# -- the token check at start ----------------------------------------------------------
+
+
+async def _service(site: Site, api_url: str | None = None) -> SlackService:
+    settings = site.settings.model_copy(update={"slack_api_url": api_url or site.fake.url})
+    return SlackService(settings, site.store, http=True, host="127.0.0.1", port=0)
+
+
+@pytest.mark.parametrize("error", ["invalid_auth", "token_revoked", "account_inactive"])
+async def test_a_token_slack_refuses_stops_the_start_with_one_clear_message(
+    site: Site, logs: pytest.LogCaptureFixture, error: str
+) -> None:
+    site.fake.refuse_token(TOKEN, error)
+    service = await _service(site)
+    try:
+        with pytest.raises(SlackConfigError) as raised:
+            await service.start(site.bot)
+    finally:
+        await service.stop()
+    message = str(raised.value)
+    assert "SLACK_BOT_TOKEN" in message and error in message
+    assert TOKEN not in message and "\n" not in message
+    assert raised.value.__cause__ is None and raised.value.__suppress_context__
+    assert service.adapter is None  # nothing was served
+    assert [call.token for call in site.fake.calls_to("auth.test")] == [TOKEN]
+    assert problems(logs) == []  # the message is the error's, said once by whoever starts
+    assert TOKEN not in logs.text
+
+
+async def test_a_token_slack_takes_starts_the_server(site: Site) -> None:
+    service = await _service(site)
+    try:
+        await service.start(site.bot)
+        assert service.adapter is not None
+    finally:
+        await service.stop()
+    assert [call.token for call in site.fake.calls_to("auth.test")] == [TOKEN]
+
+
+async def test_slack_out_of_reach_at_start_is_a_warning_not_a_failure(
+    site: Site, logs: pytest.LogCaptureFixture
+) -> None:
+    # Nothing listens here any more: the connection is refused.
+    gone = FakeSlackApi()
+    await gone.start()
+    url = gone.url
+    await gone.stop()
+    service = await _service(site, url)
+    try:
+        await service.start(site.bot)
+        assert service.adapter is not None
+    finally:
+        await service.stop()
+    [record] = problems(logs)
+    assert "starting anyway" in record.getMessage() and record.exc_info is None
+
+
+async def test_slack_answering_a_5xx_at_start_is_a_warning_not_a_failure(
+    site: Site, logs: pytest.LogCaptureFixture
+) -> None:
+    site.fake.fail_raw("auth.test", status=503, body=MARKER)
+    service = await _service(site)
+    try:
+        await service.start(site.bot)
+        assert service.adapter is not None
+    finally:
+        await service.stop()
+    [record] = problems(logs)
+    assert "http_503" in record.getMessage()
+    assert_never_logged(logs)
 
 
 # -- nothing a member typed reaches the log -----------------------------------------------

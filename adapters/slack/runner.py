@@ -24,10 +24,12 @@ from adapters.slack.app import InstalledTokens, SingleToken, SlackAdapter
 from adapters.slack.gate import RequestGate
 from adapters.slack.manifest import BOT_SCOPES
 from adapters.slack.notifier import (
+    WEB_API_FAILURES,
     PacedRateLimitRetry,
     Pacer,
     SlackNotifier,
     Sleep,
+    error_code,
     library_logger,
 )
 from bot.config import Settings
@@ -50,6 +52,25 @@ INSTALL_PATH = "/slack/install"
 REDIRECT_PATH = "/slack/oauth_redirect"
 OAUTH_STATE_SECONDS = 600
 SHUTDOWN_SECONDS = 5.0
+TOKEN_CHECK_SECONDS = 10.0  # auth.test at start; past this, Slack is taken to be down
+# What auth.test answers when the token itself won't do: fixing it is the operator's job,
+# and starting anyway would only fail every request. Anything else (Slack down, a 5xx
+# from a proxy, no network) is an outage, which must not stop Tiara from starting.
+REFUSED_TOKEN_ERRORS = frozenset(
+    {
+        "account_inactive",
+        "ekm_access_denied",
+        "invalid_auth",
+        "no_permission",
+        "not_allowed_token_type",
+        "not_authed",
+        "org_login_required",
+        "team_access_not_granted",
+        "token_expired",
+        "token_revoked",
+        "two_factor_setup_required",
+    }
+)
 
 
 class SlackConfigError(ConfigError):
@@ -245,6 +266,7 @@ class SlackService:
 
     async def start(self, bot: Bot) -> None:
         await self.setup.open_http()
+        await self._check_token()
         self.adapter = adapter = self.setup.adapter(bot, http=self.http)
         if self.http:
             secret = self.settings.slack_signing_secret
@@ -274,6 +296,26 @@ class SlackService:
         )
         await self._socket.connect_async()
         print("Tiara on Slack is connected over Socket Mode.", flush=True)
+
+    async def _check_token(self) -> None:
+        """Ask Slack whether ``SLACK_BOT_TOKEN`` works (``auth.test``) before serving: a
+        token Slack refuses is a :class:`SlackConfigError` saying so (never the token). When
+        Slack can't be reached, Tiara starts anyway, with a warning: an outage at start
+        must not become a crash loop."""
+        if self.settings.slack_oauth or self.settings.slack_bot_token is None:
+            return  # OAuth: each workspace's token was checked as it was installed
+        try:
+            async with asyncio.timeout(TOKEN_CHECK_SECONDS):
+                await self.setup.client.auth_test()
+        except WEB_API_FAILURES as err:
+            code = error_code(err)
+            if code in REFUSED_TOKEN_ERRORS:
+                raise SlackConfigError(
+                    f"Slack refused SLACK_BOT_TOKEN ({code}): set it to the app's Bot User "
+                    "OAuth Token (xoxb-...) from its OAuth & Permissions page, reinstalling "
+                    "the app if the token was revoked."
+                ) from None
+            log.warning("couldn't check SLACK_BOT_TOKEN with Slack (%s); starting anyway", code)
 
     async def stop(self) -> None:
         if self._socket is not None:
