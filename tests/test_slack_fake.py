@@ -199,11 +199,9 @@ async def test_rate_limit_is_retried_by_slack_sdk_handler(fake: FakeSlackApi) ->
     web = client(fake, retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=1)])
     fake.rate_limit("chat.postMessage", retry_after=0)
 
-    started = time.monotonic()
     response = await web.chat_postMessage(channel="U1", text="hello")
 
     assert response["ok"] is True
-    assert time.monotonic() - started < 2.5
     attempts = fake.calls_to("chat.postMessage")
     assert len(attempts) == 2
     assert attempts[0].params == attempts[1].params
@@ -282,7 +280,7 @@ async def test_response_url_posts_are_recorded(fake: FakeSlackApi) -> None:
 
 
 async def test_wait_for_returns_once_calls_arrive(fake: FakeSlackApi) -> None:
-    waiter = asyncio.create_task(fake.wait_for("chat.postMessage", count=2, within=2))
+    waiter = asyncio.create_task(fake.wait_for("chat.postMessage", count=2, within=30))
     web = client(fake)
     await web.chat_postMessage(channel="U1", text="one")
     await web.chat_postMessage(channel="U2", text="two")
