@@ -18,8 +18,8 @@ from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstall
 from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.errors import ConfigError
 from adapters.health import add_health_routes
-from adapters.serve import ConfigError
 from adapters.slack.app import InstalledTokens, SingleToken, SlackAdapter
 from adapters.slack.gate import RequestGate
 from adapters.slack.manifest import BOT_SCOPES
