@@ -337,11 +337,6 @@ async def test_healthz_doesnt_answer_before_discord_accepts_the_token(tmp_path: 
     assert message.startswith("Discord refused DISCORD_TOKEN"), message
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="SlackService.start doesn't ask Slack (auth.test) about SLACK_BOT_TOKEN yet; "
-    "remove this mark with the change to adapters/slack/runner.py that does",
-)
 async def test_a_slack_token_slack_refuses(tmp_path: Path) -> None:
     refused = "xoxb-refused-never-printed"
     async with FakeSlackApi() as fake:
