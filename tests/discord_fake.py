@@ -56,9 +56,12 @@ from aiohttp import BodyPartReader, WSMsgType, web
 from tests import discord_payloads as payloads
 from tests.local_server import LocalServer
 
-__all__ = ["API_PREFIX", "GATEWAY_PATH", "Call", "FakeDiscord"]
+__all__ = ["API_PREFIX", "GATEWAY_PATH", "SAFETY", "Call", "FakeDiscord"]
 
 API_PREFIX = "/api/v10"
+# Seconds a wait may take before the test is taken for hung. Waits are for something to
+# happen, never a measure of speed: a loaded machine is slow, and no result depends on it.
+SAFETY = 120.0
 GATEWAY_PATH = "/gateway"
 DEFAULT_GUILDS: tuple[dict[str, Any], ...] = ({"id": payloads.GUILD_ID, "name": "Cohort"},)
 MAX_CONTENT = 2000
@@ -315,6 +318,11 @@ class FakeDiscord(LocalServer):
         """The websocket url for ``DiscordWebSocket.DEFAULT_GATEWAY``, without a query."""
         return f"ws://127.0.0.1:{self.port}{GATEWAY_PATH}"
 
+    @property
+    def guild_ids(self) -> list[int]:
+        """The guilds the bot is in (each sent as GUILD_CREATE after READY)."""
+        return list(self._guilds)
+
     def saw_token(self, token: str) -> bool:
         """Whether a REST request (``Bot <token>``) or an IDENTIFY/RESUME carried ``token``."""
         return _digest(token) in self._token_digests
@@ -332,7 +340,7 @@ class FakeDiscord(LocalServer):
         method: str,
         path: str | re.Pattern[str],
         count: int = 1,
-        within: float = 5.0,
+        within: float = SAFETY,
     ) -> list[Call]:
         """Wait until at least ``count`` calls match; return all that match.
 
@@ -475,7 +483,7 @@ class FakeDiscord(LocalServer):
         """How many gateway connections have completed IDENTIFY (or RESUME) and are open."""
         return sum(1 for connection in self._connections if connection.ready)
 
-    async def wait_connected(self, within: float = 5.0, *, count: int = 1) -> None:
+    async def wait_connected(self, within: float = SAFETY, *, count: int = 1) -> None:
         """Wait until a client is connected and was sent READY (and every GUILD_CREATE).
 
         ``count`` counts handshakes in all (IDENTIFY or RESUME), to wait for a reconnection.
@@ -483,12 +491,12 @@ class FakeDiscord(LocalServer):
         async with asyncio.timeout(within), self._changed:
             await self._changed.wait_for(lambda: self.handshakes >= count and self.connected > 0)
 
-    async def wait_disconnected(self, within: float = 5.0) -> None:
+    async def wait_disconnected(self, within: float = SAFETY) -> None:
         """Wait until no gateway connection is open."""
         async with asyncio.timeout(within), self._changed:
             await self._changed.wait_for(lambda: not self._connections)
 
-    async def dispatch(self, event: str, data: dict[str, Any], *, within: float = 5.0) -> None:
+    async def dispatch(self, event: str, data: dict[str, Any], *, within: float = SAFETY) -> None:
         """Send ``event`` (op 0, next sequence number) to every session.
 
         Waits up to ``within`` for a connected client first. A session whose connection
@@ -499,7 +507,7 @@ class FakeDiscord(LocalServer):
             async with session.lock:
                 await self._emit(session, event, data)
 
-    async def interaction(self, payload: dict[str, Any], *, within: float = 5.0) -> None:
+    async def interaction(self, payload: dict[str, Any], *, within: float = SAFETY) -> None:
         """Dispatch INTERACTION_CREATE with ``payload`` (see ``discord_payloads``).
 
         The fake remembers the interaction to check how it is answered.

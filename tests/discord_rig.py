@@ -1,11 +1,18 @@
 """The Discord test rig: a real discord.py client connected to the local fake gateway and
-REST server, a real Bot on the test's store, and readers for the answers the fake saw."""
+REST server, a real Bot on the test's store, and readers for the answers the fake saw.
+
+Nothing here depends on how fast the machine is: the adapter never defers an answer for
+being slow (``answer_within=None``; a test that wants a deferral sets 0), and every wait is
+for something to happen (a REST call reaching the fake, the client handling an event), with
+``SAFETY`` only as a bound for a test that hangs.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,7 +31,7 @@ from bot.registry import Registry
 from storage.store import Store
 from tests import discord_payloads as payloads
 from tests.conftest import START
-from tests.discord_fake import Call, FakeDiscord
+from tests.discord_fake import SAFETY, Call, FakeDiscord
 
 __all__ = [
     "ALICE",
@@ -34,6 +41,7 @@ __all__ = [
     "GUILD",
     "MESSAGE",
     "MODAL",
+    "SAFETY",
     "Rig",
     "button_id",
     "buttons",
@@ -57,8 +65,51 @@ DEFERRED = 5
 
 
 class Client(TiaraClient):
+    """Tiara's client, which says when what it was sent has been handled."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self._dispatched = asyncio.Event()
+        self._handling: set[asyncio.Task[Any]] = set()
+
     async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
         """discord.py waits 5 s before every IDENTIFY but the first; tests don't."""
+
+    def dispatch(self, event: str, /, *args: Any, **kwargs: Any) -> None:
+        super().dispatch(event, *args, **kwargs)
+        self._dispatched.set()
+
+    def _schedule_event(
+        self,
+        coro: Callable[..., Coroutine[Any, Any, Any]],
+        event_name: str,
+        *args: Any,
+        **kwargs: Any,
+    ) -> asyncio.Task[Any]:
+        # Every event handler (on_raw_member_remove, on_interaction...) runs as a task.
+        task = super()._schedule_event(coro, event_name, *args, **kwargs)
+        self._handling.add(task)
+        task.add_done_callback(self._handling.discard)
+        return task
+
+    async def until(self, condition: Callable[[], bool]) -> None:
+        """Wait until ``condition()`` holds, checking it after each event dispatched."""
+        async with asyncio.timeout(SAFETY):
+            while not condition():
+                self._dispatched.clear()
+                await self._dispatched.wait()
+
+    async def handlers_done(self) -> None:
+        """Wait until every event handler started so far (and any they start) has ended."""
+        while self._handling:
+            await asyncio.gather(*list(self._handling), return_exceptions=True)
+
+    def has_guilds(self, guild_ids: list[int]) -> bool:
+        """Whether every guild in ``guild_ids`` arrived (GUILD_CREATE), not just its id in
+        READY. discord.py fires on_ready ``guild_ready_timeout`` after the last GUILD_CREATE
+        it has seen, so on a busy machine a guild can come after on_ready."""
+        guilds = [self.get_guild(guild_id) for guild_id in guild_ids]
+        return all(guild is not None and not guild.unavailable for guild in guilds)
 
 
 @dataclass
@@ -74,7 +125,26 @@ class Rig:
     async def close(self) -> None:
         await self.client.close()
         await self.connection
-        await self.adapter.drain()
+        await self.settled()
+
+    async def settled(self) -> None:
+        """Wait until the client's event handlers and the adapter's background work are done."""
+        async with asyncio.timeout(SAFETY):
+            await self.client.handlers_done()
+            await self.adapter.drain()
+
+    @contextlib.asynccontextmanager
+    async def handled(self, event: str) -> AsyncIterator[None]:
+        """Wait, after the block, until the client got gateway event ``event`` (e.g.
+        ``"raw_member_remove"``) and everything it started is done."""
+        seen = asyncio.ensure_future(self.client.wait_for(event))
+        try:
+            yield
+            async with asyncio.timeout(SAFETY):
+                await seen
+        finally:
+            seen.cancel()
+        await self.settled()
 
     async def send(self, payload: dict[str, Any]) -> dict[str, Any]:
         """Dispatch an interaction and return the body of its first answer."""
@@ -83,9 +153,14 @@ class Rig:
     async def answer(self, payload: dict[str, Any]) -> Call:
         """Dispatch an interaction and return its first answer as the fake saw it (with the
         files it carried)."""
-        await self.fake.interaction(payload)
+        await self.fake.interaction(payload, within=SAFETY)
         path = re.compile(rf"/interactions/{payload['id']}/[^/]+/callback")
-        return (await self.fake.wait_for("POST", path))[0]
+        return (await self.fake.wait_for("POST", path, within=SAFETY))[0]
+
+    async def followups(self, payload: dict[str, Any], count: int = 1) -> list[Call]:
+        """The follow-ups to an interaction once there are ``count`` of them."""
+        path = re.compile(rf"/webhooks/[0-9]+/{re.escape(payload['token'])}")
+        return await self.fake.wait_for("POST", path, count=count, within=SAFETY)
 
     async def command(self, *path: str, user: int = ALICE, **options: object) -> dict[str, Any]:
         return await self.send(payloads.slash_command(path=path, options=options, user_id=user))
@@ -166,9 +241,11 @@ async def start_rig(
     *,
     commands: Registry = registry,
     coach_role: str | None = None,
+    answer_within: float | None = None,
 ) -> Rig:
-    """A connected client and a Bot with ``commands`` (Tiara's own by default), and
-    ``TIARA_DISCORD_COACH_ROLE`` set to ``coach_role``."""
+    """A connected client, with every guild of the fake's, and a Bot with ``commands``
+    (Tiara's own by default), ``TIARA_DISCORD_COACH_ROLE`` set to ``coach_role``, answers
+    deferred as ``answer_within`` says (by default never)."""
     client = Client(guild_ready_timeout=0.05, max_ratelimit_timeout=30)
     ids = ComponentIds(store, clock)
     bot = Bot(
@@ -177,10 +254,21 @@ async def start_rig(
         registry=commands,
         notifier=DiscordNotifier(client, ids),
     )
-    adapter = DiscordAdapter(bot, client=client, ids=ids, coach_role=coach_role)
+    adapter = DiscordAdapter(
+        bot, client=client, ids=ids, coach_role=coach_role, answer_within=answer_within
+    )
     await client.login(TOKEN)
     connection = asyncio.ensure_future(client.connect(reconnect=False))
-    await asyncio.wait_for(client.ready.wait(), 5)
+    guilds = fake.guild_ids
+    connected = asyncio.ensure_future(
+        client.until(lambda: client.ready.is_set() and client.has_guilds(guilds))
+    )
+    await asyncio.wait({connected, connection}, return_when=asyncio.FIRST_COMPLETED)
+    if not connected.done():  # the connection ended first: say why
+        connected.cancel()
+        await connection
+        raise AssertionError("the client's connection ended before it was ready")
+    await connected
     return Rig(fake, client, bot, adapter, clock, store, connection)
 
 

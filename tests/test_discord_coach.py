@@ -27,6 +27,7 @@ from tests.discord_rig import (
     EPHEMERAL,
     GUILD,
     MESSAGE,
+    SAFETY,
     Rig,
     button_id,
     buttons,
@@ -42,7 +43,7 @@ __all__ = ["fake"]
 PNG = b"\x89PNG\r\n\x1a\n"
 COACH_ROLE_ID = 6_161
 MANAGE_SERVER = payloads.EVERYONE_PERMISSIONS | payloads.MANAGE_GUILD
-WITHIN = 30.0  # the first chart loads matplotlib, which can take a while on a cold machine
+WITHIN = SAFETY  # the first chart loads matplotlib, which can take a while on a cold machine
 
 
 @pytest.fixture

@@ -103,8 +103,7 @@ async def _answer(rig: Rig, payload: dict[str, Any]) -> dict[str, Any]:
     answer = await rig.send(payload)
     if answer["type"] != DEFERRED:
         return answer
-    pattern = re.compile(rf"/webhooks/[0-9]+/{re.escape(payload['token'])}")
-    followup = (await rig.fake.wait_for("POST", pattern, within=30))[0]
+    followup = (await rig.followups(payload))[0]
     return {"type": MESSAGE, "data": followup.json}
 
 

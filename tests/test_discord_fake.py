@@ -16,6 +16,7 @@ from discord import app_commands
 
 from tests import discord_payloads as payloads
 from tests.discord_fake import FakeDiscord
+from tests.discord_rig import SAFETY
 
 TOKEN = "fake-bot-token.for-tests"
 STUDENT = 4242
@@ -35,7 +36,25 @@ class TiaraClient(discord.Client):
         self.ready = asyncio.Event()
         self.seen: list[tuple[str, Any]] = []
         self.removed: asyncio.Queue[discord.RawMemberRemoveEvent] = asyncio.Queue()
+        self.dispatched = asyncio.Event()
         self._add_commands()
+
+    def dispatch(self, event: str, /, *args: Any, **kwargs: Any) -> None:
+        super().dispatch(event, *args, **kwargs)
+        self.dispatched.set()
+
+    async def until_guilds(self, guild_ids: list[int]) -> None:
+        """Wait until every guild arrived (GUILD_CREATE): on a busy machine one can come
+        after on_ready, which discord.py fires 50 ms after the last it has seen."""
+
+        def arrived() -> bool:
+            guilds = [self.get_guild(guild_id) for guild_id in guild_ids]
+            return all(guild is not None and not guild.unavailable for guild in guilds)
+
+        async with asyncio.timeout(SAFETY):
+            while not arrived():
+                self.dispatched.clear()
+                await self.dispatched.wait()
 
     def _add_commands(self) -> None:
         tiara = app_commands.Group(name="tiara", description="Tiara")
@@ -131,22 +150,23 @@ async def fake(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeDiscord]:
         yield server
 
 
-async def _running(client: TiaraClient) -> asyncio.Task[None]:
+async def _running(client: TiaraClient, fake: FakeDiscord) -> asyncio.Task[None]:
     await client.login(TOKEN)
     task = asyncio.create_task(client.connect())
-    await asyncio.wait_for(client.ready.wait(), 5)
+    await asyncio.wait_for(client.ready.wait(), SAFETY)
+    await client.until_guilds(fake.guild_ids)
     return task
 
 
 async def _shut(client: TiaraClient, task: asyncio.Task[None]) -> None:
     await client.close()
-    await asyncio.wait_for(task, 5)
+    await asyncio.wait_for(task, SAFETY)
 
 
 @pytest.fixture
 async def client(fake: FakeDiscord) -> AsyncIterator[TiaraClient]:
     bot = TiaraClient()
-    task = await _running(bot)
+    task = await _running(bot, fake)
     yield bot
     await _shut(bot, task)
 
@@ -204,13 +224,13 @@ async def test_events_reach_the_client_and_resume_replays_missed_ones(
     fake: FakeDiscord, client: TiaraClient
 ) -> None:
     await fake.dispatch("GUILD_MEMBER_REMOVE", payloads.member_remove(payloads.GUILD_ID, STUDENT))
-    event = await asyncio.wait_for(client.removed.get(), 5)
+    event = await asyncio.wait_for(client.removed.get(), SAFETY)
     assert (event.guild_id, event.user.id) == (payloads.GUILD_ID, STUDENT)
 
     await fake.disconnect_all()  # 4000: the client resumes the session
     await fake.dispatch("GUILD_MEMBER_REMOVE", payloads.member_remove(payloads.GUILD_ID, 77))
     await fake.wait_connected(count=2)
-    event = await asyncio.wait_for(client.removed.get(), 5)
+    event = await asyncio.wait_for(client.removed.get(), SAFETY)
     assert event.user.id == 77
     assert len(fake.identifies) == 1
     [resume] = fake.resumes
@@ -223,7 +243,7 @@ async def test_invalid_session_makes_the_client_identify_again(
     client.ready.clear()
     await fake.disconnect_all(resumable=False)
     await fake.wait_connected(count=2)
-    await asyncio.wait_for(client.ready.wait(), 5)  # a new session: READY again
+    await asyncio.wait_for(client.ready.wait(), SAFETY)  # a new session: READY again
     assert len(fake.resumes) == 1
     assert len(fake.identifies) == 2
 
@@ -232,7 +252,7 @@ async def test_members_intent_chunks_the_guild(fake: FakeDiscord) -> None:
     intents = discord.Intents.default()
     intents.members = True
     bot = TiaraClient(intents=intents)
-    task = await _running(bot)
+    task = await _running(bot, fake)
     try:
         guild = bot.get_guild(payloads.GUILD_ID)
         assert guild is not None and guild.chunked

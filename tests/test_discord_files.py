@@ -9,7 +9,6 @@ core was told the member runs the server, one answers with files."""
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -252,7 +251,7 @@ async def test_a_slow_answer_brings_its_files_in_the_follow_up(rig: Rig) -> None
     payload = payloads.slash_command(path=("files",), options={"kb": "40"}, user_id=ALICE)
     first = await rig.answer(payload)
     assert first.json["type"] == DEFERRED and not first.files
-    followups = await rig.fake.wait_for("POST", re.compile(rf"/webhooks/[0-9]+/{payload['token']}"))
+    followups = await rig.followups(payload)
     assert followups[0].json["flags"] & EPHEMERAL
     assert files_of(followups[0]) == {"export-0.csv": _data(0, 40), "export-1.csv": _data(1, 40)}
 
@@ -274,7 +273,7 @@ async def test_a_dm_carries_its_files(rig: Rig) -> None:
 async def test_more_than_ten_files_go_ten_a_message(rig: Rig) -> None:
     payload = payloads.slash_command(path=("files",), options={"count": "12"}, user_id=ALICE)
     first = await rig.answer(payload)
-    followups = await rig.fake.wait_for("POST", re.compile(rf"/webhooks/[0-9]+/{payload['token']}"))
+    followups = await rig.followups(payload)
     assert len(first.files) == 10
     assert [len(f.files) for f in followups] == [2]
     assert all(f.status == 200 for f in [first, *followups])
@@ -321,7 +320,7 @@ async def test_files_go_on_the_first_of_several_messages(rig: Rig) -> None:
     options = {"title": "Cohort export", "words": "1500", "count": "1"}
     payload = payloads.slash_command(path=("files",), options=options, user_id=ALICE)
     first = await rig.answer(payload)
-    followups = await rig.fake.wait_for("POST", re.compile(rf"/webhooks/[0-9]+/{payload['token']}"))
+    followups = await rig.followups(payload)
     assert first.json["data"]["embeds"][0]["title"] == "Cohort export"
     assert files_of(first) == {"export-0.csv": _data(0)}
     assert followups and not any(f.files for f in followups)

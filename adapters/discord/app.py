@@ -118,12 +118,14 @@ class DiscordAdapter:
         *,
         client: TiaraClient,
         ids: ComponentIds,
-        answer_within: float = ANSWER_WITHIN,
+        answer_within: float | None = ANSWER_WITHIN,
         coach_role: str | None = None,
     ) -> None:
         self.bot = bot
         self.client = client
         self.ids = ids
+        # Seconds the core has to answer before the interaction is deferred: 0 defers every
+        # answer at once, None none (tests, whose results must not depend on speed).
         self.answer_within = answer_within
         self.coach_role = coach_role  # TIARA_DISCORD_COACH_ROLE: an id or a name
         self._ambiguous_role_warned: set[int] = set()  # servers told about a shared name
@@ -338,11 +340,13 @@ class DiscordAdapter:
             return await self._files_to_dm(user, await work)
 
         task: asyncio.Future[Message] = asyncio.ensure_future(finished())
-        done, _ = await asyncio.wait({task}, timeout=self.answer_within)
         deferred = False
-        if not done:
-            await interaction.response.defer(ephemeral=True, thinking=True)
-            deferred = True
+        if self.answer_within is not None:
+            if self.answer_within > 0:
+                await asyncio.wait({task}, timeout=self.answer_within)
+            if not task.done():
+                await interaction.response.defer(ephemeral=True, thinking=True)
+                deferred = True
         answer = await task
         if keep is not None and answer.error:
             # Discord can't keep a modal open with an error: offer it again, as typed.
