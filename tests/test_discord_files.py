@@ -210,7 +210,8 @@ async def test_buttons_and_forms_carry_it_too(rig: Rig) -> None:
 
 async def test_in_a_dm_what_the_server_last_said_counts(rig: Rig) -> None:
     """A DM click carries no permissions: a member seen running the server keeps the flag
-    there; one seen without it, or never seen in the server, doesn't get it."""
+    there; one seen without it doesn't get it; one who isn't a member there can't act in it
+    at all."""
     answer = await rig.send(
         payloads.slash_command(
             path=("whoami",), options={"note": "x"}, user_id=ALICE, permissions=MANAGE_SERVER
@@ -224,7 +225,9 @@ async def test_in_a_dm_what_the_server_last_said_counts(rig: Rig) -> None:
         )
 
     assert "Runs the server: yes." in await click_in_dm(ALICE)
-    assert "Runs the server: no." in await click_in_dm(BOB)  # never seen in the server
+    assert "belongs to another Discord server" in await click_in_dm(BOB)  # not one of ours
+    await whoami_says(rig, user=BOB)  # now Bob is, without Manage Server
+    assert "Runs the server: no." in await click_in_dm(BOB)
     await whoami_says(rig)  # Alice lost Manage Server
     assert "Runs the server: no." in await click_in_dm(ALICE)
 

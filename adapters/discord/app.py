@@ -7,7 +7,9 @@ is thinking…") and the answer follows. A form (modal) must be the first answer
 opened before anything else. Buttons and forms carry their command in their
 ``custom_id`` (see :mod:`adapters.discord.ids`), and are dispatched by a registered
 dynamic item and an interaction listener rather than by views kept in memory, so a button
-on last week's nudge works after any number of restarts.
+on last week's nudge works after any number of restarts. A click or form acts only in the
+server it was made in (or, from a DM, in a server where the member is one of ours); one
+naming another server is refused.
 
 Members with Manage Server or Administrator, or the coach role (``TIARA_DISCORD_COACH_ROLE``,
 an id or a name), reach the core with ``platform_admin``, which makes them coaches. Answers'
@@ -49,6 +51,10 @@ ADMIN_REMEMBERED = 3600.0  # seconds
 _EXPIRED = (
     "This button has expired or isn't yours. Type the command instead: `/tiara help` lists "
     "them all."
+)
+_ELSEWHERE = (
+    "This {what} belongs to another Discord server, so it does nothing here. Use `/tiara` "
+    "in that server instead."
 )
 
 
@@ -236,13 +242,15 @@ class DiscordAdapter:
         if target is None:
             await self._expired(interaction)
             return
-        user = self._user(interaction, target.workspace)
         try:
             command = self.bot.registry.get(target.command)
         except UserError:
             log.warning("ignored a button this version doesn't know")
             await self._expired(interaction)
             return
+        if not await self._in_its_server(interaction, target, "button"):
+            return
+        user = self._user(interaction, target.workspace)
         if command.form is not None and (target.opens_form or not target.args):
             await self._open_form(interaction, user, target)
         else:
@@ -266,6 +274,8 @@ class DiscordAdapter:
         if target is None:
             await self._expired(interaction)
             return
+        if not await self._in_its_server(interaction, target, "form"):
+            return
         user = self._user(interaction, target.workspace)
         values = modal_values(data.get("components") or [])
         invocation = Invocation(
@@ -276,6 +286,23 @@ class DiscordAdapter:
             platform_admin=self._platform_admin(interaction, user),
         )
         await self._answer(interaction, user, self.bot.dispatch(invocation), keep=invocation)
+
+    async def _in_its_server(
+        self, interaction: discord.Interaction[Any], target: Target, what: str
+    ) -> bool:
+        """Whether the server ``target`` names is the interaction's, or, from a DM, one the
+        member belongs to; if not, the member is told so and nothing else happens."""
+        guild = str(interaction.guild_id) if interaction.guild_id is not None else None
+        if await self.ids.may_act(target, user_id=str(interaction.user.id), guild_id=guild):
+            return True
+        where = "in a server" if guild is not None else "in a DM"
+        log.warning("refused a %s that names another server, used %s", what, where)
+        await self._reply(
+            interaction,
+            self._user(interaction),
+            Message(text=_ELSEWHERE.format(what=what), error=True),
+        )
+        return False
 
     async def on_raw_member_remove(self, payload: discord.RawMemberRemoveEvent) -> None:
         """A member left the server (or was removed): no more nudges until they're back."""

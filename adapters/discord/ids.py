@@ -11,7 +11,8 @@ When that doesn't fit (a contact's long name, a form's draft), the JSON is kept 
 database under a key derived from it and the id carries the key: ``tiara:k:5000:<key>``.
 A form (modal) uses ``tiara:f:`` and ``tiara:g:`` the same way. What comes back is
 untrusted: it is checked as strictly as typed input, and a kept payload is only handed to
-the member it was drawn for.
+the member it was drawn for, and a click or form acts only in the server it was made in
+(see :meth:`ComponentIds.may_act`).
 """
 
 from __future__ import annotations
@@ -150,6 +151,19 @@ class ComponentIds:
                 expires_at=self.clock.now() + lifetime,
             )
         return f"tiara:{'k' if kind == 'b' else 'g'}:{user.workspace}:{key}"
+
+    async def may_act(self, target: Target, *, user_id: str, guild_id: str | None) -> bool:
+        """Whether a click or form naming ``target.workspace`` may act there.
+
+        In a server, only in that server: an id naming another one was copied or forged. In
+        a DM (nudges arrive there, and their buttons name the server), only in a server the
+        member belongs to in our records (an active member there).
+        """
+        if guild_id is not None:
+            return guild_id == target.workspace
+        async with self.store.transaction() as session:
+            member = await Repo(session).find_member(PLATFORM, target.workspace, user_id)
+            return member is not None and member.active
 
     async def read(self, kind: str, rest: str, user_id: str) -> Target | None:
         """The target a custom_id's ``kind`` and ``rest`` stand for, clicked by ``user_id``;
