@@ -78,7 +78,9 @@ class Bot:
         self._stopping = False
         self.coaches = coaches
         self._erased: dict[UserRef, datetime] = {}
-        self._erasures: dict[UserRef, int] = {}  # erasures seen per member, this process
+        # Per member, in this process: erasures and fresh rows seen (Bot.profile_stamp).
+        self._erasures: dict[UserRef, int] = {}
+        self._profile_wanted: set[UserRef] = set()
         self.clock = clock
         self.registry = registry
         self.default_timezone = default_timezone
@@ -251,6 +253,7 @@ class Bot:
         outcome = "ok"
         user = invocation.user
         was_unreachable = False
+        unread = False
         command: Command | None = None
         try:
             command = self.registry.get(invocation.command)
@@ -269,6 +272,10 @@ class Bot:
                 repo = Repo(session)
                 now = self.clock.now()
                 member = await repo.ensure_member(user.platform, user.workspace, user.user, now=now)
+                # A member row made here, without the platform's profile: first contact the
+                # adapter didn't read for, or a member back after erasing (maybe in another
+                # process, whose adapter still thinks it read them today).
+                unread = repo.is_new(member) and member.profile_checked_at is None
                 if member.unreachable_at is not None or not member.active:
                     was_unreachable = True  # they are talking to us, so DMs work again
                     member.unreachable_at = None
@@ -295,6 +302,9 @@ class Bot:
             if ctx.erased:
                 # The erased rows must leave the files too, not wait in SQLite's log.
                 await self.store.scrub()
+            elif unread:
+                self._profile_wanted.add(user)
+                self._erasures[user] = self._erasures.get(user, 0) + 1  # a new stamp
             if ctx.answer_after_commit is not None:
                 answer = await ctx.answer_after_commit()  # the database is free again
             return answer
@@ -334,8 +344,15 @@ class Bot:
     def profile_stamp(self, user: UserRef) -> int:
         """Taken by an adapter as it starts reading a member's profile, and handed back to
         :meth:`update_profile`: a profile read before an erasure is then dropped, while one
-        read after it (the member came back) is kept."""
+        read after it (the member came back) is kept. It changes when the member erases
+        their data, and when a command makes their row afresh without a profile."""
         return self._erasures.get(user, 0)
+
+    def profile_wanted(self, user: UserRef) -> bool:
+        """Whether the member's row was made by a command, without their platform profile
+        (say, they erased their data through another process, and this one's adapter
+        thought it had read them today): the adapter should read it now."""
+        return user in self._profile_wanted
 
     def _just_erased(self, user: UserRef, now: datetime) -> bool:
         erased = self._erased.get(user)
@@ -432,6 +449,7 @@ class Bot:
                 member.display_name = " ".join(display_name.split())[:80] or None
             member.active = active
             member.profile_checked_at = now
+            self._profile_wanted.discard(user)
             after = effective_timezone(member, self.default_timezone)
             if after != before:
                 await Planner(repo, member, now, after).replan()

@@ -198,6 +198,7 @@ class Repo:
             async with self.session.begin_nested():
                 member = Member(workspace_id=ws.id, user_id=user_id, created_at=now)
                 self.session.add(member)
+            self._new_rows.add(member)
         except IntegrityError:  # another process created it first
             member = await self.find_member(platform, workspace, user_id)
             assert member is not None

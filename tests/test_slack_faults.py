@@ -42,6 +42,7 @@ from bot.core import Bot
 from bot.notify import DeliveryError
 from bot.values import Button, Message, UserRef
 from storage.models import Meeting, ProcessedEvent
+from storage.models import Member as MemberRow
 from storage.store import Store
 from tests.conftest import START
 from tests.slack_fake import Call, FakeSlackApi
@@ -747,6 +748,30 @@ async def test_a_member_back_after_forget_me_gets_their_own_timezone(site: Site)
     await _erase(site)
     # Straight back, on the same clocks: only the erasure can make the adapter read again.
     await site.command("settings")
+    assert "America/Chicago (from your profile)" in site.last_answer()
+
+
+async def test_a_member_erased_through_one_process_is_read_afresh_by_another(
+    site: Site,
+) -> None:
+    other = await site.start_process()  # a second replica, behind the same load balancer
+    await site.signed(site.command_body("settings"), to=other)  # it reads her profile
+    await site.command('log contact="Dana Lee" when=yesterday')
+    await site.command("forget-me")
+    await site.signed(site.click_body(Button("Erase", ("forget-me",), {"confirm": True})))
+    assert "Everything Tiara knew about you is gone" in site.last_answer()
+
+    # Back, through the replica that read her profile minutes ago and knows of no erasure.
+    await site.signed(site.command_body('log contact="Dana Lee" when=yesterday'), to=other)
+    await other.adapter.drain()  # the profile read it started after answering
+    async with site.store.transaction() as session:
+        zone = (
+            await session.execute(
+                select(MemberRow.platform_timezone).where(MemberRow.user_id == "U1")
+            )
+        ).scalar_one()
+    assert zone == "America/Chicago"  # her reminders follow her zone before she types again
+    await site.signed(site.command_body("settings"), to=other)
     assert "America/Chicago (from your profile)" in site.last_answer()
 
 

@@ -498,7 +498,12 @@ class SlackAdapter:
     async def _run(self, client: AsyncWebClient, invocation: Invocation) -> Message:
         """Dispatch ``invocation`` once the member's profile is read ("tomorrow 3pm" needs
         their timezone; a coach command, a fresh admin flag)."""
-        return await self.bot.dispatch(await self._as_read(client, invocation))
+        answer = await self.bot.dispatch(await self._as_read(client, invocation))
+        if self.bot.profile_wanted(invocation.user):
+            # Their row was made afresh (erased through another process, say): read now,
+            # not after a day; their reminders are re-timed if the zone differs.
+            self._background.start(self._refresh_profile(client, invocation.user))
+        return answer
 
     async def _as_read(self, client: AsyncWebClient, invocation: Invocation) -> Invocation:
         """``invocation`` once the member's profile is read, with their admin flag: fresh
