@@ -14,14 +14,15 @@ does: JSON with ``Content-Type: application/json`` exactly (discord.py only deco
 as strings, errors as ``{"code", "message"}``. Requests need ``Authorization: Bot <token>``
 except the interaction callback and interaction webhook routes, which discord.py sends without
 one (the interaction token is the credential), as Discord allows. Tests can script errors
-(``fail``) and rate limits (``rate_limit``). The fake is strict where Discord is and a bot can
-get it wrong: posting to a channel it doesn't know (a user id is not a channel id) is 404
-Unknown Channel, an empty message is 50006, content over 2000 characters is 50035,
-answering an interaction twice is 40060, a follow-up before the answer is 10015. Files come
-as multipart/form-data (``payload_json`` and ``files[n]``) on channel messages, interaction
-answers and follow-ups: more than 10 a message is 50035, a file (or all of them together)
-over ``upload_limit`` (10 MiB, a bot's default) is 413 with code 40005. ``files_in`` gives
-back what arrived, byte for byte.
+(``fail``), rate limits (``rate_limit``) and answers that aren't Discord's JSON, as a proxy
+in front of it may give (``answer_raw``: text, HTML, bytes that aren't UTF-8). The fake is
+strict where Discord is and a bot can get it wrong: posting to a channel it doesn't know (a
+user id is not a channel id) is 404 Unknown Channel, an empty message is 50006, content over
+2000 characters is 50035, answering an interaction twice is 40060, a follow-up before the
+answer is 10015. Files come as multipart/form-data (``payload_json`` and ``files[n]``) on
+channel messages, interaction answers and follow-ups: more than 10 a message is 50035, a
+file (or all of them together) over ``upload_limit`` (10 MiB, a bot's default) is 413 with
+code 40005. ``files_in`` gives back what arrived, byte for byte.
 
 Gateway: a websocket at ``/gateway`` (any query, e.g. ``?v=10&encoding=json&compress=
 zlib-stream``) that always sends uncompressed TEXT frames, which discord.py parses without
@@ -113,6 +114,8 @@ class _Rule:
     remaining: int | None  # None: forever
     rate_limit: float | None = None  # retry_after, for 429s (headers are made per answer)
     is_global: bool = False
+    raw: bytes | None = None  # set: this body as it is, not Discord's JSON (see answer_raw)
+    content_type: str = "text/plain"
 
 
 @dataclass
@@ -136,6 +139,8 @@ class _Answer:
     status: int
     body: Any = None  # None: no content
     headers: dict[str, str] = field(default_factory=dict)
+    raw: bytes | None = None  # set: sent as it is, with ``content_type``, instead of ``body``
+    content_type: str = "text/plain"
 
 
 class _Refusal(Exception):
@@ -397,6 +402,32 @@ class FakeDiscord(LocalServer):
             raise ValueError("times must not be negative")
         body = {"message": message, "code": code}
         self._rules.append(_Rule(method.upper(), path, status, body, {}, times))
+
+    def answer_raw(
+        self,
+        method: str,
+        path: str | re.Pattern[str],
+        *,
+        status: int = 502,
+        body: bytes | str = b"<html><body><h1>502 Bad Gateway</h1></body></html>",
+        content_type: str = "text/html",
+        headers: Mapping[str, str] | None = None,
+        times: int | None = None,
+    ) -> None:
+        """Answer matching requests the way a proxy or load balancer in front of Discord
+        may, ``times`` times (None: always): ``status`` with ``body`` as it is (text, HTML,
+        bytes that aren't UTF-8, or broken JSON under ``application/json``), typed
+        ``content_type``, with ``headers`` and without Discord's (no ``Via: 1.1 google``).
+
+        discord.py decodes a body only when it is typed exactly ``application/json``, and
+        retries a 500, 502, 504 or 524 itself (after 1 s, then 3 s, ...) before raising.
+        """
+        if times is not None and times < 0:
+            raise ValueError("times must not be negative")
+        raw = body.encode() if isinstance(body, str) else bytes(body)
+        rule = _Rule(method.upper(), path, status, {}, dict(headers or {}), times)
+        rule.raw, rule.content_type = raw, content_type
+        self._rules.append(rule)
 
     def clear_failures(self) -> None:
         """Forget scripted errors and rate limits not used yet."""
@@ -1031,6 +1062,8 @@ class FakeDiscord(LocalServer):
                         "X-RateLimit-Scope": "user",
                     }
                 )
+        if rule.raw is not None:
+            return _Answer(rule.status, None, headers, raw=rule.raw, content_type=rule.content_type)
         return _Answer(rule.status, copy.deepcopy(rule.body), headers)
 
     async def _handle_rest(self, request: web.Request) -> web.StreamResponse:
@@ -1080,6 +1113,9 @@ class FakeDiscord(LocalServer):
 
     @staticmethod
     def _respond(answer: _Answer, bucket: str) -> web.Response:
+        if answer.raw is not None:  # a proxy's answer: its own headers, not Discord's
+            typed = {**answer.headers, "Content-Type": answer.content_type}
+            return web.Response(status=answer.status, body=answer.raw, headers=typed)
         headers = {"Via": "1.1 google", **answer.headers}
         if answer.status < 300 and "X-RateLimit-Bucket" not in headers:
             # Generous but realistic limits: discord.py reads them and never has to wait.

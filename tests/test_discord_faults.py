@@ -1,17 +1,21 @@
-"""Tiara on Discord under faults: ids naming another server, and a core slower than Discord
-waits.
+"""Tiara on Discord under faults: ids naming another server, Discord (or a proxy in front of
+it) answering in a shape that isn't Discord's JSON, and a core slower than Discord waits.
 
 A click or a form acts only in the server its ``custom_id`` names, and only when that is
 the interaction's server or, from a DM, a server the member is one of ours in; anything
-else is refused and changes nothing. Whether an answer is deferred depends on when the
-core answers, which the tests hold back with a gate, never on how fast the machine is.
-Real discord.py objects against the local fake, SQLite and PostgreSQL.
+else is refused and changes nothing. An error in any shape (text, HTML, bytes that aren't
+UTF-8, broken JSON) is a transient failure, never a crash or a member marked unreachable;
+a form that can't open is answered with how to type the values. Whether an answer is
+deferred depends on when the core answers, which the tests hold back with a gate, never on
+how fast the machine is. Real discord.py objects against the local fake, SQLite and
+PostgreSQL.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -23,8 +27,9 @@ from discord.http import Route
 from adapters.discord.ids import Target, encode_inline
 from bot.clock import FixedClock
 from bot.context import Context
+from bot.notify import DeliveryError
 from bot.registry import Registry
-from bot.values import Message
+from bot.values import Message, UserRef
 from storage.models import Member
 from storage.repo import Repo
 from storage.store import Store
@@ -38,9 +43,11 @@ from tests.discord_rig import (
     EPHEMERAL,
     GUILD,
     MESSAGE,
+    MODAL,
     Rig,
     button_id,
     buttons,
+    inputs,
     start_rig,
     text_of,
 )
@@ -48,6 +55,7 @@ from tests.discord_rig import (
 OTHER = 6000  # a second server the bot is in
 OTHER_CHANNEL = OTHER + 100  # its "practice" channel (the fake's default)
 ELSEWHERE = "belongs to another Discord server"
+GARBAGE = b"\x8b\x08\x00\xff\xfe\x00 not text at all \xc3\x28"
 
 
 @pytest.fixture
@@ -65,6 +73,45 @@ async def rig(empty_store: Store, fake: FakeDiscord) -> AsyncIterator[Rig]:
     running = await start_rig(empty_store, FixedClock(START), fake)
     yield running
     await running.close()
+
+
+class Logged(logging.Handler):
+    """Every log record, and a way to wait for one (handlers log after answering)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+        self.changed = asyncio.Event()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+        self.changed.set()
+
+    def text(self) -> str:
+        return "\n".join(r.getMessage() for r in self.records)
+
+    async def until(self, wanted: str) -> None:
+        """Wait until a record says ``wanted`` (or something failed with a traceback, or
+        said it failed otherwise: then the test's assertions say what went wrong)."""
+        async with asyncio.timeout(SAFETY):
+            while not (wanted in self.text() or "failed with" in self.text() or self.tracebacks()):
+                self.changed.clear()
+                await self.changed.wait()
+
+    def tracebacks(self) -> list[str]:
+        return [r.getMessage() for r in self.records if r.exc_info]
+
+
+@pytest.fixture
+def logged() -> Iterator[Logged]:
+    handler = Logged()
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    yield handler
+    root.removeHandler(handler)
+    root.setLevel(level)
 
 
 async def _member(rig: Rig, server: int, user: int) -> Member | None:
@@ -189,6 +236,183 @@ async def test_a_form_naming_another_server_saves_nothing(rig: Rig) -> None:
         )
     )
     assert "Priya Raman" in text_of(saved) and not _refused(saved)
+
+
+# ------------------------------------------------------------- error bodies of any shape
+
+
+def _dm_path(user: int = ALICE) -> str:
+    return f"/channels/{payloads.dm_channel_id(user)}/messages"
+
+
+SHAPES = {
+    "503-text": ("POST", _dm_path(), 503, b"Service Unavailable", "text/plain"),
+    "502-not-utf8": ("POST", _dm_path(), 502, GARBAGE, "application/octet-stream"),
+    "500-not-utf8-as-text": ("POST", _dm_path(), 500, GARBAGE, "text/plain"),
+    "503-broken-json": ("POST", _dm_path(), 503, b'{"message": "upstr', "application/json"),
+    "404-proxy-page": ("POST", _dm_path(), 404, b"<html>Not Found</html>", "text/html"),
+    "403-proxy-page": ("POST", _dm_path(), 403, b"<html>Access denied</html>", "text/html"),
+    "429-text": ("POST", _dm_path(), 429, b"Too Many Requests", "text/plain"),
+    "dm-channel-502-not-utf8": ("POST", "/users/@me/channels", 502, GARBAGE, "text/plain"),
+}
+
+
+@pytest.mark.parametrize("shape", list(SHAPES), ids=list(SHAPES))
+async def test_an_error_in_any_shape_is_a_transient_delivery_error(rig: Rig, shape: str) -> None:
+    method, path, status, body, content_type = SHAPES[shape]
+    rig.fake.answer_raw(method, path, status=status, body=body, content_type=content_type, times=1)
+    notifier = rig.bot.notifier
+    assert notifier is not None
+    alice = UserRef("discord", str(GUILD), str(ALICE))
+    with pytest.raises(DeliveryError) as caught:
+        await notifier.send_dm(alice, Message(text="Time for your thank-you"))
+    assert not caught.value.permanent, caught.value.reason
+    assert caught.value.reason.startswith("discord_")
+    assert [c.status for c in rig.fake.calls_to(method, path)][-1] == status
+    # Discord is back: the same send goes through, once.
+    await notifier.send_dm(alice, Message(text="Time for your thank-you"))
+    assert len(rig.fake.messages_in(payloads.dm_channel_id(ALICE))) == 1
+
+
+async def test_discords_own_refusal_is_still_permanent(rig: Rig) -> None:
+    """The control: Discord's JSON 403 50007 (DMs closed) and 404 Unknown Channel stay
+    permanent, so a shape check doesn't turn them into endless retries."""
+    notifier = rig.bot.notifier
+    assert notifier is not None
+    alice = UserRef("discord", str(GUILD), str(ALICE))
+    rig.fake.fail("POST", _dm_path(), status=403, code=50007, times=1)
+    with pytest.raises(DeliveryError) as closed:
+        await notifier.send_dm(alice, Message(text="hi"))
+    rig.fake.fail("POST", _dm_path(), status=404, code=10003, message="Unknown Channel", times=1)
+    with pytest.raises(DeliveryError) as unknown:
+        await notifier.send_dm(alice, Message(text="hi"))
+    assert closed.value.permanent and closed.value.reason == "discord_50007"
+    assert unknown.value.permanent and unknown.value.reason == "discord_10003"
+
+
+async def test_a_500_in_text_is_retried_and_the_dm_arrives_once(rig: Rig) -> None:
+    """discord.py itself retries a 500 (after a second): the reminder arrives, once."""
+    rig.fake.answer_raw(
+        "POST",
+        _dm_path(),
+        status=500,
+        body="Internal Server Error",
+        content_type="text/plain",
+        times=1,
+    )
+    await rig.command("log", contact="Priya Raman", when="now")
+    rig.clock.advance(timedelta(hours=3))
+    report = await rig.bot.tick()
+    assert report.sent == 1 and report.retrying == 0
+    assert [c.status for c in rig.fake.calls_to("POST", _dm_path())] == [500, 200]
+    assert len(rig.fake.messages_in(payloads.dm_channel_id(ALICE))) == 1
+
+
+@pytest.mark.parametrize("path", [_dm_path(), "/users/@me/channels"], ids=["message", "dm-channel"])
+async def test_a_reminder_answered_with_garbage_is_retried_not_given_up(
+    rig: Rig, path: str
+) -> None:
+    """A proxy's garbage while opening the DM or posting in it: the tick counts a retry,
+    the member is not marked unreachable, and the next try delivers the reminder."""
+    await rig.command("log", contact="Priya Raman", when="now")
+    rig.fake.answer_raw("POST", path, status=502, body=GARBAGE, content_type="text/html", times=1)
+    rig.clock.advance(timedelta(hours=3))
+    first = await rig.bot.tick()
+    assert first.retrying == 1 and first.failed == 0 and first.sent == 0
+    alice = await _member(rig, GUILD, ALICE)
+    assert alice is not None and alice.unreachable_at is None
+    rig.clock.advance(timedelta(minutes=2))  # past the first retry's wait
+    second = await rig.bot.tick()
+    assert second.sent == 1
+    [dm] = rig.fake.messages_in(payloads.dm_channel_id(ALICE))
+    assert "Priya Raman" in text_of(dm)
+
+
+# ------------------------------------------------------------- a form that can't open
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "content_type"),
+    [
+        (502, GARBAGE, "text/html"),  # a 5xx discord.py can't even decode: raised at once
+        (400, b"<html><body>Bad Request</body></html>", "text/html"),
+        (413, b"Request Entity Too Large", "text/plain"),
+    ],
+    ids=["502-garbage", "400-html", "413-text"],
+)
+async def test_a_form_that_cant_open_is_answered_with_how_to_type_it(
+    rig: Rig, logged: Logged, status: int, body: bytes, content_type: str
+) -> None:
+    payload = payloads.slash_command(path=("log",), options={}, user_id=ALICE)
+    rig.fake.answer_raw(
+        "POST", _callback(payload), status=status, body=body, content_type=content_type, times=1
+    )
+    await rig.fake.interaction(payload)
+    tried, answered = await rig.fake.wait_for("POST", _callback(payload), count=2)
+    assert (tried.status, tried.json["type"]) == (status, MODAL)
+    assert answered.status < 300 and answered.json["type"] == MESSAGE
+    assert answered.json["data"]["flags"] & EPHEMERAL
+    shown = text_of(answered)
+    assert "couldn't open the form" in shown
+    assert "/tiara log contact:" in shown and "when:" in shown
+    await logged.until("opening a form failed with discord_")
+    assert "opening a form failed with discord_" in logged.text()
+    assert not logged.tracebacks()
+
+
+async def test_a_button_whose_form_cant_open_is_answered_too(rig: Rig) -> None:
+    answer = await rig.command("request", contact="Priya Raman", org="Acme")
+    replied = await rig.click(answer, "They agreed")
+    custom_id = button_id(replied, "Log the meeting")
+    click = payloads.button_click(custom_id=custom_id, user_id=ALICE, guild_id=GUILD)
+    rig.fake.answer_raw("POST", _callback(click), status=502, body=GARBAGE, times=1)
+    await rig.fake.interaction(click)
+    _, answered = await rig.fake.wait_for("POST", _callback(click), count=2)
+    assert "couldn't open the form" in text_of(answered)
+    # Discord is back: the same button opens the form, filled in.
+    again = await rig.click(replied, "Log the meeting")
+    assert again["type"] == MODAL
+    assert inputs(again)["contact"]["value"] == "Priya Raman"
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "headers"),
+    [
+        # discord.py retries any 5xx on an interaction for 25 s, unless it can't decode it.
+        (502, GARBAGE, {}),
+        (400, b"<html><body>Bad Request</body></html>", {}),
+        # A proxy adds its own Via: discord.py then reads retry_after off a str.
+        (429, b"Too Many Requests", {"Via": "1.1 proxy"}),
+    ],
+    ids=["502-garbage", "400-html", "429-text-via-proxy"],
+)
+@pytest.mark.parametrize("how", ["command", "button"])
+async def test_an_answer_discord_refuses_in_any_shape_is_logged_in_one_line(
+    rig: Rig, logged: Logged, how: str, status: int, body: bytes, headers: dict[str, str]
+) -> None:
+    """The member's answer can't be sent: one line in the log (no traceback, nothing the
+    member typed), and Tiara goes on answering."""
+    if how == "command":
+        payload = payloads.slash_command(
+            path=("log",), options={"contact": "Secret Person", "when": "now"}, user_id=ALICE
+        )
+    else:
+        asked = await rig.command("request", contact="Secret Person", org="Acme")
+        payload = payloads.button_click(
+            custom_id=button_id(asked, "They agreed"), user_id=ALICE, guild_id=GUILD
+        )
+    rig.fake.answer_raw(
+        "POST", _callback(payload), status=status, body=body, headers=headers, times=1
+    )
+    await rig.fake.interaction(payload)
+    await logged.until("answering an interaction failed with ")
+    assert "answering an interaction failed with " in logged.text()
+    [refused] = rig.fake.calls_to("POST", _callback(payload))
+    assert refused.status == status
+    assert not logged.tracebacks()
+    assert "Secret Person" not in logged.text()
+    assert "Ignoring exception" not in logged.text()
+    assert text_of(await rig.command("meetings"))  # still answering
 
 
 # ------------------------------------------------------------- a core slower than Discord

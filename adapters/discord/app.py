@@ -4,12 +4,13 @@ become core invocations, with the answers rendered back.
 Discord wants a first answer to every interaction within 3 seconds. A command's answer is
 sent directly when the core has it in time; otherwise the interaction is deferred ("Tiara
 is thinking…") and the answer follows. A form (modal) must be the first answer, so it is
-opened before anything else. Buttons and forms carry their command in their
-``custom_id`` (see :mod:`adapters.discord.ids`), and are dispatched by a registered
-dynamic item and an interaction listener rather than by views kept in memory, so a button
-on last week's nudge works after any number of restarts. A click or form acts only in the
-server it was made in (or, from a DM, in a server where the member is one of ours); one
-naming another server is refused.
+opened before anything else; when Discord won't open it, the member is told how to type
+the values instead. Buttons and forms carry their command in their ``custom_id`` (see
+:mod:`adapters.discord.ids`), and are dispatched by a registered dynamic item and an
+interaction listener rather than by views kept in memory, so a button on last week's nudge
+works after any number of restarts. A click or form acts only in the server it was made
+in (or, from a DM, in a server where the member is one of ours); one naming another
+server is refused.
 
 Members with Manage Server or Administrator, or the coach role (``TIARA_DISCORD_COACH_ROLE``,
 an id or a name), reach the core with ``platform_admin``, which makes them coaches. Answers'
@@ -26,6 +27,7 @@ from collections.abc import Awaitable, Mapping
 from dataclasses import replace
 from typing import Any
 
+import aiohttp
 import discord
 from discord import app_commands
 
@@ -33,6 +35,7 @@ from adapters.background import Background
 from adapters.discord.commands import OnCommand, build_group
 from adapters.discord.files import UPLOAD_LIMIT, send_with_files
 from adapters.discord.ids import BUTTON_ID, FORM_ID, ComponentIds, Target
+from adapters.discord.notifier import delivery_error
 from adapters.discord.render import ALLOWED_MENTIONS, build_view, form_modal, modal_values, render
 from bot.core import INTERNAL_ERROR, Bot
 from bot.notify import DeliveryError
@@ -55,6 +58,16 @@ _EXPIRED = (
 _ELSEWHERE = (
     "This {what} belongs to another Discord server, so it does nothing here. Use `/tiara` "
     "in that server instead."
+)
+# What answering an interaction can fail with besides Discord's own errors: the network,
+# and a body that isn't what it says (a proxy's page: not UTF-8, broken JSON, or text where
+# discord.py expects JSON, which it then indexes).
+_ANSWER_ERRORS = (
+    discord.DiscordException,
+    aiohttp.ClientError,
+    TimeoutError,
+    ValueError,
+    TypeError,
 )
 
 
@@ -342,8 +355,19 @@ class DiscordAdapter:
         )
         custom_id = await self.ids.form_id(user, carried)
         modal = form_modal(command.form, custom_id=custom_id, defaults=dict(target.args))
-        await interaction.response.send_modal(modal)
-        modal.stop()  # submissions are handled by custom_id (on_interaction), not in memory
+        try:
+            await interaction.response.send_modal(modal)
+        except _ANSWER_ERRORS as err:
+            log.warning("opening a form failed with %s", delivery_error(err).reason)
+            if not interaction.response.is_done():
+                typed = " ".join(f"{f.name}:" for f in command.form.fields)
+                fallback = (
+                    "I couldn't open the form. Type the values instead: "
+                    f"`/tiara {' '.join(command.path)} {typed}`"
+                )
+                await self._reply(interaction, user, Message(text=fallback, error=True))
+        finally:
+            modal.stop()  # submissions are handled by custom_id (on_interaction), not in memory
 
     async def _expired(self, interaction: discord.Interaction[Any]) -> None:
         await self._reply(interaction, self._user(interaction), Message(text=_EXPIRED, error=True))
@@ -372,8 +396,11 @@ class DiscordAdapter:
             if self.answer_within > 0:
                 await asyncio.wait({task}, timeout=self.answer_within)
             if not task.done():
-                await interaction.response.defer(ephemeral=True, thinking=True)
-                deferred = True
+                try:
+                    await interaction.response.defer(ephemeral=True, thinking=True)
+                    deferred = True
+                except _ANSWER_ERRORS as err:  # then the answer itself is the first response
+                    log.warning("deferring an answer failed with %s", delivery_error(err).reason)
         answer = await task
         if keep is not None and answer.error:
             # Discord can't keep a modal open with an error: offer it again, as typed.
@@ -425,12 +452,18 @@ class DiscordAdapter:
             }
             if view is not None:
                 kwargs["view"] = view
-            if number == 0 and not deferred and not interaction.response.is_done():
-                await send_with_files(interaction.response.send_message, kwargs, part.files)
-            else:
-                await send_with_files(interaction.followup.send, kwargs, part.files)
-            if view is not None:
-                view.stop()  # clicks are dispatched by custom_id (TiaraButton)
+            try:
+                if number == 0 and not deferred and not interaction.response.is_done():
+                    await send_with_files(interaction.response.send_message, kwargs, part.files)
+                else:
+                    await send_with_files(interaction.followup.send, kwargs, part.files)
+            except _ANSWER_ERRORS as err:
+                # The rest can't follow an answer that didn't arrive.
+                log.error("answering an interaction failed with %s", delivery_error(err).reason)
+                return
+            finally:
+                if view is not None:
+                    view.stop()  # clicks are dispatched by custom_id (TiaraButton)
 
     def _remember_name(self, interaction: discord.Interaction[Any], user: UserRef) -> None:
         """Record the member's display name (used in practice messages) when it changed."""

@@ -5,7 +5,9 @@ discord.py paces requests by Discord's rate-limit buckets and retries a 429 afte
 ``retry_after``; a wait longer than the client's ``max_ratelimit_timeout`` is raised
 instead, and becomes a transient failure the next tick retries. A member whose DMs are
 closed (403, code 50007) is a permanent failure: the core marks them unreachable and
-doesn't try again until they talk to Tiara.
+doesn't try again until they talk to Tiara. Only Discord's own JSON error says a failure
+is permanent: an answer in another shape (a proxy's 502 page, text, bytes that aren't
+UTF-8, broken JSON) is transient, whatever its status.
 """
 
 from __future__ import annotations
@@ -47,15 +49,30 @@ GroupChannel = Callable[[str], Awaitable[str | None]]  # workspace -> practice c
 
 
 def delivery_error(err: Exception) -> DeliveryError:
-    """Translate a Discord or network failure into the core's ``DeliveryError``."""
+    """Translate a Discord or network failure into the core's ``DeliveryError``.
+
+    Permanent only when Discord itself says so: a code in ``PERMANENT_CODES``, or a 404 in
+    Discord's JSON. Anything else is transient: a 5xx, a proxy's page (its 404 too, which
+    says nothing about the member), a body that isn't UTF-8 or isn't the JSON it claims.
+    """
     if isinstance(err, discord.HTTPException):
         code = err.code or err.status
-        permanent = err.code in PERMANENT_CODES or err.status == 404
+        permanent = err.code in PERMANENT_CODES or (err.status == 404 and _from_discord(err))
         return DeliveryError(f"discord_{code}", permanent=permanent)
+    if isinstance(err, ValueError):  # discord.py couldn't decode the body (UTF-8, JSON)
+        return DeliveryError("discord_bad_response")
     return DeliveryError(type(err).__name__)
 
 
-_SEND_ERRORS = (discord.DiscordException, aiohttp.ClientError, TimeoutError)
+def _from_discord(err: discord.HTTPException) -> bool:
+    """Whether the error came as Discord's JSON (the only body discord.py decodes)."""
+    headers = getattr(getattr(err, "response", None), "headers", None)
+    return headers is not None and headers.get("Content-Type") == "application/json"
+
+
+# What a send can fail with: Discord's errors, the network's, and a body discord.py can't
+# decode (ValueError: not UTF-8, or not the JSON it claims to be).
+_SEND_ERRORS = (discord.DiscordException, aiohttp.ClientError, TimeoutError, ValueError)
 
 
 @dataclass
@@ -68,10 +85,11 @@ class DiscordNotifier:
     _channels: dict[tuple[str, str], int] = field(default_factory=dict)
 
     async def send_dm(self, user: UserRef, message: Message) -> None:
+        user_id = _int(user.user)
+        if user_id is None:
+            raise DeliveryError("bad_user_id", permanent=True)
         try:
-            channel = await self.client.create_dm(discord.Object(int(user.user)))
-        except ValueError:
-            raise DeliveryError("bad_user_id", permanent=True) from None
+            channel = await self.client.create_dm(discord.Object(user_id))
         except _SEND_ERRORS as err:
             raise delivery_error(err) from None
         await self._send(channel, user, message)
@@ -130,15 +148,14 @@ class DiscordNotifier:
         key = (workspace, wanted.casefold())
         channel_id = self._channels.get(key)
         if channel_id is None:
+            guild_id = _int(workspace)
+            if guild_id is None:
+                raise DeliveryError("bad_workspace_id", permanent=True)
             try:
-                guild = self.client.get_guild(int(workspace)) or await self.client.fetch_guild(
-                    int(workspace)
-                )
+                guild = self.client.get_guild(guild_id) or await self.client.fetch_guild(guild_id)
                 channels = guild.text_channels or [
                     c for c in await guild.fetch_channels() if isinstance(c, discord.TextChannel)
                 ]
-            except ValueError:
-                raise DeliveryError("bad_workspace_id", permanent=True) from None
             except _SEND_ERRORS as err:
                 raise delivery_error(err) from None
             for found in channels:
@@ -182,7 +199,7 @@ def _anyone(workspace: str) -> UserRef:
 
 
 def _int(text: str) -> int | None:
-    return int(text) if text.isdigit() else None
+    return int(text) if text.isascii() and text.isdigit() else None
 
 
 def _thread_name(message: Message) -> str:
