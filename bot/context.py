@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.nudges.plan import Planner
-from bot.timeutil import format_when
+from bot.timeutil import default_date_order, format_when
 from bot.values import Invocation, Message
 from storage.models import Member
 from storage.repo import Repo
@@ -43,6 +43,12 @@ class Context:
     def tz(self) -> str:
         """The member's timezone, else the workspace's, else the configured default."""
         return effective_timezone(self.member, self.default_tz)
+
+    @property
+    def date_order(self) -> str:
+        """How the member writes dates in digits: "dmy", "mdy" or "ymd", as they set it,
+        else as is usual where their timezone is."""
+        return self.member.date_order or default_date_order(self.tz)
 
     @property
     def nudges(self) -> Planner:

@@ -5,15 +5,59 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Mapping
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bot.items import parse_item, parse_nudge
 from bot.registry import Command, Kind, Option
-from bot.timeutil import AUTO_TIMEZONE, parse_when, resolve_timezone
+from bot.timeutil import (
+    AUTO_TIMEZONE,
+    DateQuestion,
+    format_when,
+    is_fixed_offset,
+    parse_when,
+    resolve_timezone,
+    zones_for_abbreviation,
+)
 from bot.values import UserError
 
-__all__ = ["convert_args"]
+__all__ = ["CONFIRMED", "Choice", "Question", "convert_args"]
+
+# Carried by a button that answers a question (which date? is this zone right?): the value
+# it carries is the member's choice, so it is not asked about again.
+CONFIRMED = "_confirmed"
+# A date this far back, or this far ahead, is checked with the member before it is saved.
+SURPRISING_PAST = timedelta(days=60)
+SURPRISING_FUTURE = timedelta(days=365)
+# Options that take a date to come although their kind allows both (a reminder snoozed to
+# "friday" is this week's): a bare weekday is the coming one, not a question.
+FUTURE_ONLY = frozenset({("snooze", "when")})
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """One answer to a :class:`Question`: a button that runs the command again with the
+    option set to ``value``."""
+
+    label: str
+    value: str
+
+
+class Question(UserError):
+    """Not a mistake: a value that could mean more than one thing, or is surprising.
+
+    The member answers with a button (each runs the same command again with the option
+    set to that choice, marked ``CONFIRMED``); nothing is saved meanwhile. ``fix`` says how
+    to change it instead: "date" (the command's form, when it has one) or "timezone".
+    """
+
+    def __init__(self, message: str, *, option: str, choices: tuple[Choice, ...], fix: str):
+        super().__init__(message, option=option)
+        self.choices = choices
+        self.fix = fix
+
 
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _URL = re.compile(r"(?:https?://)?[^\s/:@]+\.[^\s/:@]+(?::\d+)?(?:/\S*)?", re.IGNORECASE)
@@ -40,7 +84,103 @@ def _check_text(option: Option, text: str) -> str:
     return text
 
 
-def _convert(option: Option, raw: object, *, tz: str, now: datetime) -> Any:
+@dataclass(frozen=True, slots=True)
+class _Reading:
+    """How the member's dates are read: their timezone and date order, whether they chose
+    that order (else digits that read two ways are asked about), and whether this value
+    was confirmed by a button."""
+
+    tz: str
+    now: datetime
+    order: str
+    order_chosen: bool
+    confirmed: bool
+    future_only: bool = False
+
+
+def _button_text(moment: datetime, tz: str) -> str:
+    """A moment as text that reads back as itself whatever the member's date order."""
+    return f"{moment.astimezone(ZoneInfo(tz)):%Y-%m-%d %H:%M}"
+
+
+def _day(moment: datetime, tz: str) -> str:
+    local = moment.astimezone(ZoneInfo(tz))
+    return f"{local:%a} {local.day} {local:%b %Y}"
+
+
+def _when(option: Option, text: str, how: _Reading) -> datetime:
+    past = option.kind is Kind.PAST_WHEN
+    try:
+        moment = parse_when(
+            text,
+            tz=how.tz,
+            now=how.now,
+            past=past,
+            order=how.order,
+            ask_weekday=not past and not how.future_only and not how.confirmed,
+            ask_swap=not how.order_chosen and not how.confirmed,
+        )
+    except DateQuestion as question:
+        raise Question(
+            question.message,
+            option=option.name,
+            choices=tuple(Choice(label, _button_text(m, how.tz)) for label, m in question.readings),
+            fix="date",
+        ) from None
+    if how.confirmed:
+        return moment
+    shown = format_when(moment, how.tz)
+    if how.now - moment > SURPRISING_PAST:
+        days = (how.now - moment).days
+        raise Question(
+            f"{text!r} reads as {shown}, {days} days ago. Is that right? Nothing is saved "
+            "until you say so.",
+            option=option.name,
+            choices=(Choice(f"Yes, {_day(moment, how.tz)}", _button_text(moment, how.tz)),),
+            fix="date",
+        )
+    if moment - how.now > SURPRISING_FUTURE:
+        raise Question(
+            f"{text!r} reads as {shown}, more than a year from now. Is that right? Nothing "
+            "is saved until you say so.",
+            option=option.name,
+            choices=(Choice(f"Yes, {_day(moment, how.tz)}", _button_text(moment, how.tz)),),
+            fix="date",
+        )
+    return moment
+
+
+def _timezone(option: Option, text: str, how: _Reading) -> str:
+    if text.strip().casefold() == AUTO_TIMEZONE:
+        return AUTO_TIMEZONE  # hands the choice back to the platform profile (or workspace)
+    found = zones_for_abbreviation(text)
+    if found is not None:
+        zones, description = found
+        typed = text.strip().upper()
+        others = f" (or {', '.join(zones[1:])})" if len(zones) > 1 else ""
+        raise Question(
+            f"{typed} read as {zones[0]} ({description}){others}. Abbreviations like {typed} "
+            "don't follow daylight saving the way a place does, so I keep a city's zone. "
+            "Is that yours?",
+            option=option.name,
+            choices=tuple(Choice(f"Use {zone}", zone) for zone in zones),
+            fix="timezone",
+        )
+    zone = resolve_timezone(text)
+    if is_fixed_offset(zone) and not how.confirmed:
+        raise Question(
+            f"{zone} is a fixed offset from UTC that never changes for daylight saving "
+            "(and Etc/GMT+5 means five hours behind UTC). A city's zone, such as "
+            "America/New_York or Europe/Berlin, follows the clocks where you live. Keep "
+            f"{zone} anyway?",
+            option=option.name,
+            choices=(Choice(f"Use {zone} anyway", zone),),
+            fix="timezone",
+        )
+    return zone
+
+
+def _convert(option: Option, raw: object, how: _Reading) -> Any:
     kind = option.kind
     if kind is Kind.BOOL:
         if isinstance(raw, bool):
@@ -67,11 +207,9 @@ def _convert(option: Option, raw: object, *, tz: str, now: datetime) -> Any:
             )
         return matches[0]
     if kind in (Kind.WHEN, Kind.PAST_WHEN):
-        return parse_when(_check_text(option, text), tz=tz, now=now, past=kind is Kind.PAST_WHEN)
+        return _when(option, _check_text(option, text), how)
     if kind is Kind.TIMEZONE:
-        text = _check_text(option, text)
-        # "auto" hands the choice back to the platform profile (or the workspace).
-        return AUTO_TIMEZONE if text.strip().casefold() == AUTO_TIMEZONE else resolve_timezone(text)
+        return _timezone(option, _check_text(option, text), how)
     text = _check_text(option, text)
     if kind is Kind.NAMES:
         names: list[str] = []
@@ -100,21 +238,38 @@ def _convert(option: Option, raw: object, *, tz: str, now: datetime) -> Any:
 
 
 def convert_args(
-    command: Command, raw_args: Mapping[str, object], *, tz: str, now: datetime
+    command: Command,
+    raw_args: Mapping[str, object],
+    *,
+    tz: str,
+    now: datetime,
+    order: str = "mdy",
+    order_chosen: bool = True,
 ) -> dict[str, Any]:
     """Check every value against the command's options; return typed values.
 
-    Empty values count as not given. Raises ``UserError`` naming what to type instead.
+    Empty values count as not given. Raises ``UserError`` naming what to type instead, or
+    :class:`Question` when a value needs the member's word first (a date that reads two
+    ways or is far off, a timezone abbreviation). ``order`` is how the member writes dates
+    in digits; ``order_chosen`` says they set it (else it comes from their timezone).
     """
     args: dict[str, Any] = {}
+    confirmed = raw_args.get(CONFIRMED) is True
     for key, raw in raw_args.items():
+        if key == CONFIRMED:
+            continue
         option = command.option(key)
         if option is None:
             raise UserError(f"`/tiara {command.name}` has no option {key}=. {_usage(command)}")
         if raw is None or (isinstance(raw, str) and not raw.strip()):
             continue
         try:
-            args[key] = _convert(option, raw, tz=tz, now=now)
+            how = _Reading(
+                tz, now, order, order_chosen, confirmed, (command.name, key) in FUTURE_ONLY
+            )
+            args[key] = _convert(option, raw, how)
+        except Question:
+            raise
         except UserError as err:
             raise UserError(err.message, option=err.option or key) from None
     for option in command.options:

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from bot.clock import Clock
 from bot.coach.digest import DigestRunner
 from bot.context import Context, effective_timezone
-from bot.convert import convert_args
+from bot.convert import CONFIRMED, Question, convert_args
 from bot.metrics import Health, Metrics
 from bot.notify import Notifier
 from bot.nudges.deliver import NudgeSender, TickReport
@@ -293,7 +293,14 @@ class Bot:
                     default_tz=self.default_timezone,
                     coach=coach,
                 )
-                args = convert_args(command, invocation.args, tz=ctx.tz, now=now)
+                args = convert_args(
+                    command,
+                    invocation.args,
+                    tz=ctx.tz,
+                    now=now,
+                    order=ctx.date_order,
+                    order_chosen=member.date_order is not None,
+                )
                 answer = await command.handler(ctx, args)
                 if ctx.erased:
                     self._forget(user, now)
@@ -308,6 +315,11 @@ class Bot:
             if ctx.answer_after_commit is not None:
                 answer = await ctx.answer_after_commit()  # the database is free again
             return answer
+        except Question as question:
+            # Nothing was saved: the member answers with a button, or types it again.
+            outcome = "question"
+            assert command is not None
+            return self._question(command, invocation, question)
         except UserError as err:
             outcome = "user_error"
             return Message(text=err.message, error=True, error_option=err.option)
@@ -334,6 +346,33 @@ class Bot:
             self.metrics.commands.labels(name, outcome).inc()
             self.metrics.latency.labels(name).observe(seconds)
             log.debug("command %s %s in %.1f ms", name, outcome, seconds * 1000)
+
+    @staticmethod
+    def _question(command: Command, invocation: Invocation, question: Question) -> Message:
+        """A question about one value: a button per answer, each running the same command
+        again with that value, and a way to change it instead."""
+        option = question.option or ""
+        buttons = [
+            Button(
+                choice.label,
+                command.path,
+                {**invocation.args, option: choice.value, CONFIRMED: True},
+                style="primary" if index == 0 else None,
+            )
+            for index, choice in enumerate(question.choices)
+        ]
+        if question.fix == "timezone":
+            buttons.append(Button("Choose another", ("help",), {"command": "settings"}))
+        elif command.form is not None and any(f.name == option for f in command.form.fields):
+            rest = {k: v for k, v in invocation.args.items() if k not in (option, CONFIRMED)}
+            buttons.append(Button("Change the date", command.path, rest, opens_form=True))
+        how = (
+            "Or type it again with another timezone, e.g. timezone=Europe/Berlin."
+            if question.fix == "timezone"
+            else f"Or type the command again with another {option}=, e.g. "
+            f'{option}="2026-12-09 15:00".'
+        )
+        return Message(text=f"{question.message}\n\n{how}", buttons=tuple(buttons))
 
     def _forget(self, user: UserRef, now: datetime) -> None:
         """Remember an erasure for a while, so profile updates don't recreate the member."""

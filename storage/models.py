@@ -146,6 +146,9 @@ class Member(Base):
     # When the member was told which timezone their reminders use, having set none and
     # with none from their platform (Discord has no profile timezone): asked once.
     timezone_asked_at: Mapped[datetime | None]
+    # How the member writes dates in digits ("dmy", "mdy", "ymd"); None: as is usual where
+    # their timezone is.
+    date_order: Mapped[str | None] = mapped_column(String(3))
     next_seq: Mapped[int] = mapped_column(Integer, default=0)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime]

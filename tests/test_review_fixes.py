@@ -78,7 +78,10 @@ def test_past_only_dates_prefer_the_past_and_say_how_they_were_read() -> None:
 
 
 async def test_a_request_sent_on_an_ambiguous_date_is_in_the_past(alice: Member) -> None:
-    sent = await alice.ok("request Dana Lee via=email when=11/30")  # on 18 Nov 2026
+    asked = await alice.ok("request Dana Lee via=email when=11/30")  # on 18 Nov 2026
+    # Almost a year ago: confirmed before it is saved.
+    assert "Sun 30 Nov 2025" in asked.text and "days ago" in asked.text
+    sent = await alice.click("Yes, Sun 30 Nov 2025", asked)
     assert "Sent Sun 30 Nov 2025, 09:00" in sent.text
 
 

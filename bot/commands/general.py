@@ -9,7 +9,7 @@ from bot.context import Context
 from bot.nudges import kinds as k
 from bot.nudges.rhythm import format_minutes, parse_clock, parse_quiet
 from bot.registry import Command, Kind, Option
-from bot.timeutil import AUTO_TIMEZONE, format_when
+from bot.timeutil import AUTO_TIMEZONE, DATE_ORDERS, ORDER_NAMES, format_when
 from bot.values import Field, Message, UserError
 
 _GROUPS = ("Tracker", "Prepare", "Reminders", "Practice", "You")
@@ -23,7 +23,7 @@ def _option_line(option: Option) -> str:
     elif option.kind in (Kind.TEXT, Kind.LONGTEXT, Kind.NAME, Kind.EMAIL, Kind.URL):
         details += f" (up to {option.limit:,} characters)"
     elif option.kind in (Kind.WHEN, Kind.PAST_WHEN):
-        details += ' (e.g. "yesterday 3pm", "next Tuesday 10am", "2026-12-01 14:00")'
+        details += ' (e.g. "yesterday 3pm", "tmrw 15h", "next Tuesday 10am", "2026-12-01 14:00")'
     required = "required" if option.required else "optional"
     return f"• {name} {details}, {required}"
 
@@ -65,6 +65,11 @@ async def help_command(ctx: Context, args: dict[str, Any]) -> Message:
     return Message(title="Tiara: your informational-interview coach", text="\n\n".join(parts))
 
 
+def _order_example(order: str) -> str:
+    """9 December 2026 as written in ``order``."""
+    return {"dmy": "9/12/2026", "mdy": "12/9/2026", "ymd": "2026/12/9"}[order] + " for 9 Dec"
+
+
 @registry.command(
     "settings",
     options=(
@@ -83,16 +88,24 @@ async def help_command(ctx: Context, args: dict[str, Any]) -> Message:
             choices=tuple(str(n) for n in range(1, 13)),
         ),
         Option("weekly_plan", Kind.BOOL, "a plan for the week every Monday (on or off)"),
+        Option(
+            "date_order",
+            Kind.CHOICE,
+            "how you write dates: dmy (9/12/2026 is 9 Dec), mdy (12/9/2026), ymd; auto: as "
+            "usual in your zone",
+            choices=(*DATE_ORDERS, "auto"),
+        ),
     ),
     examples=(
         "/tiara settings",
         "/tiara settings timezone=America/Chicago",
         "/tiara settings quiet=22-7 nudge_time=8:30 weekly_plan=on",
+        "/tiara settings date_order=dmy",
     ),
     group="You",
 )
 async def settings(ctx: Context, args: dict[str, Any]) -> Message:
-    """Show or change your settings: timezone, reminders, quiet hours, weekly plan."""
+    """Show or change your settings: timezone, date order, reminders, quiet hours, weekly plan."""
     member = ctx.member
     before = (ctx.tz, member.quiet_start, member.quiet_end, member.nudge_time)
     if "quiet" in args:
@@ -114,6 +127,8 @@ async def settings(ctx: Context, args: dict[str, Any]) -> Message:
         member.nudge_time = minutes
     if "timezone" in args:
         member.timezone = None if args["timezone"] == AUTO_TIMEZONE else args["timezone"]
+    if "date_order" in args:
+        member.date_order = None if args["date_order"] == "auto" else args["date_order"]
     if "keep_in_touch_months" in args:
         member.keep_in_touch_months = int(args["keep_in_touch_months"])
     if "nudges" in args:
@@ -144,6 +159,11 @@ async def settings(ctx: Context, args: dict[str, Any]) -> Message:
     fields = [
         Field("Timezone", zone),
         Field("Your local time", format_when(ctx.now, ctx.tz)),
+        Field(
+            "Dates in digits",
+            f"{ORDER_NAMES[ctx.date_order]}, e.g. {_order_example(ctx.date_order)}"
+            + ("" if member.date_order else " (usual for your timezone)"),
+        ),
         Field("Nudges", "on" if member.nudges_on else "off"),
         Field("Quiet hours", quiet_text),
         Field("Nudge time", format_minutes(member.nudge_time)),
