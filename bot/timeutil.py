@@ -18,6 +18,7 @@ __all__ = [
     "WEEKDAYS",
     "ZONE_ABBREVIATIONS",
     "DateQuestion",
+    "days_ago",
     "default_date_order",
     "format_when",
     "is_fixed_offset",
@@ -482,6 +483,16 @@ def format_when(when: datetime, tz: str) -> str:
     """Show a moment in the member's timezone, e.g. "Tue 1 Dec 2026, 14:00"."""
     local = when.astimezone(ZoneInfo(tz))
     return f"{local:%a} {local.day} {local:%b %Y, %H:%M}"
+
+
+def days_ago(moment: datetime, now: datetime, tz: str) -> str:
+    """How long ago ``moment`` was, by the member's calendar: "today", "yesterday",
+    "3 days ago" (a request sent yesterday at 15:00 is "yesterday" at 09:00 today)."""
+    zone = ZoneInfo(tz)
+    days = (now.astimezone(zone).date() - moment.astimezone(zone).date()).days
+    if days <= 0:
+        return "today"
+    return "yesterday" if days == 1 else f"{days} days ago"
 
 
 def next_weekly(after: datetime, tz: str, weekday: int, minutes: int) -> datetime:

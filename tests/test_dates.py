@@ -12,7 +12,7 @@ import pytest
 
 from bot.clock import FixedClock
 from bot.core import Bot
-from bot.timeutil import DateQuestion, default_date_order, parse_when
+from bot.timeutil import DateQuestion, days_ago, default_date_order, parse_when
 from bot.values import UserError
 from tests.conftest import START, Member, everything
 
@@ -302,3 +302,20 @@ def test_question_readings_carry_the_clock_time() -> None:
     with pytest.raises(DateQuestion) as asked:
         parse_when("friday 2pm", tz=BERLIN, now=START, ask_weekday=True)
     assert [m for _, m in asked.value.readings] == [berlin(20, 11, 14), berlin(13, 11, 14)]
+
+
+# -- 6. relative labels ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("sent", "now", "label"),
+    [
+        (berlin(17, 11, 15), berlin(18, 11, 9), "yesterday"),  # 18 hours, but yesterday
+        (berlin(18, 11, 1), berlin(18, 11, 23), "today"),
+        (berlin(15, 11, 23), berlin(18, 11, 1), "3 days ago"),
+    ],
+)
+def test_how_long_ago_counts_the_members_calendar_days(
+    sent: datetime, now: datetime, label: str
+) -> None:
+    assert days_ago(sent, now, BERLIN) == label
