@@ -319,3 +319,13 @@ def test_how_long_ago_counts_the_members_calendar_days(
     sent: datetime, now: datetime, label: str
 ) -> None:
     assert days_ago(sent, now, BERLIN) == label
+
+
+async def test_a_request_sent_yesterday_afternoon_is_not_shown_as_sent_today(
+    bot: Bot, clock: FixedClock
+) -> None:
+    alice = Member(bot, "alice")
+    clock.set(START.replace(hour=9))  # Wed 09:00: yesterday 15:00 was 18 hours ago
+    await alice.ok('request "Q Person" when="yesterday 3pm"')
+    shown = everything(await alice.ok("meetings"))
+    assert "sent yesterday" in shown and "sent today" not in shown

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from bot.context import Context
 from bot.items import ItemRef, item_label
 from bot.nudges.plan import Planner
+from bot.timeutil import days_ago
 from bot.values import UserError
 from storage.models import Contact, Meeting, OutreachRequest
 from storage.repo import name_key
@@ -137,8 +138,7 @@ def meeting_line(ctx: Context, meeting: Meeting) -> str:
 
 
 def request_line(ctx: Context, request: OutreachRequest) -> str:
-    waited = (ctx.now - request.sent_at).days
-    age = "today" if waited < 1 else f"{waited} day{'s' if waited != 1 else ''} ago"
+    age = days_ago(request.sent_at, ctx.now, ctx.tz)
     parts = [label(request), who(request.contact), f"via {request.via}", f"sent {age}"]
     if request.status != "pending":
         parts.append(request.status + (f" ({request.outcome})" if request.outcome else ""))
