@@ -30,6 +30,8 @@ __all__ = ["DigestRunner", "next_digest"]
 
 log = logging.getLogger(__name__)
 
+DIGEST_CHART_WEEKS = 8  # the digest counts its week and charts the trend before it
+
 MONDAY = 0
 LAPSE = timedelta(weeks=8)
 
@@ -98,7 +100,9 @@ class DigestRunner:
                 member.digest_next_at = None
                 stats = None
             else:
-                stats = await gather(session, ws, now=now, weeks=1, tz=tz)
+                stats = await gather(
+                    session, ws, now=now, weeks=1, tz=tz, chart_weeks=DIGEST_CHART_WEEKS
+                )
             following = next_digest(member, tz, now)
         if stats is None:
             try:

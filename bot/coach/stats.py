@@ -23,7 +23,7 @@ __all__ = ["CohortStats", "gather", "plural", "render_stats"]
 WEEK = timedelta(weeks=1)
 QUIET_AFTER = timedelta(days=14)  # no use of Tiara for this long: "gone quiet"
 MAX_LINES = 40  # members listed in the message; a bigger cohort's table comes as a CSV
-CHART_WEEKS = (8, 26)  # the chart shows the window, at least 8 and at most 26 weeks
+MAX_CHART_WEEKS = 26  # the chart shows the window's weeks, up to half a year
 
 
 @dataclass
@@ -54,14 +54,22 @@ def week_starts(now: datetime, tz: str, count: int) -> list[datetime]:
 
 
 async def gather(
-    session: AsyncSession, ws: Workspace, *, now: datetime, weeks: int, tz: str
+    session: AsyncSession,
+    ws: Workspace,
+    *,
+    now: datetime,
+    weeks: int,
+    tz: str,
+    chart_weeks: int | None = None,
 ) -> CohortStats:
+    """The counts of the last ``weeks`` weeks, and a chart of as many weeks (or
+    ``chart_weeks``: the weekly digest counts one week and charts a trend)."""
     repo = CoachRepo(session)
     rows = await repo.member_counts(
         ws.id, start=now - weeks * WEEK, now=now, follow_up_kinds=(k.FOLLOW_UP, k.FOLLOW_UP_LAST)
     )
-    low, high = CHART_WEEKS
-    chart = await repo.weekly(ws.id, week_starts(now, tz, min(max(weeks, low), high)))
+    charted = min(max(chart_weeks or weeks, 1), MAX_CHART_WEEKS)
+    chart = await repo.weekly(ws.id, week_starts(now, tz, charted))
     return CohortStats(weeks=weeks, now=now, tz=tz, rows=rows, chart=chart)
 
 
