@@ -294,7 +294,7 @@ async def test_referral_next_morning_then_tell_the_referrer_after_meeting_them(
     await world.alice.ok("thanks M1")
     await world.alice.ok('request "Ann Wu"')  # already reached out to Ann
     (dm,) = await world.at(day(19, 9))
-    assert dm.title == "Reach out to Sam Ortiz"
+    assert dm.title == "Reach out to Sam Ortiz — Dana Lee suggested them"
     await world.alice.click("I sent a request", dm)
     await world.alice.ok('log "Sam Ortiz" when="Nov 25 2pm"')
     world.clock.set(day(25, 15))

@@ -30,6 +30,21 @@ def _line(ctx: Context, nudge: Nudge) -> str:
     return f"{nudge_label(nudge)} · {ctx.when(nudge.due_at)} · {title}"
 
 
+_ALL_KINDS = tuple(kind for kinds in k.FAMILIES.values() for kind in kinds)
+
+
+def _wanted_kinds(ctx: Context) -> tuple[str, ...]:
+    """The kinds of reminder the member still gets (not stopped with `nudge stop`)."""
+    stopped = set(ctx.member.muted_kinds)
+    if not ctx.member.weekly_plan:
+        stopped.add("weekly_plan")
+    return tuple(kind for kind in _ALL_KINDS if k.family_of(kind) not in stopped)
+
+
+def _expired(ctx: Context, nudge: Nudge) -> bool:
+    return nudge.expires_at is not None and nudge.expires_at <= ctx.now
+
+
 @registry.command(
     "followups",
     examples=("/tiara followups",),
@@ -39,10 +54,24 @@ def _line(ctx: Context, nudge: Nudge) -> str:
 async def followups(ctx: Context, args: dict[str, Any]) -> Message:
     """List the reminders I'll send you, and the ones waiting for you to act on."""
     member = ctx.member
-    pending = await ctx.repo.pending_nudges(member.id, limit=_SHOWN)
-    recent = await ctx.repo.recently_sent_nudges(
-        member.id, since=ctx.now - timedelta(days=7), limit=5
-    )
+    # Stopped kinds won't be sent, and a reminder whose moment has passed expires
+    # quietly: neither is listed.
+    wanted = _wanted_kinds(ctx)
+    muted = len(wanted) < len(_ALL_KINDS)
+    pending = [
+        n
+        for n in await ctx.repo.pending_nudges(
+            member.id, kinds=wanted if muted else (), limit=_SHOWN
+        )
+        if not _expired(ctx, n)
+    ]
+    recent = [
+        n
+        for n in await ctx.repo.recently_sent_nudges(
+            member.id, since=ctx.now - timedelta(days=7), limit=5
+        )
+        if n.kind in wanted and not _expired(ctx, n)
+    ]
     notes = []
     if not member.nudges_on:
         notes.append(
@@ -69,7 +98,11 @@ async def followups(ctx: Context, args: dict[str, Any]) -> Message:
         # Fewer than the page holds: that is all of them, no need to count.
         total = len(pending)
         if total == _SHOWN:
-            total = await ctx.repo.count_pending_nudges(member.id)
+            total = (
+                len(await ctx.repo.pending_nudges(member.id, kinds=wanted))
+                if muted
+                else await ctx.repo.count_pending_nudges(member.id)
+            )
         more = f"\n…and {total - len(pending)} more" if total > len(pending) else ""
         sections.append("Coming up\n" + "\n".join(f"• {_line(ctx, n)}" for n in pending) + more)
     example = nudge_label([*pending, *recent][0])
@@ -86,7 +119,14 @@ async def followups(ctx: Context, args: dict[str, Any]) -> Message:
 
 @registry.command(
     "snooze",
-    options=(_ID, Option("when", Kind.WHEN, "when to remind you instead (default: in a day)")),
+    options=(
+        _ID,
+        Option(
+            "when",
+            Kind.WHEN,
+            "when to remind you instead (default: the next day, at your nudge time)",
+        ),
+    ),
     examples=('/tiara snooze N4 when="Monday 9am"', "/tiara snooze N4"),
     group="Reminders",
 )
@@ -99,7 +139,8 @@ async def snooze(ctx: Context, args: dict[str, Any]) -> Message:
             "`/tiara followups` lists your reminders."
         )
     rhythm = ctx.nudges.rhythm
-    when = args.get("when", ctx.now + timedelta(days=1))
+    # By default: the day after the later of now and when it is due, at the nudge time.
+    when = args.get("when") or rhythm.next_day_at_nudge_time(max(ctx.now, nudge.due_at))
     if when <= ctx.now:
         raise UserError('Snooze to a time still to come, e.g. when="tomorrow 9am".')
     due = rhythm.after_quiet(when)

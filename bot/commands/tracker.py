@@ -21,6 +21,7 @@ from bot.commands.common import (
 )
 from bot.context import Context
 from bot.nudges import kinds as k
+from bot.nudges.plan import CHECK_BACK_AFTER
 from bot.registry import Kind, Option
 from bot.values import Button, Field, Message, UserError
 from storage.models import Contact, Meeting, Nudge, OutreachRequest
@@ -133,8 +134,17 @@ def _reply_buttons(request: OutreachRequest) -> tuple[Button, ...]:
         Option("outcome", Kind.CHOICE, "what they said", required=True, choices=OUTCOMES),
         Option("id", Kind.ITEM, "the request's id, instead of contact="),
         Option("when", Kind.PAST_WHEN, "when they answered (default: now)"),
+        Option(
+            "back",
+            Kind.WHEN,
+            "with outcome=later: when to check back (default: in two weeks)",
+            label="Check back",
+        ),
     ),
-    examples=('/tiara reply contact="Dana Lee" outcome=scheduled',),
+    examples=(
+        '/tiara reply contact="Dana Lee" outcome=scheduled',
+        '/tiara reply contact="Dana Lee" outcome=later back="in 3 weeks"',
+    ),
 )
 async def reply(ctx: Context, args: dict[str, Any]) -> Message:
     """Record the answer to one of your requests: scheduled, declined or later.
@@ -166,6 +176,11 @@ async def reply(ctx: Context, args: dict[str, Any]) -> Message:
         raise UserError('Say whose reply it is: /tiara reply contact="Dana Lee" outcome=scheduled')
     outcome: str = args["outcome"]
     when = args.get("when", ctx.now)
+    check_back = args.get("back")
+    if check_back is not None and outcome != "later":
+        raise UserError("back= is for outcome=later: when they asked you to check back.")
+    if check_back is not None and check_back <= ctx.now:
+        raise UserError('Check back at a time still to come, e.g. back="in 3 weeks".')
     for req in settled:
         # A reply can't come before the request it answers.
         req.replied_at = max(when, req.sent_at)
@@ -183,8 +198,24 @@ async def reply(ctx: Context, args: dict[str, Any]) -> Message:
             "A no is normal and not personal; many requests go unanswered or declined. "
             "Ask someone else at the same organization, or move to the next name on your list."
         ),
-        "later": "They asked you to come back later. Note when, and check in then.",
+        "later": "",
     }
+    if outcome == "later":
+        rhythm = ctx.nudges.rhythm
+        chosen = check_back is not None
+        if check_back is None:
+            check_back = rhythm.at_nudge_time(rhythm.local_date(ctx.now + CHECK_BACK_AFTER))
+        nudge = await ctx.nudges.check_back(req, check_back)
+        due = nudge.due_at if nudge is not None else check_back
+        texts["later"] = (
+            f"They asked you to come back later. I'll remind you to check back {ctx.when(due)}."
+            + (
+                ""
+                if chosen
+                else " That's two weeks from now; if they named a day: "
+                f'/tiara reply {label(req)} outcome=later back="in 3 weeks"'
+            )
+        )
     buttons: tuple[Button, ...] = ()
     if outcome == "scheduled":
         buttons = (
@@ -263,13 +294,15 @@ async def log_meeting(ctx: Context, args: dict[str, Any]) -> Message:
         )
         ctx.repo.add(meeting)
     new_referrals: list[str] = []
+    if args.get("referrals"):
+        await ctx.repo.flush()  # the meeting's id, so each referral reminder names its source
     for name in args.get("referrals", []):
         if name.casefold() == contact.name.casefold():
             raise UserError(f"{contact.name} can't be their own referral; check referrals=.")
         referral, created = await upsert_contact(ctx, name, referred_by=contact)
         new_referrals.append(referral.name)
         if created:
-            await ctx.nudges.referral_received(referral)
+            await ctx.nudges.referral_received(referral, meeting)
     # Someone just added to the contacts has no requests waiting for a reply.
     pending = [] if new_contact else await ctx.repo.pending_requests_to(ctx.member.id, contact.id)
     for req in pending:

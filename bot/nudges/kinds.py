@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 __all__ = [
+    "CHECK_BACK",
     "FAMILIES",
     "FAMILY_NAMES",
     "FOLLOW_UP",
@@ -35,6 +36,7 @@ LOG_IT = "log_it"  # an hour after a meeting: how did it go?
 FOLLOW_UP = "follow_up"  # no reply yet: follow up
 FOLLOW_UP_LAST = "follow_up_last"  # the second and last follow-up
 MOVE_ON = "move_on"  # no reply after the follow-ups
+CHECK_BACK = "check_back"  # they said "ask me later": the day to ask again
 SECOND_CONTACT = "second_contact"  # 3B7, business day 3: someone else at the organization
 REFERRAL = "referral"  # reach out to someone you were referred to
 TELL_REFERRER = "tell_referrer"  # tell the referrer how the meeting went
@@ -51,7 +53,7 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     "thanks": (THANKS, THANKS_LAST),
     "prep": (PREP,),
     "log_it": (LOG_IT,),
-    "follow_up": (FOLLOW_UP, FOLLOW_UP_LAST, MOVE_ON, SECOND_CONTACT),
+    "follow_up": (FOLLOW_UP, FOLLOW_UP_LAST, MOVE_ON, SECOND_CONTACT, CHECK_BACK),
     "referrals": (REFERRAL, TELL_REFERRER),
     "keep_in_touch": (KEEP_IN_TOUCH,),
     "landed": (LANDED,),

@@ -26,6 +26,7 @@ from storage.models import (
 from storage.repo import NudgeFilter, Repo
 
 __all__ = [
+    "CHECK_BACK_AFTER",
     "FOLLOW_UP_POLICIES",
     "THANKS_FIRST_AFTER",
     "THANKS_LAST_BEFORE",
@@ -45,6 +46,7 @@ THANKS_LAST_BEFORE = timedelta(hours=3)  # the last call comes 21 hours after th
 PREP_LATE = timedelta(hours=2)  # logged too late for the day before: two hours before
 LOG_IT_AFTER = timedelta(hours=1)
 SEEDS_INTERVAL = 14  # days between the request and each follow-up (seeds policy)
+CHECK_BACK_AFTER = timedelta(days=14)  # "ask me later" with no day given
 FOLLOW_UP_POLICIES = ("seeds", "3b7")
 _MIN_GAP = timedelta(hours=3)  # two thank-you nudges closer than this would nag
 
@@ -207,7 +209,7 @@ class Planner:
 
         Nudges whose key is in ``keep`` (the ones about to be re-planned) are left alone.
         """
-        await self._close(kinds, ("pending",), meeting, request, contact, keep)
+        await self._close(kinds, ("pending",), meeting, request, contact, keep, "done")
 
     async def resolve(
         self,
@@ -215,9 +217,13 @@ class Planner:
         *,
         meeting: Meeting | None = None,
         request: OutreachRequest | None = None,
+        contact: Contact | None = None,
+        keep: Collection[str | None] = (),
+        sent_becomes: str = "done",
     ) -> None:
-        """The member did what ``kinds`` remind of: cancel what's pending, close what's sent."""
-        await self._close(kinds, ("pending", "sent"), meeting, request, None, ())
+        """The member did what ``kinds`` remind of: cancel what's pending, close what's sent
+        (``sent_becomes``: "done", or "expired" when its moment passed)."""
+        await self._close(kinds, ("pending", "sent"), meeting, request, contact, keep, sent_becomes)
 
     async def _close(
         self,
@@ -227,6 +233,7 @@ class Planner:
         request: OutreachRequest | None,
         contact: Contact | None,
         keep: Collection[str | None],
+        sent_becomes: str,
     ) -> None:
         """Cancel or close the nudges; look up the ``keep`` ones at the same time."""
         which = NudgeFilter(
@@ -245,7 +252,7 @@ class Planner:
         for nudge in found:
             if nudge.dedupe_key in keep:
                 continue
-            nudge.status = "cancelled" if nudge.status == "pending" else "done"
+            nudge.status = "cancelled" if nudge.status == "pending" else sent_becomes
             changed_by_member(nudge, self.now)
 
     def _soon(self, due: datetime) -> datetime:
@@ -287,7 +294,9 @@ class Planner:
             await self._upcoming(meeting, new=new)
         else:
             if not new:
-                await self.cancel((k.PREP, k.LOG_IT), meeting=meeting)
+                # Its moment has passed: a prep checklist already sent expires quietly.
+                await self.resolve((k.PREP,), meeting=meeting, sent_becomes="expired")
+                await self.resolve((k.LOG_IT,), meeting=meeting)
             await self.touch(meeting.contact, meeting.held_at, met=True)
             await self._tell_referrer(meeting)
         await self._thanks(meeting)
@@ -297,8 +306,9 @@ class Planner:
         held = meeting.held_at
         if meeting.thanks_at is not None and meeting.thanks_at < held:
             meeting.thanks_at = None  # moved into the future: that thank-you was for nothing
-        # Not met (yet)? Then no keep-in-touch. A meeting is set up: no more referral nudge.
-        await self.keep_in_touch(meeting.contact, also_cancel=(k.REFERRAL,))
+        # Not met (yet)? Then no keep-in-touch. A meeting is set up: the member reached
+        # out, so a reminder to (a referral, an "ask me later") is done.
+        await self.keep_in_touch(meeting.contact, also_cancel=(k.REFERRAL, k.CHECK_BACK), done=True)
         prep_key, log_key = self._day_keys(meeting)
         if not new:
             await self.cancel((k.PREP, k.LOG_IT), meeting=meeting, keep=(prep_key, log_key))
@@ -365,11 +375,16 @@ class Planner:
         await self.touch(meeting.contact, meeting.thanks_at or self.now, met=held or None)
 
     async def meeting_logged_after_the_fact(self, meeting: Meeting) -> None:
-        """Notes arrived for a meeting: no need to ask how it went."""
-        await self.cancel((k.LOG_IT,), meeting=meeting)
+        """Notes arrived for a meeting: no need to ask how it went, and the prep is over."""
+        await self.resolve((k.LOG_IT,), meeting=meeting)
+        if meeting.held_at <= self.now:
+            await self.resolve((k.PREP,), meeting=meeting, sent_becomes="expired")
 
     async def meeting_happened(self, meeting: Meeting) -> None:
         """An upcoming meeting's time has come (the how-did-it-go check-in is going out)."""
+        # A prep checklist already sent has had its moment. One still pending is in this
+        # very tick's claim, which expires it itself.
+        await self._close((k.PREP,), ("sent",), meeting, None, None, (), "expired")
         await self.touch(meeting.contact, meeting.held_at)
         await self._tell_referrer(meeting)
 
@@ -391,17 +406,57 @@ class Planner:
 
     # -- referrals -----------------------------------------------------------------------
 
-    async def referral_received(self, referral: Contact) -> None:
-        """Reach out to a new referral: the next morning."""
+    async def referral_received(self, referral: Contact, source: Meeting | None = None) -> None:
+        """Reach out to a new referral: the next morning. ``source``, the meeting where
+        someone suggested them, lets the reminder name who did."""
         due = self.rhythm.after_quiet(self.rhythm.next_day_at_nudge_time(self.now))
-        await self.schedule(k.REFERRAL, f"referral:c{referral.id}", due, contact=referral)
+        await self.schedule(
+            k.REFERRAL, f"referral:c{referral.id}", due, contact=referral, meeting=source
+        )
 
     # -- requests ------------------------------------------------------------------------
 
     async def request_sent(self, request: OutreachRequest) -> None:
-        """Follow-ups for a request without a reply, by the workspace's policy."""
+        """Follow-ups for a request without a reply, by the workspace's policy. Writing to
+        someone else at an organization is what "try a second person" asked for."""
         await self.follow_ups(request)
         await self.touch(request.contact, request.sent_at)
+        org = (request.contact.organization or "").strip().casefold()
+        if not org:
+            return
+        waiting = [
+            *await self.repo.pending_nudges(self.member.id, kinds=(k.SECOND_CONTACT,)),
+            *(
+                n
+                for n in await self.repo.recently_sent_nudges(
+                    self.member.id, since=self.now - timedelta(days=30), limit=50
+                )
+                if n.kind == k.SECOND_CONTACT
+            ),
+        ]
+        for nudge in waiting:
+            other = nudge.request
+            if (
+                other is not None
+                and other.id != request.id
+                and other.contact.id != request.contact.id
+                and (other.contact.organization or "").strip().casefold() == org
+            ):
+                nudge.status = "cancelled" if nudge.status == "pending" else "done"
+                changed_by_member(nudge, self.now)
+
+    async def check_back(self, request: OutreachRequest, when: datetime) -> Nudge | None:
+        """They said "ask me later": remind the member to write again at ``when``."""
+        due = self.rhythm.after_quiet(when)
+        day = self.rhythm.local_date(due).isoformat()
+        await self.cancel((k.CHECK_BACK,), request=request)
+        return await self.schedule(
+            k.CHECK_BACK,
+            f"check_back:r{request.id}:{day}",
+            due,
+            request=request,
+            contact=request.contact,
+        )
 
     async def follow_ups(self, request: OutreachRequest) -> None:
         """Plan the request's follow-ups under the workspace's policy and holidays, and
@@ -451,10 +506,16 @@ class Planner:
     # -- keeping in touch ----------------------------------------------------------------
 
     async def touch(self, contact: Contact, when: datetime, *, met: bool | None = None) -> None:
-        """Any interaction with ``contact``: remember it, drop the nudge to reach out to
-        them (a referral), and restart keep-in-touch. ``met``: see keep_in_touch."""
+        """Any interaction with ``contact``: remember it, close the reminders it answers
+        (reach out to a referral, tell a referrer how it went, check back, keep in touch,
+        sent or not), and restart keep-in-touch. ``met``: see keep_in_touch."""
         self.remember(contact, when)
-        await self.keep_in_touch(contact, also_cancel=(k.REFERRAL,), met=met)
+        await self.keep_in_touch(
+            contact,
+            also_cancel=(k.REFERRAL, k.TELL_REFERRER, k.CHECK_BACK),
+            met=met,
+            done=True,
+        )
 
     @staticmethod
     def remember(contact: Contact, when: datetime) -> None:
@@ -476,12 +537,14 @@ class Planner:
         *,
         also_cancel: Sequence[str] = (),
         met: bool | None = None,
+        done: bool = False,
     ) -> None:
         """Every few months after the last interaction with someone the member has met.
 
         Pending nudges of ``also_cancel`` about the contact go in the same pass. ``met``:
         True when the caller knows they have met (a meeting held with them); None asks
-        the database.
+        the database. ``done``: the member just interacted with them, so the ones already
+        sent are done too.
         """
         key, day = self._keep_key(contact)
         if key is not None:
@@ -489,7 +552,11 @@ class Planner:
                 met = await self.repo.has_met(self.member.id, contact.id, self.now)
             if not met:
                 key = day = None
-        await self.cancel((k.KEEP_IN_TOUCH, *also_cancel), contact=contact, keep=(key,))
+        kinds = (k.KEEP_IN_TOUCH, *also_cancel)
+        if done:
+            await self.resolve(kinds, contact=contact, keep=(key,))
+        else:
+            await self.cancel(kinds, contact=contact, keep=(key,))
         if key is None or day is None:
             return
         due = self._soon(self.rhythm.at_nudge_time(day))

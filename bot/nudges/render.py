@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -20,6 +20,7 @@ from storage.models import Contact, Landing, Meeting, Nudge, OutreachRequest
 __all__ = ["Extras", "PracticeView", "Section", "compose", "describe", "nudge_label"]
 
 _CLIP = 400
+_MAX_LABEL = 75  # Slack's limit for a button's text (Discord's is 80)
 
 
 def nudge_label(nudge: Nudge) -> str:
@@ -164,6 +165,24 @@ def describe(nudge: Nudge, *, tz: str, now: datetime, extras: Extras | None = No
                 ),
             ),
         )
+    if kind == k.CHECK_BACK and request is not None:
+        person = request.contact
+        return Section(
+            f"Check back with {person.name}",
+            f"{person.name} asked you to come back later, and later is now. Reply in the same "
+            "thread: a friendly line that reminds them of your earlier conversation and "
+            "asks again for 20 minutes.",
+            (
+                Button(
+                    "They agreed", ("reply",), {"id": _request_ref(request), "outcome": "scheduled"}
+                ),
+                Button(
+                    "They declined",
+                    ("reply",),
+                    {"id": _request_ref(request), "outcome": "declined"},
+                ),
+            ),
+        )
     if kind in k.FAMILIES["follow_up"] and request is not None:
         person = request.contact
         asked = f"You asked {person.name} for a conversation {_days_ago(request.sent_at, now, tz)}"
@@ -202,6 +221,15 @@ def describe(nudge: Nudge, *, tz: str, now: datetime, extras: Extras | None = No
             reply_buttons,
         )
     if kind == k.REFERRAL and contact is not None:
+        # The meeting where someone suggested them names the referrer.
+        referrer = meeting.contact if meeting is not None else None
+        if referrer is not None and referrer.id != contact.id:
+            return Section(
+                f"Reach out to {contact.name} — {referrer.name} suggested them",
+                f"Name {referrer.name} in your subject line and in your first sentence: a "
+                "shared connection is the best reason to say yes.",
+                (Button("I sent a request", ("request",), {"contact": contact.name}, "primary"),),
+            )
         return Section(
             f"Reach out to {contact.name}",
             "You were referred to them. Name the person who referred you in the subject line "
@@ -289,6 +317,28 @@ def _practice(kind: str, view: PracticeView | None, when: Callable[[datetime], s
     )
 
 
+def _subject(nudge: Nudge) -> str | None:
+    """The name of the person a nudge is about, if any."""
+    if nudge.kind in (k.REFERRAL, k.TELL_REFERRER, k.KEEP_IN_TOUCH) and nudge.contact is not None:
+        return nudge.contact.name
+    if nudge.meeting is not None:
+        return nudge.meeting.contact.name
+    if nudge.request is not None:
+        return nudge.request.contact.name
+    return nudge.contact.name if nudge.contact is not None else None
+
+
+def _named(button: Button, nudge: Nudge) -> Button:
+    """A button in a grouped message says whom it is about ("Thank-you sent: Dana Lee")."""
+    name = _subject(nudge)
+    if name is None or nudge.kind in k.PRACTICE_KINDS:
+        return button
+    label = f"{button.label}: {name}"
+    if len(label) > _MAX_LABEL:
+        label = label[: _MAX_LABEL - 1] + "…"
+    return replace(button, label=label)
+
+
 def _controls(nudge: Nudge, *, single: bool) -> tuple[Button, ...]:
     if nudge.kind in k.PRACTICE_KINDS:
         return ()  # their own buttons say everything
@@ -322,7 +372,8 @@ def compose(nudges: Sequence[Nudge], sections: Sequence[Section]) -> Message:
     buttons: list[Button] = []
     for nudge, section in zip(nudges, sections, strict=True):
         parts.append(f"{nudge_label(nudge)} · {section.title}\n{section.text}")
-        extra = section.actions[:1] + _controls(nudge, single=False)
+        extra = tuple(_named(b, nudge) for b in section.actions[:1])
+        extra += _controls(nudge, single=False)
         if len(buttons) + len(extra) <= _MAX_BUTTONS:
             buttons.extend(extra)
     parts.append("Snooze or stop any of these: /tiara followups")
