@@ -233,7 +233,7 @@ async def test_second_person_closes_when_you_write_to_someone_else_there(world: 
     await world.alice.ok('request "Lee Chan" org=Globex')
     # Kim's is done; Lee's own request has its own, still to come.
     assert sorted(n.status for n in await world.nudges(k.SECOND_CONTACT)) == ["done", "pending"]
-    assert "Three business days" not in everything(await world.alice.ok("followups"))
+    assert "Three business days" not in waiting(await world.alice.ok("followups"))
 
 
 async def test_a_weekly_plan_past_its_day_expires_quietly(world: World) -> None:
