@@ -31,7 +31,7 @@ from bot.context import effective_timezone
 from bot.counts import Counts
 from bot.notify import DeliveryError, Notifier
 from bot.nudges import kinds as k
-from bot.nudges.plan import Occurrence, Planner, plan_all
+from bot.nudges.plan import Occurrence, Planner, plan_all, rhythm_of
 from bot.practice.names import display_name
 from bot.practice.pairing import Candidate, pair_round
 from bot.practice.texts import announcement, persona, practice_plan
@@ -73,8 +73,10 @@ def round_times(start: datetime, ends: datetime) -> tuple[datetime, datetime]:
     """(check-in, the one reminder) of a round from ``start`` to ``ends``: the check-in
     three sevenths of the way (Thursday, for a weekly Monday round), the reminder midway
     between it and the end."""
-    checkin = start + max(timedelta(days=1), (ends - start) * 3 / 7)
-    checkin = start + timedelta(days=(checkin - start).days)  # same time of day as the start
+    # Whole days, rounded: a round started by a tick a few seconds after its slot still
+    # checks in on the fourth day, at the same time of day as the start.
+    days = max(1, round((ends - start) / timedelta(days=1) * 3 / 7))
+    checkin = start + timedelta(days=days)
     return checkin, checkin + (ends - checkin) / 2
 
 
@@ -319,7 +321,14 @@ class PracticeRunner:
                 (rnd.id, await self._announcement(session, rnd))
                 for rnd in await prepo.rounds_with_groups(round_ids)
             ]
-            plans = [(g.id, self._plan(g)) for g in await prepo.groups_with_seats(group_ids)]
+            plans = []
+            for group in await prepo.groups_with_seats(group_ids):
+                later = self._quiet_until(group, now)
+                if later is not None:
+                    # Someone in the group is asleep: the plan waits, leased until then.
+                    group.lease_until, group.claim_token = later, None
+                    continue
+                plans.append((group.id, self._plan(group)))
         # Each post is recorded as soon as it has gone out, so a crash or a lost database
         # connection can repeat at most the one post under way, never the batch so far.
         for what, table, items in (
@@ -388,6 +397,30 @@ class PracticeRunner:
         tz = workspace_tz(ws, self.default_timezone)
         return channel, announcement(number=rnd.number, groups=groups, ends_at=rnd.ends_at, tz=tz)
 
+    def _quiet_until(self, group: PracticeGroup, now: datetime) -> datetime | None:
+        """None when the group's plan can go now; else the first moment when nobody in the
+        group is in their quiet hours (the plan is one conversation for all of them)."""
+        rhythms = [
+            rhythm_of(s.member, effective_timezone(s.member, self.default_timezone))
+            for s in group.seats
+            if s.member is not None
+        ]
+        if not any(r.is_quiet(now) for r in rhythms):
+            return None
+        # The first moment, over the next days, when someone's quiet hours end and
+        # nobody else's have begun.
+        ends = sorted(
+            r.at(r.local_date(now) + timedelta(days=day), r.quiet_end)
+            for r in rhythms
+            for day in range(-1, 3)
+        )
+        later = [moment for moment in ends if moment > now]
+        for moment in later:
+            if not any(r.is_quiet(moment) for r in rhythms):
+                return moment
+        # Their waking hours never overlap: when the first of them wakes up.
+        return later[0]
+
     def _plan(self, group: PracticeGroup) -> tuple[list[UserRef], Message] | None:
         members = [s.member for s in group.seats if s.member is not None]
         if len(members) < 2:
@@ -399,7 +432,7 @@ class PracticeRunner:
             names=[display_name(m) for m in members],
             card=group.persona,
             ends_at=group.round.ends_at,
-            tz=workspace_tz(ws, self.default_timezone),
+            zones=[effective_timezone(m, self.default_timezone) for m in members],
             rng=self.rng,
         )
         return users, message

@@ -90,16 +90,33 @@ def _names(names: Sequence[str]) -> str:
     return ", ".join(names[:-1]) + f" and {names[-1]}"
 
 
+def _deadline(ends_at: datetime, names: Sequence[str], zones: Sequence[str]) -> str:
+    """The deadline in every zone of the group: "Mon 30 Nov 2026, 10:00 (Europe/Berlin)",
+    or "... 04:00 for Ann (America/New_York), ... 10:00 for Ben and Cy (Europe/Berlin)"."""
+    distinct = list(dict.fromkeys(zones))
+    if len(distinct) == 1:
+        return f"{format_when(ends_at, distinct[0])} ({distinct[0]})"
+    parts = []
+    for zone in distinct:
+        who = [name for name, z in zip(names, zones, strict=True) if z == zone]
+        parts.append(f"{format_when(ends_at, zone)} for {_names(who)} ({zone})")
+    return "; ".join(parts)
+
+
 def practice_plan(
     *,
     number: int,
     names: Sequence[str],
     card: dict[str, str],
     ends_at: datetime,
-    tz: str,
+    zones: Sequence[str],
     rng: random.Random,
 ) -> Message:
-    """The plan a group gets: who plays whom, the persona, questions, and the deadline."""
+    """The plan a group gets: who plays whom, the persona, questions, and the deadline.
+
+    ``zones``: each member's timezone, in the order of ``names``. The deadline is shown in
+    each zone the group lives in, naming who is where when they differ.
+    """
     first, second = names[0], names[1]
     half = PLAN_MINUTES // 2
     if len(names) == 2:
@@ -117,7 +134,7 @@ def practice_plan(
     text = "\n\n".join(
         [
             f"You're practice partners this round: {_names(names)}. Find {PLAN_MINUTES} "
-            f"minutes together before {format_when(ends_at, tz)} ({tz}), on a call or in "
+            f"minutes together before {_deadline(ends_at, names, zones)}, on a call or in "
             "person.",
             f"How it goes ({PLAN_MINUTES} minutes)\n" + "\n".join(turns),
             f"The professional to play\nA {role}. Invent the details you need and stay in "
