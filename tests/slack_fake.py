@@ -268,7 +268,7 @@ class FakeSlackApi(LocalServer):
         """The recorded calls to ``method``, oldest first."""
         return [call for call in self.calls if call.method == method]
 
-    async def wait_for(self, method: str, *, count: int = 1, within: float = 5.0) -> list[Call]:
+    async def wait_for(self, method: str, *, count: int = 1, within: float = 60.0) -> list[Call]:
         """Wait until at least ``count`` calls to ``method`` arrived; return all of them.
 
         Raises ``TimeoutError`` if they don't arrive within ``within`` seconds.
@@ -400,14 +400,14 @@ class FakeSlackApi(LocalServer):
         """How many Socket Mode connections are open now."""
         return len(self._sockets)
 
-    async def wait_for_socket(self, *, count: int = 1, within: float = 5.0) -> None:
+    async def wait_for_socket(self, *, count: int = 1, within: float = 60.0) -> None:
         """Wait until ``count`` websocket connections were accepted in all (and one is open)."""
         async with asyncio.timeout(within), self._changed:
             await self._changed.wait_for(
                 lambda: self.socket_connections >= count and bool(self._sockets)
             )
 
-    async def wait_for_sockets_closed(self, *, within: float = 5.0) -> None:
+    async def wait_for_sockets_closed(self, *, within: float = 60.0) -> None:
         """Wait until no Socket Mode connection is open (the client closed it, or went away)."""
         async with asyncio.timeout(within), self._changed:
             await self._changed.wait_for(lambda: not self._sockets)
@@ -420,7 +420,7 @@ class FakeSlackApi(LocalServer):
         envelope_id: str | None = None,
         accepts_response_payload: bool | None = None,
         retry_attempt: int = 0,
-        within: float = 5.0,
+        within: float = 60.0,
     ) -> str:
         """Send an envelope to the newest open Socket Mode connection; return its id.
 
@@ -444,7 +444,7 @@ class FakeSlackApi(LocalServer):
         await self._sockets[-1].send_json(envelope)
         return envelope_id
 
-    async def wait_for_ack(self, envelope_id: str, *, within: float = 5.0) -> Call:
+    async def wait_for_ack(self, envelope_id: str, *, within: float = 60.0) -> Call:
         """Wait for the client's acknowledgement of ``envelope_id``; return it as a ``Call``."""
 
         def acked() -> list[Call]:

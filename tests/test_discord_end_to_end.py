@@ -31,7 +31,6 @@ import discord
 import pytest
 from slack_sdk.signature import SignatureVerifier
 
-from bot.scheduler import STOP_GRACE_SECONDS
 from tests import discord_payloads as payloads
 from tests.conftest import START
 from tests.discord_fake import Call, FakeDiscord
@@ -51,9 +50,6 @@ EPHEMERAL = 64
 # Seconds to wait for the bot: it normally takes well under one, but a loaded machine may
 # be far slower, and no result depends on it; this only bounds a test that hangs.
 WITHIN = SAFETY
-# An idle bot stops at once on SIGTERM: it must not sit out the grace a tick in progress
-# gets (and a busy machine is nowhere near that slow to stop).
-STOP_WITHIN = STOP_GRACE_SECONDS
 # The meeting: an hour after the clock file's START (Wednesday 15:00 UTC; the member has
 # no timezone yet, so their reminders follow UTC).
 MEETING = START + timedelta(hours=1)
@@ -117,12 +113,11 @@ class Bot:
         return self.process.returncode
 
     async def stop(self) -> int:
-        """SIGTERM, then the exit code (within a few seconds)."""
-        started = time.monotonic()
+        """SIGTERM, then the exit code. How long the stop may take is the deploy tests'
+        business (they check every platform's grace); timing it here would only measure
+        how busy the machine is."""
         self.process.send_signal(signal.SIGTERM)
-        code = await self.finish()
-        assert time.monotonic() - started < STOP_WITHIN
-        return code
+        return await self.finish()
 
     async def kill(self) -> None:
         if self.process.returncode is None:

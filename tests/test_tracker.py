@@ -25,7 +25,7 @@ async def test_request_then_reply_moves_it_out_of_waiting(alice: Member) -> None
     assert sent.title == "Request R1 to Dana Lee recorded"
     assert "Tue 17 Nov 2026, 15:00 via linkedin" in sent.text
     listing = await alice.ok("meetings")
-    assert "Waiting for a reply\n• R1 · Dana Lee (Acme) · via linkedin · sent 1 day ago" in (
+    assert "Waiting for a reply\n• R1 · Dana Lee (Acme) · via linkedin · sent yesterday" in (
         listing.text
     )
 
