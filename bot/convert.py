@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.items import parse_item, parse_nudge
+from bot.items import looks_like_item, parse_item, parse_nudge
 from bot.registry import Command, Kind, Option
 from bot.timeutil import (
     AUTO_TIMEZONE,
@@ -180,6 +180,15 @@ def _timezone(option: Option, text: str, how: _Reading) -> str:
     return zone
 
 
+def _name(option: Option, text: str) -> str:
+    if any(unicodedata.category(c) == "Cf" for c in text):
+        raise UserError(
+            f"{option.name}= contains an invisible formatting character (such as a "
+            "zero-width space); retype the name as plain text."
+        )
+    return " ".join(text.split())
+
+
 def _convert(option: Option, raw: object, how: _Reading) -> Any:
     kind = option.kind
     if kind is Kind.BOOL:
@@ -190,7 +199,10 @@ def _convert(option: Option, raw: object, how: _Reading) -> Any:
             return word in _TRUE
         raise UserError(f"{option.name}= takes yes or no.")
     if kind is Kind.ITEM:
-        return parse_item(raw)
+        # An id (M3, R2, a number from a button) or a contact's name, looked up later.
+        if not isinstance(raw, str) or looks_like_item(raw) or not raw.strip():
+            return parse_item(raw)
+        return _name(option, _check_text(Option(option.name, Kind.NAME, ""), raw.strip()))
     if kind is Kind.NUDGE:
         return parse_nudge(raw)
     text = str(raw)
@@ -221,12 +233,7 @@ def _convert(option: Option, raw: object, how: _Reading) -> Any:
             raise UserError(f"{option.name}= takes at most {MAX_NAMES} names at a time.")
         return names
     if kind is Kind.NAME:
-        if any(unicodedata.category(c) == "Cf" for c in text):
-            raise UserError(
-                f"{option.name}= contains an invisible formatting character (such as a "
-                "zero-width space); retype the name as plain text."
-            )
-        return " ".join(text.split())
+        return _name(option, text)
     if kind is Kind.URL and not _URL.fullmatch(text):
         raise UserError(
             f"{text[:60]!r} doesn't look like a web address; use one such as "

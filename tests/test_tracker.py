@@ -159,7 +159,7 @@ async def test_contact_details_update_and_show(alice: Member) -> None:
 
 async def test_unknown_contact_suggests_close_names(alice: Member) -> None:
     await alice.ok("log contact=Dana Lee")
-    message = await alice("contact Dana Le")
+    message = await alice("contact Dana Leo")
     assert message.error and "Did you mean Dana Lee?" in message.text
 
 

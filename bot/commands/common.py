@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from bot.context import Context
-from bot.items import ItemRef, item_label
+from bot.items import ItemRef, item_label, looks_like_item, parse_item
 from bot.nudges.plan import Planner
 from bot.timeutil import days_ago
 from bot.values import UserError
@@ -35,12 +36,37 @@ def who(contact: Contact) -> str:
     return f"{contact.name} ({contact.organization})" if contact.organization else contact.name
 
 
+def _starts(name: str, typed: str) -> bool:
+    """Whether ``typed`` begins the name, or begins its words from one of them on."""
+    words = name.casefold().split()
+    wanted = " ".join(typed.casefold().split())
+    return any(" ".join(words[i:]).startswith(wanted) for i in range(len(words)))
+
+
 async def find_contact(ctx: Context, name: str) -> Contact:
-    """One of the member's contacts by name, or an error suggesting close names."""
+    """One of the member's contacts by name, a unique start of a name (``Priya`` for
+    Priya Shah), or a meeting's or request's id (``R15``, their contact); else an error
+    listing the candidates or close names."""
     contact = await ctx.repo.contact_by_name(ctx.member.id, name)
     if contact is not None:
         return contact
+    if looks_like_item(name):
+        item = await find_item(ctx, parse_item(name))
+        return item.contact
     names = await ctx.repo.contact_names(ctx.member.id)
+    if name.strip():
+        starting = [n for n in names if _starts(n, name)]
+        if len(starting) == 1:
+            found = await ctx.repo.contact_by_name(ctx.member.id, starting[0])
+            if found is not None:
+                return found
+        if len(starting) > 1:
+            few = starting[:8]
+            more = f" (and {len(starting) - len(few)} more)" if len(starting) > len(few) else ""
+            raise UserError(
+                f"{clip(name)!r} could be {', '.join(few)}{more}. Type more of the name, "
+                f'e.g. "{few[0]}".'
+            )
     folded = {n.casefold(): n for n in names}
     close = difflib.get_close_matches(name.casefold(), list(folded), n=3, cutoff=0.6)
     starts = [n for k, n in folded.items() if k.startswith(name.casefold())]
@@ -97,8 +123,24 @@ async def upsert_contact(
 _KIND_NAMES = {"M": "meeting", "R": "request"}
 
 
-async def find_item(ctx: Context, ref: ItemRef) -> Meeting | OutreachRequest:
-    """The member's meeting or request with this short id, or "not found"."""
+Item = Meeting | OutreachRequest
+
+
+async def find_item(
+    ctx: Context,
+    ref: ItemRef | str,
+    *,
+    want: type[Meeting] | type[OutreachRequest] | None = None,
+    prefer: Callable[[Item], bool] | None = None,
+) -> Item:
+    """The member's meeting or request with this short id, or named by its contact.
+
+    With a name, the contact's items of the wanted kind are the candidates (those
+    ``prefer`` likes, when it likes any); one candidate is the answer, several are listed
+    with their ids so the member can pick one.
+    """
+    if isinstance(ref, str):
+        return await _item_named(ctx, ref, want=want, prefer=prefer)
     item = await ctx.repo.item_by_seq(ctx.member.id, ref.seq)
     if item is None:
         raise UserError(
@@ -112,6 +154,52 @@ async def find_item(ctx: Context, ref: ItemRef) -> Meeting | OutreachRequest:
             f"{_KIND_NAMES[actual[0]]} {actual}. Use {actual} if that's the one."
         )
     return item
+
+
+async def _item_named(
+    ctx: Context,
+    name: str,
+    *,
+    want: type[Meeting] | type[OutreachRequest] | None,
+    prefer: Callable[[Item], bool] | None,
+) -> Item:
+    try:
+        person = await find_contact(ctx, name)
+    except UserError as err:
+        raise UserError(
+            err.message + " Or give an id such as M3 or R2: `/tiara meetings` lists them."
+        ) from None
+    items: list[Item] = []
+    if want is not OutreachRequest:
+        items += await ctx.repo.meetings_with(ctx.member.id, person.id)
+    if want is not Meeting:
+        items += await ctx.repo.requests_to(ctx.member.id, person.id)
+    what = (
+        "meetings"
+        if want is Meeting
+        else "requests"
+        if want is OutreachRequest
+        else "meetings or requests"
+    )
+    if not items:
+        raise UserError(
+            f"You have no {what} with {person.name} yet. `/tiara meetings` lists yours."
+        )
+    liked = [i for i in items if prefer(i)] if prefer is not None else []
+    candidates = liked or items
+    if len(candidates) == 1:
+        return candidates[0]
+    command = " ".join(ctx.invocation.command)
+    lines = [
+        "• " + (meeting_line(ctx, i) if isinstance(i, Meeting) else request_line(ctx, i))
+        for i in candidates[:10]
+    ]
+    return_hint = f"/tiara {command} {label(candidates[0])}"
+    raise UserError(
+        f"You have {len(candidates)} {what} with {person.name}; say which by its id:\n"
+        + "\n".join(lines)
+        + f"\n\nFor example: {return_hint}"
+    )
 
 
 def thanks_state(ctx: Context, meeting: Meeting) -> str | None:

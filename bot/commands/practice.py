@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -63,21 +64,22 @@ async def leave(ctx: Context, args: dict[str, Any]) -> Message:
     options=(
         Option(
             "weeks",
-            Kind.CHOICE,
-            "how many weeks to skip (1 to 12)",
+            Kind.TEXT,
+            "how many weeks to skip, 1 to 12 (e.g. 2 or 2 weeks)",
             required=True,
-            choices=tuple(str(n) for n in range(1, 13)),
+            positional=True,
+            max_length=30,
         ),
     ),
-    examples=("/tiara practice pause weeks=2",),
+    examples=("/tiara practice pause 2 weeks", "/tiara practice pause weeks=2"),
     group=_GROUP,
 )
 async def pause(ctx: Context, args: dict[str, Any]) -> Message:
     """Skip practice rounds for a few weeks; you're back in automatically afterwards."""
     member = ctx.member
+    weeks = _weeks(args["weeks"])
     if member.practice == "out":
         raise UserError("You're not in practice yet. Join with /tiara practice join")
-    weeks = int(args["weeks"])
     member.practice = "paused"
     member.practice_paused_until = ctx.now + timedelta(weeks=weeks)
     member.practice_waiting_since = None
@@ -89,6 +91,25 @@ async def pause(ctx: Context, args: dict[str, Any]) -> Message:
             "Back sooner: /tiara practice join"
         ),
     )
+
+
+_WEEKS = re.compile(r"(\d{1,3})\s*(?:w|wk|wks|week|weeks)?", re.IGNORECASE)
+_WORDS = {"a": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
+
+
+def _weeks(text: str) -> int:
+    """A number of weeks as typed: 2, 2w, 2 weeks, two weeks, a week."""
+    words = text.strip().casefold().split()
+    if words and words[0] in _WORDS and words[1:] in ([], ["week"], ["weeks"]):
+        return _WORDS[words[0]]
+    match = _WEEKS.fullmatch(text.strip())
+    if match is None or not 1 <= int(match.group(1)) <= 12:
+        raise UserError(
+            f"I can pause practice for 1 to 12 weeks; I couldn't read {text[:30]!r}. "
+            "For example: /tiara practice pause 2 weeks",
+            option="weeks",
+        )
+    return int(match.group(1))
 
 
 def _partners(seat: PracticeSeat) -> str:

@@ -261,10 +261,17 @@ async def stop(ctx: Context, args: dict[str, Any]) -> Message:
 @registry.command(
     "landed",
     options=(
-        Option("org", Kind.TEXT, "the organization", required=True, label="Organization"),
+        Option(
+            "org",
+            Kind.TEXT,
+            "the organization",
+            required=True,
+            positional=True,
+            label="Organization",
+        ),
         Option("role", Kind.TEXT, "the position or path", label="Role"),
     ),
-    examples=('/tiara landed org=Acme role="Data analyst"',),
+    examples=('/tiara landed Acme role="Data analyst"', "/tiara landed org=Acme"),
     group="Reminders",
 )
 async def landed(ctx: Context, args: dict[str, Any]) -> Message:

@@ -20,6 +20,7 @@ from bot.commands.common import (
     who,
 )
 from bot.context import Context
+from bot.items import looks_like_item, parse_item
 from bot.nudges import kinds as k
 from bot.nudges.plan import CHECK_BACK_AFTER
 from bot.registry import Kind, Option
@@ -36,7 +37,13 @@ CONTACT = Option(
 )
 ORG = Option("org", Kind.TEXT, "their organization", label="Organization")
 ROLE = Option("role", Kind.TEXT, "their title or role", label="Role")
-ITEM = Option("id", Kind.ITEM, "a short id such as M3 or R2", required=True, positional=True)
+ITEM = Option(
+    "id",
+    Kind.ITEM,
+    "a short id such as M3 or R2, or the contact's name",
+    required=True,
+    positional=True,
+)
 NOTES = Option(
     "notes", Kind.LONGTEXT, "what you learned, advice you got", label="Notes: what you learned"
 )
@@ -130,7 +137,7 @@ def _reply_buttons(request: OutreachRequest) -> tuple[Button, ...]:
 @registry.command(
     "reply",
     options=(
-        Option("contact", Kind.NAME, "who answered", positional=True),
+        Option("contact", Kind.NAME, "who answered, or the request's id", positional=True),
         Option("outcome", Kind.CHOICE, "what they said", required=True, choices=OUTCOMES),
         Option("id", Kind.ITEM, "the request's id, instead of contact="),
         Option("when", Kind.PAST_WHEN, "when they answered (default: now)"),
@@ -151,8 +158,20 @@ async def reply(ctx: Context, args: dict[str, Any]) -> Message:
 
     "scheduled" and "later" mark the request replied; "declined" closes it.
     """
+    typed = args.get("contact", "")
+    if (
+        "id" not in args
+        and looks_like_item(typed)
+        and await ctx.repo.contact_by_name(ctx.member.id, typed) is None
+    ):
+        args["id"] = parse_item(args.pop("contact"))  # `reply R15`: the request's id
     if "id" in args:
-        item = await find_item(ctx, args["id"])
+        item = await find_item(
+            ctx,
+            args["id"],
+            want=OutreachRequest,
+            prefer=lambda r: isinstance(r, OutreachRequest) and r.status == "pending",
+        )
         if not isinstance(item, OutreachRequest):
             raise UserError(f"{label(item)} is a meeting, not a request.")
         settled: list[OutreachRequest] = [item]  # a new answer replaces an earlier one
@@ -370,7 +389,7 @@ def _appended(old: str | None, new: str | None) -> str | None:
 
 async def _fill_in(ctx: Context, args: dict[str, Any]) -> Meeting:
     """Complete a meeting logged ahead of time (the "Log how it went" button)."""
-    item = await find_item(ctx, args["id"])
+    item = await find_item(ctx, args["id"], want=Meeting)
     if not isinstance(item, Meeting):
         raise UserError(f"{label(item)} is a request; log the meeting itself with contact=.")
     if "contact" in args and name_key(args["contact"]) != item.contact.name_key:
@@ -605,7 +624,12 @@ async def delete(ctx: Context, args: dict[str, Any]) -> Message:
 )
 async def thanks(ctx: Context, args: dict[str, Any]) -> Message:
     """Record that you sent the thank-you note for a meeting."""
-    item = await find_item(ctx, args["id"])
+    item = await find_item(
+        ctx,
+        args["id"],
+        want=Meeting,
+        prefer=lambda m: isinstance(m, Meeting) and m.held_at <= ctx.now and m.thanks_at is None,
+    )
     if not isinstance(item, Meeting):
         raise UserError(f"{label(item)} is a request; thank-you notes go with meetings (M...).")
     if item.held_at > ctx.now:

@@ -1,0 +1,64 @@
+"""One way of saying things: ids or unique names, "did you mean" for option values,
+command groups, and paging through reminders."""
+
+from __future__ import annotations
+
+from tests.conftest import Member, everything
+
+
+async def test_reply_takes_a_request_id_positionally(alice: Member) -> None:
+    sent = await alice.ok('request contact="Dana Lee" org=Acme via=email when="yesterday"')
+    rid = sent.title.split()[1]
+    assert rid.startswith("R")
+    answer = await alice.ok(f"reply {rid} outcome=scheduled")
+    assert "Dana Lee replied (scheduled)" in (answer.title or "")
+
+
+async def test_thanks_takes_the_contacts_name(alice: Member) -> None:
+    await alice.ok('log contact="Dana Lee" org=Acme when="1 hour ago"')
+    answer = await alice.ok("thanks Dana Lee")
+    assert "Thank-you to Dana Lee recorded" in (answer.title or "")
+
+
+async def test_a_name_with_several_meetings_lists_them_with_ids(alice: Member) -> None:
+    await alice.ok('log contact="Dana Lee" when="2 days ago"')
+    await alice.ok('log contact="Dana Lee" when="1 day ago"')
+    answer = await alice("show Dana Lee")
+    assert answer.error
+    assert "M1" in answer.text and "M2" in answer.text and "/tiara show M" in answer.text
+    # A thank-you goes to the one still without one.
+    await alice.ok("thanks M1")
+    thanked = await alice.ok("thanks Dana")
+    assert "Thank-you to Dana Lee" in (thanked.title or "")
+    shown = await alice.ok("show M2")
+    assert "thank-you sent" in everything(shown)
+
+
+async def test_prompts_for_a_unique_start_of_a_name(alice: Member) -> None:
+    await alice.ok('contact "Priya Shah" org=Globex')
+    await alice.ok('contact "Sam Ortiz" org=Initech')
+    answer = await alice.ok("prompts for=Priya")
+    assert "for Priya Shah" in (answer.title or "")
+
+
+async def test_an_ambiguous_start_of_a_name_lists_the_candidates(alice: Member) -> None:
+    await alice.ok('contact "Dana Lee" org=Acme')
+    await alice.ok('contact "Dana Wu" org=Globex')
+    answer = await alice("prompts for=Dana")
+    assert answer.error
+    assert "Dana Lee" in answer.text and "Dana Wu" in answer.text
+
+
+async def test_landed_takes_the_organization_positionally(alice: Member) -> None:
+    answer = await alice.ok("landed Acme")
+    assert "Acme" in (answer.title or "")
+
+
+async def test_practice_pause_reads_weeks_as_typed(alice: Member) -> None:
+    await alice.ok("practice join")
+    answer = await alice.ok("practice pause 2 weeks")
+    assert "2 weeks" in (answer.title or "")
+    bad = await alice("practice pause forever")
+    assert bad.error and "practice pause 2 weeks" in bad.text
+    status = await alice.ok("practice status")
+    assert "Paused" in everything(status)
