@@ -545,6 +545,19 @@ async def test_seeds_request_logged_late_gets_only_the_steps_still_relevant(
     assert f"You asked Dana for a conversation {ago} days ago" in arrivals[0].message.text
 
 
+async def test_a_request_logged_late_in_the_day_waits_for_the_next_morning(
+    cohort: Cohort,
+) -> None:
+    """Saving an old request never answers with a DM at once: its one overdue reminder
+    comes at the member's next nudge time."""
+    alice = cohort.member("alice")
+    await alice.ok("settings timezone=UTC")  # 15:00 for her: today's 09:00 has passed
+    await alice.ok('request contact=Dana via=email when="20 days ago"')
+
+    arrivals = await cohort.run_until(utc(2026, 11, 20))
+    assert timeline(arrivals, "alice", "UTC") == [("Thu 19 Nov 09:00", "Follow up with Dana")]
+
+
 # -- 5. quiet hours across midnight -----------------------------------------------------
 
 

@@ -490,13 +490,24 @@ class Planner:
                 (k.MOVE_ON, "move_on", sent_day + timedelta(days=3 * SEEDS_INTERVAL)),
             ]
         timed = [(kind, name, rhythm.at_nudge_time(day)) for kind, name, day in plan]
-        # A request logged late: of the steps already past, only the latest still matters.
+        # A request logged late: of the steps already past, only the latest still matters,
+        # and it comes at the member's next nudge time, not the moment they save it.
         past = [step for step in timed if step[2] <= self.now]
         return {
-            f"{name}:r{request.id}": (kind, self._soon(due))
+            f"{name}:r{request.id}": (
+                kind,
+                self._soon(due) if due > self.now else self._next_nudge(),
+            )
             for kind, name, due in timed
             if due > self.now or (kind, name, due) == past[-1]
         }
+
+    def _next_nudge(self) -> datetime:
+        """The member's next nudge time: today's if it is now or still ahead, else tomorrow's."""
+        today = self.rhythm.at_nudge_time(self.rhythm.local_date(self.now))
+        return self._soon(
+            today if today >= self.now else self.rhythm.next_day_at_nudge_time(self.now)
+        )
 
     async def request_answered(self, request: OutreachRequest, *, met: bool | None = None) -> None:
         """A reply stops every follow-up timer of the request. ``met``: see keep_in_touch."""
