@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -180,6 +181,73 @@ def _timezone(option: Option, text: str, how: _Reading) -> str:
     return zone
 
 
+# Words members use for a choice, mapped to the choice they mean (only offered, never applied).
+_SYNONYMS = {
+    "zoom": "video",
+    "teams": "video",
+    "meet": "video",
+    "google meet": "video",
+    "webex": "video",
+    "skype": "video",
+    "facetime": "video",
+    "videocall": "video",
+    "video call": "video",
+    "online": "video",
+    "call": "phone",
+    "phone call": "phone",
+    "telephone": "phone",
+    "tel": "phone",
+    "in person": "in-person",
+    "inperson": "in-person",
+    "person": "in-person",
+    "coffee": "in-person",
+    "office": "in-person",
+    "f2f": "in-person",
+    "mail": "email",
+    "e-mail": "email",
+    "gmail": "email",
+    "linked in": "linkedin",
+    "li": "linkedin",
+    "dm": "linkedin",
+    "yes": "scheduled",
+    "agreed": "scheduled",
+    "accepted": "scheduled",
+    "meeting": "scheduled",
+    "no": "declined",
+    "decline": "declined",
+    "rejected": "declined",
+    "refused": "declined",
+    "wait": "later",
+    "resource": "resources",
+    "assignment": "assignments",
+    "trend": "trends",
+    "insight": "insights",
+}
+
+
+def _choice_hint(option: Option, text: str, matches: list[str]) -> str:
+    """Why a choice wasn't taken, with the closest one offered (not applied)."""
+    word = " ".join(text.casefold().split())
+    shown = text if len(text) <= 30 else text[:30] + "…"
+    listed = ", ".join(option.choices)
+    if len(matches) > 1:
+        return (
+            f"{shown!r} could be {' or '.join(matches[:4])}; {option.name}= takes one of: "
+            f"{listed}. Type more of it (nothing was saved)."
+        )
+    guess = _SYNONYMS.get(word)
+    if guess not in option.choices:
+        close = difflib.get_close_matches(word, option.choices, n=1, cutoff=0.6)
+        guess = close[0] if close else None
+    if guess is None:
+        return f"{option.name}= takes one of: {listed} (you typed {shown!r}). Nothing was saved."
+    typed = guess if option.positional else f"{option.name}={guess}"
+    return (
+        f"Did you mean {typed}? {option.name}= takes one of: {listed}, and {shown!r} isn't "
+        f"one of them. Type the command again with {typed} (nothing was saved)."
+    )
+
+
 def _name(option: Option, text: str) -> str:
     if any(unicodedata.category(c) == "Cf" for c in text):
         raise UserError(
@@ -213,10 +281,7 @@ def _convert(option: Option, raw: object, how: _Reading) -> Any:
             c for c in option.choices if c.startswith(word)
         ]
         if len(matches) != 1:
-            raise UserError(
-                f"{option.name}= takes one of: {', '.join(option.choices)} "
-                f"(you typed {text[:30]!r})."
-            )
+            raise UserError(_choice_hint(option, text, matches))
         return matches[0]
     if kind in (Kind.WHEN, Kind.PAST_WHEN):
         return _when(option, _check_text(option, text), how)

@@ -62,3 +62,23 @@ async def test_practice_pause_reads_weeks_as_typed(alice: Member) -> None:
     assert bad.error and "practice pause 2 weeks" in bad.text
     status = await alice.ok("practice status")
     assert "Paused" in everything(status)
+
+
+async def test_a_misspelt_choice_gets_a_did_you_mean_and_saves_nothing(alice: Member) -> None:
+    answer = await alice("prompts resourses")
+    assert answer.error and "Did you mean resources?" in answer.text
+    venue = await alice('log contact="Dana Lee" venue=zoom')
+    assert venue.error and "Did you mean venue=video?" in venue.text
+    via = await alice('request contact="Sam Ortiz" via=mail')
+    assert via.error and "Did you mean via=email?" in via.text
+    listing = await alice.ok("meetings")
+    assert listing.title == "No meetings or requests yet"
+    nothing = await alice('log contact="Dana Lee" venue=spaceship')
+    assert nothing.error and "phone, video, in-person" in nothing.text
+    assert "Did you mean" not in nothing.text
+
+
+async def test_a_choice_that_starts_a_value_is_taken(alice: Member) -> None:
+    await alice.ok('request contact="Dana Lee" via=email')
+    answer = await alice.ok('reply "Dana Lee" outcome=schedule')
+    assert "(scheduled)" in (answer.title or "")
