@@ -75,13 +75,22 @@ def persona(rng: random.Random) -> dict[str, str]:
 
 def _questions(card: dict[str, str], rng: random.Random) -> list[str]:
     """One question of each TIARA category, worded for the persona when the bank can."""
-    tailoring = Tailoring(org=card.get("org"), role=card.get("role"), field=card.get("field"))
+    # Asked of the professional: "Is your nonprofit heading...", not "Is a nonprofit...".
+    org = card.get("org")
+    if org:
+        org = "your " + org.removeprefix("a ").removeprefix("an ")
+    tailoring = Tailoring(org=org, role=card.get("role"), field=card.get("field"))
     lines = []
     for name in _ASKED:
         category = bank().categories[name]
         question = rng.choice(category.questions)
         lines.append(f"• {category.title}: {question.render(tailoring)}")
     return lines
+
+
+def _with_article(phrase: str) -> str:
+    """ "An operations manager", "A UX researcher": by the sound, as far as our roles go."""
+    return ("An " if phrase[:1].lower() in "aeio" else "A ") + phrase
 
 
 def _names(names: Sequence[str]) -> str:
@@ -137,7 +146,8 @@ def practice_plan(
             f"minutes together before {_deadline(ends_at, names, zones)}, on a call or in "
             "person.",
             f"How it goes ({PLAN_MINUTES} minutes)\n" + "\n".join(turns),
-            f"The professional to play\nA {role}. Invent the details you need and stay in "
+            f"The professional to play\n{_with_article(role)}. Invent the details you need "
+            "and stay in "
             "character: answer the way a busy but friendly person in that job would.",
             "Questions to practise\n" + "\n".join(_questions(card, rng)),
             "Keep it real: open by saying who you are and why you asked, watch the time, "
