@@ -155,7 +155,14 @@ def parse_command_text(registry: Registry, text: str) -> ParsedText:
         if "=" in word or word[0] in _CLOSERS:
             break
         name_words.append(word)
-    command, used = registry.match(name_words or words[:1])
+    try:
+        command, used = registry.match(name_words or words[:1])
+    except UserError:
+        if name_words and registry.subcommands(name_words[0]):
+            # A group's name (`practice`, `coach`), alone or with a word it doesn't know:
+            # show what the group has.
+            return ParsedText(registry.get(("help",)), {"command": " ".join(name_words[:2])})
+        raise
     rest = stripped
     for _ in range(used):
         rest = rest.lstrip()

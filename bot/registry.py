@@ -212,6 +212,18 @@ class Registry:
                 return self._commands[key], length
         raise UserError(self.unknown_message(words[0] if words else ""))
 
+    def subcommands(self, word: str) -> list[tuple[str, Command]]:
+        """The commands of a group such as ``practice`` (names as typed, with aliases);
+        empty when ``word`` names no group."""
+        folded = word.casefold()
+        found = [(c.name, c) for c in self if len(c.path) > 1 and c.path[0] == folded]
+        found += [
+            (" ".join(alias), self._commands[target])
+            for alias, target in self._aliases.items()
+            if len(alias) > 1 and alias[0] == folded
+        ]
+        return sorted(found, key=lambda pair: pair[0])
+
     def unknown_message(self, word: str) -> str:
         names = sorted({c.path[0] for c in self} | {a[0] for a in self._aliases})
         close = difflib.get_close_matches(word.casefold(), names, n=1, cutoff=0.6)

@@ -82,3 +82,20 @@ async def test_a_choice_that_starts_a_value_is_taken(alice: Member) -> None:
     await alice.ok('request contact="Dana Lee" via=email')
     answer = await alice.ok('reply "Dana Lee" outcome=schedule')
     assert "(scheduled)" in (answer.title or "")
+
+
+async def test_a_group_name_shows_its_subcommands(alice: Member) -> None:
+    bare = await alice.ok("practice")
+    assert "/tiara practice join" in bare.text and "/tiara practice pause" in bare.text
+    for group, sub in (
+        ("practice", "practice now"),
+        ("coach", "coach stats"),
+        ("nudge", "nudge stop"),
+    ):
+        answer = await alice.ok(f"help {group}")
+        assert f"/tiara {sub}" in answer.text, group
+    assert "for coaches only" in (await alice.ok("help coach")).text
+    assert "/tiara nudge done" in (await alice.ok("help nudge")).text
+    wrong = await alice.ok("practice pauze")
+    assert "has no 'pauze'" in wrong.text and "/tiara practice pause" in wrong.text
+    assert "/tiara practice join" in (await alice.ok("help practice join")).title

@@ -42,6 +42,22 @@ def _command_help(command: Command) -> Message:
     return Message(title=f"/tiara {command.name}", text="\n\n".join(parts))
 
 
+def _group_help(ctx: Context, words: list[str]) -> Message:
+    """What a group of commands (practice, coach, nudge) offers."""
+    group = words[0].casefold()
+    found = registry.subcommands(group)
+    lines = [f"• /tiara {name}: {command.summary}" for name, command in found]
+    parts = []
+    if len(words) > 1:
+        shown = words[1] if len(words[1]) <= 30 else words[1][:30] + "…"
+        parts.append(f"`{group}` has no {shown!r}. It has:")
+    parts.append("\n".join(lines))
+    if any(command.coach_only for _, command in found) and not ctx.coach:
+        parts.append("These are for coaches only.")
+    parts.append(f"Details and examples: /tiara help {found[0][0]}")
+    return Message(title=f"/tiara {group}", text="\n\n".join(parts))
+
+
 @registry.command(
     "help",
     options=(Option("command", Kind.TEXT, "a command to explain", positional=True),),
@@ -51,7 +67,13 @@ def _command_help(command: Command) -> Message:
 async def help_command(ctx: Context, args: dict[str, Any]) -> Message:
     """Show what I can do, or explain one command in detail."""
     if "command" in args:
-        command, _ = registry.match(args["command"].split())
+        words = args["command"].split()
+        try:
+            command, _ = registry.match(words)
+        except UserError:
+            if not words or not registry.subcommands(words[0]):
+                raise
+            return _group_help(ctx, words)
         return _command_help(command)
     parts = [
         "I help you run informational interviews: ask, prepare, meet, follow up. "
