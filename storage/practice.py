@@ -130,7 +130,8 @@ class PracticeRepo:
         return (await self.session.scalars(stmt)).all()
 
     async def next_event(self, *, after: datetime, until: datetime) -> datetime | None:
-        """The next round start or round end in (after, until], for the console's clock."""
+        """The next round start, round end or held plan in (after, until], for the
+        console's clock. A plan held for its group's quiet hours waits in its lease."""
         starts = select(func.min(Workspace.next_round_at)).where(
             Workspace.next_round_at > after, Workspace.next_round_at <= until
         )
@@ -139,11 +140,17 @@ class PracticeRepo:
             PracticeRound.ends_at > after,
             PracticeRound.ends_at <= until,
         )
+        held = select(func.min(PracticeGroup.lease_until)).where(
+            PracticeGroup.plan_sent_at.is_(None),
+            PracticeGroup.lease_until > after,
+            PracticeGroup.lease_until <= until,
+        )
         found = [
             v
             for v in (
                 (await self.session.execute(starts)).scalar_one_or_none(),
                 (await self.session.execute(ends)).scalar_one_or_none(),
+                (await self.session.execute(held)).scalar_one_or_none(),
             )
             if v is not None
         ]

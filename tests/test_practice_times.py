@@ -108,3 +108,13 @@ def test_the_check_in_is_on_thursday_even_when_the_round_starts_a_little_late() 
         assert remind < ends
     checkin, _ = round_times(slot + timedelta(seconds=30), slot + timedelta(weeks=2))
     assert (checkin - slot).days == 6  # three sevenths of a fortnight
+
+
+async def test_the_console_clock_stops_at_a_held_plan(
+    world: tuple[Bot, FixedClock, RecordingNotifier],
+) -> None:
+    """:advance jumps from one due moment to the next: a plan held for quiet hours is one."""
+    await _join(world[0], {"ann": "America/New_York", "ben": "America/New_York"})
+    assert await _at(world, FIRST_ROUND) == []  # held until 08:00 in New York
+    bot = world[0]
+    assert await bot.next_due(FIRST_ROUND + timedelta(days=1)) == NY_MORNING
