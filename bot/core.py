@@ -22,7 +22,7 @@ from bot.nudges.plan import Planner
 from bot.parsing import parse_command_text
 from bot.practice.rounds import PracticeRunner
 from bot.registry import Command, Kind, Registry
-from bot.timeutil import resolve_timezone, timezone_names
+from bot.timeutil import default_date_order, resolve_timezone, timezone_names
 from bot.values import Button, ChannelRef, Form, Invocation, Message, UserError, UserRef
 from storage.models import Member
 from storage.practice import PracticeRepo
@@ -418,6 +418,37 @@ class Bot:
             "your timezone: `/tiara settings timezone=America/Chicago` (any city's zone name)."
         )
         return replace(answer, text=f"{answer.text}\n\n{hint}" if answer.text else hint)
+
+    async def check_option(
+        self, user: UserRef, command: tuple[str, ...], name: str, value: str
+    ) -> str | None:
+        """Why ``value`` won't do for option ``name`` of ``command``, or None if it will: a
+        form checks each answer as it is given (in the member's timezone and date order).
+        Saves nothing; a value that needs the member's word (a question) passes, the
+        command asks it."""
+        found = self.registry.get(command)
+        async with self.store.transaction() as session:
+            member = await Repo(session).find_member(user.platform, user.workspace, user.user)
+            tz = (
+                self.default_timezone
+                if member is None
+                else effective_timezone(member, self.default_timezone)
+            )
+            chosen = member.date_order if member is not None else None
+        try:
+            convert_args(
+                found,
+                {name: value},
+                tz=tz,
+                now=self.clock.now(),
+                order=chosen or default_date_order(tz),
+                order_chosen=chosen is not None,
+            )
+        except Question:
+            return None
+        except UserError as err:
+            return err.message if err.option == name else None
+        return None
 
     async def suggest(self, user: UserRef, kind: Kind, typed: str, *, limit: int = 25) -> list[str]:
         """Values the member may mean for an option of ``kind`` as they type ``typed``: their

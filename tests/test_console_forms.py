@@ -2,48 +2,26 @@
 
 from __future__ import annotations
 
-import builtins
 import io
 from pathlib import Path
 
-import pytest
-
 from adapters.console import ConsoleAdapter
 from bot.core import Bot
+from tests.test_console_prompt import ENTER, run_terminal
 
 
-def scripted_input(monkeypatch: pytest.MonkeyPatch, answers: list[str]) -> None:
-    pending = iter(answers)
-
-    def fake_input(prompt: str = "") -> str:
-        try:
-            return next(pending)
-        except StopIteration:
-            raise EOFError from None
-
-    monkeypatch.setattr(builtins, "input", fake_input)
-
-
-async def test_log_the_meeting_button_opens_the_form_prefilled(
-    bot: Bot, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    out = io.StringIO()
-    scripted_input(
-        monkeypatch,
-        [
-            "request contact=Dana Lee via=email",
-            "reply contact=Dana Lee outcome=scheduled",
-            "1",  # "Log the meeting"
-            "",  # keep the pre-filled contact
-            "next Tuesday 3pm",
-            "",
-            "",
-            "",
-        ],
-    )
-    history = tmp_path / "history"
-    await ConsoleAdapter(bot, user="alice", stdout=out, interactive=True, history=history).run()
-    text = out.getvalue()
+async def test_log_the_meeting_button_opens_the_form_prefilled(bot: Bot, tmp_path: Path) -> None:
+    keys = [
+        "request contact=Dana Lee via=email",
+        "reply contact=Dana Lee outcome=scheduled",
+        "1",  # "Log the meeting"
+        "",  # keep the pre-filled contact
+        "next Tuesday 3pm",
+        "",
+        "",
+        "",
+    ]
+    text = await run_terminal(bot, "".join(k + ENTER for k in keys), tmp_path)
     assert "[1] Log the meeting" in text
     assert "Upcoming M2: Dana Lee, Tue 24 Nov 2026, 15:00" in text
 

@@ -7,16 +7,32 @@ import os
 import re
 import sys
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import TextIO
 
+from prompt_toolkit.completion import Completer
+from prompt_toolkit.input import Input
+from prompt_toolkit.output import Output
+
 from adapters.console.notifier import ConsoleNotifier
+from adapters.console.prompt import CommandCompleter, FieldCompleter, Terminal
 from adapters.console.render import render
 from bot.clock import MovableClock
 from bot.core import Bot
+from bot.registry import Kind
 from bot.timeutil import format_when
-from bot.values import Attachment, Button, Form, Invocation, Message, UserError, UserRef
+from bot.values import (
+    Attachment,
+    Button,
+    Form,
+    FormField,
+    Invocation,
+    Message,
+    UserError,
+    UserRef,
+)
 
 __all__ = ["ConsoleAdapter"]
 
@@ -30,6 +46,19 @@ _STEP = re.compile(r"(\d{1,4})\s*(m|min|h|d|w)", re.IGNORECASE)
 _UNITS = {"m": "minutes", "min": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 _MAX_ADVANCE = timedelta(days=3 * 366)
 _MAX_STOPS = 2000
+_CANCELLED = "Cancelled; nothing was saved."
+_NOTHING_TO_CLICK = (
+    "There is nothing to click: no buttons are showing. A number clicks a button only "
+    "right after a reply that shows [1], [2]... Type a command instead, e.g. `followups` "
+    "for your reminders (with buttons) or `help`."
+)
+_PASTED = (
+    "\n(What you pasted was read as one command, not line by line. To keep a block of "
+    "text, paste it at a form's prompt, e.g. type `log` and paste at Notes; or run one "
+    "command at a time.)"
+)
+# A form re-asks a field the command turned down at most this many times.
+_RETRIES = 3
 
 
 def parse_step(text: str) -> timedelta | None:
@@ -48,7 +77,12 @@ def parse_step(text: str) -> timedelta | None:
 
 
 class ConsoleAdapter:
-    """Tiara in a terminal. Interactive with history on a TTY; line by line from a pipe."""
+    """Tiara in a terminal. Interactive on a TTY (prompt_toolkit: paste, history, Tab
+    completion, Ctrl-C); line by line from a pipe.
+
+    ``input`` and ``output`` are prompt_toolkit's (a pipe input in tests); giving an input
+    makes the console interactive.
+    """
 
     def __init__(
         self,
@@ -62,6 +96,8 @@ class ConsoleAdapter:
         history: Path | None = None,
         notifier: ConsoleNotifier | None = None,
         export_dir: Path | None = None,
+        input: Input | None = None,
+        output: Output | None = None,
     ) -> None:
         self.bot = bot
         self.export_dir = export_dir or Path("tiara-exports")
@@ -70,24 +106,36 @@ class ConsoleAdapter:
         self.user = UserRef(PLATFORM, workspace, user)
         self.stdin = stdin or sys.stdin
         self.stdout = stdout or sys.stdout
-        self.interactive = self.stdin.isatty() if interactive is None else interactive
+        if interactive is None:
+            interactive = input is not None or self.stdin.isatty()
+        self.interactive = interactive
         self.color = self.interactive and self.stdout.isatty()
         self._buttons: tuple[Button, ...] = ()
         self.history = (
             history or Path(os.environ.get("TIARA_HISTORY_FILE", "~/.tiara_history")).expanduser()
         )
+        self._terminal = (
+            Terminal(history=self.history, input=input, output=output) if self.interactive else None
+        )
+        self._completer = CommandCompleter(bot.registry, self._suggest)
+
+    async def _suggest(self, kind: Kind, typed: str) -> list[str]:
+        return await self.bot.suggest(self.user, kind, typed)
 
     # -- the loop ------------------------------------------------------------------------
 
     async def run(self) -> None:
         if self.interactive:
-            self._setup_history()
             self._print(
                 f"Tiara console. You are {self.user.user!r} in workspace {self.workspace!r}. "
-                "Type `help` to start, :help for console commands, Ctrl-D to leave."
+                "Type `help` to start (Tab completes), :help for console commands, Ctrl-C "
+                "cancels a line or form, Ctrl-D leaves."
             )
         while True:
-            line = await self._read(f"{self.user.user}> ")
+            try:
+                line = await self._read(f"{self.user.user}> ", completer=self._completer)
+            except KeyboardInterrupt:
+                continue  # Ctrl-C drops the line being typed
             if line is None:
                 break
             if not self.interactive and line.strip():
@@ -95,8 +143,6 @@ class ConsoleAdapter:
             if not await self.handle_line(line):
                 break
             await self._deliver()
-        if self.interactive:
-            self._save_history()
 
     async def handle_line(self, line: str) -> bool:
         """Handle one line; return False when the member asked to quit."""
@@ -105,7 +151,10 @@ class ConsoleAdapter:
             return True
         if text.startswith(":"):
             return await self._meta(text)
-        if text.isdigit() and self._buttons:
+        if text.isdigit() and not self._buttons:
+            self._print(_NOTHING_TO_CLICK)
+            return True
+        if text.isdigit():
             index = int(text)
             if not 1 <= index <= len(self._buttons):
                 self._print(f"Choose a number between 1 and {len(self._buttons)}.")
@@ -113,13 +162,26 @@ class ConsoleAdapter:
             await self._click(self._buttons[index - 1])
             return True
         try:
-            filled = await self._fill_form(self.bot.parse(text, self.user))
+            invocation = self.bot.parse(text, self.user)
         except UserError as err:
-            self._show(Message(text=err.message, error=True))
+            self._show(self._pasted(text, Message(text=err.message, error=True)))
             return True
+        try:
+            filled = await self._fill_form(invocation)
+        except KeyboardInterrupt:
+            filled = None
+            self._print(_CANCELLED)
         if filled is not None:
-            self._show(await self._dispatch(filled))
+            self._show(self._pasted(text, await self._dispatch(filled)))
         return True
+
+    @staticmethod
+    def _pasted(text: str, answer: Message) -> Message:
+        """A mistake in a pasted block of lines says it was read as one command (never run
+        line by line)."""
+        if "\n" not in text or not answer.error:
+            return answer
+        return replace(answer, text=answer.text + _PASTED)
 
     async def _click(self, button: Button) -> None:
         invocation = button.invocation(self.user)
@@ -136,20 +198,36 @@ class ConsoleAdapter:
                 )
             )
             return
-        values = await self._ask_form(command.form, defaults=button.args)
-        if values is None:
-            self._show(Message(text="Cancelled; nothing was saved."))
-            return
-        self._show(await self.bot.dispatch(invocation.with_args(values)))
+        self._show(await self._submit(invocation, command.form, defaults=button.args))
 
     async def _dispatch(self, invocation: Invocation) -> Message:
         form = self.bot.form_for(invocation)
         if form is not None and self.interactive:
-            values = await self._ask_form(form)
-            if values is None:
-                return Message(text="Cancelled; nothing was saved.")
-            invocation = invocation.with_args(values)
+            return await self._submit(invocation, form)
         return await self.bot.dispatch(invocation)
+
+    async def _submit(
+        self, invocation: Invocation, form: Form, *, defaults: Mapping[str, object] | None = None
+    ) -> Message:
+        """Ask the form, then run the command; a field the command turns down is asked
+        again (the other answers are kept)."""
+        values = await self._ask_form(invocation.command, form, defaults=defaults)
+        if values is None:
+            return Message(text=_CANCELLED)
+        fields = {f.name: f for f in form.fields}
+        for _ in range(_RETRIES):
+            answer = await self.bot.dispatch(invocation.with_args(values))
+            field = fields.get(answer.error_option or "") if answer.error else None
+            if field is None:
+                return answer
+            self._print(f"  {answer.text}")
+            again = await self._ask_form(
+                invocation.command, Form(form.title, (field,)), defaults=values, intro=False
+            )
+            if again is None:
+                return Message(text=_CANCELLED)
+            values = again
+        return await self.bot.dispatch(invocation.with_args(values))
 
     async def _fill_form(self, invocation: Invocation) -> Invocation | None:
         """Interactively, ask for required values that were not typed inline."""
@@ -159,33 +237,66 @@ class ConsoleAdapter:
         missing = [f for f in command.form.fields if f.required and f.name not in invocation.args]
         if not missing:
             return invocation
-        values = await self._ask_form(Form(command.form.title, tuple(missing)))
+        values = await self._ask_form(
+            invocation.command, Form(command.form.title, tuple(missing)), defaults=invocation.args
+        )
         if values is None:
-            self._print("Cancelled; nothing was saved.")
+            self._print(_CANCELLED)
             return None
         return invocation.with_args(values)
 
     async def _ask_form(
-        self, form: Form, *, defaults: Mapping[str, object] | None = None
+        self,
+        command: tuple[str, ...],
+        form: Form,
+        *,
+        defaults: Mapping[str, object] | None = None,
+        intro: bool = True,
     ) -> dict[str, object] | None:
-        """Ask each field in turn; Enter keeps the default or skips an optional field."""
+        """Ask each field in turn, checking each answer as it is given (a bad one is asked
+        again, the others are kept); Enter keeps the default or skips an optional field.
+        None when the member cancels (Ctrl-C or Ctrl-D)."""
         defaults = defaults or {}
-        self._print(f"{form.title} (Enter skips an optional field, Ctrl-D cancels)")
+        if intro:
+            self._print(f"{form.title} (Enter skips an optional field, Ctrl-C cancels)")
         values: dict[str, object] = dict(defaults)
         for field in form.fields:
-            default = defaults.get(field.name)
-            hint = f" [{default}]" if default is not None else ""
-            suffix = " (required)" if field.required and default is None else ""
-            while True:
-                answer = await self._read(f"  {field.label}{suffix}{hint}: ")
-                if answer is None:
-                    return None
-                if answer.strip() or not field.required or default is not None:
-                    break
-                self._print(f"  {field.label} is required.")
+            try:
+                answer = await self._ask_field(command, field, defaults.get(field.name))
+            except KeyboardInterrupt:
+                return None
+            if answer is None:
+                return None
             if answer.strip():
                 values[field.name] = answer
         return values
+
+    async def _ask_field(
+        self, command: tuple[str, ...], field: FormField, default: object
+    ) -> str | None:
+        """One field's answer ("" to keep the default or skip it), checked by the bot."""
+        hint = f" [{default}]" if default is not None else ""
+        suffix = " (required)" if field.required and default is None else ""
+        more = " (Esc Enter: new line)" if field.multiline else ""
+        option = self.bot.registry.get(command).option(field.name)
+        completer: Completer | None = (
+            FieldCompleter(option, self._suggest) if option is not None else None
+        )
+        while True:
+            answer = await self._read(
+                f"  {field.label}{suffix}{hint}{more}: ", completer=completer, form=True
+            )
+            if answer is None:
+                return None
+            if not answer.strip():
+                if not field.required or default is not None:
+                    return answer
+                self._print(f"  {field.label} is required.")
+                continue
+            problem = await self.bot.check_option(self.user, command, field.name, answer)
+            if problem is None:
+                return answer
+            self._print(f"  {problem} Try again, or Ctrl-C to cancel.")
 
     async def _meta(self, text: str) -> bool:
         word, _, rest = text[1:].partition(" ")
@@ -293,30 +404,15 @@ class ConsoleAdapter:
         self.stdout.write(text + "\n")
         self.stdout.flush()
 
-    async def _read(self, prompt: str) -> str | None:
-        if self.interactive:
-            try:
-                return await asyncio.to_thread(input, prompt)
-            except EOFError:
+    async def _read(
+        self, prompt: str, *, completer: Completer | None = None, form: bool = False
+    ) -> str | None:
+        """One input: a line from a pipe, or an answer typed or pasted on the terminal
+        (None at the end: Ctrl-D; Ctrl-C raises ``KeyboardInterrupt``)."""
+        if self._terminal is not None:
+            answer = await self._terminal.read(prompt, completer=completer, form=form)
+            if answer is None:
                 self._print("")
-                return None
+            return answer
         line = await asyncio.to_thread(self.stdin.readline)
         return line.rstrip("\n") if line else None
-
-    def _setup_history(self) -> None:
-        try:
-            import readline
-
-            if self.history.exists():
-                readline.read_history_file(self.history)
-            readline.set_history_length(1000)
-        except (ImportError, OSError):
-            pass
-
-    def _save_history(self) -> None:
-        try:
-            import readline
-
-            readline.write_history_file(self.history)
-        except (ImportError, OSError):
-            pass
