@@ -99,3 +99,27 @@ async def test_a_group_name_shows_its_subcommands(alice: Member) -> None:
     wrong = await alice.ok("practice pauze")
     assert "has no 'pauze'" in wrong.text and "/tiara practice pause" in wrong.text
     assert "/tiara practice join" in (await alice.ok("help practice join")).title
+
+
+async def test_followups_pages_through_every_reminder_with_buttons(alice: Member) -> None:
+    for n in range(5):
+        await alice.ok(f'request contact="Person {n}" via=email')
+    page = await alice.ok("followups")
+    assert "page 1 of" in (page.title or "")
+    seen: list[str] = []
+    while True:
+        ids = [b.label.removeprefix("Done ") for b in page.buttons if b.label.startswith("Done")]
+        assert 0 < len(ids) <= 10
+        assert all(f"Snooze {i}" in [b.label for b in page.buttons] for i in ids)
+        assert all(i in page.text for i in ids)
+        seen += ids
+        if not any(b.label == "More" for b in page.buttons):
+            break
+        assert "more: /tiara followups page=" in page.text
+        page = await alice.click("More", page)
+    assert len(seen) == len(set(seen)) > 10  # every reminder, each once
+    done = await alice.click(f"Done {seen[-1]}", page)
+    assert not done.error
+    too_far = await alice("followups page=9")
+    assert too_far.error and "/tiara followups" in too_far.text
+    assert (await alice("followups page=two")).error

@@ -14,8 +14,8 @@ from bot.values import Button, Field, Message, UserError
 from storage.models import Landing, Nudge, changed_by_member
 
 _ID = Option("id", Kind.NUDGE, "a reminder's id, such as N4", required=True, positional=True)
-_SHOWN = 15
-_WITH_BUTTONS = 5
+_PAGE = 10  # reminders on a page of `followups`, each with two buttons (platforms allow 25)
+_RECENT = 50  # sent in the last week, still waiting for the member
 
 
 async def _find(ctx: Context, seq: int) -> Nudge:
@@ -47,28 +47,39 @@ def _expired(ctx: Context, nudge: Nudge) -> bool:
 
 @registry.command(
     "followups",
-    examples=("/tiara followups",),
+    options=(
+        Option("page", Kind.TEXT, "which page of the list (default: the first)", max_length=6),
+    ),
+    examples=("/tiara followups", "/tiara followups page=2"),
     group="Reminders",
     aliases=("reminders", "nudges"),
 )
 async def followups(ctx: Context, args: dict[str, Any]) -> Message:
-    """List the reminders I'll send you, and the ones waiting for you to act on."""
+    """List the reminders I'll send you, and the ones waiting for you to act on.
+
+    Each page shows up to 10, each with its buttons; "More" shows the next page.
+    """
     member = ctx.member
+    page_text = str(args.get("page", "1")).strip()
+    if not page_text.isdigit() or int(page_text) < 1:
+        raise UserError(
+            f"page= takes a page number, like page=2 (you typed {page_text[:10]!r}).",
+            option="page",
+        )
+    page = int(page_text)
     # Stopped kinds won't be sent, and a reminder whose moment has passed expires
     # quietly: neither is listed.
     wanted = _wanted_kinds(ctx)
     muted = len(wanted) < len(_ALL_KINDS)
     pending = [
         n
-        for n in await ctx.repo.pending_nudges(
-            member.id, kinds=wanted if muted else (), limit=_SHOWN
-        )
+        for n in await ctx.repo.pending_nudges(member.id, kinds=wanted if muted else ())
         if not _expired(ctx, n)
     ]
     recent = [
         n
         for n in await ctx.repo.recently_sent_nudges(
-            member.id, since=ctx.now - timedelta(days=7), limit=5
+            member.id, since=ctx.now - timedelta(days=7), limit=_RECENT
         )
         if n.kind in wanted and not _expired(ctx, n)
     ]
@@ -91,30 +102,38 @@ async def followups(ctx: Context, args: dict[str, Any]) -> Message:
                 ]
             ),
         )
-    sections = list(notes)
-    if recent:
-        sections.append("Sent, waiting for you\n" + "\n".join(f"• {_line(ctx, n)}" for n in recent))
-    if pending:
-        # Fewer than the page holds: that is all of them, no need to count.
-        total = len(pending)
-        if total == _SHOWN:
-            total = (
-                len(await ctx.repo.pending_nudges(member.id, kinds=wanted))
-                if muted
-                else await ctx.repo.count_pending_nudges(member.id)
-            )
-        more = f"\n…and {total - len(pending)} more" if total > len(pending) else ""
-        sections.append("Coming up\n" + "\n".join(f"• {_line(ctx, n)}" for n in pending) + more)
-    example = nudge_label([*pending, *recent][0])
-    sections.append(f'Move one: /tiara snooze {example} when="Monday 9am"')
+    listed = [*recent, *pending]
+    pages = (len(listed) + _PAGE - 1) // _PAGE
+    if page > pages:
+        raise UserError(
+            f"There {'is' if pages == 1 else 'are'} only {pages} "
+            f"{'page' if pages == 1 else 'pages'} of reminders. See the first: /tiara followups",
+            option="page",
+        )
+    shown = listed[(page - 1) * _PAGE : page * _PAGE]
+    sections = list(notes) if page == 1 else []
+    for heading, group in (("Sent, waiting for you", recent), ("Coming up", pending)):
+        here = [n for n in shown if any(n is g for g in group)]
+        if here:
+            sections.append(heading + "\n" + "\n".join(f"• {_line(ctx, n)}" for n in here))
+    sections.append(f'Move one: /tiara snooze {nudge_label(shown[0])} when="Monday 9am"')
     buttons: list[Button] = []
-    for nudge in [*recent, *pending][:_WITH_BUTTONS]:
+    for nudge in shown:
         ref = {"id": nudge_label(nudge)}
         buttons.append(Button(f"Done {nudge_label(nudge)}", ("done",), ref))
         buttons.append(
             Button(f"Snooze {nudge_label(nudge)}", ("snooze",), {**ref, "when": "in 24 hours"})
         )
-    return Message(title="Your reminders", text="\n\n".join(sections), buttons=tuple(buttons))
+    title = "Your reminders"
+    if pages > 1:
+        title += f" (page {page} of {pages})"
+        rest = len(listed) - page * _PAGE
+        if rest > 0:
+            sections.append(f"{rest} more: /tiara followups page={page + 1}")
+            buttons.append(Button("More", ("followups",), {"page": str(page + 1)}, "primary"))
+        else:
+            buttons.append(Button("Back to the first page", ("followups",), {}))
+    return Message(title=title, text="\n\n".join(sections), buttons=tuple(buttons))
 
 
 @registry.command(
