@@ -9,7 +9,7 @@ import socket
 import sys
 from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import typer
 
@@ -74,13 +74,31 @@ def _database_failure(settings: Settings, err: Exception) -> typer.Exit:
     return typer.Exit(2)
 
 
-async def _console(settings: Settings, user: str, workspace: str) -> None:
+async def _console(
+    settings: Settings,
+    user: str,
+    workspace: str,
+    *,
+    stdin: TextIO | None = None,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+) -> None:
     from adapters.console import ConsoleAdapter, ConsoleNotifier
+    from adapters.console.state import (
+        ConsoleState,
+        configure_console_logging,
+        console_log_path,
+        state_path,
+    )
     from bot.app import build_app, configure_logging, tune_gc
     from bot.clock import OffsetClock
     from bot.scheduler import TickScheduler
 
+    url = settings.database_url.get_secret_value()
+    # The console shows the conversation only: the log goes to a file (warnings also to
+    # stderr), with bot.logsafe's guard installed by configure_logging as everywhere.
     configure_logging(settings)
+    configure_console_logging(settings.log_level_number, console_log_path(url))
     clock = OffsetClock()
     notifier = ConsoleNotifier(clock)
     try:
@@ -94,7 +112,21 @@ async def _console(settings: Settings, user: str, workspace: str) -> None:
         workspace=workspace,
         notifier=notifier,
         export_dir=Path(settings.export_dir),
+        stdin=stdin,
+        stdout=stdout,
     )
+    # The moved clock and the DMs waiting for others are kept beside the database.
+    state = ConsoleState(state_path(url), clock, notifier)
+    # Notices go to the terminal interactively; piped, to stderr (stdout stays the
+    # conversation, as a script expects).
+    notices = (stdout or sys.stdout) if adapter.interactive else (stderr or sys.stderr)
+
+    def say(text: str | None) -> None:
+        if text:
+            notices.write(text + "\n")
+            notices.flush()
+
+    say(state.load())
     # Interactively the bot runs as it would in a workspace, sending nudges as they fall
     # due; a piped script stays deterministic and sends them after each line instead.
     scheduler = TickScheduler(app.bot, interval_seconds=settings.tick_seconds)
@@ -104,6 +136,7 @@ async def _console(settings: Settings, user: str, workspace: str) -> None:
         await adapter.run()
     finally:
         scheduler.shutdown()
+        say(state.save())
         await app.close()
 
 
@@ -113,7 +146,10 @@ def console(
     workspace: str = typer.Option("local", "--workspace", "-w", help="The workspace name."),
 ) -> None:
     """Talk to Tiara in this terminal (no Slack or Discord account needed)."""
-    asyncio.run(_console(_settings(), user or _default_user(), workspace))
+    try:
+        asyncio.run(_console(_settings(), user or _default_user(), workspace))
+    except KeyboardInterrupt:  # Ctrl-C while a command ran: leave quietly, state kept
+        typer.echo("")
 
 
 _PLATFORMS = typer.Argument(

@@ -300,3 +300,100 @@ def test_tiara_console_as_coach_and_student_uses_the_coach_and_export_settings(
     # What the coach saw holds none of alice's notes. (Her own DMs may: one falling due
     # while the coach talks, on the real clock, is shown to her when she is back.)
     assert "Data teams" not in out.split("coach> coach stats")[1].split("coach> :user alice")[0]
+
+
+def _console_env(tmp_path: Path) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("TIARA_") and k not in ("SLACK_BOT_TOKEN", "DISCORD_TOKEN")
+    }
+    env["TIARA_DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path / 't.db'}"
+    env["TIARA_HISTORY_FILE"] = str(tmp_path / "history")
+    return env
+
+
+def test_info_logs_go_to_a_file_not_into_the_conversation(tmp_path: Path) -> None:
+    # The console as `tiara console` sets it up, then INFO lines as the practice rounds
+    # and matplotlib write them: they land in the log file beside the database, and only
+    # a warning reaches the terminal.
+    script = (
+        "import asyncio, io, logging\n"
+        "from bot import cli\n"
+        "asyncio.run(cli._console(cli._settings(), 'alice', 'local',"
+        " stdin=io.StringIO('meetings\\n')))\n"
+        "logging.getLogger('bot.practice.rounds').info('practice: a round')\n"
+        "logging.getLogger('matplotlib.font_manager').info('generated new fontManager')\n"
+        "logging.getLogger('bot.core').warning('something to look at')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=_console_env(tmp_path),
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    terminal = result.stdout + result.stderr
+    assert "No meetings or requests yet" in result.stdout
+    assert "practice: a round" not in terminal
+    assert "fontManager" not in terminal
+    assert "something to look at" in result.stderr  # warnings still show
+    log = (tmp_path / "tiara-console.log").read_text(encoding="utf-8")
+    assert "INFO bot.practice.rounds: practice: a round" in log
+    # The bot.logsafe guard still holds: another library's message is withheld.
+    assert "INFO matplotlib.font_manager: (message withheld: 25 characters)" in log
+    assert "WARNING bot.core: something to look at" in log
+
+
+async def test_quit_keeps_the_moved_clock_and_the_dms_waiting_for_others(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import logging
+
+    from bot.cli import _console
+    from bot.config import Settings
+
+    for key, value in _console_env(tmp_path).items():
+        if key.startswith("TIARA_"):
+            monkeypatch.setenv(key, value)
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+
+    async def session(script: str) -> tuple[str, str]:
+        out, err = io.StringIO(), io.StringIO()
+        settings = Settings(_env_file=None)  # type: ignore[call-arg]
+        await _console(
+            settings, "alice", "local", stdin=io.StringIO(script), stdout=out, stderr=err
+        )
+        return out.getvalue(), err.getvalue()
+
+    try:
+        first, first_notes = await session(
+            ':user bob\nlog contact="Dana Lee" when=now\n:user alice\n:advance 2d\n:quit\n'
+        )
+        second, second_notes = await session(":now\n:user bob\n")
+    finally:
+        for handler in root.handlers:
+            if handler not in handlers:
+                handler.close()
+        root.handlers[:] = handlers
+        root.setLevel(level)
+
+    assert "DMs waiting for others: bob" in first
+    state = tmp_path / "t.db.console.json"
+    assert f"Kept for next time in {state}: the clock (2d ahead); DMs waiting for bob" in (
+        first_notes
+    )
+    assert "Delete that file to go back to the real time." in first_notes
+    assert "From last time" in second_notes and "the clock is 2d ahead" in second_notes
+    # The clock is where alice left it: two days ahead of the real one.
+    from datetime import UTC, datetime, timedelta
+
+    ahead = (datetime.now(UTC) + timedelta(days=2)).strftime("%Y-%m-%d")
+    assert f"; {ahead} " in second.split("alice> :now")[1]
+    # Bob reads the DM that came while alice moved the clock.
+    assert "── DM from Tiara" in second.split("bob> ")[0].split(":user bob")[1]
+    assert "Dana Lee" in second.split(":user bob")[1]

@@ -46,6 +46,21 @@ class ConsoleNotifier:
         """The DMs waiting for ``user``, oldest first; they are removed from the outbox."""
         return self._outbox.pop(user, [])
 
+    def pending(self) -> tuple[list[tuple[UserRef, Delivered]], list[tuple[ChannelRef, Delivered]]]:
+        """Every DM and channel post not shown yet, oldest first (to keep when leaving)."""
+        dms = [(user, item) for user, items in self._outbox.items() for item in items]
+        return sorted(dms, key=lambda pair: pair[1].at), list(self._posts)
+
+    def restore(
+        self,
+        dms: Sequence[tuple[UserRef, Delivered]],
+        posts: Sequence[tuple[ChannelRef, Delivered]] = (),
+    ) -> None:
+        """Put back what :meth:`pending` returned in an earlier session."""
+        for user, item in dms:
+            self._outbox[user].append(item)
+        self._posts.extend(posts)
+
     def waiting(self) -> dict[str, int]:
         """How many DMs wait for each member (by user id)."""
         return {user.user: len(items) for user, items in self._outbox.items() if items}
