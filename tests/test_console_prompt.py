@@ -59,6 +59,12 @@ class Live:
         assert terminal is not None
         return terminal.session.default_buffer.text
 
+    def answer(self) -> str:
+        """The answer being edited at a form's prompt now."""
+        terminal = self.adapter._terminal
+        assert terminal is not None
+        return terminal._forms.default_buffer.text
+
     async def until(self, done: Callable[[], bool]) -> None:
         """Let the console run until ``done()`` (a bound, not a wait: fails after 10 s)."""
         async with asyncio.timeout(10):
@@ -265,6 +271,6 @@ async def test_tab_completes_the_members_own_contact_names(bot: Bot, tmp_path: P
         live.pipe.send_text("log" + ENTER)
         await live.until(lambda: "Log a conversation" in live.out.getvalue())
         live.pipe.send_text("Sa" + TAB)
-        await live.until(lambda: live.adapter._terminal._forms.default_buffer.text == "Sam Ortiz")  # type: ignore[union-attr]
+        await live.until(lambda: live.answer() == "Sam Ortiz")
         live.pipe.send_text(CTRL_C)
         await live.until(lambda: "Cancelled; nothing was saved." in live.out.getvalue())
