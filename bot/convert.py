@@ -320,7 +320,8 @@ def convert_args(
 ) -> dict[str, Any]:
     """Check every value against the command's options; return typed values.
 
-    Empty values count as not given. Raises ``UserError`` naming what to type instead, or
+    Empty values count as not given (for a command that ``clears``, they are None).
+    Raises ``UserError`` naming what to type instead, or
     :class:`Question` when a value needs the member's word first (a date that reads two
     ways or is far off, a timezone abbreviation). ``order`` is how the member writes dates
     in digits; ``order_chosen`` says they set it (else it comes from their timezone).
@@ -334,6 +335,8 @@ def convert_args(
         if option is None:
             raise UserError(f"`/tiara {command.name}` has no option {key}=. {_usage(command)}")
         if raw is None or (isinstance(raw, str) and not raw.strip()):
+            if command.clears and isinstance(raw, str) and not option.positional:
+                args[key] = None  # typed empty on purpose: clear it
             continue
         try:
             how = _Reading(
@@ -345,7 +348,7 @@ def convert_args(
         except UserError as err:
             raise UserError(err.message, option=err.option or key) from None
     for option in command.options:
-        if option.required and option.name not in args:
+        if option.required and args.get(option.name) is None:
             raise UserError(
                 f"`/tiara {command.name}` needs {option.name}= ({option.help}). {_usage(command)}",
                 option=option.name,

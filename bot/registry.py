@@ -102,6 +102,7 @@ class Command:
     group: str = "Tracker"
     aliases: tuple[str, ...] = ()
     coach_only: bool = False
+    clears: bool = False  # an option given empty (notes=) clears that field
 
     @property
     def name(self) -> str:
@@ -157,12 +158,14 @@ class Registry:
         group: str = "Tracker",
         aliases: Sequence[str] = (),
         coach_only: bool = False,
+        clears: bool = False,
     ) -> Callable[[Handler], Handler]:
         """Register the decorated coroutine as ``/tiara <path>``.
 
         ``form`` is ``(title, option names)``: the fields a modal or prompt asks for when
         the command arrives without values. A ``coach_only`` command answers anyone else
-        that it is for coaches, and runs nothing.
+        that it is for coaches, and runs nothing. With ``clears``, an option given with
+        no value (``notes=``) reaches the handler as ``None``: clear that field.
         """
 
         def decorate(handler: Handler) -> Handler:
@@ -181,6 +184,7 @@ class Registry:
                 group=group,
                 aliases=tuple(aliases),
                 coach_only=coach_only,
+                clears=clears,
             )
             if cmd.path in self._commands:
                 raise ValueError(f"command {cmd.name!r} registered twice")

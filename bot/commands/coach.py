@@ -347,7 +347,10 @@ async def export(ctx: Context, args: dict[str, Any]) -> Message:
 
 @registry.command(
     "forget-me",
-    options=(Option("confirm", Kind.BOOL, "yes to erase", hidden=True),),
+    options=(
+        Option("confirm", Kind.BOOL, "yes to erase", hidden=True),
+        Option("cancel", Kind.BOOL, "keep everything after all", hidden=True),
+    ),
     examples=("/tiara forget-me",),
     group="You",
 )
@@ -355,6 +358,8 @@ async def forget_me(ctx: Context, args: dict[str, Any]) -> Message:
     """Erase everything Tiara knows about you, after you confirm."""
     member = ctx.member
     repo = CoachRepo(ctx.repo.session)
+    if args.get("cancel"):
+        return Message(title="Nothing was erased", text="Everything you saved is still here.")
     if not args.get("confirm"):
         meetings = sum(await ctx.repo.count_meetings(member.id, ctx.now))
         contacts = len(await ctx.repo.contact_names(member.id))
@@ -370,6 +375,7 @@ async def forget_me(ctx: Context, args: dict[str, Any]) -> Message:
             buttons=(
                 Button("Erase everything", ("forget-me",), {"confirm": True}, style="danger"),
                 Button("Export my data first", ("export",)),
+                Button("Cancel", ("forget-me",), {"cancel": True}),
             ),
         )
     ws = member.workspace

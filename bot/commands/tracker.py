@@ -519,8 +519,9 @@ async def show(ctx: Context, args: dict[str, Any]) -> Message:
     )
 
 
-_MEETING_EDITS = {"when", "venue", "notes", "followups", "org", "role"}
-_REQUEST_EDITS = {"when", "via"}
+_MEETING_EDITS = {"when", "venue", "notes", "followups", "org", "role", "contact", "referrals"}
+_REQUEST_EDITS = {"when", "via", "contact"}
+_NEEDED = {"when", "contact", "via"}  # can be changed, never emptied
 
 
 @registry.command(
@@ -534,13 +535,28 @@ _REQUEST_EDITS = {"when", "via"}
         Option("org", Kind.TEXT, "the contact's organization (meetings)"),
         Option("role", Kind.TEXT, "the contact's title or role (meetings)"),
         Option("via", Kind.CHOICE, "how you asked (requests)", choices=VIAS),
+        Option("contact", Kind.NAME, "move it to another contact"),
+        Option(
+            "referrals",
+            Kind.NAMES,
+            "everyone they suggested, comma-separated; it replaces the list (meetings)",
+        ),
     ),
-    examples=('/tiara edit M3 notes="They suggested the SQL course"', "/tiara edit R2 via=phone"),
+    examples=(
+        '/tiara edit M3 notes="They suggested the SQL course"',
+        "/tiara edit R2 via=phone",
+        "/tiara edit M3 notes=",
+        '/tiara edit M3 contact="Dana Lee" referrals="Sam Ortiz, Ann Wu"',
+    ),
+    clears=True,
 )
 async def edit(ctx: Context, args: dict[str, Any]) -> Message:
-    """Change a meeting's when, venue, notes, followups, org or role, or a request's when or via.
+    """Change a meeting's when, venue, notes, followups, org, role, contact or referrals,
+    or a request's when, via or contact.
 
-    A new value replaces the old one.
+    A new value replaces the old one; an empty one (notes=) clears it. contact= moves the
+    meeting or request to another contact; referrals= replaces who they suggested.
+    Recorded facts, such as a thank-you sent, stay.
     """
     item = await find_item(ctx, args["id"])
     changes = {k: v for k, v in args.items() if k != "id"}
@@ -557,43 +573,118 @@ async def edit(ctx: Context, args: dict[str, Any]) -> Message:
             f"{label(item)} has no {', '.join(wrong)} to change. You can change: "
             f"{', '.join(sorted(allowed))}."
         )
+    emptied = sorted(k for k, v in changes.items() if v is None and k in _NEEDED)
+    if emptied:
+        raise UserError(
+            f"{', '.join(f'{k}=' for k in emptied)} can be changed but not left empty; give "
+            f"a new value, e.g. /tiara edit {label(item)} {emptied[0]}=..."
+        )
+    before = item.contact
+    if "contact" in changes:
+        if name_key(changes["contact"]) == before.name_key:
+            del changes["contact"]
+        else:
+            item.contact, _ = await upsert_contact(ctx, changes["contact"])
     if isinstance(item, Meeting):
-        if "when" in changes:
-            item.held_at = changes["when"]
-        for key in ("venue", "notes", "followups"):
-            if key in changes:
-                setattr(item, key, changes[key])
-        if "org" in changes:
-            item.contact.organization = changes["org"]
-        if "role" in changes:
-            item.contact.title = changes["role"]
-        item.updated_at = ctx.now
-        if "when" in changes:
-            await ctx.nudges.meeting_changed(item)
-        if item.held_at <= ctx.now and ("notes" in changes or "followups" in changes):
-            await ctx.nudges.meeting_logged_after_the_fact(item)
+        await _edit_meeting(ctx, item, changes)
     else:
         if "when" in changes:
             if changes["when"] > ctx.now:
                 raise UserError("A request's when= can't be in the future.")
             item.sent_at = changes["when"]
-            if item.status == "pending":
-                await ctx.nudges.request_sent(item)
         if "via" in changes:
             item.via = changes["via"]
+        if item.status == "pending" and ("when" in changes or "contact" in changes):
+            await ctx.repo.flush()
+            await ctx.nudges.request_sent(item)
+    if "contact" in changes:
+        await ctx.repo.flush()
+        await ctx.nudges.keep_in_touch(before)  # met them still? else no keep-in-touch
+    cleared = sorted(k for k, v in changes.items() if v is None)
+    changed = sorted(k for k, v in changes.items() if v is not None)
+    said = []
+    if changed:
+        said.append("Changed: " + ", ".join(changed) + ".")
+    if cleared:
+        said.append("Cleared: " + ", ".join(cleared) + ".")
+    if "contact" in changes:
+        said.append(f"It's now with {item.contact.name}.")
     return Message(
         title=f"Updated {label(item)}",
-        text="Changed: " + ", ".join(sorted(changes)) + f". See it: /tiara show {label(item)}",
+        text=" ".join(said) + f" See it: /tiara show {label(item)}",
     )
+
+
+async def _edit_meeting(ctx: Context, item: Meeting, changes: dict[str, Any]) -> None:
+    thanked = item.thanks_at
+    if "when" in changes:
+        item.held_at = changes["when"]
+    for key in ("venue", "notes", "followups"):
+        if key in changes:
+            setattr(item, key, changes[key])
+    if "org" in changes:
+        item.contact.organization = changes["org"]
+    if "role" in changes:
+        item.contact.title = changes["role"]
+    item.updated_at = ctx.now
+    if "referrals" in changes:
+        await _set_referrals(ctx, item, changes["referrals"] or [])
+    if "when" in changes or "contact" in changes:
+        await ctx.repo.flush()
+        await ctx.nudges.meeting_changed(item)
+        if thanked is not None and item.thanks_at is None:
+            # A recorded thank-you is a fact: moving the meeting doesn't undo it.
+            item.thanks_at = thanked
+            await ctx.nudges.cancel((k.THANKS, k.THANKS_LAST), meeting=item)
+    if item.held_at <= ctx.now and ("notes" in changes or "followups" in changes):
+        await ctx.nudges.meeting_logged_after_the_fact(item)
+
+
+async def _set_referrals(ctx: Context, meeting: Meeting, names: list[str]) -> None:
+    """Make ``names`` exactly the people the meeting's contact referred."""
+    source = meeting.contact
+    keys = {name_key(n) for n in names}
+    if source.name_key in keys:
+        raise UserError(f"{source.name} can't be their own referral; check referrals=.")
+    for old in await ctx.repo.referrals_of(ctx.member.id, source.id):
+        if old.name_key not in keys:
+            old.referred_by_id = None
+            old.updated_at = ctx.now
+    await ctx.repo.flush()
+    for name in names:
+        referral, created = await upsert_contact(ctx, name)
+        referral.referred_by_id = source.id
+        if created:
+            await ctx.nudges.referral_received(referral, meeting)
 
 
 @registry.command(
     "delete",
-    options=(ITEM, Option("confirm", Kind.BOOL, "skip the question", hidden=True)),
-    examples=("/tiara delete M3",),
+    options=(
+        Option(
+            "id",
+            Kind.ITEM,
+            "a short id such as M3 or R2, or the contact's name",
+            positional=True,
+        ),
+        Option("contact", Kind.NAME, "a contact to delete, with everything about them"),
+        Option("confirm", Kind.BOOL, "skip the question", hidden=True),
+    ),
+    examples=("/tiara delete M3", '/tiara delete contact="Dana Lee"'),
 )
 async def delete(ctx: Context, args: dict[str, Any]) -> Message:
-    """Delete one of your meetings or requests (you'll be asked to confirm)."""
+    """Delete one of your meetings or requests, or a contact (you'll be asked to confirm).
+
+    Deleting a contact deletes their meetings, requests and reminders too.
+    """
+    if "contact" in args:
+        if "id" in args:
+            raise UserError("Give an id or contact=, not both.")
+        return await _delete_contact(ctx, args)
+    if "id" not in args:
+        raise UserError(
+            'Say what to delete: /tiara delete M3, or a contact: /tiara delete contact="Dana Lee"'
+        )
     item = await find_item(ctx, args["id"])
     kind = "meeting with" if isinstance(item, Meeting) else "request to"
     if not args.get("confirm"):
@@ -614,6 +705,50 @@ async def delete(ctx: Context, args: dict[str, Any]) -> Message:
     return Message(
         title=f"Deleted {label(item)}",
         text=f"Your {kind} {item.contact.name} is gone. The contact itself is kept.",
+    )
+
+
+async def _delete_contact(ctx: Context, args: dict[str, Any]) -> Message:
+    person = await find_contact(ctx, args["contact"])
+    mid = ctx.member.id
+    meetings = await ctx.repo.meetings_with(mid, person.id)
+    requests = await ctx.repo.requests_to(mid, person.id)
+    if not args.get("confirm"):
+        parts = [f"{len(meetings)} meeting(s)", f"{len(requests)} request(s)"]
+        return Message(
+            title=f"Delete {person.name}?",
+            text=(
+                f"This deletes {person.name} with their {' and '.join(parts)}, their notes "
+                "and every reminder about them. People they referred stay in your contacts. "
+                "It can't be undone."
+            ),
+            buttons=(
+                Button(
+                    f"Delete {clip(person.name, 40)}",
+                    ("delete",),
+                    {"contact": person.name, "confirm": True},
+                    "danger",
+                ),
+                Button("Keep them", ("contact",), {"name": person.name}),
+            ),
+        )
+    for referral in await ctx.repo.referrals_of(mid, person.id):
+        referral.referred_by_id = None
+    for nudge in await ctx.repo.pending_nudges(mid, contact_id=person.id):
+        await ctx.repo.delete(nudge)
+    for item in [*meetings, *requests]:
+        for nudge in await ctx.repo.pending_nudges(
+            mid,
+            meeting_id=item.id if isinstance(item, Meeting) else None,
+            request_id=item.id if isinstance(item, OutreachRequest) else None,
+        ):
+            await ctx.repo.delete(nudge)
+        await ctx.repo.delete(item)
+    await ctx.repo.delete(person)
+    await ctx.repo.flush()
+    return Message(
+        title=f"Deleted {person.name}",
+        text="Their meetings, requests and reminders are gone too.",
     )
 
 
