@@ -173,7 +173,7 @@ async def snooze(ctx: Context, args: dict[str, Any]) -> Message:
             )
         due = latest
         note = (
-            f" That's the last useful moment: it stops mattering at {ctx.when(nudge.expires_at)}."
+            f". That's the last useful moment: it stops mattering at {ctx.when(nudge.expires_at)}."
         )
     elif due != when:
         note = " (moved out of your quiet hours)"
