@@ -71,3 +71,29 @@ async def test_a_recorded_thank_you_survives_moving_the_meeting(alice: Member) -
     shown = everything(await alice.ok("show M1"))
     assert "thank-you sent" in shown
     assert "Mark thank-you sent" not in shown
+
+
+async def test_a_second_meeting_at_the_same_time_asks_first(alice: Member) -> None:
+    await alice.ok('log contact="Dana Lee" when="yesterday 3pm" notes="SQL"')
+    question = await alice.ok('log contact="Dana Lee" when="yesterday 3pm" notes="Python"')
+    assert "already have M1" in question.text
+    assert "No meetings" not in (await alice.ok("show M1")).text
+    assert (await alice("show M2")).error  # nothing saved yet
+    logged = await alice.click("Log it anyway", question)
+    assert "Logged M2" in (logged.title or "")
+    other_day = await alice.ok('log contact="Dana Lee" when="2 days ago"')
+    assert "Logged" in (other_day.title or "")
+
+
+async def test_a_second_pending_request_asks_first(alice: Member) -> None:
+    await alice.ok('request contact="Dana Lee" via=email')
+    question = await alice.ok('request contact="Dana Lee" via=linkedin')
+    assert "R1" in question.text and "still waiting" in question.text
+    assert (await alice("show R2")).error
+    shown = await alice.click("Show R1", question)
+    assert "R1" in (shown.title or "")
+    again = await alice.click("Record another", question)
+    assert "Request R2 to Dana Lee recorded" in (again.title or "")
+    await alice.ok('reply "Dana Lee" outcome=declined')
+    fresh = await alice.ok('request contact="Dana Lee" via=phone')
+    assert "recorded" in (fresh.title or "")

@@ -52,6 +52,9 @@ FOLLOWUPS = Option(
 )
 VENUE = Option("venue", Kind.CHOICE, "how you met", choices=VENUES)
 
+# Two meetings with one contact this close together are likely the same one, logged twice.
+SAME_TIME = timedelta(minutes=30)
+
 # An upcoming meeting at least this far away gets the offer of a rehearsal partner.
 REHEARSAL_AHEAD = timedelta(days=2)
 
@@ -68,6 +71,7 @@ REHEARSAL_AHEAD = timedelta(days=2)
         Option("via", Kind.CHOICE, "how you asked", choices=VIAS),
         Option("when", Kind.PAST_WHEN, "when you sent it (default: now)"),
         Option("email", Kind.EMAIL, "their email address"),
+        Option("confirm", Kind.BOOL, "record it even if it looks like a duplicate", hidden=True),
     ),
     examples=('/tiara request contact="Dana Lee" org=Acme via=email when="yesterday 3pm"',),
 )
@@ -76,6 +80,18 @@ async def request(ctx: Context, args: dict[str, Any]) -> Message:
 
     The request stays pending until you record the answer with `/tiara reply`.
     """
+    known = await ctx.repo.contact_by_name(ctx.member.id, args["contact"])
+    if known is not None and not args.get("confirm"):
+        waiting = await ctx.repo.pending_requests_to(ctx.member.id, known.id)
+        if waiting:
+            first = waiting[0]
+            return _duplicate(
+                ctx,
+                f"Your request {label(first)} to {known.name} (sent {ctx.when(first.sent_at)}) "
+                "is still waiting for a reply. Record a second request anyway?",
+                first,
+                "Record another",
+            )
     contact, _ = await upsert_contact(
         ctx, args["contact"], org=args.get("org"), role=args.get("role")
     )
@@ -103,6 +119,20 @@ async def request(ctx: Context, args: dict[str, Any]) -> Message:
             f'When they answer: /tiara reply contact="{contact.name}" outcome=scheduled'
         ),
         buttons=_reply_buttons(row),
+    )
+
+
+def _duplicate(
+    ctx: Context, text: str, existing: Meeting | OutreachRequest, anyway: str
+) -> Message:
+    """Ask before recording what looks like a duplicate; nothing is saved meanwhile."""
+    return Message(
+        title="Already recorded?",
+        text=text + " Nothing is saved until you choose.",
+        buttons=(
+            Button(f"Show {label(existing)}", ("show",), {"id": label(existing)}, "primary"),
+            Button(anyway, ctx.invocation.command, {**ctx.invocation.args, "confirm": True}),
+        ),
     )
 
 
@@ -272,6 +302,7 @@ async def reply(ctx: Context, args: dict[str, Any]) -> Message:
             label="Referrals (names, comma-separated)",
         ),
         Option("id", Kind.ITEM, "an upcoming meeting to fill in after it happened", hidden=True),
+        Option("confirm", Kind.BOOL, "record it even if it looks like a duplicate", hidden=True),
     ),
     form=("Log a conversation", ("contact", "when", "notes", "followups", "referrals")),
     examples=(
@@ -292,6 +323,22 @@ async def log_meeting(ctx: Context, args: dict[str, Any]) -> Message:
         held_at = meeting.held_at
     else:
         held_at = args.get("when", ctx.now)
+        known = await ctx.repo.contact_by_name(ctx.member.id, args["contact"])
+        if known is not None and not args.get("confirm"):
+            same = [
+                m
+                for m in await ctx.repo.meetings_with(ctx.member.id, known.id)
+                if abs(m.held_at - held_at) <= SAME_TIME
+            ]
+            if same:
+                return _duplicate(
+                    ctx,
+                    f"You already have {label(same[0])} with {known.name} at "
+                    f"{ctx.when(same[0].held_at)}. Log another meeting at that time anyway? "
+                    f'To add to it instead: /tiara edit {label(same[0])} notes="..."',
+                    same[0],
+                    "Log it anyway",
+                )
         contact, new_contact = await upsert_contact(
             ctx,
             args["contact"],
