@@ -82,11 +82,14 @@ def configure_console_logging(level: int, path: Path) -> None:
             handler, logging.FileHandler
         ):
             handler.setLevel(logging.WARNING)
+    if not path.parent.is_dir():
+        # Never create a folder: a mistyped database path must fail as itself, not quietly
+        # gain a folder for its log. Without a file, warnings still reach stderr.
+        return
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
         to_file = logging.FileHandler(path, encoding="utf-8", delay=True)
     except OSError:
-        return  # no file: warnings still reach stderr
+        return
     formatter = root.handlers[0].formatter if root.handlers else None
     to_file.setFormatter(formatter or logging.Formatter(_LOG_FORMAT))
     to_file.setLevel(level)
