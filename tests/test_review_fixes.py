@@ -91,6 +91,7 @@ async def test_a_request_sent_on_an_ambiguous_date_is_in_the_past(alice: Member)
 async def test_a_meeting_settles_every_pending_request_to_that_contact(alice: Member) -> None:
     await alice.ok("request Dana Lee via=email when=2 weeks ago")
     await alice.ok("request Dana Lee via=linkedin when=yesterday")
+    await alice.click("Record another")  # a second request to them asks first
     logged = await alice.ok("log Dana Lee when=now")
     assert "Your request R1, R2 to Dana Lee is marked replied" in logged.text
     assert "Waiting for a reply" not in (await alice.ok("meetings")).text
@@ -101,6 +102,7 @@ async def test_a_reply_settles_every_pending_request_and_later_can_become_schedu
 ) -> None:
     await alice.ok("request Dana Lee via=email when=2 weeks ago")
     await alice.ok("request Dana Lee via=phone when=yesterday")
+    await alice.click("Record another")  # a second request to them asks first
     later = await alice.ok("reply Dana Lee outcome=later")
     assert later.title == "R1, R2: Dana Lee replied (later)"
     scheduled = await alice.ok("reply Dana Lee outcome=scheduled")
