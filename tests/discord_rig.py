@@ -272,11 +272,19 @@ async def start_rig(
     return Rig(fake, client, bot, adapter, clock, store, connection)
 
 
-@pytest.fixture
-async def fake(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeDiscord]:
-    async with FakeDiscord() as running:
+@contextlib.asynccontextmanager
+async def serve_fake(monkeypatch: pytest.MonkeyPatch, **options: Any) -> AsyncIterator[FakeDiscord]:
+    """A running FakeDiscord (``options`` as its constructor takes them), with discord.py's
+    REST and gateway addresses pointed at it."""
+    async with FakeDiscord(**options) as running:
         monkeypatch.setattr(Route, "BASE", running.api_url)
         monkeypatch.setattr(DiscordWebSocket, "DEFAULT_GATEWAY", yarl.URL(running.gateway_url))
+        yield running
+
+
+@pytest.fixture
+async def fake(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeDiscord]:
+    async with serve_fake(monkeypatch) as running:
         yield running
 
 

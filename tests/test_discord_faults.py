@@ -20,9 +20,6 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-import yarl
-from discord.gateway import DiscordWebSocket
-from discord.http import Route
 
 from adapters.discord.ids import Target, encode_inline
 from bot.clock import FixedClock
@@ -48,6 +45,7 @@ from tests.discord_rig import (
     button_id,
     buttons,
     inputs,
+    serve_fake,
     start_rig,
     text_of,
 )
@@ -60,10 +58,9 @@ GARBAGE = b"\x8b\x08\x00\xff\xfe\x00 not text at all \xc3\x28"
 
 @pytest.fixture
 async def fake(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeDiscord]:
+    """The rig's fake with a second server the bot is in."""
     servers = ({"id": GUILD, "name": "Cohort"}, {"id": OTHER, "name": "Another cohort"})
-    async with FakeDiscord(guilds=servers) as running:
-        monkeypatch.setattr(Route, "BASE", running.api_url)
-        monkeypatch.setattr(DiscordWebSocket, "DEFAULT_GATEWAY", yarl.URL(running.gateway_url))
+    async with serve_fake(monkeypatch, guilds=servers) as running:
         yield running
 
 
