@@ -7,6 +7,7 @@ import logging
 import random
 import time
 import traceback
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -84,7 +85,7 @@ class Bot:
         self.database_check_seconds = DATABASE_CHECK_SECONDS
         self._erased: dict[UserRef, datetime] = {}
         # Per member, in this process: erasures and fresh rows seen (Bot.profile_stamp).
-        self._erasures: dict[UserRef, int] = {}
+        self._profile_stamps: Counter[UserRef] = Counter()
         self._profile_wanted: set[UserRef] = set()
         self.clock = clock
         self.registry = registry
@@ -317,7 +318,7 @@ class Bot:
                 await self.store.scrub()
             elif unread:
                 self._profile_wanted.add(user)
-                self._erasures[user] = self._erasures.get(user, 0) + 1  # a new stamp
+                self._profile_stamps[user] += 1
             if ctx.answer_after_commit is not None:
                 answer = await ctx.answer_after_commit()  # the database is free again
             return answer
@@ -384,14 +385,14 @@ class Bot:
         """Remember an erasure for a while, so profile updates don't recreate the member."""
         self._erased = {u: t for u, t in self._erased.items() if now - t < ERASED_MEMORY}
         self._erased[user] = now
-        self._erasures[user] = self._erasures.get(user, 0) + 1
+        self._profile_stamps[user] += 1
 
     def profile_stamp(self, user: UserRef) -> int:
         """Taken by an adapter as it starts reading a member's profile, and handed back to
         :meth:`update_profile`: a profile read before an erasure is then dropped, while one
         read after it (the member came back) is kept. It changes when the member erases
         their data, and when a command makes their row afresh without a profile."""
-        return self._erasures.get(user, 0)
+        return self._profile_stamps[user]
 
     def profile_wanted(self, user: UserRef) -> bool:
         """Whether the member's row was made by a command, without their platform profile
