@@ -112,6 +112,10 @@ class Workspace(Base):
     followup_policy: Mapped[str] = mapped_column(String(8), default="seeds")
     # ISO dates (YYYY-MM-DD) that don't count as business days.
     holidays: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # The public holidays of this country (ISO 3166 code, e.g. "US") and optionally one of
+    # its subdivisions ("CA") also don't count, as the `holidays` package lists them.
+    holiday_country: Mapped[str | None] = mapped_column(String(3))
+    holiday_subdivision: Mapped[str | None] = mapped_column(String(8))
     # Peer practice: where rounds are announced and when they start (local to the
     # workspace's timezone): weekday 0 = Monday, minutes after midnight, every N weeks.
     practice_channel: Mapped[str | None] = mapped_column(String(80))
