@@ -1,18 +1,47 @@
-"""Business days: weekdays that are not one of the workspace's holidays (for the 3B7 policy)."""
+"""Business days: weekdays that are not a holiday of the workspace.
+
+A workspace's holidays are its country's public holidays (from the ``holidays`` package,
+optionally for one subdivision, e.g. a US state) plus the custom dates a coach added.
+The 3B7 policy counts business days; every other follow-up that asks a member to write
+to someone moves off weekends and holidays to the next business day.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+import difflib
+import re
+from collections.abc import Container, Iterable
+from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import cache
+from typing import TYPE_CHECKING
 
-__all__ = ["add_business_days", "is_business_day", "parse_holidays"]
+import holidays as holiday_data
+from babel import Locale
+
+from bot.values import UserError
+
+if TYPE_CHECKING:
+    from storage.models import Workspace
+
+__all__ = [
+    "Calendar",
+    "add_business_days",
+    "country_name",
+    "is_business_day",
+    "next_business_day",
+    "parse_date_list",
+    "parse_holidays",
+    "resolve_country",
+    "workspace_calendar",
+]
 
 
-def is_business_day(day: date, holidays: Collection[date] = ()) -> bool:
+def is_business_day(day: date, holidays: Container[date] = ()) -> bool:
     return day.weekday() < 5 and day not in holidays
 
 
-def add_business_days(start: date, count: int, holidays: Collection[date] = ()) -> date:
+def add_business_days(start: date, count: int, holidays: Container[date] = ()) -> date:
     """The ``count``-th business day after ``start`` (``start`` itself is day 0).
 
     A request sent on Friday reaches business day 3 on Wednesday; one sent on Saturday
@@ -29,6 +58,13 @@ def add_business_days(start: date, count: int, holidays: Collection[date] = ()) 
     return day
 
 
+def next_business_day(day: date, holidays: Container[date] = ()) -> date:
+    """``day`` itself when it is a business day, else the first one after it."""
+    while not is_business_day(day, holidays):
+        day += timedelta(days=1)
+    return day
+
+
 def parse_holidays(values: Iterable[str]) -> frozenset[date]:
     """Holidays as stored on a workspace (ISO dates); a value that isn't a date is ignored."""
     days = set()
@@ -38,3 +74,153 @@ def parse_holidays(values: Iterable[str]) -> frozenset[date]:
         except ValueError:
             continue
     return frozenset(days)
+
+
+_LIST_SEPARATORS = re.compile(r"[,;\s]+")
+
+
+def parse_date_list(text: str, *, example: str) -> list[date]:
+    """ISO dates separated by commas, semicolons or spaces ("2026-12-31, 2027-01-01").
+
+    Nothing is returned unless every part is a date: a coach who mistyped one day is told
+    which, with ``example`` showing how to write it.
+    """
+    parts = [part for part in _LIST_SEPARATORS.split(text.strip()) if part]
+    if not parts:
+        raise UserError(f"Say which days, e.g. {example}", option="date")
+    days: list[date] = []
+    for part in parts:
+        try:
+            days.append(date.fromisoformat(part))
+        except ValueError:
+            shown = part if len(part) <= 20 else part[:20] + "…"
+            raise UserError(
+                f"{shown!r} isn't a date I can read; nothing changed. Write each day as "
+                f"YYYY-MM-DD, separated by commas, e.g. {example}",
+                option="date",
+            ) from None
+    return sorted(set(days))
+
+
+@cache
+def _country_names() -> dict[str, str]:
+    """Every country the holiday data covers, by casefolded English name and by code."""
+    names = Locale("en").territories
+    known: dict[str, str] = {}
+    for code in holiday_data.list_supported_countries(include_aliases=False):
+        known[code.casefold()] = code
+        if code in names:
+            known[names[code].casefold()] = code
+    for alias in holiday_data.list_supported_countries():  # three-letter codes (USA, DEU)
+        known.setdefault(alias.casefold(), holiday_data.country_holidays(alias).country)
+    # Names people type that differ from the CLDR ones.
+    for alias, code in (("usa", "US"), ("uk", "GB"), ("england", "GB"), ("america", "US")):
+        known.setdefault(alias, code)
+    return known
+
+
+def country_name(code: str) -> str:
+    return str(Locale("en").territories.get(code, code))
+
+
+def resolve_country(country: str, subdivision: str | None = None) -> tuple[str, str | None]:
+    """A country (code or English name) and optional subdivision (code or name), checked
+    against the holiday data; a friendly error with a suggestion otherwise."""
+    typed = country.strip()
+    known = _country_names()
+    code = known.get(typed.casefold())
+    if code is None:
+        close = difflib.get_close_matches(typed.casefold(), list(known), n=1, cutoff=0.7)
+        guess = known[close[0]] if close else None
+        hint = f" Did you mean {country_name(guess)} ({guess})?" if guess else ""
+        shown = typed if len(typed) <= 30 else typed[:30] + "…"
+        raise UserError(
+            f"I have no holiday calendar for {shown!r}.{hint} Use a two-letter country code, "
+            "e.g. country=US or country=DE.",
+            option="country",
+        )
+    if not subdivision or not subdivision.strip():
+        return code, None
+    calendar = holiday_data.country_holidays(code)
+    codes = {s.casefold(): s for s in calendar.subdivisions}
+    aliases = getattr(calendar, "subdivisions_aliases", {})
+    codes.update({name.casefold(): s for name, s in aliases.items()})
+    sub = codes.get(subdivision.strip().casefold())
+    if sub is None:
+        named = {s: name for name, s in reversed(list(aliases.items()))}
+        listed = ", ".join(
+            f"{s} ({named[s]})" if s in named else s for s in sorted(calendar.subdivisions)[:12]
+        )
+        more = ", …" if len(calendar.subdivisions) > 12 else ""
+        which = (
+            f"Its regions are: {listed}{more}."
+            if calendar.subdivisions
+            else f"{country_name(code)} has no regional calendars; leave subdivision out."
+        )
+        shown = subdivision.strip()[:20]
+        raise UserError(
+            f"{shown!r} isn't a region of {country_name(code)} I know. {which}",
+            option="subdivision",
+        )
+    return code, sub
+
+
+@cache
+def _public_holidays(country: str, subdivision: str | None) -> holiday_data.HolidayBase:
+    # Years are filled in on first use of each; the object is kept for the process.
+    return holiday_data.country_holidays(country, subdiv=subdivision)
+
+
+@dataclass(frozen=True, slots=True)
+class Calendar:
+    """A workspace's days off besides weekends: its custom dates and its country's."""
+
+    custom: frozenset[date] = frozenset()
+    country: str | None = None
+    subdivision: str | None = None
+
+    def __contains__(self, day: object) -> bool:
+        if not isinstance(day, date):
+            return False
+        return day in self.custom or self.name_of(day) is not None
+
+    def name_of(self, day: date) -> str | None:
+        """The holiday's name when ``day`` is one ("Christmas Day"), else None."""
+        if day in self.custom:
+            return "your own day off"
+        if self.country is None:
+            return None
+        try:
+            return _public_holidays(self.country, self.subdivision).get(day)
+        except NotImplementedError:  # a code the installed data no longer knows
+            return None
+
+    @property
+    def place(self) -> str:
+        """Where the public holidays are from: "United States (New York)"."""
+        if self.country is None:
+            return ""
+        where = country_name(self.country)
+        if self.subdivision:
+            aliases = getattr(_public_holidays(self.country, None), "subdivisions_aliases", {})
+            named = [name for name, code in aliases.items() if code == self.subdivision]
+            where += f" ({named[0] if named else self.subdivision})"
+        return where
+
+    def upcoming(self, start: date, *, days: int = 366) -> list[tuple[date, str]]:
+        """The holidays from ``start`` on, for ``days`` days, with their names."""
+        end = start + timedelta(days=days)
+        found: dict[date, str] = {}
+        if self.country is not None:
+            public = _public_holidays(self.country, self.subdivision)
+            for year in range(start.year, end.year + 1):
+                public.get(date(year, 1, 1))  # fills in the year
+            found = {day: name for day, name in public.items() if start <= day < end}
+        for day in self.custom:
+            if start <= day < end:
+                found.setdefault(day, "your own day off")
+        return sorted(found.items())
+
+
+def workspace_calendar(ws: Workspace) -> Calendar:
+    return Calendar(parse_holidays(ws.holidays), ws.holiday_country, ws.holiday_subdivision)

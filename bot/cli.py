@@ -338,7 +338,7 @@ _WORKSPACE = typer.Option(
 @workspace_cli.command("show")
 def workspace_show(platform: str = _PLATFORM, workspace: str = _WORKSPACE) -> None:
     """Show a workspace's follow-up policy, holidays, timezone and practice cadence."""
-    asyncio.run(_workspace(platform, workspace, None, None, None, {}))
+    asyncio.run(_workspace(platform, workspace, None, None, None, {}, None))
 
 
 @workspace_cli.command("set")
@@ -356,6 +356,12 @@ def workspace_set(
         "--holidays",
         help="Comma-separated dates that are not business days, e.g. 2026-12-24,2026-12-25 "
         '("" clears them).',
+    ),
+    country: str = typer.Option(
+        None,
+        "--country",
+        help="The country whose public holidays don't count as business days, e.g. US, "
+        'optionally with a region: US-NY ("none" for no country).',
     ),
     timezone: str = typer.Option(None, "--timezone", help="The workspace's IANA timezone."),
     practice_channel: str = typer.Option(
@@ -377,7 +383,24 @@ def workspace_set(
     practice = _check_practice_values(practice_channel, practice_day, practice_time)
     if practice_every is not None:
         practice["practice_every_weeks"] = practice_every
-    asyncio.run(_workspace(platform, workspace, policy, holidays, timezone, practice))
+    place = _check_country(country)
+    asyncio.run(_workspace(platform, workspace, policy, holidays, timezone, practice, place))
+
+
+def _check_country(country: str | None) -> tuple[str | None, str | None] | None:
+    """``--country US-NY`` as (country, region), checked; ("none") clears; None: unchanged."""
+    from bot.businessdays import resolve_country
+    from bot.values import UserError
+
+    if country is None:
+        return None
+    if country.strip().casefold() in {"", "none"}:
+        return (None, None)
+    code, _, region = country.strip().partition("-")
+    try:
+        return resolve_country(code, region or None)
+    except UserError as err:
+        raise typer.BadParameter(err.message, param_hint="--country") from None
 
 
 def _check_practice_values(
@@ -409,8 +432,7 @@ def _check_practice_values(
 def _check_workspace_values(
     policy: str | None, holidays: str | None, timezone: str | None
 ) -> tuple[str | None, list[str] | None, str | None]:
-    from datetime import date
-
+    from bot.businessdays import parse_date_list
     from bot.nudges.plan import FOLLOW_UP_POLICIES
     from bot.timeutil import resolve_timezone
     from bot.values import UserError
@@ -420,19 +442,14 @@ def _check_workspace_values(
             f"use one of: {', '.join(FOLLOW_UP_POLICIES)}", param_hint="--policy"
         )
     days: list[str] | None = None
-    if holidays is not None:
+    if holidays is not None and not holidays.strip():
         days = []
-        for part in holidays.split(","):
-            if not part.strip():
-                continue
-            try:
-                days.append(date.fromisoformat(part.strip()).isoformat())
-            except ValueError:
-                raise typer.BadParameter(
-                    f"{part.strip()!r} is not a date; write dates as YYYY-MM-DD",
-                    param_hint="--holidays",
-                ) from None
-        days = sorted(set(days))
+    elif holidays is not None:
+        try:
+            read = parse_date_list(holidays, example="--holidays 2026-12-24,2026-12-31")
+        except UserError as err:
+            raise typer.BadParameter(err.message, param_hint="--holidays") from None
+        days = [day.isoformat() for day in read]
     zone = None
     if timezone is not None:
         try:
@@ -449,7 +466,9 @@ async def _workspace(
     holidays: str | None,
     timezone: str | None,
     practice: dict[str, Any],
+    place: tuple[str | None, str | None] | None,
 ) -> None:
+    from bot.businessdays import workspace_calendar
     from bot.clock import SystemClock
     from bot.nudges.plan import replan_follow_ups, replan_workspace
     from bot.practice.cadence import CADENCE_FIELDS, cadence_text, change_cadence
@@ -465,7 +484,13 @@ async def _workspace(
         raise _database_failure(settings, err) from None
     try:
         await store.upgrade()
-        changing = policy is not None or days is not None or zone is not None or bool(practice)
+        changing = (
+            policy is not None
+            or days is not None
+            or zone is not None
+            or place is not None
+            or bool(practice)
+        )
         async with store.transaction() as session:
             repo = Repo(session)
             found = await repo.find_workspace(platform, workspace)
@@ -485,6 +510,8 @@ async def _workspace(
                 ws.followup_policy = policy
             if days is not None:
                 ws.holidays = days
+            if place is not None:
+                ws.holiday_country, ws.holiday_subdivision = place
             if zone is not None:
                 ws.timezone = zone
             tz = ws.timezone or settings.timezone
@@ -495,10 +522,12 @@ async def _workspace(
                 change_cadence(ws, cadence, tz=tz, now=SystemClock().now())
             if zone is not None:  # every local time of members without a timezone of their own
                 await replan_workspace(repo, ws, settings.timezone, SystemClock().now())
-            elif policy is not None or days is not None:  # only the follow-ups depend on them
+            elif policy is not None or days is not None or place is not None:  # follow-ups only
                 await replan_follow_ups(repo, ws, settings.timezone, SystemClock().now())
             typer.echo(f"Workspace {platform}/{workspace}")
             typer.echo(f"  Follow-up policy: {ws.followup_policy}")
+            calendar = workspace_calendar(ws)
+            typer.echo(f"  Public holidays: {calendar.place or 'none (no --country)'}")
             typer.echo(f"  Holidays: {', '.join(ws.holidays) if ws.holidays else 'none'}")
             typer.echo(f"  Timezone: {ws.timezone or settings.timezone + ' (the default)'}")
             typer.echo(

@@ -18,6 +18,7 @@ __all__ = [
     "WEEKDAYS",
     "ZONE_ABBREVIATIONS",
     "DateQuestion",
+    "day_label",
     "days_ago",
     "default_date_order",
     "format_when",
@@ -250,7 +251,7 @@ def _nearest_year(month: int, day: int, today: date, past: bool) -> date | None:
     return min(candidates, key=lambda c: abs((c - today).days), default=None)
 
 
-def _day_label(day: date, today: date) -> str:
+def day_label(day: date, today: date) -> str:
     """ "Fri 11 Dec", with the year when it isn't this year's."""
     return f"{day:%a} {day.day} {day:%b}" + (f" {day.year}" if day.year != today.year else "")
 
@@ -381,9 +382,9 @@ def parse_when(
             assert other is not None
             raise DateQuestion(
                 f"{rest!r} isn't a date in {ORDER_NAMES[order]} order, which is how I read "
-                f"your dates. Did you mean {_day_label(other, today)}? (If you write dates "
+                f"your dates. Did you mean {day_label(other, today)}? (If you write dates "
                 "the other way round, tell me once: /tiara settings date_order=...)",
-                ((f"{_day_label(other, today)}, yes", _at(other, clock, zone=zone, now=now)),),
+                ((f"{day_label(other, today)}, yes", _at(other, clock, zone=zone, now=now)),),
             )
         if numeric is not None:
             readings = [d for d in numeric if d is not None]
@@ -422,20 +423,20 @@ def parse_when(
         first, second = readings
         if two_ways:
             question = (
-                f"{cleaned!r} can be read two ways: {_day_label(first, today)} in "
-                f"{ORDER_NAMES[order]} order, or {_day_label(second, today)} the other way "
+                f"{cleaned!r} can be read two ways: {day_label(first, today)} in "
+                f"{ORDER_NAMES[order]} order, or {day_label(second, today)} the other way "
                 "round. Which one? (To stop me asking, say how you write dates: "
                 f"/tiara settings date_order={order})"
             )
-            labels = (_day_label(first, today), _day_label(second, today))
+            labels = (day_label(first, today), day_label(second, today))
         else:
             question = (
-                f"Which {first:%A}: the coming one ({_day_label(first, today)}) or last "
-                f"week's ({_day_label(second, today)})?"
+                f"Which {first:%A}: the coming one ({day_label(first, today)}) or last "
+                f"week's ({day_label(second, today)})?"
             )
             labels = (
-                f"{_day_label(first, today)}, coming",
-                f"{_day_label(second, today)}, last week",
+                f"{day_label(first, today)}, coming",
+                f"{day_label(second, today)}, last week",
             )
         raise DateQuestion(question, tuple(zip(labels, results, strict=True)))
     result = results[0].replace(microsecond=0)

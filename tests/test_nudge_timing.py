@@ -181,24 +181,25 @@ async def test_prep_arrives_the_day_before_at_nine_local_across_dst(
         pytest.param(
             # Sat 7 Mar 23:30 EST = Sun 8 Mar 04:30 UTC: already Sunday in UTC.
             utc(2026, 3, 8, 4, 30),
-            utc(2026, 3, 21, 12),  # Sat 21 Mar 8:00 EDT
-            utc(2026, 3, 21, 13),  # Sat 21 Mar 9:00 EDT
+            # Two weeks on is Sat 21 Mar: follow-ups move off weekends, to Monday.
+            utc(2026, 3, 23, 12),  # Mon 23 Mar 8:00 EDT
+            utc(2026, 3, 23, 13),  # Mon 23 Mar 9:00 EDT
             [
-                ("Sat 21 Mar 09:00", "Follow up with Dana"),
-                ("Sat 04 Apr 09:00", "Last follow-up with Dana"),
-                ("Sat 18 Apr 09:00", "Time to move on from Dana"),
+                ("Mon 23 Mar 09:00", "Follow up with Dana"),
+                ("Mon 06 Apr 09:00", "Last follow-up with Dana"),
+                ("Mon 20 Apr 09:00", "Time to move on from Dana"),
             ],
             id="spring-forward",
         ),
         pytest.param(
             # Sat 31 Oct 23:30 EDT = Sun 1 Nov 03:30 UTC, hours before fall-back.
             utc(2026, 11, 1, 3, 30),
-            utc(2026, 11, 14, 13),  # Sat 14 Nov 8:00 EST
-            utc(2026, 11, 14, 14),  # Sat 14 Nov 9:00 EST
+            utc(2026, 11, 16, 13),  # Mon 16 Nov 8:00 EST
+            utc(2026, 11, 16, 14),  # Mon 16 Nov 9:00 EST
             [
-                ("Sat 14 Nov 09:00", "Follow up with Dana"),
-                ("Sat 28 Nov 09:00", "Last follow-up with Dana"),
-                ("Sat 12 Dec 09:00", "Time to move on from Dana"),
+                ("Mon 16 Nov 09:00", "Follow up with Dana"),
+                ("Mon 30 Nov 09:00", "Last follow-up with Dana"),
+                ("Mon 14 Dec 09:00", "Time to move on from Dana"),
             ],
             id="fall-back",
         ),
@@ -255,13 +256,13 @@ async def test_thank_you_out_of_quiet_hours_across_spring_forward(cohort: Cohort
     ("planned", "outage_ends", "quiet_ends"),
     [
         pytest.param(
-            utc(2026, 2, 21, 16),  # Sat 21 Feb 11:00 EST: due Sat 7 Mar 20:30 EST
+            utc(2026, 2, 21, 16),  # Sat 21 Feb 11:00 EST: check back Sat 7 Mar 20:30 EST
             utc(2026, 3, 8, 7, 30),  # back at Sun 8 Mar 3:30 EDT, in the quiet hours
             utc(2026, 3, 8, 12),  # Sun 8 Mar 8:00 EDT
             id="spring-forward",
         ),
         pytest.param(
-            utc(2026, 10, 17, 15),  # Sat 17 Oct 11:00 EDT: due Sat 31 Oct 20:30 EDT
+            utc(2026, 10, 17, 15),  # Sat 17 Oct 11:00 EDT: check back Sat 31 Oct 20:30 EDT
             utc(2026, 11, 1, 6, 30),  # back at Sun 1 Nov 1:30 EST (the second 1:30)
             utc(2026, 11, 1, 13),  # Sun 1 Nov 8:00 EST
             id="fall-back",
@@ -274,15 +275,17 @@ async def test_nudge_held_through_quiet_hours_that_span_a_dst_change(
     """A nudge due before an outage waits, after it, for 8:00 on the new clock."""
     cohort.clock.set(planned)
     alice = cohort.member("alice")
-    await alice.ok(f"settings timezone={NEW_YORK} nudge_time=20:30")
+    await alice.ok(f"settings timezone={NEW_YORK}")
     await alice.ok("request contact=Dana via=email")
+    back = (planned + timedelta(days=14)).astimezone(ZoneInfo(NEW_YORK)).date()
+    await alice.ok(f'reply Dana outcome=later back="{back.isoformat()} 20:30"')
 
     assert await cohort.tick_at(outage_ends) == []  # due hours ago, but it's night now
     assert cohort.report is not None and cohort.report.deferred == 1
     assert await cohort.tick_at(quiet_ends - timedelta(hours=1)) == []  # 7:00 local
     assert await cohort.tick_at(quiet_ends - timedelta(minutes=1)) == []
     (held,) = await cohort.tick_at(quiet_ends)
-    assert held.message.title == "Follow up with Dana"
+    assert held.message.title == "Check back with Dana"
     assert local_text(held.at, NEW_YORK).endswith("08:00")
 
 

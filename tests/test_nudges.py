@@ -790,7 +790,7 @@ def test_workspace_cli_sets_the_policy_members_then_get(tmp_path: Path) -> None:
     missing = tiara("workspace", "show", "-w", "cohort")
     assert missing.returncode == 1 and "No workspace console/cohort yet" in missing.stderr
     bad = tiara("workspace", "set", "-w", "cohort", "--holidays", "Dec 25")
-    assert bad.returncode == 2 and "write dates as YYYY-MM-DD" in bad.stderr
+    assert bad.returncode == 2 and "Write each day as" in " ".join(bad.stderr.split())
     done = tiara("workspace", "set", "-w", "cohort", "--policy", "3b7", "--holidays", "2026-12-25")
     assert done.returncode == 0, done.stderr
     assert "Follow-up policy: 3b7" in done.stdout and "Holidays: 2026-12-25" in done.stdout

@@ -7,7 +7,9 @@ from collections.abc import Callable
 from datetime import date
 from functools import partial
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from bot.businessdays import parse_date_list, resolve_country, workspace_calendar
 from bot.coach.digest import next_digest
 from bot.coach.export import export_csv, export_ics
 from bot.coach.stats import gather, plural, render_stats
@@ -17,8 +19,10 @@ from bot.nudges.plan import FOLLOW_UP_POLICIES, replan_follow_ups
 from bot.practice import cadence as practice_cadence
 from bot.practice.rounds import workspace_tz
 from bot.registry import Handler, Kind, Option
+from bot.timeutil import day_label
 from bot.values import Attachment, Button, Message, UserError
 from storage.coach import CoachRepo
+from storage.models import Workspace
 
 _COACH = "Coach"
 _POLICIES = {
@@ -129,54 +133,119 @@ async def policy(ctx: Context, args: dict[str, Any]) -> Message:
         Option(
             "action",
             Kind.CHOICE,
-            "add or remove a day, or list them",
+            "add or remove days, or list them",
             choices=("list", "add", "remove"),
             positional=True,
         ),
-        Option("date", Kind.TEXT, "the day, as YYYY-MM-DD", positional=True, max_length=20),
+        Option(
+            "date",
+            Kind.TEXT,
+            "the days, as YYYY-MM-DD, separated by commas",
+            positional=True,
+            max_length=400,
+        ),
+        Option(
+            "country",
+            Kind.TEXT,
+            'the country whose public holidays count, e.g. US or DE ("none" for none)',
+            max_length=60,
+        ),
+        Option(
+            "subdivision",
+            Kind.TEXT,
+            "a state or region of that country, e.g. CA or BY",
+            max_length=60,
+        ),
     ),
     examples=(
         "/tiara coach holidays",
-        "/tiara coach holidays add 2026-12-24",
+        "/tiara coach holidays country=US subdivision=NY",
+        "/tiara coach holidays add 2026-12-24, 2026-12-31",
         "/tiara coach holidays remove 2026-12-24",
     ),
 )
 async def holidays(ctx: Context, args: dict[str, Any]) -> Message:
-    """List, add or remove days that don't count as business days for follow-ups."""
+    """The days that don't count as business days for follow-ups: a country's public
+    holidays and days of your own."""
     ws = ctx.member.workspace
     action = args.get("action", "list")
+    changed: list[str] = []
+    if "country" in args or "subdivision" in args:
+        changed.append(_set_holiday_country(ws, args))
     if action != "list":
+        example = f"/tiara coach holidays {action} 2026-12-24, 2026-12-31"
         if "date" not in args:
-            raise UserError(
-                f"Say which day: /tiara coach holidays {action} 2026-12-24", option="date"
-            )
-        try:
-            day = date.fromisoformat(args["date"]).isoformat()
-        except ValueError:
-            raise UserError(
-                f"{args['date'][:20]!r} isn't a date I can read. Write it as YYYY-MM-DD, "
-                f"e.g. /tiara coach holidays {action} 2026-12-24",
-                option="date",
-            ) from None
+            raise UserError(f"Say which days: {example}", option="date")
+        typed = {day.isoformat() for day in parse_date_list(args["date"], example=example)}
         days = set(ws.holidays)
-        if action == "add" and day not in days:
-            ws.holidays = sorted(days | {day})
-        elif action == "remove" and day in days:
-            ws.holidays = sorted(days - {day})
+        if action == "add":
+            fresh, same = typed - days, typed & days
+            ws.holidays = sorted(days | typed)
         else:
+            fresh, same = typed & days, typed - days
+            ws.holidays = sorted(days - typed)
+        if not fresh:
             already = "already a holiday" if action == "add" else "not a holiday"
-            raise UserError(f"{day} is {already}; nothing changed.", option="date")
-        if ws.followup_policy == "3b7":  # the only policy that counts business days
+            shown = ", ".join(sorted(same))
+            raise UserError(
+                f"{shown} {'is' if len(same) == 1 else 'are'} {already}; nothing changed.",
+                option="date",
+            )
+        changed.append(f"{action} {', '.join(sorted(fresh))}")
+    if changed:
+        if ws.followup_policy in FOLLOW_UP_POLICIES:  # every policy moves off holidays
             await replan_follow_ups(ctx.repo, ws, ctx.default_tz, ctx.now)
-        _audit(ctx, "holidays", f"{action} {day}")
-    shown = ", ".join(ws.holidays) if ws.holidays else "none"
+        for detail in changed:
+            _audit(ctx, "holidays", detail)
     return Message(
-        title="Holidays" if action == "list" else "Holidays changed",
-        text=(
-            f"Days that don't count as business days: {shown}.\n\nAdd one: "
-            "/tiara coach holidays add 2026-12-24"
+        title="Holidays changed" if changed else "Holidays",
+        text=_holidays_text(
+            ws, ctx.now.astimezone(ZoneInfo(workspace_tz(ws, ctx.default_tz))).date()
         ),
     )
+
+
+def _set_holiday_country(ws: Workspace, args: dict[str, Any]) -> str:
+    """Apply ``country=`` / ``subdivision=``; the audit line for it."""
+    country = args.get("country", ws.holiday_country)
+    if country is None or str(country).strip().casefold() in {"none", "no", "off", "-", ""}:
+        if args.get("subdivision"):
+            raise UserError(
+                "Say the country too, e.g. /tiara coach holidays country=US subdivision=NY",
+                option="country",
+            )
+        ws.holiday_country = ws.holiday_subdivision = None
+        return "country none"
+    subdivision = args.get("subdivision")
+    if subdivision is None and "country" in args and country != ws.holiday_country:
+        subdivision = None  # a new country: its regions differ
+    elif subdivision is None:
+        subdivision = ws.holiday_subdivision
+    code, sub = resolve_country(str(country), subdivision)
+    ws.holiday_country, ws.holiday_subdivision = code, sub
+    return f"country {code}" + (f"-{sub}" if sub else "")
+
+
+def _holidays_text(ws: Workspace, today: date) -> str:
+    calendar = workspace_calendar(ws)
+    lines = []
+    if calendar.country:
+        lines.append(f"Public holidays of {calendar.place} don't count as business days.")
+    else:
+        lines.append(
+            "No country calendar: only weekends and the days below are skipped. "
+            "Add one: /tiara coach holidays country=US"
+        )
+    coming = calendar.upcoming(today, days=120)
+    if coming:
+        lines.append("\nComing up:")
+        lines += [f"• {day_label(day, today)}: {name}" for day, name in coming[:8]]
+        if len(coming) > 8:
+            lines.append(f"…and {len(coming) - 8} more in the next four months")
+    own = ", ".join(ws.holidays) if ws.holidays else "none"
+    lines.append(f"\nDays of your own: {own}.")
+    lines.append("Add some: /tiara coach holidays add 2026-12-24, 2026-12-31")
+    return "\n".join(lines)
 
 
 @_coach_command(

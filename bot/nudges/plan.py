@@ -11,7 +11,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from bot.businessdays import add_business_days, parse_holidays
+from bot.businessdays import add_business_days, next_business_day, workspace_calendar
 from bot.nudges import kinds as k
 from bot.nudges.rhythm import Rhythm
 from storage.models import (
@@ -477,17 +477,20 @@ class Planner:
         rhythm = self.rhythm
         sent_day = rhythm.local_date(request.sent_at)
         plan: list[tuple[str, str, date]]
+        days_off = workspace_calendar(self.member.workspace)
         if self.member.workspace.followup_policy == "3b7":
-            holidays = parse_holidays(self.member.workspace.holidays)
             plan = [
-                (k.SECOND_CONTACT, "second", add_business_days(sent_day, 3, holidays)),
-                (k.FOLLOW_UP, "follow_up", add_business_days(sent_day, 7, holidays)),
+                (k.SECOND_CONTACT, "second", add_business_days(sent_day, 3, days_off)),
+                (k.FOLLOW_UP, "follow_up", add_business_days(sent_day, 7, days_off)),
             ]
-        else:
+        else:  # about two weeks apart, each moved off a weekend or holiday
             plan = [
-                (k.FOLLOW_UP, "follow_up", sent_day + timedelta(days=SEEDS_INTERVAL)),
-                (k.FOLLOW_UP_LAST, "follow_up_last", sent_day + timedelta(days=2 * SEEDS_INTERVAL)),
-                (k.MOVE_ON, "move_on", sent_day + timedelta(days=3 * SEEDS_INTERVAL)),
+                (kind, name, next_business_day(sent_day + timedelta(days=weeks), days_off))
+                for kind, name, weeks in (
+                    (k.FOLLOW_UP, "follow_up", SEEDS_INTERVAL),
+                    (k.FOLLOW_UP_LAST, "follow_up_last", 2 * SEEDS_INTERVAL),
+                    (k.MOVE_ON, "move_on", 3 * SEEDS_INTERVAL),
+                )
             ]
         timed = [(kind, name, rhythm.at_nudge_time(day)) for kind, name, day in plan]
         # A request logged late: of the steps already past, only the latest still matters,
