@@ -63,6 +63,8 @@ class PracticeRepo:
         )
 
     async def next_round_number(self, workspace_id: int) -> int:
+        """The number of the scheduled round about to start: 1, 2, 3... among the
+        workspace's scheduled rounds. Pairings on demand take none (their number is 0)."""
         stmt = (
             update(Workspace)
             .where(Workspace.id == workspace_id)
@@ -90,25 +92,24 @@ class PracticeRepo:
         return (await self.session.scalars(stmt)).all()
 
     async def met_history(self, workspace_id: int) -> dict[int, dict[int, int]]:
-        """met[a][b]: the latest round number in which members a and b were grouped."""
-        stmt = (
-            select(PracticeSeat.group_id, PracticeSeat.member_id, PracticeRound.number)
-            .join(PracticeRound, PracticeRound.id == PracticeSeat.round_id)
-            .where(PracticeSeat.workspace_id == workspace_id, PracticeSeat.member_id.is_not(None))
+        """met[a][b]: when members a and b were last grouped, as that round's id (higher is
+        more recent). Ids, not numbers: a pairing on demand has no number but counts too."""
+        stmt = select(PracticeSeat.group_id, PracticeSeat.member_id, PracticeSeat.round_id).where(
+            PracticeSeat.workspace_id == workspace_id, PracticeSeat.member_id.is_not(None)
         )
         groups: dict[int, list[int]] = defaultdict(list)
-        number_of: dict[int, int] = {}
-        for group_id, member_id, number in await self.session.execute(stmt):
+        round_of: dict[int, int] = {}
+        for group_id, member_id, round_id in await self.session.execute(stmt):
             if member_id is not None:
                 groups[group_id].append(member_id)
-            number_of[group_id] = number
+            round_of[group_id] = round_id
         met: dict[int, dict[int, int]] = defaultdict(dict)
         for group_id, members in groups.items():
-            number = number_of[group_id]
+            when = round_of[group_id]
             for a in members:
                 for b in members:
-                    if a != b and met[a].get(b, -1) < number:
-                        met[a][b] = number
+                    if a != b and met[a].get(b, -1) < when:
+                        met[a][b] = when
         return dict(met)
 
     async def ended_open_rounds(self, now: datetime) -> Sequence[PracticeRound]:

@@ -93,7 +93,8 @@ def plans(sent: list[Sent]) -> list[tuple[set[str], Message]]:
     return [
         ({u.user for u in s.to}, s.message)
         for s in sent
-        if isinstance(s.to, tuple) and (s.message.title or "").startswith("Practice round")
+        if isinstance(s.to, tuple)
+        and (s.message.title or "").startswith(("Practice round", "On-demand practice"))
     ]
 
 
@@ -332,7 +333,7 @@ async def test_practice_now_waits_for_someone_then_pairs_the_two(cohort: Cohort)
     ((members, plan),) = plans(sent)
     assert members == {"ann", "ben"} and "The professional to play" in plan.text
     history = await ann.ok("practice history")
-    assert "(on demand)" in history.text and "ben" in history.text
+    assert "On-demand practice" in history.text and "ben" in history.text
 
 
 async def test_logging_a_meeting_two_days_ahead_offers_a_rehearsal_partner(

@@ -11,6 +11,7 @@ from bot.context import Context
 from bot.nudges import kinds as k
 from bot.practice.names import display_name
 from bot.practice.rounds import next_slot, start_round, workspace_tz
+from bot.practice.texts import ON_DEMAND, round_name
 from bot.registry import Kind, Option
 from bot.values import Button, Field, Message, UserError
 from storage.models import PracticeSeat
@@ -138,7 +139,10 @@ async def status(ctx: Context, args: dict[str, Any]) -> Message:
         rnd = seat.group.round
         answer = _ANSWERS.get(seat.answer or "", "not answered yet")
         fields.append(
-            Field(f"Round {rnd.number}", f"with {_partners(seat)}, until {ctx.when(rnd.ends_at)}")
+            Field(
+                round_name(rnd.number, rnd.on_demand),
+                f"with {_partners(seat)}, until {ctx.when(rnd.ends_at)}",
+            )
         )
         fields.append(Field("Did you meet?", answer))
     if member.practice != "out":
@@ -163,10 +167,8 @@ async def history(ctx: Context, args: dict[str, Any]) -> Message:
     for seat in seats:
         rnd = seat.group.round
         answer = _ANSWERS.get(seat.answer or "", "no answer")
-        kind = " (on demand)" if rnd.on_demand else ""
-        lines.append(
-            f"• Round {rnd.number}{kind}, {ctx.when(rnd.started_at)}: {_partners(seat)} · {answer}"
-        )
+        name = round_name(rnd.number, rnd.on_demand)
+        lines.append(f"• {name}, {ctx.when(rnd.started_at)}: {_partners(seat)} · {answer}")
     return Message(title="Your practice partners", text="\n".join(lines))
 
 
@@ -195,10 +197,11 @@ async def now(ctx: Context, args: dict[str, Any]) -> Message:
                 "asks (/tiara practice now) in the coming week, and DM you both a plan."
             ),
         )
-    rnd = await start_round(
+    # Not a round of the cadence: it takes no number, so scheduled rounds count 1, 2, 3...
+    await start_round(
         ctx.repo,
         ws,
-        number=await prepo.next_round_number(ws.id),
+        number=ON_DEMAND,
         members=[partner, member],
         now=ctx.now,
         rng=ctx.rng,
@@ -209,8 +212,8 @@ async def now(ctx: Context, args: dict[str, Any]) -> Message:
     return Message(
         title=f"You're practising with {display_name(partner)}",
         text=(
-            f"I'm sending you both a practice plan in a DM (round {rnd.number}). Find 25 "
-            "minutes this week; one plays the professional, the other asks, then swap."
+            "I'm sending you both a practice plan in a DM. Find 25 minutes this week; one "
+            "plays the professional, the other asks, then swap."
         ),
     )
 
@@ -238,7 +241,12 @@ async def checkin(ctx: Context, args: dict[str, Any]) -> Message:
     seats = await PracticeRepo(ctx.repo.session).seats_of(member.id, limit=20)
     wanted = args.get("round")
     seat = next(
-        (s for s in seats if wanted is None or str(s.group.round.number) == str(wanted).strip()),
+        (
+            s
+            for s in seats
+            if wanted is None
+            or (not s.group.round.on_demand and str(s.group.round.number) == str(wanted).strip())
+        ),
         None,
     )
     if seat is None:
@@ -267,7 +275,7 @@ async def checkin(ctx: Context, args: dict[str, Any]) -> Message:
             f"There's still time before {ctx.when(rnd.ends_at)}. Send {_partners(seat)} two "
             "times that suit you; I'll check in once more."
         )
-    return Message(title=f"Round {rnd.number}: {_ANSWERS[answer]}", text=text)
+    return Message(title=f"{round_name(rnd.number, rnd.on_demand)}: {_ANSWERS[answer]}", text=text)
 
 
 async def _cancel_practice_nudges(ctx: Context) -> None:

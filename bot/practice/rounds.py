@@ -106,7 +106,8 @@ async def start_round(
 ) -> PracticeRound:
     """Pair ``members``, write the round, its groups and seats, and plan its nudges.
 
-    A scheduled round ends when the next one starts.
+    A scheduled round ends when the next one starts. ``number``: the scheduled round's
+    (``PracticeRepo.next_round_number``); ``ON_DEMAND`` for a pairing on demand.
     """
     prepo = PracticeRepo(repo.session)
     tz_of = {m.id: effective_timezone(m, default_tz) for m in members}
@@ -434,5 +435,6 @@ class PracticeRunner:
             ends_at=group.round.ends_at,
             zones=[effective_timezone(m, self.default_timezone) for m in members],
             rng=self.rng,
+            on_demand=group.round.on_demand,
         )
         return users, message

@@ -11,15 +11,26 @@ from bot.timeutil import format_when
 from bot.values import Button, Message
 
 __all__ = [
+    "ON_DEMAND",
     "PLAN_MINUTES",
     "announcement",
     "checkin_buttons",
     "persona",
     "practice_plan",
+    "round_name",
 ]
 
 PLAN_MINUTES = 25
 _ANNOUNCED_GROUPS = 40  # beyond this the announcement says "…and N more"
+# The number of a pairing on demand (`practice now`): only scheduled rounds are numbered
+# (1, 2, 3...), so the first scheduled round is round 1 however many came before it.
+ON_DEMAND = 0
+
+
+def round_name(number: int, on_demand: bool) -> str:
+    """How a member sees a round: "Round 3", or "On-demand practice" (never numbered)."""
+    return "On-demand practice" if on_demand else f"Round {number}"
+
 
 # The persona card: who the "professional" plays. Combined at random, so the same pair
 # rarely rehearses the same conversation twice.
@@ -120,8 +131,11 @@ def practice_plan(
     ends_at: datetime,
     zones: Sequence[str],
     rng: random.Random,
+    on_demand: bool = False,
 ) -> Message:
     """The plan a group gets: who plays whom, the persona, questions, and the deadline.
+
+    A pairing on demand (``on_demand``) has no round number and says so in its title.
 
     ``zones``: each member's timezone, in the order of ``names``. The deadline is shown in
     each zone the group lives in, naming who is where when they differ.
@@ -142,9 +156,9 @@ def practice_plan(
     role = f"{card['role']} at {card['org']}, working in {card['field']}"
     text = "\n\n".join(
         [
-            f"You're practice partners this round: {_names(names)}. Find {PLAN_MINUTES} "
-            f"minutes together before {_deadline(ends_at, names, zones)}, on a call or in "
-            "person.",
+            f"You're practice partners{'' if on_demand else ' this round'}: {_names(names)}. "
+            f"Find {PLAN_MINUTES} minutes together before {_deadline(ends_at, names, zones)}, "
+            "on a call or in person.",
             f"How it goes ({PLAN_MINUTES} minutes)\n" + "\n".join(turns),
             f"The professional to play\n{_with_article(role)}. Invent the details you need "
             "and stay in "
@@ -155,7 +169,8 @@ def practice_plan(
             "tell each other one thing that went well and one to try next time.",
         ]
     )
-    return Message(title=f"Practice round {number}: {_names(names)}", text=text, private=True)
+    title = round_name(number, on_demand) if on_demand else f"Practice round {number}"
+    return Message(title=f"{title}: {_names(names)}", text=text, private=True)
 
 
 def announcement(
