@@ -51,7 +51,8 @@ class Question(UserError):
 
     The member answers with a button (each runs the same command again with the option
     set to that choice, marked ``CONFIRMED``); nothing is saved meanwhile. ``fix`` says how
-    to change it instead: "date" (the command's form, when it has one) or "timezone".
+    to change it instead: "date" (the command's form, when it has one), "timezone", or
+    "choice" (a mistyped choice: the button is the closest one, not a confirmation).
     """
 
     def __init__(self, message: str, *, option: str, choices: tuple[Choice, ...], fix: str):
@@ -225,26 +226,36 @@ _SYNONYMS = {
 }
 
 
-def _choice_hint(option: Option, text: str, matches: list[str]) -> str:
-    """Why a choice wasn't taken, with the closest one offered (not applied)."""
+def _choice_error(option: Option, text: str, matches: list[str]) -> UserError:
+    """Why a choice wasn't taken, with the closest one offered as a button (not applied)."""
     word = " ".join(text.casefold().split())
     shown = text if len(text) <= 30 else text[:30] + "…"
     listed = ", ".join(option.choices)
     if len(matches) > 1:
-        return (
+        return Question(
             f"{shown!r} could be {' or '.join(matches[:4])}; {option.name}= takes one of: "
-            f"{listed}. Type more of it (nothing was saved)."
+            f"{listed}. Which one? (Nothing was saved.)",
+            option=option.name,
+            choices=tuple(Choice(match, match) for match in matches[:4]),
+            fix="choice",
         )
-    guess = _SYNONYMS.get(word)
-    if guess not in option.choices:
-        close = difflib.get_close_matches(word, option.choices, n=1, cutoff=0.6)
-        guess = close[0] if close else None
+    # The closest choice, or the closest word members use for one ("zom" -> zoom -> video).
+    words = {c: c for c in option.choices}
+    words.update((w, c) for w, c in _SYNONYMS.items() if c in option.choices)
+    close = [word] if word in words else []
+    close = close or difflib.get_close_matches(word, list(words), n=1, cutoff=0.6)
+    guess = words[close[0]] if close else None
     if guess is None:
-        return f"{option.name}= takes one of: {listed} (you typed {shown!r}). Nothing was saved."
+        return UserError(
+            f"{option.name}= takes one of: {listed} (you typed {shown!r}). Nothing was saved."
+        )
     typed = guess if option.positional else f"{option.name}={guess}"
-    return (
+    return Question(
         f"Did you mean {typed}? {option.name}= takes one of: {listed}, and {shown!r} isn't "
-        f"one of them. Type the command again with {typed} (nothing was saved)."
+        "one of them. Nothing was saved.",
+        option=option.name,
+        choices=(Choice(f"Yes, {guess}", guess),),
+        fix="choice",
     )
 
 
@@ -281,7 +292,7 @@ def _convert(option: Option, raw: object, how: _Reading) -> Any:
             c for c in option.choices if c.startswith(word)
         ]
         if len(matches) != 1:
-            raise UserError(_choice_hint(option, text, matches))
+            raise _choice_error(option, text, matches)
         return matches[0]
     if kind in (Kind.WHEN, Kind.PAST_WHEN):
         return _when(option, _check_text(option, text), how)

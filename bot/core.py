@@ -359,27 +359,40 @@ class Bot:
         """A question about one value: a button per answer, each running the same command
         again with that value, and a way to change it instead."""
         option = question.option or ""
+        # A mistyped choice isn't confirmed by picking the right one: the command's other
+        # values (a surprising date, say) are still checked.
+        confirmed = {} if question.fix == "choice" else {CONFIRMED: True}
         buttons = [
             Button(
                 choice.label,
                 command.path,
-                {**invocation.args, option: choice.value, CONFIRMED: True},
+                {**invocation.args, option: choice.value, **confirmed},
                 style="primary" if index == 0 else None,
             )
             for index, choice in enumerate(question.choices)
         ]
+        form_has_it = command.form is not None and any(
+            f.name == option for f in command.form.fields
+        )
         if question.fix == "timezone":
             buttons.append(Button("Choose another", ("help",), {"command": "settings"}))
-        elif command.form is not None and any(f.name == option for f in command.form.fields):
+        elif question.fix == "date" and form_has_it:
             rest = {k: v for k, v in invocation.args.items() if k not in (option, CONFIRMED)}
             buttons.append(Button("Change the date", command.path, rest, opens_form=True))
-        how = (
-            "Or type it again with another timezone, e.g. timezone=Europe/Berlin."
-            if question.fix == "timezone"
-            else f"Or type the command again with another {option}=, e.g. "
-            f'{option}="2026-12-09 15:00".'
+        if question.fix == "timezone":
+            how = "Or type it again with another timezone, e.g. timezone=Europe/Berlin."
+        elif question.fix == "date":
+            how = (
+                f"Or type the command again with another {option}=, e.g. "
+                f'{option}="2026-12-09 15:00".'
+            )
+        else:
+            how = f"Or type the command again with the {option}= you meant."
+        return Message(
+            text=f"{question.message}\n\n{how}",
+            buttons=tuple(buttons),
+            error=question.fix == "choice",  # a mistake, not a question about what was meant
         )
-        return Message(text=f"{question.message}\n\n{how}", buttons=tuple(buttons))
 
     def _forget(self, user: UserRef, now: datetime) -> None:
         """Remember an erasure for a while, so profile updates don't recreate the member."""

@@ -78,6 +78,23 @@ async def test_a_misspelt_choice_gets_a_did_you_mean_and_saves_nothing(alice: Me
     assert "Did you mean" not in nothing.text
 
 
+async def test_a_did_you_mean_button_runs_the_command_with_that_choice(alice: Member) -> None:
+    typo = await alice('log contact="Dana Lee" when="today 10am" venue=zom')
+    assert typo.error and "Did you mean venue=video?" in typo.text
+    assert [b.label for b in typo.buttons] == ["Yes, video"]
+    logged = await alice.click("Yes, video", typo)
+    assert not logged.error and "Dana Lee" in (logged.title or "")
+    shown = await alice.ok("meetings")
+    assert "video" in everything(shown)
+    # Picking the right choice doesn't confirm anything else: a surprising date still asks.
+    old = await alice('request contact="Sam Ortiz" via=mial when="2020-01-01"')
+    picked = await alice.click("Yes, email", old)
+    assert "2020" in picked.text and "Is that right?" in picked.text
+    assert "Sam Ortiz" not in everything(await alice.ok("meetings"))
+    sure = await alice.click("Yes, Wed 1 Jan 2020", picked)
+    assert "Sam Ortiz" in (sure.title or "")
+
+
 async def test_a_choice_that_starts_a_value_is_taken(alice: Member) -> None:
     await alice.ok('request contact="Dana Lee" via=email')
     answer = await alice.ok('reply "Dana Lee" outcome=schedule')
