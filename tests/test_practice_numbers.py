@@ -7,12 +7,14 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from bot.values import Message
-from storage.models import PracticeRound
+from bot.values import Message, UserRef
+from storage.models import Member as MemberRow
+from storage.models import Nudge, PracticeRound
 from tests.conftest import Member, everything
 from tests.test_practice import (
     CHECKIN,
     FIRST_ROUND,
+    REMINDER,
     Cohort,
     cohort,
     dms,
@@ -104,3 +106,97 @@ async def test_on_demand_pairings_are_stored_without_a_number(cohort: Cohort) ->
     assert [tuple(r) for r in rows] == [(True, 0), (False, 1)]
     # Meeting on demand still counts as having met: ann and ben get new partners.
     assert {"ann", "ben"} not in (await cohort.rounds())[-1]
+
+
+async def test_a_typed_answer_is_about_the_round_on_not_a_later_pairing_on_demand(
+    cohort: Cohort,
+) -> None:
+    ann, _ = await cohort.join("ann", "ben")
+    await cohort.at(FIRST_ROUND)
+    await pair_on_demand(cohort, "cal", "ann")  # ann's latest seat is now on demand
+    await checkin_of(cohort, "ann")
+    reply = await ann.ok("practice checkin not_yet")
+    assert reply.title == "Round 1: not yet"
+    assert await waiting(ann) == ""
+
+
+# -- answered check-ins --------------------------------------------------------------
+
+
+async def test_typed_not_yet_leaves_only_the_coming_reminder_in_followups(
+    cohort: Cohort,
+) -> None:
+    ann, _ = await cohort.join("ann", "ben")
+    await cohort.at(FIRST_ROUND)
+    await checkin_of(cohort, "ann")
+    assert CHECKIN_AT in await waiting(ann)
+    reply = await ann.ok("practice checkin not_yet")
+    assert reply.title == "Round 1: not yet"
+    assert await waiting(ann) == ""
+    assert REMINDER_AT in await coming(ann)
+    assert f"I'll check in again {REMINDER_AT}." in reply.text  # the one it lists
+    # The reminder still comes, and answered in turn it is no longer waiting either.
+    (reminder,) = dms(await cohort.at(REMINDER), "ann")
+    assert REMINDER_AT in await waiting(ann)
+    again = await ann.click("Not yet", reminder)
+    assert again.title == "Round 1: not yet" and "check in again" not in again.text
+    assert await waiting(ann) == "" and await coming(ann) == ""
+
+
+async def test_not_yet_by_button_is_no_longer_waiting(cohort: Cohort) -> None:
+    ann, _ = await cohort.join("ann", "ben")
+    await cohort.at(FIRST_ROUND)
+    checkin = await checkin_of(cohort, "ann")
+    assert (await ann.click("Not yet", checkin)).title == "Round 1: not yet"
+    assert await waiting(ann) == ""
+    assert REMINDER_AT in await coming(ann)
+
+
+async def test_not_yet_before_the_checkin_keeps_it_coming(cohort: Cohort) -> None:
+    ann, _ = await cohort.join("ann", "ben")
+    await cohort.at(FIRST_ROUND)
+    reply = await ann.ok("practice checkin not_yet")
+    assert f"I'll check in again {CHECKIN_AT}." in reply.text
+    planned = await coming(ann)
+    assert CHECKIN_AT in planned and REMINDER_AT in planned
+    assert dms(await cohort.at(CHECKIN), "ann")  # asked again, as promised
+
+
+async def test_yes_closes_the_checkin_of_the_whole_pair(cohort: Cohort) -> None:
+    ann, ben = await cohort.join("ann", "ben")
+    await cohort.at(FIRST_ROUND)
+    checkin = await checkin_of(cohort, "ann")
+    assert (await ann.click("Yes, we met", checkin)).title == "Round 1: you met"
+    for member in (ann, ben):
+        assert await waiting(member) == "" and await coming(member) == ""
+    assert [s for s in await cohort.at(REMINDER) if isinstance(s.to, UserRef)] == []
+
+
+async def test_cant_typed_closes_own_checkin_and_spares_the_partner_the_reminder(
+    cohort: Cohort,
+) -> None:
+    ann, ben = await cohort.join("ann", "ben")
+    await cohort.at(FIRST_ROUND)
+    await checkin_of(cohort, "ann")
+    assert (await ann.ok("practice checkin cant")).title == "Round 1: can't this round"
+    assert await waiting(ann) == "" and await coming(ann) == ""
+    # ben has not answered: his check-in still waits for him, without a reminder after it.
+    assert CHECKIN_AT in await waiting(ben) and await coming(ben) == ""
+
+
+async def test_an_answered_checkin_still_counts_as_asked(cohort: Cohort) -> None:
+    """Closing the check-in must not make the round look unasked (or unanswered)."""
+    ann, _ = await cohort.join("ann", "ben")
+    await cohort.at(FIRST_ROUND)
+    await checkin_of(cohort, "ann")
+    await ann.ok("practice checkin not_yet")
+    async with cohort.store.transaction() as session:
+        stmt = (
+            select(Nudge.kind, Nudge.status)
+            .join(MemberRow, MemberRow.id == Nudge.member_id)
+            .where(MemberRow.user_id == "ann")
+        )
+        kinds = {kind: status for kind, status in await session.execute(stmt)}
+    assert kinds == {"practice_checkin": "done", "practice_remind": "pending"}
+    await cohort.at(FIRST_ROUND + timedelta(weeks=1))
+    assert "In: you'll be paired every round" in everything(await ann.ok("practice status"))

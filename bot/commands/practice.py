@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.commands._registry import registry
@@ -14,7 +15,7 @@ from bot.practice.rounds import next_slot, start_round, workspace_tz
 from bot.practice.texts import ON_DEMAND, round_name
 from bot.registry import Kind, Option
 from bot.values import Button, Field, Message, UserError
-from storage.models import PracticeSeat
+from storage.models import Nudge, PracticeSeat, changed_by_member
 from storage.practice import WAITING_FOR, PracticeRepo
 
 _GROUP = "Practice"
@@ -230,7 +231,12 @@ async def now(ctx: Context, args: dict[str, Any]) -> Message:
             positional=True,
             choices=tuple(_ANSWERS),
         ),
-        Option("round", Kind.TEXT, "the round number (default: your latest)", hidden=True),
+        Option(
+            "round",
+            Kind.TEXT,
+            "the round number (default: the round on now, else your latest)",
+            hidden=True,
+        ),
     ),
     examples=("/tiara practice checkin yes", "/tiara practice checkin not_yet"),
     group=_GROUP,
@@ -239,16 +245,7 @@ async def checkin(ctx: Context, args: dict[str, Any]) -> Message:
     """Tell me whether you met your practice partner this round (yes, not_yet, cant)."""
     member = ctx.member
     seats = await PracticeRepo(ctx.repo.session).seats_of(member.id, limit=20)
-    wanted = args.get("round")
-    seat = next(
-        (
-            s
-            for s in seats
-            if wanted is None
-            or (not s.group.round.on_demand and str(s.group.round.number) == str(wanted).strip())
-        ),
-        None,
-    )
+    seat = _seat_to_answer(ctx, seats, args.get("round"))
     if seat is None:
         raise UserError(
             "You have no practice round to check in on. See yours: /tiara practice history"
@@ -257,6 +254,8 @@ async def checkin(ctx: Context, args: dict[str, Any]) -> Message:
     seat.answer, seat.answered_at = answer, ctx.now
     member.practice_ignored = 0
     others = [s.member_id for s in seat.group.seats if s.id != seat.id and s.member_id]
+    # The check-in or reminder that asked is answered, by button or typed alike: it's no
+    # longer waiting in `followups`.
     if answer == "yes":  # they met too: nobody in the group is asked or reminded again
         for other in seat.group.seats:
             if other.answer is None:
@@ -264,7 +263,9 @@ async def checkin(ctx: Context, args: dict[str, Any]) -> Message:
         await _close_checkins(ctx, seat.round_id, [member.id, *others], _BOTH)
     elif answer == "cant":  # no meeting this round: no reminder for anyone in the group
         await _close_checkins(ctx, seat.round_id, [member.id], _BOTH)
-        await _close_checkins(ctx, seat.round_id, others, (k.PRACTICE_REMIND,))
+        await _close_checkins(ctx, seat.round_id, others, (k.PRACTICE_REMIND,), answered=False)
+    else:  # not yet: what asked so far is answered; what is planned later still comes
+        await _close_checkins(ctx, seat.round_id, [member.id], _BOTH, due_by=ctx.now)
     rnd = seat.group.round
     if answer == "yes":
         text = "Well done. Next time, swap roles or try questions you haven't asked yet."
@@ -273,9 +274,32 @@ async def checkin(ctx: Context, args: dict[str, Any]) -> Message:
     else:
         text = (
             f"There's still time before {ctx.when(rnd.ends_at)}. Send {_partners(seat)} two "
-            "times that suit you; I'll check in once more."
+            "times that suit you."
         )
+        later = await _next_ask(ctx, seat.round_id)
+        if later is not None:
+            text += f" I'll check in again {ctx.when(later.due_at)}."
     return Message(title=f"{round_name(rnd.number, rnd.on_demand)}: {_ANSWERS[answer]}", text=text)
+
+
+def _seat_to_answer(
+    ctx: Context, seats: Sequence[PracticeSeat], wanted: object
+) -> PracticeSeat | None:
+    """The seat a check-in answer is about: the round its button names (by number, among
+    scheduled rounds: pairings on demand have none); typed, the latest scheduled round
+    still running, the one the check-ins ask about; else the latest seat of all."""
+    if wanted is not None:
+        number = str(wanted).strip()
+        return next(
+            (
+                s
+                for s in seats
+                if not s.group.round.on_demand and str(s.group.round.number) == number
+            ),
+            None,
+        )
+    running = (s for s in seats if not s.group.round.on_demand and s.group.round.ends_at > ctx.now)
+    return next(running, seats[0] if seats else None)
 
 
 async def _cancel_practice_nudges(ctx: Context) -> None:
@@ -286,9 +310,37 @@ _BOTH = (k.PRACTICE_CHECKIN, k.PRACTICE_REMIND)
 
 
 async def _close_checkins(
-    ctx: Context, round_id: int, member_ids: list[int], kinds: tuple[str, ...]
+    ctx: Context,
+    round_id: int,
+    member_ids: list[int],
+    kinds: tuple[str, ...],
+    *,
+    answered: bool = True,
+    due_by: datetime | None = None,
 ) -> None:
-    """Cancel these members' pending ``kinds`` nudges of one round."""
-    keys = [f"{kind}:r{round_id}" for kind in kinds]
+    """Close these members' ``kinds`` nudges of one round: one still to come is cancelled,
+    and (``answered``) one already sent is done, so `followups` no longer lists it as
+    waiting. With ``due_by``, nudges planned after that stay planned."""
     for member_id in member_ids:
-        await ctx.repo.cancel_nudge_keys(member_id, keys, ctx.now)
+        for kind in kinds:
+            nudge = await ctx.repo.nudge_by_key(member_id, f"{kind}:r{round_id}")
+            if nudge is None:
+                continue
+            if nudge.status == "pending" and (due_by is None or nudge.due_at <= due_by):
+                nudge.status = "cancelled"
+            elif nudge.status == "sent" and answered:
+                nudge.status = "done"
+            else:
+                continue
+            changed_by_member(nudge, ctx.now)
+
+
+async def _next_ask(ctx: Context, round_id: int) -> Nudge | None:
+    """The member's next check-in or reminder of this round still to come, if any."""
+    planned = [
+        nudge
+        for kind in _BOTH
+        if (nudge := await ctx.repo.nudge_by_key(ctx.member.id, f"{kind}:r{round_id}")) is not None
+        and nudge.status == "pending"
+    ]
+    return min(planned, key=lambda n: n.due_at, default=None)
