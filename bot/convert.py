@@ -159,11 +159,12 @@ def _timezone(option: Option, text: str, how: _Reading) -> str:
     if found is not None:
         zones, description = found
         typed = text.strip().upper()
-        others = f" (or {', '.join(zones[1:])})" if len(zones) > 1 else ""
+        said = f"{typed} usually means {description} ({zones[0]})."
+        if len(zones) > 1:
+            said += f" It can also mean {' or '.join(zones[1:])}."
         raise Question(
-            f"{typed} read as {zones[0]} ({description}){others}. Abbreviations like {typed} "
-            "don't follow daylight saving the way a place does, so I keep a city's zone. "
-            "Is that yours?",
+            f"{said} I save a place's zone rather than the abbreviation, so your reminders "
+            "follow the clocks there when they change. Which is yours?",
             option=option.name,
             choices=tuple(Choice(f"Use {zone}", zone) for zone in zones),
             fix="timezone",

@@ -93,23 +93,23 @@ def timezone_names() -> tuple[str, ...]:
 
 # Abbreviations members type for a timezone: the real zones they most likely mean (first
 # is the likeliest), and what that zone is called. Each is confirmed with a button.
-_EASTERN = (("America/New_York",), "Eastern time, with daylight saving")
-_CENTRAL = (("America/Chicago", "Asia/Shanghai"), "Central time, with daylight saving")
-_MOUNTAIN = (("America/Denver", "America/Phoenix"), "Mountain time, with daylight saving")
-_PACIFIC = (("America/Los_Angeles",), "Pacific time, with daylight saving")
-_UK = (("Europe/London",), "UK time, with summer time")
-_CENTRAL_EU = (("Europe/Berlin", "Europe/Paris"), "Central European time, with summer time")
+_EASTERN = (("America/New_York",), "US Eastern time")
+_CENTRAL = (("America/Chicago", "Asia/Shanghai"), "US Central time")
+_MOUNTAIN = (("America/Denver", "America/Phoenix"), "US Mountain time")
+_PACIFIC = (("America/Los_Angeles",), "US Pacific time")
+_UK = (("Europe/London",), "UK time")
+_CENTRAL_EU = (("Europe/Berlin", "Europe/Paris"), "Central European time")
 ZONE_ABBREVIATIONS: dict[str, tuple[tuple[str, ...], str]] = {
     **dict.fromkeys(("EST", "EDT", "ET"), _EASTERN),
     **dict.fromkeys(("CST", "CDT", "CT"), _CENTRAL),
     **dict.fromkeys(("MST", "MDT", "MT"), _MOUNTAIN),
     **dict.fromkeys(("PST", "PDT", "PT"), _PACIFIC),
     **dict.fromkeys(("AKST", "AKDT"), (("America/Anchorage",), "Alaska time")),
-    "HST": (("Pacific/Honolulu",), "Hawaii time, no daylight saving"),
+    "HST": (("Pacific/Honolulu",), "Hawaii time"),
     **dict.fromkeys(("AST", "ADT"), (("America/Halifax",), "Atlantic time")),
     **dict.fromkeys(("NST", "NDT"), (("America/St_Johns",), "Newfoundland time")),
     **dict.fromkeys(("GMT", "BST"), _UK),
-    "WET": (("Europe/Lisbon",), "Western European time, with summer time"),
+    "WET": (("Europe/Lisbon",), "Western European time"),
     **dict.fromkeys(("CET", "CEST", "MET", "MEST"), _CENTRAL_EU),
     **dict.fromkeys(("EET", "EEST"), (("Europe/Athens",), "Eastern European time")),
     "MSK": (("Europe/Moscow",), "Moscow time"),

@@ -109,7 +109,7 @@ async def test_a_zone_abbreviation_is_confirmed_as_a_real_zone(
 ) -> None:
     asked = await alice(f"settings timezone={typed}")
     assert not asked.error
-    assert f"read as {zone}" in asked.text
+    assert "usually means" in asked.text and f"({zone})." in asked.text
     assert await bot.timezone_of(alice.ref) == "UTC"  # nothing saved yet
     assert asked.buttons[0].label == f"Use {zone}"
     assert "Choose another" in [b.label for b in asked.buttons]
