@@ -200,3 +200,20 @@ async def test_an_answered_checkin_still_counts_as_asked(cohort: Cohort) -> None
     assert kinds == {"practice_checkin": "done", "practice_remind": "pending"}
     await cohort.at(FIRST_ROUND + timedelta(weeks=1))
     assert "In: you'll be paired every round" in everything(await ann.ok("practice status"))
+
+
+async def test_marking_the_checkin_done_is_not_ignoring_it(cohort: Cohort) -> None:
+    """`Done` on the check-in in `followups` is a reply: three of them don't pause."""
+    ann, ben = await cohort.join("ann", "ben")
+    for week in range(3):
+        await cohort.at(FIRST_ROUND + timedelta(weeks=week))
+        await cohort.at(CHECKIN + timedelta(weeks=week))
+        await ann.ok("practice checkin not_yet")
+        listed = await ben.ok("followups")
+        assert (CHECKIN + timedelta(weeks=week)).strftime("%a %-d %b") in section(
+            listed, "Sent, waiting for you"
+        )
+        done = next(b for b in listed.buttons if b.label.startswith("Done"))
+        assert not (await ben.click(done.label, listed)).error
+    await cohort.at(FIRST_ROUND + timedelta(weeks=3))
+    assert "In: you'll be paired every round" in everything(await ben.ok("practice status"))

@@ -229,6 +229,9 @@ class PracticeRunner:
                     checkin = await repo.nudge_by_key(member.id, f"{k.PRACTICE_CHECKIN}:r{rnd.id}")
                     if checkin is None or checkin.status not in ("sent", "done"):
                         continue  # never asked (reminders off, muted, unreachable)
+                    if checkin.status == "done":  # marked done (`done N4`): not ignored
+                        member.practice_ignored = 0
+                        continue
                     member.practice_ignored += 1
                     if member.practice_ignored >= IGNORED_BEFORE_PAUSE:
                         member.practice, member.practice_paused_until = "paused", None
