@@ -147,7 +147,7 @@ async def test_every_kind_of_button_dispatches(rig: Rig) -> None:
             assert "went wrong on my side" not in text_of(result), label
     assert clicked >= {
         "Done",
-        "Snooze 1 day",
+        "Snooze to tomorrow",
         "Snooze 1 week",
         "Stop these",
         "Mark thank-you sent",

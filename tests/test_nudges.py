@@ -154,8 +154,8 @@ async def test_thank_you_sent_button_records_it_and_cancels_the_last_call(world:
 async def test_snoozing_the_thank_you_leaves_it_to_the_last_call(world: World) -> None:
     await world.alice.ok('log "Dana Lee" when="today 2pm"')
     (dm,) = await world.at(day(18, 16))
-    reply = await world.alice.click("Snooze 1 day", dm)
-    # A day later is after the last call (and the 24 hours): the last call covers it.
+    reply = await world.alice.click("Snooze to tomorrow", dm)
+    # Tomorrow at the nudge time (09:00) is the morning of the last call: it covers it.
     assert reply.text == (
         "Your last call for this thank-you comes Thu 19 Nov 2026, 11:00; I'll remind you then."
     )

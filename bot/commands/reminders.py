@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.commands._registry import registry
 from bot.context import Context
 from bot.nudges import kinds as k
 from bot.nudges.render import describe, nudge_label
+from bot.nudges.rhythm import Rhythm
 from bot.registry import Kind, Option
 from bot.values import Button, Field, Message, UserError
 from storage.models import Landing, Nudge, changed_by_member
@@ -16,6 +17,9 @@ from storage.models import Landing, Nudge, changed_by_member
 _ID = Option("id", Kind.NUDGE, "a reminder's id, such as N4", required=True, positional=True)
 _PAGE = 10  # reminders on a page of `followups`, each with two buttons (platforms allow 25)
 _RECENT = 50  # sent in the last week, still waiting for the member
+# Snooze buttons in DMs sent before they counted from the nudge time carried these; a
+# click on one is the snooze its label promised ("Snooze 1 day", "Snooze 1 week").
+_OLD_BUTTONS = {"in 24 hours": 1, "in 168 hours": 7}
 
 
 async def _find(ctx: Context, seq: int) -> Nudge:
@@ -45,6 +49,28 @@ def _expired(ctx: Context, nudge: Nudge) -> bool:
     return nudge.expires_at is not None and nudge.expires_at <= ctx.now
 
 
+async def _open_reminders(ctx: Context) -> tuple[list[Nudge], list[Nudge]]:
+    """The reminders `followups` lists: those sent in the last week and still waiting for
+    the member (latest first), and those still to come (soonest first). Stopped kinds
+    won't be sent, and a reminder whose moment has passed expires quietly: neither is
+    among them."""
+    wanted = _wanted_kinds(ctx)
+    muted = len(wanted) < len(_ALL_KINDS)
+    pending = [
+        n
+        for n in await ctx.repo.pending_nudges(ctx.member.id, kinds=wanted if muted else ())
+        if not _expired(ctx, n)
+    ]
+    recent = [
+        n
+        for n in await ctx.repo.recently_sent_nudges(
+            ctx.member.id, since=ctx.now - timedelta(days=7), limit=_RECENT
+        )
+        if n.kind in wanted and not _expired(ctx, n)
+    ]
+    return recent, pending
+
+
 @registry.command(
     "followups",
     options=(
@@ -67,22 +93,7 @@ async def followups(ctx: Context, args: dict[str, Any]) -> Message:
             option="page",
         )
     page = int(page_text)
-    # Stopped kinds won't be sent, and a reminder whose moment has passed expires
-    # quietly: neither is listed.
-    wanted = _wanted_kinds(ctx)
-    muted = len(wanted) < len(_ALL_KINDS)
-    pending = [
-        n
-        for n in await ctx.repo.pending_nudges(member.id, kinds=wanted if muted else ())
-        if not _expired(ctx, n)
-    ]
-    recent = [
-        n
-        for n in await ctx.repo.recently_sent_nudges(
-            member.id, since=ctx.now - timedelta(days=7), limit=_RECENT
-        )
-        if n.kind in wanted and not _expired(ctx, n)
-    ]
+    recent, pending = await _open_reminders(ctx)
     notes = []
     if not member.nudges_on:
         notes.append(
@@ -121,9 +132,7 @@ async def followups(ctx: Context, args: dict[str, Any]) -> Message:
     for nudge in shown:
         ref = {"id": nudge_label(nudge)}
         buttons.append(Button(f"Done {nudge_label(nudge)}", ("done",), ref))
-        buttons.append(
-            Button(f"Snooze {nudge_label(nudge)}", ("snooze",), {**ref, "when": "in 24 hours"})
-        )
+        buttons.append(Button(f"Snooze {nudge_label(nudge)}", ("snooze",), ref))
     title = "Your reminders"
     if pages > 1:
         title += f" (page {page} of {pages})"
@@ -136,6 +145,11 @@ async def followups(ctx: Context, args: dict[str, Any]) -> Message:
     return Message(title=title, text="\n\n".join(sections), buttons=tuple(buttons))
 
 
+def _days_later(rhythm: Rhythm, moment: datetime, days: int) -> datetime:
+    """The member's nudge time on the local day ``days`` after ``moment``'s."""
+    return rhythm.at_nudge_time(rhythm.local_date(moment) + timedelta(days=days))
+
+
 @registry.command(
     "snooze",
     options=(
@@ -145,6 +159,8 @@ async def followups(ctx: Context, args: dict[str, Any]) -> Message:
             Kind.WHEN,
             "when to remind you instead (default: the next day, at your nudge time)",
         ),
+        # Carried by the "Snooze 1 week" button: that many days instead of one.
+        Option("days", Kind.CHOICE, "days to snooze by", choices=("1", "7"), hidden=True),
     ),
     examples=('/tiara snooze N4 when="Monday 9am"', "/tiara snooze N4"),
     group="Reminders",
@@ -158,8 +174,14 @@ async def snooze(ctx: Context, args: dict[str, Any]) -> Message:
             "`/tiara followups` lists your reminders."
         )
     rhythm = ctx.nudges.rhythm
-    # By default: the day after the later of now and when it is due, at the nudge time.
-    when = args.get("when") or rhythm.next_day_at_nudge_time(max(ctx.now, nudge.due_at))
+    days = int(args.get("days") or 1)
+    when: datetime | None = args.get("when")
+    typed = ctx.invocation.args.get("when")
+    if isinstance(typed, str) and typed in _OLD_BUTTONS:
+        when, days = None, _OLD_BUTTONS[typed]
+    # By default (and from every snooze button): the nudge time a day (or ``days``) after
+    # the later of now and when it is due.
+    when = when or _days_later(rhythm, max(ctx.now, nudge.due_at), days)
     if when <= ctx.now:
         raise UserError('Snooze to a time still to come, e.g. when="tomorrow 9am".')
     due = rhythm.after_quiet(when)
@@ -182,9 +204,13 @@ async def snooze(ctx: Context, args: dict[str, Any]) -> Message:
         if (
             last_call is not None
             and last_call.status in ("pending", "sent")
-            and last_call.due_at <= due
+            and (
+                last_call.due_at <= due
+                or rhythm.local_date(last_call.due_at) == rhythm.local_date(due)
+            )
         ):
-            # The last call covers it: one more thank-you reminder, not two.
+            # The last call covers it (it comes first, or later that day): one more
+            # thank-you reminder, not two within hours.
             nudge.status = "done"
             changed_by_member(nudge, ctx.now)
             return Message(

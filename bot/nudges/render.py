@@ -17,7 +17,15 @@ from bot.timeutil import format_when
 from bot.values import Button, Message
 from storage.models import Contact, Landing, Meeting, Nudge, OutreachRequest
 
-__all__ = ["Extras", "PracticeView", "Section", "compose", "describe", "nudge_label"]
+__all__ = [
+    "Extras",
+    "PracticeView",
+    "Section",
+    "compose",
+    "describe",
+    "nudge_label",
+    "subject",
+]
 
 _CLIP = 400
 _MAX_LABEL = 75  # Slack's limit for a button's text (Discord's is 80)
@@ -317,23 +325,23 @@ def _practice(kind: str, view: PracticeView | None, when: Callable[[datetime], s
     )
 
 
-def _subject(nudge: Nudge) -> str | None:
-    """The name of the person a nudge is about, if any."""
+def subject(nudge: Nudge) -> Contact | None:
+    """The person a nudge is about, if any (its meeting's, request's or own contact)."""
     if nudge.kind in (k.REFERRAL, k.TELL_REFERRER, k.KEEP_IN_TOUCH) and nudge.contact is not None:
-        return nudge.contact.name
+        return nudge.contact
     if nudge.meeting is not None:
-        return nudge.meeting.contact.name
+        return nudge.meeting.contact
     if nudge.request is not None:
-        return nudge.request.contact.name
-    return nudge.contact.name if nudge.contact is not None else None
+        return nudge.request.contact
+    return nudge.contact
 
 
 def _named(button: Button, nudge: Nudge) -> Button:
     """A button in a grouped message says whom it is about ("Thank-you sent: Dana Lee")."""
-    name = _subject(nudge)
-    if name is None or nudge.kind in k.PRACTICE_KINDS:
+    person = subject(nudge)
+    if person is None or nudge.kind in k.PRACTICE_KINDS:
         return button
-    label = f"{button.label}: {name}"
+    label = f"{button.label}: {person.name}"
     if len(label) > _MAX_LABEL:
         label = label[: _MAX_LABEL - 1] + "…"
     return replace(button, label=label)
@@ -343,15 +351,17 @@ def _controls(nudge: Nudge, *, single: bool) -> tuple[Button, ...]:
     if nudge.kind in k.PRACTICE_KINDS:
         return ()  # their own buttons say everything
     ref = {"id": nudge_label(nudge)}
+    # A snooze button carries no time: like a typed `snooze N4`, it lands at the member's
+    # nudge time a day (or a week) after the later of the click and the due time.
     if not single:
         return (
             Button(f"Done ({nudge_label(nudge)})", ("done",), ref),
-            Button(f"Snooze {nudge_label(nudge)}", ("snooze",), {**ref, "when": "in 24 hours"}),
+            Button(f"Snooze {nudge_label(nudge)}", ("snooze",), ref),
         )
     return (
         Button("Done", ("done",), ref),
-        Button("Snooze 1 day", ("snooze",), {**ref, "when": "in 24 hours"}),
-        Button("Snooze 1 week", ("snooze",), {**ref, "when": "in 168 hours"}),
+        Button("Snooze to tomorrow", ("snooze",), ref),
+        Button("Snooze 1 week", ("snooze",), {**ref, "days": "7"}),
         Button("Stop these", ("nudge", "stop"), {"kind": k.family_of(nudge.kind)}),
     )
 
