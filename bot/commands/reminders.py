@@ -2,21 +2,34 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
 from bot.commands._registry import registry
+from bot.commands.common import find_contact
 from bot.context import Context
+from bot.items import parse_nudge
 from bot.nudges import kinds as k
-from bot.nudges.render import describe, nudge_label
+from bot.nudges.render import describe, nudge_label, subject
 from bot.nudges.rhythm import Rhythm
 from bot.registry import Kind, Option
 from bot.values import Button, Field, Message, UserError
 from storage.models import Landing, Nudge, changed_by_member
 
-_ID = Option("id", Kind.NUDGE, "a reminder's id, such as N4", required=True, positional=True)
+# A name kind, so a contact's name is welcome (and suggested as it is typed); an id is
+# told from a name in `_resolve`.
+_ID = Option(
+    "id",
+    Kind.NAME,
+    "a reminder's id, such as N4, or the name of the person it is about",
+    required=True,
+    positional=True,
+)
+_ID_LIKE = re.compile(r"#?\s*([a-z])?\s*\d+", re.IGNORECASE)  # N4, 4, #4, M3, X1
 _PAGE = 10  # reminders on a page of `followups`, each with two buttons (platforms allow 25)
 _RECENT = 50  # sent in the last week, still waiting for the member
+_WHICH = 10  # reminders listed (each with a button) when a name fits several
 # Snooze buttons in DMs sent before they counted from the nudge time carried these; a
 # click on one is the snooze its label promised ("Snooze 1 day", "Snooze 1 week").
 _OLD_BUTTONS = {"in 24 hours": 1, "in 168 hours": 7}
@@ -27,6 +40,46 @@ async def _find(ctx: Context, seq: int) -> Nudge:
     if nudge is None:
         raise UserError(f"You have no reminder N{seq}. `/tiara followups` lists yours.")
     return nudge
+
+
+async def _resolve(ctx: Context, typed: str, verb: str) -> Nudge | Message:
+    """The reminder ``typed`` names: its id (N4), or a contact's name (or the start of
+    one) when exactly one reminder `followups` lists is about them. When several are,
+    a message listing them with a button each, to say which (nothing is changed)."""
+    id_like = _ID_LIKE.fullmatch(typed)
+    if id_like and (id_like.group(1) or "n").casefold() not in ("m", "r"):
+        return await _find(ctx, parse_nudge(typed))  # "X1" is "not a reminder id"
+    try:
+        person = await find_contact(ctx, typed)  # a name, its start, or M3/R2's contact
+    except UserError as err:
+        raise UserError(f"{err.message} `/tiara followups` lists your reminders.") from None
+    recent, pending = await _open_reminders(ctx)
+    about = [n for n in [*recent, *pending] if (s := subject(n)) is not None and s.id == person.id]
+    if not about:
+        raise UserError(
+            f"You have no reminders about {person.name} waiting. "
+            "`/tiara followups` lists your reminders."
+        )
+    if len(about) == 1:
+        return about[0]
+    shown = about[:_WHICH]
+    more = f"\n…and {len(about) - len(shown)} more: /tiara followups" if len(about) > _WHICH else ""
+    return Message(
+        title=f"Which reminder about {person.name}?",
+        text=f"You have {len(about)} reminders about {person.name}; nothing has changed yet. "
+        "Choose one, or type its id:\n"
+        + "\n".join(f"• {_line(ctx, n)}" for n in shown)
+        + more
+        + f"\n\nFor example: /tiara {verb} {nudge_label(shown[0])}",
+        buttons=tuple(
+            Button(
+                f"{verb.capitalize()} {nudge_label(n)}",
+                (verb,),
+                {**ctx.invocation.args, "id": nudge_label(n)},
+            )
+            for n in shown
+        ),
+    )
 
 
 def _line(ctx: Context, nudge: Nudge) -> str:
@@ -162,12 +215,18 @@ def _days_later(rhythm: Rhythm, moment: datetime, days: int) -> datetime:
         # Carried by the "Snooze 1 week" button: that many days instead of one.
         Option("days", Kind.CHOICE, "days to snooze by", choices=("1", "7"), hidden=True),
     ),
-    examples=('/tiara snooze N4 when="Monday 9am"', "/tiara snooze N4"),
+    examples=('/tiara snooze N4 when="Monday 9am"', "/tiara snooze N4", "/tiara snooze Dana"),
     group="Reminders",
 )
 async def snooze(ctx: Context, args: dict[str, Any]) -> Message:
-    """Move a reminder to later (one already sent comes back then)."""
-    nudge = await _find(ctx, args["id"])
+    """Move a reminder to later (one already sent comes back then).
+
+    Name it by its id (N4) or by the person it is about (Dana, or Dana Lee).
+    """
+    found = await _resolve(ctx, args["id"], "snooze")
+    if isinstance(found, Message):
+        return found
+    nudge = found
     if nudge.status in ("done", "cancelled", "expired", "failed"):
         raise UserError(
             f"{nudge_label(nudge)} is {nudge.status}, so there is nothing to snooze. "
@@ -231,13 +290,19 @@ async def snooze(ctx: Context, args: dict[str, Any]) -> Message:
 @registry.command(
     "done",
     options=(_ID,),
-    examples=("/tiara done N4",),
+    examples=("/tiara done N4", '/tiara done "Dana Lee"'),
     group="Reminders",
     aliases=("nudge done",),
 )
 async def done(ctx: Context, args: dict[str, Any]) -> Message:
-    """Tell me you've acted on a reminder (a thank-you sent marks the meeting too)."""
-    nudge = await _find(ctx, args["id"])
+    """Tell me you've acted on a reminder (a thank-you sent marks the meeting too).
+
+    Name it by its id (N4) or by the person it is about (Dana, or Dana Lee).
+    """
+    found = await _resolve(ctx, args["id"], "done")
+    if isinstance(found, Message):
+        return found
+    nudge = found
     if nudge.status == "done":
         return Message(title=f"{nudge_label(nudge)} was already done", text="Nothing to change.")
     planner = ctx.nudges
