@@ -239,6 +239,15 @@ class Bot:
         command = self.registry.get(invocation.command)
         return command.form if command.form is not None and not invocation.args else None
 
+    def form_for_click(self, button: Button) -> Form | None:
+        """The form a click opens, if any: the command's form, when the button asks for it
+        (prefilled with its values) or carries no values at all. Every adapter asks this,
+        so a button behaves the same on Slack, Discord and the console."""
+        command = self.registry.get(button.command)
+        if command.form is not None and (button.opens_form or not button.args):
+            return command.form
+        return None
+
     async def handle_text(
         self, text: str, user: UserRef, channel: ChannelRef | None = None
     ) -> Message:

@@ -140,8 +140,22 @@ class Member:
         source = message or self.last
         assert source is not None, "nothing to click on yet"
         button = button_named(source, label)
+        assert self.bot.form_for_click(button) is None, (
+            f"{label!r} opens a form on every platform: fill it with submit()"
+        )
         self.last = await self.bot.dispatch(button.invocation(self.ref))
         assert self.last.text != INTERNAL_ERROR, f"clicking {label!r} crashed inside the bot"
+        return self.last
+
+    async def submit(self, label: str, message: Message | None = None, **values: str) -> Message:
+        """Click a button that opens a form and submit it with ``values`` (its prefilled
+        values kept), as the platforms do."""
+        source = message or self.last
+        assert source is not None, "nothing to click on yet"
+        button = button_named(source, label)
+        assert self.bot.form_for_click(button) is not None, f"{label!r} opens no form"
+        self.last = await self.bot.dispatch(button.invocation(self.ref).with_args(values))
+        assert self.last.text != INTERNAL_ERROR, f"submitting {label!r} crashed inside the bot"
         return self.last
 
 

@@ -186,8 +186,9 @@ class ConsoleAdapter:
     async def _click(self, button: Button) -> None:
         invocation = button.invocation(self.user)
         command = self.bot.registry.get(button.command)
-        if not (button.opens_form and command.form is not None):
-            self._show(await self._dispatch(invocation))
+        form = self.bot.form_for_click(button)
+        if form is None:
+            self._show(await self.bot.dispatch(invocation))
             return
         if not self.interactive:
             given = " ".join(f'{k}="{v}"' for k, v in button.args.items())
@@ -198,7 +199,7 @@ class ConsoleAdapter:
                 )
             )
             return
-        self._show(await self._submit(invocation, command.form, defaults=button.args))
+        self._show(await self._submit(invocation, form, defaults=button.args))
 
     async def _dispatch(self, invocation: Invocation) -> Message:
         form = self.bot.form_for(invocation)

@@ -256,7 +256,7 @@ class DiscordAdapter:
             await self._expired(interaction)
             return
         try:
-            command = self.bot.registry.get(target.command)
+            form = self.bot.form_for_click(target.button())
         except UserError:
             log.warning("ignored a button this version doesn't know")
             await self._expired(interaction)
@@ -264,7 +264,7 @@ class DiscordAdapter:
         if not await self._in_its_server(interaction, target, "button"):
             return
         user = self._user(interaction, target.workspace)
-        if command.form is not None and (target.opens_form or not target.args):
+        if form is not None:
             await self._open_form(interaction, user, target)
         else:
             invocation = target.button().invocation(

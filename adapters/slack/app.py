@@ -254,12 +254,13 @@ class SlackAdapter:
             return
         channel = self._channel(context, (body.get("channel") or {}).get("id"))
         invocation = replace(button.invocation(user, channel), command=command.path)
-        if command.form is not None and (button.opens_form or not button.args):
+        form = self.bot.form_for_click(button)
+        if form is not None:
             await self._open_form(
                 client,
                 body,
                 invocation,
-                command.form,
+                form,
                 respond=respond,
                 response_url=body.get("response_url"),
                 defaults=button.args,
