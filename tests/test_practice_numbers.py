@@ -217,3 +217,15 @@ async def test_marking_the_checkin_done_is_not_ignoring_it(cohort: Cohort) -> No
         assert not (await ben.click(done.label, listed)).error
     await cohort.at(FIRST_ROUND + timedelta(weeks=3))
     assert "In: you'll be paired every round" in everything(await ben.ok("practice status"))
+
+
+async def test_followups_lists_a_practice_checkin_as_one(cohort: Cohort) -> None:
+    """Not as "No practice partner this round", which is what a member alone is told."""
+    ann, _ = await cohort.join("ann", "ben")
+    await cohort.at(FIRST_ROUND)
+    assert "Did you meet your practice partner?" in await coming(ann)
+    await checkin_of(cohort, "ann")
+    listed = await waiting(ann)
+    assert "Did you meet your practice partner?" in listed
+    assert "No practice partner" not in listed
+    assert "Practise with your partner" in await coming(ann)  # the reminder after it

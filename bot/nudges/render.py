@@ -302,6 +302,15 @@ def _practice(kind: str, view: PracticeView | None, when: Callable[[datetime], s
             "/tiara practice join.",
             (Button("Resume practice", ("practice", "join")),),
         )
+    if view is None and kind != k.PRACTICE_ALONE:
+        # Listed in followups, where the round's details aren't loaded.
+        asks = "Did you meet your practice partner?" if kind == k.PRACTICE_CHECKIN else ""
+        return Section(
+            asks or "Practise with your partner",
+            "Your practice round is on: a 25-minute call is enough. /tiara practice status "
+            "shows who and until when.",
+            (),
+        )
     if kind == k.PRACTICE_ALONE or view is None:
         return Section(
             "No practice partner this round",
@@ -311,16 +320,18 @@ def _practice(kind: str, view: PracticeView | None, when: Callable[[datetime], s
         )
     with_whom = " and ".join(view.partners) or "your partners"
     actions = checkin_buttons(view.number)
+    # Scheduled rounds are numbered from 1; a pairing on demand (practice now) is 0.
+    ends = f"Round {view.number} ends" if view.number else "This practice pairing ends"
     if kind == k.PRACTICE_CHECKIN:
         return Section(
             f"Did you meet {with_whom} for practice?",
-            f"Round {view.number} ends {when(view.ends_at)}. Tell me how it's going.",
+            f"{ends} {when(view.ends_at)}. Tell me how it's going.",
             actions,
         )
     return Section(
         f"Still time to practise with {with_whom}",
-        f"Round {view.number} ends {when(view.ends_at)}. A 25-minute call is enough: "
-        "send them two times that suit you.",
+        f"{ends} {when(view.ends_at)}. A 25-minute call is enough: send them two times "
+        "that suit you.",
         actions,
     )
 
