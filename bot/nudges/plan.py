@@ -304,8 +304,6 @@ class Planner:
     async def _upcoming(self, meeting: Meeting, *, new: bool) -> None:
         rhythm = self.rhythm
         held = meeting.held_at
-        if meeting.thanks_at is not None and meeting.thanks_at < held:
-            meeting.thanks_at = None  # moved into the future: that thank-you was for nothing
         # Not met (yet)? Then no keep-in-touch. A meeting is set up: the member reached
         # out, so a reminder to (a referral, an "ask me later") is done.
         await self.keep_in_touch(meeting.contact, also_cancel=(k.REFERRAL, k.CHECK_BACK), done=True)
