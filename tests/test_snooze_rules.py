@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 import pytest
 from sqlalchemy import select
@@ -16,7 +16,6 @@ from sqlalchemy.orm import selectinload
 from bot.app import build_app
 from bot.clock import FixedClock
 from bot.config import Settings
-from bot.core import Bot
 from bot.notify import RecordingNotifier
 from bot.nudges import kinds as k
 from bot.nudges.rhythm import Rhythm
@@ -24,29 +23,17 @@ from bot.values import Button, Message
 from storage.models import Nudge
 from storage.store import Store
 from tests.conftest import Member, button_named
+from tests.test_reminders_close import World as ClosingWorld
+from tests.test_reminders_close import day
 
 # START (conftest) is Wed 18 Nov 2026, 15:00 UTC; the members' zone is UTC unless a test
 # sets another, nudge time 09:00, quiet hours 21:00 to 08:00.
 NEW_YORK = "America/New_York"
 
 
-def day(d: int, hour: int, minute: int = 0) -> datetime:
-    return datetime(2026, 11, d, hour, minute, tzinfo=UTC)
-
-
 @dataclass
-class World:
-    bot: Bot
-    clock: FixedClock
-    notifier: RecordingNotifier
-    alice: Member
-
-    async def at(self, when: datetime) -> list[Message]:
-        """Move the clock to ``when``, tick, and return alice's new DMs."""
-        self.clock.set(when)
-        self.notifier.clear()
-        await self.bot.tick()
-        return self.notifier.dms_to("alice")
+class World(ClosingWorld):
+    """The reminders world, with lookups by contact and a view of every nudge row."""
 
     async def nudge(self, kind: str, about: str | None = None) -> Nudge:
         """The one nudge of ``kind`` (about the contact named ``about``)."""
