@@ -1,4 +1,8 @@
-"""Short ids of a member's meetings and requests: M3 for a meeting, R2 for a request."""
+"""Short ids of a member's meetings and requests: M3 for a meeting, R2 for a request.
+
+Each kind is numbered on its own (a member's first meeting is M1 whatever requests came
+before), so M3 and R3 can both exist: the letter says which.
+"""
 
 from __future__ import annotations
 
@@ -21,10 +25,15 @@ def item_label(kind: str, seq: int) -> str:
 
 @dataclass(frozen=True, slots=True)
 class ItemRef:
-    """A short id as given: the number, and the letter when one was typed."""
+    """A short id as given: the number, and the letter when one was typed.
+
+    ``from_button``: a bare number carried by a button of an older message, from when one
+    counter numbered both kinds (so it named one item then, the older of two today).
+    """
 
     seq: int
     kind: str | None = None  # "M", "R" or None
+    from_button: bool = False
 
     def __str__(self) -> str:
         return item_label(self.kind or "#", self.seq)
@@ -37,7 +46,7 @@ def looks_like_item(text: str) -> bool:
 def parse_item(value: object) -> ItemRef:
     """Read a short id (M3, r2, #3, 3, or a number from a button)."""
     if isinstance(value, int) and not isinstance(value, bool) and 0 < value < MAX_ITEM:
-        return ItemRef(value)
+        return ItemRef(value, from_button=True)
     text = str(value).strip()
     match = _ITEM.fullmatch(text)
     if match is None or int(match.group(2)) == 0:

@@ -153,7 +153,11 @@ class Member(Base):
     # How the member writes dates in digits ("dmy", "mdy", "ymd"); None: as is usual where
     # their timezone is.
     date_order: Mapped[str | None] = mapped_column(String(3))
+    # Short ids count on their own per kind: the last number given to one of the member's
+    # requests (R1, R2...), and to one of their meetings (M1, M2...). ``next_seq`` is the
+    # requests' counter: it served both kinds until Alembic 0009.
     next_seq: Mapped[int] = mapped_column(Integer, default=0)
+    next_meeting_seq: Mapped[int] = mapped_column(Integer, default=0)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime]
     # Nudges: the member's own rhythm. Times of day are minutes after local midnight.

@@ -55,6 +55,9 @@ _NUDGE_SUBJECTS = (
 
 __all__ = ["NudgeFilter", "Repo", "lease_rows", "name_key", "on_platforms"]
 
+# Short ids of meetings (M3) and requests (R2): each kind has its own counter per member.
+_COUNTERS = {"M": "next_meeting_seq", "R": "next_seq"}
+
 
 def on_platforms(
     workspace_id: InstrumentedAttribute[int], platforms: Collection[str] | None
@@ -314,9 +317,10 @@ class Repo:
         stmt = select(Workspace).order_by(Workspace.platform, Workspace.external_id)
         return (await self.session.execute(stmt)).scalars().all()
 
-    async def allocate_seq(self, member: Member) -> int:
-        """The next short id for one of the member's meetings or requests (1, 2, 3...)."""
-        return await self._next_counter(member, "next_seq")
+    async def allocate_seq(self, member: Member, kind: str = "R") -> int:
+        """The next short id of one of the member's meetings (``kind`` "M": M1, M2...) or
+        requests ("R": R1, R2...). Each kind counts on its own."""
+        return await self._next_counter(member, _COUNTERS[kind])
 
     async def _next_counter(self, member: Member, name: str) -> int:
         column = getattr(Member, name)
@@ -364,21 +368,23 @@ class Repo:
 
     # -- meetings and requests -------------------------------------------------------
 
-    async def item_by_seq(self, member_id: int, seq: int) -> Meeting | OutreachRequest | None:
-        meeting = (
-            await self.session.execute(
-                select(Meeting).where(Meeting.member_id == member_id, Meeting.seq == seq)
-            )
-        ).scalar_one_or_none()
-        if meeting is not None:
-            return meeting
-        return (
-            await self.session.execute(
-                select(OutreachRequest).where(
-                    OutreachRequest.member_id == member_id, OutreachRequest.seq == seq
-                )
-            )
-        ).scalar_one_or_none()
+    async def item_by_seq(
+        self, member_id: int, seq: int, kind: str
+    ) -> Meeting | OutreachRequest | None:
+        """The member's meeting (``kind`` "M") or request ("R") numbered ``seq``."""
+        if kind == "M":
+            meeting = select(Meeting).where(Meeting.member_id == member_id, Meeting.seq == seq)
+            return (await self.session.execute(meeting)).scalar_one_or_none()
+        request = select(OutreachRequest).where(
+            OutreachRequest.member_id == member_id, OutreachRequest.seq == seq
+        )
+        return (await self.session.execute(request)).scalar_one_or_none()
+
+    async def items_by_seq(self, member_id: int, seq: int) -> list[Meeting | OutreachRequest]:
+        """The member's meeting and request numbered ``seq``, the meeting first: both may
+        exist (M3 and R3)."""
+        items = [await self.item_by_seq(member_id, seq, kind) for kind in _COUNTERS]
+        return [item for item in items if item is not None]
 
     async def upcoming_meetings(
         self, member_id: int, now: datetime, limit: int

@@ -83,9 +83,9 @@ async def seed(c: Cohort) -> None:
         'log contact="Priya Raman" when="4 days ago" notes="layoffs are coming in March" '
         'followups="send Priya the portfolio link" referrals="Zed Okonkwo"'
     )
-    await c.alice.ok('thanks M3 when="3 days ago"')
+    await c.alice.ok('thanks M1 when="3 days ago"')
     await c.alice.ok('log contact="Zed Okonkwo" when="3 days ago" notes="salary was 95k"')
-    await c.alice.ok("thanks M4")  # today: two days late
+    await c.alice.ok("thanks M2")  # today: two days late
     await c.bob.ok(
         'log contact="Zed Okonkwo" when="2 days ago" followups="intro to the hiring manager"'
     )

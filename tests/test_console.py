@@ -55,17 +55,17 @@ async def test_piped_session_tracks_a_conversation_from_request_to_delete(bot: B
                 'log contact="Dana Lee" when="yesterday 3pm" notes="Data teams want SQL" '
                 'referrals="Sam Ortiz, Kim Park"',
                 "meetings",
-                "show M2",
-                'edit M2 venue=video followups="Send Dana the SQL course"',
-                "show M2",
+                "show M1",
+                'edit M1 venue=video followups="Send Dana the SQL course"',
+                "show M1",
                 'log contact="Kim Park" when="next Tuesday 10am" venue=video',
                 "1",  # the Prepare button
                 "prompts trends",
-                "prep M2",
-                "show M2",
+                "prep M1",
+                "show M1",
                 "2",  # the Delete button
                 "1",  # Delete, confirmed
-                "show M2",
+                "show M1",
                 "meetings",
             ]
         )
@@ -98,21 +98,21 @@ async def test_piped_session_tracks_a_conversation_from_request_to_delete(bot: B
     assert request.startswith("Request R1 to Dana Lee recorded")
     assert "[1] They agreed to meet  [2] They declined  (type a number)" in request
     assert reply.startswith("R1: Dana Lee replied (scheduled)")
-    assert logged.startswith("Logged M2: your conversation with Dana Lee")
+    assert logged.startswith("Logged M1: your conversation with Dana Lee")
     assert "• Sam Ortiz\n• Kim Park" in logged
-    assert "Recent\n• M2 · Tue 17 Nov 2026, 15:00 · Dana Lee (Acme)" in listing
+    assert "Recent\n• M1 · Tue 17 Nov 2026, 15:00 · Dana Lee (Acme)" in listing
     assert "R1" not in listing  # answered, so no longer waiting for a reply
 
-    assert shown.startswith("M2 · Meeting with Dana Lee")
+    assert shown.startswith("M1 · Meeting with Dana Lee")
     assert re.search(r"^  Notes: +Data teams want SQL$", shown, re.MULTILINE)
     assert re.search(r"^  Referrals: +Kim Park, Sam Ortiz$", shown, re.MULTILINE)
     assert "Venue" not in shown
     assert "[1] Mark thank-you sent  [2] Delete  (type a number)" in shown
-    assert edited.startswith("Updated M2")
+    assert edited.startswith("Updated M1")
     assert re.search(r"^  Venue: +video$", shown_again, re.MULTILINE)
     assert re.search(r"^  Follow-ups: +Send Dana the SQL course$", shown_again, re.MULTILINE)
 
-    assert upcoming.startswith("Upcoming M3: Kim Park, Tue 24 Nov 2026, 10:00")
+    assert upcoming.startswith("Upcoming M2: Kim Park, Tue 24 Nov 2026, 10:00")
     assert "[1] Prepare  [2] Find a rehearsal partner  (type a number)" in upcoming
     # Typing 1 clicked Prepare: a checklist for Kim, whom Dana suggested.
     assert prepare_clicked.startswith("Prepare for Kim Park")
@@ -125,12 +125,12 @@ async def test_piped_session_tracks_a_conversation_from_request_to_delete(bot: B
     assert re.search(r"^  Organization: +Acme$", prep, re.MULTILINE)
 
     assert "[2] Delete" in before_delete
-    assert confirm.startswith("Delete M2?")
+    assert confirm.startswith("Delete M1?")
     assert "[1] Delete  [2] Keep it  (type a number)" in confirm
-    assert deleted.startswith("Deleted M2")
-    assert gone.startswith("I can't find M2")
-    assert "M3 · Tue 24 Nov 2026, 10:00 · Kim Park" in final_listing
-    assert "M2" not in final_listing and "Dana Lee" not in final_listing
+    assert deleted.startswith("Deleted M1")
+    assert gone.startswith("You have no meeting M1")
+    assert "M2 · Tue 24 Nov 2026, 10:00 · Kim Park" in final_listing
+    assert "M1" not in final_listing and "Dana Lee" not in final_listing
 
 
 async def test_a_number_outside_the_buttons_clicks_nothing(bot: Bot) -> None:

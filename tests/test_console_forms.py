@@ -23,7 +23,7 @@ async def test_log_the_meeting_button_opens_the_form_prefilled(bot: Bot, tmp_pat
     ]
     text = await run_terminal(bot, "".join(k + ENTER for k in keys), tmp_path)
     assert "[1] Log the meeting" in text
-    assert "Upcoming M2: Dana Lee, Tue 24 Nov 2026, 15:00" in text
+    assert "Upcoming M1: Dana Lee, Tue 24 Nov 2026, 15:00" in text
 
 
 async def test_form_button_when_piped_says_what_to_type(bot: Bot) -> None:

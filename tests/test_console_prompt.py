@@ -224,7 +224,7 @@ async def test_a_bad_date_in_a_button_form_is_asked_again(bot: Bot, tmp_path: Pa
     )
     assert "[1] Log the meeting" in output
     assert "I couldn't read 'someday' as a date" in output
-    assert "Upcoming M2: Dana Lee, Tue 24 Nov 2026, 15:00" in output
+    assert "Upcoming M1: Dana Lee, Tue 24 Nov 2026, 15:00" in output
 
 
 async def test_a_number_with_no_buttons_says_there_is_nothing_to_click(
@@ -266,7 +266,7 @@ async def test_tab_completes_the_members_own_contact_names(bot: Bot, tmp_path: P
         # Only alice's contact: bob's "Dan Brown" is not hers to see.
         await live.until(lambda: live.typed() == 'request contact="Dana Lee"')
         live.pipe.send_text(" via=email" + ENTER)
-        await live.until(lambda: "Request R3 to Dana Lee recorded" in live.out.getvalue())
+        await live.until(lambda: "Request R1 to Dana Lee recorded" in live.out.getvalue())
         # In a form, the contact field completes too.
         live.pipe.send_text("log" + ENTER)
         await live.until(lambda: "Log a conversation" in live.out.getvalue())

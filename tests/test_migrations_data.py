@@ -40,11 +40,20 @@ Snapshot = dict[str, dict[tuple[Any, ...], Row]]
 
 # Columns a migration fills or rewrites on purpose: (table, column at head) -> (the
 # revision that does it, what the column holds afterwards for a row written before that
-# revision, given the row as it was). A rename is listed here (lambda old: old["old_name"])
-# and its old name in DROPPED.
-CHANGED: dict[tuple[str, str], tuple[str, Callable[[Row], Any]]] = {
+# revision, given the row as it was and every table as it was). A rename is listed here
+# (lambda old, _: old["old_name"]) and its old name in DROPPED.
+CHANGED: dict[tuple[str, str], tuple[str, Callable[[Row, Snapshot], Any]]] = {
     # 0006: "existing members start from when they joined".
-    ("members", "last_seen_at"): ("0006", lambda old: old["created_at"]),
+    ("members", "last_seen_at"): ("0006", lambda old, _: old["created_at"]),
+    # 0009: "each counter starts from the member's highest id of its kind".
+    ("members", "next_seq"): (
+        "0009",
+        lambda old, tables: _highest(tables, "outreach_requests", old),
+    ),
+    ("members", "next_meeting_seq"): (
+        "0009",
+        lambda old, tables: _highest(tables, "meetings", old),
+    ),
 }
 # Columns a migration drops on purpose: (table, column) -> revision. Tables likewise.
 DROPPED: dict[tuple[str, str], str] = {}
@@ -66,6 +75,12 @@ STRING = "Zoë ß 東京 ✓ 😀 «ok»"
 MOMENT = datetime(2026, 11, 1, 10, 0, 0, 123456)
 # Row 1 sets only what it must (NOT NULL without a server default); row 2 sets everything.
 SPARSE, FULL = 1, 2
+
+
+def _highest(tables: Snapshot, items: str, member: Row) -> int:
+    """The member's highest seq in ``items`` (0 when none)."""
+    seqs = [row["seq"] for row in tables[items].values() if row["member_id"] == member["id"]]
+    return max(seqs, default=0)
 
 
 def _is_after(revision: str, start: str) -> bool:
@@ -168,13 +183,16 @@ def _model_default(table_name: str, column_name: str) -> Any:
     raise AssertionError(f"{table_name}.{column_name}: list its upgraded value in CHANGED")
 
 
-def _expected_after(table: str, before: Row, head_columns: list[str], revision: str) -> Row:
-    """What the row ``before`` (written at ``revision``) should hold at head."""
+def _expected_after(
+    table: str, before: Row, head_columns: list[str], revision: str, tables: Snapshot
+) -> Row:
+    """What the row ``before`` (written at ``revision``, among ``tables``) should hold at
+    head."""
     expected: Row = {}
     for name in head_columns:
         change = CHANGED.get((table, name))
         if change is not None and _is_after(change[0], revision):
-            expected[name] = change[1](before)
+            expected[name] = change[1](before, tables)
         elif name in before:
             expected[name] = before[name]
         else:  # added on the way: the server default, which the models' default matches
@@ -203,7 +221,7 @@ def _differences(revision: str, before: Snapshot, after: Snapshot) -> list[str]:
             ]
             if gone:
                 problems.append(f"{table} {key}: columns {gone} are gone")
-            expected = _expected_after(table, old, list(new), revision)
+            expected = _expected_after(table, old, list(new), revision, before)
             for name, value in expected.items():
                 if new[name] != value:
                     problems.append(f"{table}.{name} {key}: expected {value!r}, got {new[name]!r}")

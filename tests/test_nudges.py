@@ -300,7 +300,7 @@ async def test_referral_next_morning_then_tell_the_referrer_after_meeting_them(
     world.clock.set(day(25, 15))
     filled = await world.bot.dispatch(
         Invocation(
-            ("log",), {"id": "M4", "contact": "Sam Ortiz", "notes": "Great"}, world.alice.ref
+            ("log",), {"id": "M2", "contact": "Sam Ortiz", "notes": "Great"}, world.alice.ref
         )
     )
     assert not filled.error, filled.text
@@ -375,7 +375,7 @@ async def test_weekly_plan_is_opt_in_and_arrives_monday_at_nudge_time(world: Wor
 async def test_deleting_a_meeting_or_request_deletes_its_reminders(world: World) -> None:
     await world.alice.ok('log "Dana Lee" when="today 2pm"')
     await world.alice.ok('request "Kim Park"')
-    for item in ("M1", "R2"):
+    for item in ("M1", "R1"):
         await world.alice.ok(f"delete {item}")
         await world.alice.click("Delete")
     assert await world.at(datetime(2027, 3, 1, 9, tzinfo=UTC)) == []

@@ -20,13 +20,13 @@ async def test_a_second_member_sees_none_of_the_first(alice: Member, bob: Member
     await seed(alice)
     typed = (
         "meetings",
-        "show M2",
+        "show M1",
         "show R1",
-        "edit M2 notes=mine now",
-        "delete M2 ",
-        "thanks M2",
+        "edit M1 notes=mine now",
+        "delete M1 ",
+        "thanks M1",
         "contact Quill Ravenscroft",
-        "prep M2",
+        "prep M1",
         "prep Quill Ravenscroft",
         "prompts for=Quill Ravenscroft",
         "reply contact=Zebedee Moss outcome=declined",
@@ -41,7 +41,7 @@ async def test_a_second_member_sees_none_of_the_first(alice: Member, bob: Member
     assert replies[0].title == "No meetings or requests yet"
     assert all(r.error for r in replies[1:])
     # And alice's data is untouched by bob's attempts.
-    shown = await alice.ok("show M2")
+    shown = await alice.ok("show M1")
     assert ("Notes", SECRET) in [(f.label, f.value) for f in shown.fields]
     assert "Waiting for a reply" in (await alice.ok("meetings")).text
 
@@ -58,11 +58,11 @@ async def test_a_button_clicked_by_someone_else_acts_on_their_own_data(
     alice: Member, bob: Member
 ) -> None:
     await seed(alice)
-    confirm = await alice.ok("delete M2")
+    confirm = await alice.ok("delete M1")
     # Bob somehow clicks alice's "Delete" button: it must not delete alice's meeting.
     result = await bob.click("Delete", confirm)
     assert result.error
-    assert (await alice.ok("show M2")).title == "M2 · Meeting with Quill Ravenscroft"
+    assert (await alice.ok("show M1")).title == "M1 · Meeting with Quill Ravenscroft"
 
 
 async def test_the_same_user_id_in_another_workspace_is_someone_else(
@@ -71,6 +71,6 @@ async def test_the_same_user_id_in_another_workspace_is_someone_else(
     await seed(alice)
     twin = Member(bot, "alice", workspace="another-cohort")
     assert (await twin.ok("meetings")).title == "No meetings or requests yet"
-    assert (await twin("show M2")).error
+    assert (await twin("show M1")).error
     other_platform = Member(bot, "alice", workspace="cohort", platform="other")
     assert (await other_platform("contact Quill Ravenscroft")).error

@@ -58,7 +58,7 @@ async def test_log_held_meeting_with_referrals(alice: Member, bot: Bot) -> None:
         "notes=SQL matters more than Python followups=Send the article "
         "referrals=Ann Wu, Bo Li, ann wu"
     )
-    assert logged.title == "Logged M2: your conversation with Dana Lee"
+    assert logged.title == "Logged M1: your conversation with Dana Lee"
     assert "Send a thank-you by Thu 19 Nov 2026, 09:00" in logged.text
     assert "Your request R1 to Dana Lee is marked replied" in logged.text
     assert "• Ann Wu\n• Bo Li" in logged.text  # duplicates collapse
@@ -69,7 +69,7 @@ async def test_log_held_meeting_with_referrals(alice: Member, bot: Bot) -> None:
     fields = dict((f.label, f.value) for f in dana.fields)
     assert fields["Referred you to"] == "Ann Wu, Bo Li"
     assert fields["Title"] == "Data analyst" and fields["Organization"] == "Acme"
-    assert "M2 · Wed 18 Nov 2026, 09:00 · Dana Lee (Acme) · video" in dana.text
+    assert "M1 · Wed 18 Nov 2026, 09:00 · Dana Lee (Acme) · video" in dana.text
     assert "R1 · Dana Lee (Acme) · via email · sent today · replied (scheduled)" in dana.text
     assert fields["Last interaction"] == "Wed 18 Nov 2026, 15:00"  # the reply just now
     assert (await count_rows(bot))["contacts"] == 3

@@ -32,8 +32,8 @@ async def test_edit_moves_a_meeting_and_a_request_to_another_contact(alice: Memb
     moved = await alice.ok('edit M1 contact="Dana Lee"')
     assert "now with Dana Lee" in moved.text
     assert "Meeting with Dana Lee" in (await alice.ok("show M1")).title
-    await alice.ok('edit R2 contact="Sam Ortiz"')
-    assert "Request to Sam Ortiz" in (await alice.ok("show R2")).title
+    await alice.ok('edit R1 contact="Sam Ortiz"')
+    assert "Request to Sam Ortiz" in (await alice.ok("show R1")).title
     assert "No requests or meetings" in (await alice.ok('contact "Dana Le"')).text
 
 

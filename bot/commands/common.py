@@ -51,8 +51,11 @@ async def find_contact(ctx: Context, name: str) -> Contact:
     if contact is not None:
         return contact
     if looks_like_item(name):
-        item = await find_item(ctx, parse_item(name))
-        return item.contact
+        ref = parse_item(name)
+        numbered = await _items_numbered(ctx, ref)
+        if len({item.contact_id for item in numbered}) == 1:  # or M3 and R3, one person
+            return numbered[0].contact
+        return (await find_item(ctx, ref)).contact
     names = await ctx.repo.contact_names(ctx.member.id)
     if name.strip():
         starting = [n for n in names if _starts(n, name)]
@@ -135,25 +138,69 @@ async def find_item(
 ) -> Item:
     """The member's meeting or request with this short id, or named by its contact.
 
+    M3 is meeting 3 and R3 request 3. A bare number (3, #3) that both have is the one of
+    the ``want`` kind, the older from a button (one counter numbered both kinds then);
+    otherwise the member is asked which.
+
     With a name, the contact's items of the wanted kind are the candidates (those
     ``prefer`` likes, when it likes any); one candidate is the answer, several are listed
     with their ids so the member can pick one.
     """
     if isinstance(ref, str):
         return await _item_named(ctx, ref, want=want, prefer=prefer)
-    item = await ctx.repo.item_by_seq(ctx.member.id, ref.seq)
-    if item is None:
-        raise UserError(
-            f"I can't find {ref} among your meetings and requests. "
-            "`/tiara meetings` lists them with their ids."
-        )
-    actual = label(item)
-    if ref.kind is not None and ref.kind != actual[0]:
-        raise UserError(
-            f"You have no {_KIND_NAMES[ref.kind]} {ref}; #{ref.seq} is your "
-            f"{_KIND_NAMES[actual[0]]} {actual}. Use {actual} if that's the one."
-        )
-    return item
+    found = await _items_numbered(ctx, ref)
+    if len(found) > 1 and want is not None:
+        # M3 and R3, for a command that acts on one kind: `reply 3` is about R3.
+        found = [item for item in found if isinstance(item, want)]
+    if len(found) > 1 and ref.from_button:
+        # A button of a message from when one counter numbered both kinds: it meant the
+        # item that had the number then, the older.
+        found = [min(found, key=lambda item: item.created_at)]
+    if len(found) > 1:
+        raise UserError(_which_one(ctx, ref, found))
+    if not found:
+        raise UserError(await _not_found(ctx, ref))
+    return found[0]
+
+
+async def _items_numbered(ctx: Context, ref: ItemRef) -> list[Item]:
+    """The member's items with ``ref``'s number, of its kind when it has a letter."""
+    if ref.kind is None:
+        return await ctx.repo.items_by_seq(ctx.member.id, ref.seq)
+    item = await ctx.repo.item_by_seq(ctx.member.id, ref.seq, ref.kind)
+    return [] if item is None else [item]
+
+
+async def _not_found(ctx: Context, ref: ItemRef) -> str:
+    other_kind = {"M": "R", "R": "M"}.get(ref.kind or "")
+    if ref.kind is not None and other_kind is not None:
+        other = await ctx.repo.item_by_seq(ctx.member.id, ref.seq, other_kind)
+        if other is not None:
+            actual = label(other)
+            return (
+                f"You have no {_KIND_NAMES[ref.kind]} {ref}; #{ref.seq} is your "
+                f"{_KIND_NAMES[other_kind]} {actual}. Use {actual} if that's the one."
+            )
+    return (
+        f"I can't find {ref} among your meetings and requests. "
+        "`/tiara meetings` lists them with their ids."
+    )
+
+
+def _which_one(ctx: Context, ref: ItemRef, found: list[Item]) -> str:
+    """Ask which of a meeting and a request with the same number was meant."""
+    meant = [
+        f"{label(item)} (your meeting with {item.contact.name}, {ctx.when(item.held_at)})"
+        if isinstance(item, Meeting)
+        else f"{label(item)} (your request to {item.contact.name}, "
+        f"sent {days_ago(item.sent_at, ctx.now, ctx.tz)})"
+        for item in found
+    ]
+    ids = " or ".join(label(item) for item in found)
+    return (
+        f"You have a meeting and a request numbered {ref.seq}. Did you mean "
+        f"{' or '.join(meant)}? Type the letter with the number: {ids}."
+    )
 
 
 async def _item_named(

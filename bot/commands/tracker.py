@@ -101,7 +101,7 @@ async def request(ctx: Context, args: dict[str, Any]) -> Message:
     row = OutreachRequest(
         workspace_id=ctx.member.workspace_id,
         member_id=ctx.member.id,
-        seq=await ctx.repo.allocate_seq(ctx.member),
+        seq=await ctx.repo.allocate_seq(ctx.member, "R"),
         contact=contact,
         via=args.get("via", "email"),
         sent_at=sent_at,
@@ -349,7 +349,7 @@ async def log_meeting(ctx: Context, args: dict[str, Any]) -> Message:
         meeting = Meeting(
             workspace_id=ctx.member.workspace_id,
             member_id=ctx.member.id,
-            seq=await ctx.repo.allocate_seq(ctx.member),
+            seq=await ctx.repo.allocate_seq(ctx.member, "M"),
             contact=contact,
             held_at=held_at,
             venue=args.get("venue"),
