@@ -11,9 +11,11 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     and_,
+    bindparam,
     delete,
     event,
     func,
+    inspect,
     literal_column,
     or_,
     select,
@@ -22,7 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import InstrumentedAttribute, Session, joinedload
+from sqlalchemy.orm import InstrumentedAttribute, Session, SessionTransaction, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from storage.models import (
@@ -91,28 +93,133 @@ async def lease_rows(
         )
 
 
-# session.info key: the nudges added without a short id yet, with their members.
+# session.info keys: the nudges added without a short id yet, with their members; the
+# nudges cancelled in this transaction that hold a short id, by what they are about; and
+# nudges without a short id that are pending again.
 _UNNUMBERED = "tiara_unnumbered_nudges"
+_FREED = "tiara_freed_nudges"
+_REVIVED = "tiara_revived_nudges"
+
+# What a nudge reminds of: member, kind, meeting, request, contact, practice round.
+_Subject = tuple[Any, ...]
+_SUBJECT = ("member_id", "kind", "meeting_id", "request_id", "contact_id", "practice_round_id")
+
+
+def _subject(nudge: Nudge) -> _Subject | None:
+    """What ``nudge`` reminds of, from what is loaded (None when something isn't)."""
+    values = inspect(nudge).dict
+    if any(name not in values for name in _SUBJECT):
+        return None
+    return tuple(values[name] for name in _SUBJECT)
+
+
+@event.listens_for(Nudge.status, "set")
+def _status_changed(nudge: Nudge, value: object, old: object, _initiator: object) -> None:
+    """Note a nudge cancelled while it holds a short id (a nudge about the same thing
+    planned in the same transaction takes the id over: a meeting moved to another day
+    keeps its "prepare" reminder's id), and a nudge without one pending again."""
+    if value == old:
+        return
+    state = inspect(nudge)
+    seq = state.dict.get("seq")
+    session = state.session
+    if seq is None or session is None:  # not written yet: numbered as it is
+        return
+    if old == "pending" and value == "cancelled" and seq > 0:
+        subject = _subject(nudge)
+        if subject is not None:
+            session.info.setdefault(_FREED, {}).setdefault(subject, []).append(nudge)
+    elif value == "pending" and seq < 0:
+        session.info.setdefault(_REVIVED, []).append(nudge)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_freed(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_FREED, None)
+        session.info.pop(_REVIVED, None)
+
+
+def _unnumbered_pending(nudge: Nudge) -> bool:
+    state = inspect(nudge)
+    values = state.dict
+    return state.persistent and values.get("status") == "pending" and values.get("seq", 0) < 0
+
+
+def _take_freed(session: Session, nudge: Nudge) -> Nudge | None:
+    """A nudge cancelled in this transaction about what ``nudge`` is about, still holding
+    its short id, which ``nudge`` replaces: it gives the id up."""
+    freed: dict[_Subject, list[Nudge]] | None = session.info.get(_FREED)
+    subject = _subject(nudge)
+    if not freed or subject is None:
+        return None
+    candidates = freed.get(subject, [])
+    while candidates:
+        old = candidates.pop(0)
+        state = inspect(old)
+        values = state.dict
+        if state.persistent and values.get("status") == "cancelled" and values.get("seq", 0) > 0:
+            return old
+    return None
 
 
 @event.listens_for(Session, "before_flush")
 def _number_new_nudges(session: Session, _context: object, _objects: object) -> None:
-    """Give the nudges about to be inserted their short ids (N1, N2...), as the flush
+    """Give the nudges about to be written their short ids (N1, N2...), as the flush
     begins: one UPDATE per flush for the members concerned, not one per nudge.
+
+    A nudge that replaces one cancelled in this transaction (same kind, about the same
+    thing) takes over its id, so reminders the member saw keep their numbers; the
+    cancelled one keeps ``-id``, no short id. One pending again without an id gets one.
 
     The nudges wait in ``session.info`` (Repo.add_nudge): kept there, not on the Repo, so
     a session and its Repo hold no reference cycle and go as soon as the transaction ends.
     """
     added: list[tuple[Nudge, Member]] | None = session.info.pop(_UNNUMBERED, None)
-    if not added:
+    revived: list[Nudge] | None = session.info.pop(_REVIVED, None)
+    if not added and not revived:
         return
-    new = session.new  # a set built on each call: once
-    # The others were expunged or rolled back: never written.
-    waiting = [(nudge, member) for nudge, member in added if nudge in new]
+    waiting: list[tuple[Nudge, Member | None]] = []
+    if revived:
+        back = {id(n): n for n in revived if _unnumbered_pending(n)}
+        loaded = session.identity_map
+        member_key = inspect(Member).identity_key_from_primary_key
+        for nudge in sorted(back.values(), key=lambda n: n.id):
+            member = loaded.get(member_key((nudge.member_id,)))
+            waiting.append((nudge, member if isinstance(member, Member) else None))
+    if added:
+        new = session.new  # a set built on each call: once
+        # The others were expunged or rolled back: never written.
+        waiting += [(nudge, member) for nudge, member in added if nudge in new]
     if not waiting:
         return
-    members = {member.id: member for _, member in waiting}
-    counts = Counter(member.id for _, member in waiting)
+    fresh: list[tuple[Nudge, int, Member | None]] = []
+    handed: list[tuple[Nudge, Nudge]] = []
+    for nudge, member in waiting:
+        old = _take_freed(session, nudge) if nudge.status == "pending" else None
+        if old is None:
+            fresh.append((nudge, nudge.member_id, member))
+        else:
+            handed.append((old, nudge))
+    connection = session.connection()  # the session is flushing: no session.execute
+    if handed:
+        # The replaced nudges give their ids up first, before the rows that take them.
+        connection.execute(
+            update(Nudge)
+            .where(Nudge.id == bindparam("old_id"))
+            .values(seq=bindparam("no_seq"))
+            .execution_options(synchronize_session=False),
+            [{"old_id": old.id, "no_seq": -old.id} for old, _ in handed],
+        )
+        for old, nudge in handed:
+            nudge.seq = old.seq
+            set_committed_value(old, "seq", -old.id)
+    if not fresh:
+        return
+    members: dict[int, Member | None] = {}
+    for _, member_id, member in fresh:
+        members[member_id] = members.get(member_id) or member
+    counts = Counter(member_id for _, member_id, _ in fresh)
     by_count: dict[int, list[int]] = defaultdict(list)
     for member_id, count in counts.items():
         by_count[count].append(member_id)
@@ -124,12 +231,13 @@ def _number_new_nudges(session: Session, _context: object, _objects: object) -> 
             .values(next_nudge_seq=Member.next_nudge_seq + count)
             .returning(Member.id, Member.next_nudge_seq)
         )
-        # The session is flushing: its connection, not session.execute (no autoflush).
-        for member_id, last in session.connection().execute(stmt):
+        for member_id, last in connection.execute(stmt):
             seqs[member_id] = deque(range(last - count + 1, last + 1))
-            set_committed_value(members[member_id], "next_nudge_seq", last)
-    for nudge, member in waiting:
-        nudge.seq = seqs[member.id].popleft()
+            loaded_member = members[member_id]
+            if loaded_member is not None:
+                set_committed_value(loaded_member, "next_nudge_seq", last)
+    for nudge, member_id, _ in fresh:
+        nudge.seq = seqs[member_id].popleft()
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
-"""Short ids: meetings (M1, M2...) and requests (R1, R2...) are each numbered on their own
-per member; a letter picks the kind, a bare number that both kinds have is asked about,
-and ids given before the per-kind counters (Alembic 0009) keep naming the same meeting,
-request or reminder."""
+"""Short ids: meetings (M1, M2...), requests (R1, R2...) and reminders (N1, N2...) are each
+numbered on their own per member; a letter picks the kind, a bare number that both kinds
+have is asked about, and ids given before the per-kind counters (Alembic 0009) keep
+naming the same meeting, request or reminder."""
 
 from __future__ import annotations
 
@@ -192,6 +192,7 @@ async def test_downgrading_gives_shared_numbers_back_to_one_counter(empty_store:
     alice = Member(bot, "alice")
     await alice.ok('request "Ed Fu"')  # R5, beside M5 from before
     await alice.ok('log "Di Ng" when="next Tuesday 10am"')  # M6
+    await alice.ok('edit M6 when="next Wednesday 10am"')  # a reminder hands its id on
     await empty_store.downgrade("0008")
     async with empty_store.engine.connect() as conn:
         meetings = dict((await conn.exec_driver_sql("SELECT seq, contact_id FROM meetings")).all())
@@ -216,3 +217,34 @@ async def test_downgrading_gives_shared_numbers_back_to_one_counter(empty_store:
     alice = Member(again.bot, "alice")
     assert (await alice.ok("show R7")).title == "R7 · Request to Ed Fu"
     assert (await alice.ok('request "Fay Go"')).title.startswith("Request R8 ")
+
+
+# -- reminders ------------------------------------------------------------------------
+
+
+async def test_a_moved_meeting_keeps_its_reminders_ids(alice: Member) -> None:
+    await alice.ok('log "Sam Ortiz" when="next Tuesday 10am"')
+    first = _reminder_ids(await alice.ok("followups"))
+    assert sorted(first) == ["N1", "N2", "N3"]
+    assert first["N1"] == "Prepare for Sam Ortiz"
+    await alice.ok('edit M1 when="next Wednesday 10am"')
+    moved = _reminder_ids(await alice.ok("followups"))
+    assert sorted(moved) == ["N1", "N2", "N3"] and moved["N1"] == "Prepare for Sam Ortiz"
+    await alice.ok('edit M1 when="next Tuesday 10am"')  # and back
+    assert sorted(_reminder_ids(await alice.ok("followups"))) == ["N1", "N2", "N3"]
+    snoozed = await alice.ok("snooze N1")
+    assert "Snoozed N1" in (snoozed.title or "")
+    # The next reminders come right after.
+    await alice.ok('request "Dana Lee"')
+    assert sorted(_reminder_ids(await alice.ok("followups"))) == [f"N{i}" for i in range(1, 7)]
+
+
+async def test_a_replanned_keep_in_touch_reminder_keeps_its_id(alice: Member) -> None:
+    await alice.ok('log "Bo Li" when="2 hours ago"')
+    before = {v: n for n, v in _reminder_ids(await alice.ok("followups")).items()}
+    await alice.ok("settings keep_in_touch_months=6")
+    listing = await alice.ok("followups")
+    after = {v: n for n, v in _reminder_ids(listing).items()}
+    assert after["Check in with Bo Li"] == before["Check in with Bo Li"]
+    assert sorted(after.values()) == sorted(before.values()) == ["N1", "N2"]
+    assert "May 2027" in listing.text  # six months on

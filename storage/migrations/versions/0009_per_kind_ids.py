@@ -8,8 +8,13 @@ meeting or request; each counter starts from the member's highest id of its kind
 items continue from there. (A number last given to an item deleted since may be given
 again, to the next item of its kind.)
 
+Reminders keep their N ids too. From now on a reminder replaced by another (a meeting
+moved to another day gets its "prepare" reminder again) hands its N id to the new one
+and keeps ``-id`` as its ``seq``: a negative seq is no short id.
+
 Downgrading goes back to one counter: where a meeting and a request now share a number,
-the later one takes a new number after the member's highest.
+the later one takes a new number after the member's highest; reminders with a negative
+seq take N ids after the member's highest, as the old code numbered every reminder.
 
 Revision ID: 0009
 Revises: 0008
@@ -35,6 +40,7 @@ _members = sa.table(
     sa.column("id", sa.Integer()),
     sa.column("next_seq", sa.Integer()),
     sa.column("next_meeting_seq", sa.Integer()),
+    sa.column("next_nudge_seq", sa.Integer()),
 )
 _meetings = sa.table(
     "meetings",
@@ -49,6 +55,12 @@ _requests = sa.table(
     sa.column("member_id", sa.Integer()),
     sa.column("seq", sa.Integer()),
     sa.column("created_at", sa.DateTime()),
+)
+_nudges = sa.table(
+    "nudges",
+    sa.column("id", sa.Integer()),
+    sa.column("member_id", sa.Integer()),
+    sa.column("seq", sa.Integer()),
 )
 
 
@@ -101,5 +113,22 @@ def downgrade() -> None:
         for seq, (_at, is_request, row_id) in enumerate(sorted(rows), start=last - len(rows) + 1):
             items = _requests if is_request else _meetings
             bind.execute(items.update().where(items.c.id == row_id).values(seq=seq))
+    # Reminders without an N id take one after the member's highest, oldest first.
+    unnumbered: dict[int, list[int]] = defaultdict(list)
+    for nudge_id, member_id in bind.execute(
+        sa.select(_nudges.c.id, _nudges.c.member_id)
+        .where(_nudges.c.seq < 0)
+        .order_by(_nudges.c.member_id, _nudges.c.id)
+    ):
+        unnumbered[member_id].append(nudge_id)
+    for member_id, ids in unnumbered.items():
+        last = bind.execute(
+            _members.update()
+            .where(_members.c.id == member_id)
+            .values(next_nudge_seq=_members.c.next_nudge_seq + len(ids))
+            .returning(_members.c.next_nudge_seq)
+        ).scalar_one()
+        for seq, nudge_id in enumerate(ids, start=last - len(ids) + 1):
+            bind.execute(_nudges.update().where(_nudges.c.id == nudge_id).values(seq=seq))
     with op.batch_alter_table("members") as batch:
         batch.drop_column("next_meeting_seq")
