@@ -228,7 +228,7 @@ def member_rows(member: int, now: datetime, questions: Sequence[str]) -> dict[st
             {
                 **base,
                 "id": request0 + r + 1,
-                "seq": MEETINGS_PER_MEMBER + r + 1,
+                "seq": r + 1,  # requests count R1, R2... on their own
                 "contact_id": contact0 + CONTACTS_PER_MEMBER - r,
                 "via": VIAS[r % len(VIAS)],
                 "sent_at": sent,
@@ -332,7 +332,8 @@ async def load_network(
     async with store.engine.begin() as conn:
         await conn.execute(
             update(Member).values(
-                next_seq=MEETINGS_PER_MEMBER + REQUESTS_PER_MEMBER,
+                next_seq=REQUESTS_PER_MEMBER,
+                next_meeting_seq=MEETINGS_PER_MEMBER,
                 next_nudge_seq=per_member,
                 created_at=now - timedelta(days=400),
                 profile_checked_at=now - timedelta(hours=6),
