@@ -330,3 +330,15 @@ async def test_reply_later_without_a_day_picks_two_weeks_and_says_so(world: Worl
     assert 'back="in 3 weeks"' in reply.text
     (dm,) = await world.at(day(2, 9, month=12))
     assert dm.title == "Check back with Kim Park"  # and no follow-up: they replied
+
+
+async def test_a_reply_promises_only_the_reminders_the_member_gets(world: World) -> None:
+    """After `nudge stop prep`, logging an upcoming meeting promises no checklist."""
+    upcoming = await world.alice.ok('log "Sam Ortiz" when="Nov 20 2pm"')
+    assert "I'll send you a checklist the day before and ask how it went" in upcoming.text
+    await world.alice.ok("nudge stop prep")
+    await world.alice.ok("nudge stop thanks")
+    later = await world.alice.ok('log "Kim Park" when="Nov 21 2pm"')
+    assert "checklist" not in later.text and "I'll ask how it went afterwards." in later.text
+    met = await world.alice.ok('log "Dana Lee" when="today 2pm"')
+    assert "Then mark it sent." in met.text and "I'll remind you" not in met.text

@@ -44,6 +44,7 @@ async def test_a_contact_is_deleted_with_its_reminders_after_a_confirmation(
     await alice.ok('log contact="Sam Ortiz" when="1 hour ago" referrals="Dana Lee"')
     question = await alice.ok('delete contact="Dana Lee"')
     assert "Delete Dana Lee?" in (question.title or "")
+    assert "with their 0 meetings and 1 request," in question.text
     kept = await alice.click("Keep them", question)
     assert "Dana Lee" in (kept.title or "")
     await alice.click("Delete Dana Lee", question)

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
+from bot.coach.stats import plural
 from bot.commands._registry import registry
 from bot.commands.common import (
     THANKS_WINDOW,
@@ -382,10 +383,18 @@ async def log_meeting(ctx: Context, args: dict[str, Any]) -> Message:
     buttons: list[Button] = []
     if held_at > ctx.now:
         title = f"Upcoming {label(meeting)}: {contact.name}, {ctx.when(held_at)}"
+        promises = [
+            said
+            for family, said in (
+                ("prep", "send you a checklist the day before"),
+                ("log_it", "ask how it went afterwards"),
+            )
+            if _reminds(ctx, family)
+        ]
         paragraphs.append(
             "Prepare the day before: look up their background, their organization's news and "
-            "trends in the field, and write your questions. I'll send you a checklist the "
-            "day before, and ask how it went afterwards."
+            "trends in the field, and write your questions."
+            + (f" I'll {' and '.join(promises)}." if promises else "")
         )
         buttons.append(Button("Prepare", ("prep",), {"target": label(meeting)}, "primary"))
         if held_at - ctx.now >= REHEARSAL_AHEAD:
@@ -403,7 +412,8 @@ async def log_meeting(ctx: Context, args: dict[str, Any]) -> Message:
         elif deadline > ctx.now:
             paragraphs.append(
                 f"Send a thank-you by {ctx.when(deadline)}, and mention one or two things you "
-                "learned. Then mark it sent; until then I'll remind you."
+                "learned. Then mark it sent"
+                + ("; until then I'll remind you." if _reminds(ctx, "thanks") else ".")
             )
         else:
             paragraphs.append(
@@ -755,13 +765,18 @@ async def delete(ctx: Context, args: dict[str, Any]) -> Message:
     )
 
 
+def _reminds(ctx: Context, family: str) -> bool:
+    """Whether the member gets reminders of ``family`` (not stopped, nudges on)."""
+    return ctx.member.nudges_on and family not in ctx.member.muted_kinds
+
+
 async def _delete_contact(ctx: Context, args: dict[str, Any]) -> Message:
     person = await find_contact(ctx, args["contact"])
     mid = ctx.member.id
     meetings = await ctx.repo.meetings_with(mid, person.id)
     requests = await ctx.repo.requests_to(mid, person.id)
     if not args.get("confirm"):
-        parts = [f"{len(meetings)} meeting(s)", f"{len(requests)} request(s)"]
+        parts = [plural(len(meetings), "meeting"), plural(len(requests), "request")]
         return Message(
             title=f"Delete {person.name}?",
             text=(
