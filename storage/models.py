@@ -124,7 +124,7 @@ class Workspace(Base):
     practice_every_weeks: Mapped[int] = mapped_column(Integer, default=1)
     # Set once someone joins practice; moved on by each round (UTC).
     next_round_at: Mapped[datetime | None]
-    rounds_held: Mapped[int] = mapped_column(Integer, default=0)
+    rounds_held: Mapped[int] = mapped_column(Integer, default=0)  # scheduled rounds only
     created_at: Mapped[datetime]
 
 
@@ -375,7 +375,7 @@ class PracticeRound(Leased, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
-    number: Mapped[int]  # 1, 2, 3... per workspace (on-demand rounds take one too)
+    number: Mapped[int]  # scheduled rounds: 1, 2, 3... per workspace; 0 for a pairing on demand
     on_demand: Mapped[bool] = mapped_column(Boolean, default=False)
     started_at: Mapped[datetime]
     checkin_at: Mapped[datetime]
