@@ -34,7 +34,7 @@ SURPRISING_PAST = timedelta(days=60)
 SURPRISING_FUTURE = timedelta(days=365)
 # Options that take a date to come although their kind allows both (a reminder snoozed to
 # "friday" is this week's): a bare weekday is the coming one, not a question.
-FUTURE_ONLY = frozenset({("snooze", "when")})
+FUTURE_ONLY = frozenset({("snooze", "when"), ("reply", "back")})
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,7 +277,9 @@ def _convert(option: Option, raw: object, how: _Reading) -> Any:
         word = str(raw).strip().casefold()
         if word in _TRUE | _FALSE:
             return word in _TRUE
-        raise UserError(f"{option.name}= takes yes or no.")
+        close = difflib.get_close_matches(word, ["yes", "no", "on", "off"], n=1, cutoff=0.6)
+        hint = f" Did you mean {option.name}={close[0]}?" if close else ""
+        raise UserError(f"{option.name}= takes on or off (yes or no).{hint} Nothing was saved.")
     if kind is Kind.ITEM:
         # An id (M3, R2, a number from a button) or a contact's name, looked up later.
         if not isinstance(raw, str) or looks_like_item(raw) or not raw.strip():

@@ -335,7 +335,7 @@ class Bot:
             # Nothing was saved: the member answers with a button, or types it again.
             outcome = "question"
             assert command is not None
-            return self._question(command, invocation, question)
+            return self._question(command, invocation, question, now)
         except UserError as err:
             outcome = "user_error"
             return Message(text=err.message, error=True, error_option=err.option)
@@ -364,7 +364,9 @@ class Bot:
             log.debug("command %s %s in %.1f ms", name, outcome, seconds * 1000)
 
     @staticmethod
-    def _question(command: Command, invocation: Invocation, question: Question) -> Message:
+    def _question(
+        command: Command, invocation: Invocation, question: Question, now: datetime
+    ) -> Message:
         """A question about one value: a button per answer, each running the same command
         again with that value, and a way to change it instead."""
         option = question.option or ""
@@ -391,9 +393,12 @@ class Bot:
         if question.fix == "timezone":
             how = "Or type it again with another timezone, e.g. timezone=Europe/Berlin."
         elif question.fix == "date":
+            typed = command.option(option)
+            past = typed is not None and typed.kind is Kind.PAST_WHEN
+            example = (now + timedelta(days=-1 if past else 1)).date().isoformat()
             how = (
                 f"Or type the command again with another {option}=, e.g. "
-                f'{option}="2026-12-09 15:00".'
+                f'{option}="{example} 15:00".'
             )
         else:
             how = f"Or type the command again with the {option}= you meant."

@@ -58,6 +58,8 @@ _SHORTHAND = (
     (re.compile(r"\btonight\b|\btonite\b"), "today", (19, 0)),
     (re.compile(r"\b(?:this\s+)?eve(?:ning)?\b"), "", (19, 0)),
     (re.compile(r"\b(?:eod|end\s+of\s+(?:the\s+)?day|cob|close\s+of\s+business)\b"), "", (17, 0)),
+    # Words around a date that say nothing about it: "sent yesterday", "met on monday".
+    (re.compile(r"^(?:sent|met|held|was|it\s+was|replied|answered)\s+"), "", None),
 )
 _ISO_T = re.compile(r"\b(\d{4}-\d{1,2}-\d{1,2})t(?=\d)", re.IGNORECASE)
 _YEAR_FIRST = re.compile(r"(\d{4})([-/.])(\d{1,2})\2(\d{1,2})\.?")
@@ -402,6 +404,15 @@ def parse_when(
                 and _at(days, clock, zone=zone, now=now) > now
             ):
                 readings = [days - timedelta(days=7)]
+            # "Monday 3pm" typed on a Monday evening, for something still to come.
+            if (
+                not past
+                and not ask_weekday
+                and days == today
+                and rest.split()[0] != "this"
+                and _at(days, clock, zone=zone, now=now) <= now
+            ):
+                readings = [days + timedelta(days=7)]
         else:
             moment = _dateparser(rest, zone=zone, local_now=local_now, past=past, order=order)
             if moment is None:

@@ -329,3 +329,37 @@ async def test_a_request_sent_yesterday_afternoon_is_not_shown_as_sent_today(
     await alice.ok('request "Q Person" when="yesterday 3pm"')
     shown = everything(await alice.ok("meetings"))
     assert "sent yesterday" in shown and "sent today" not in shown
+
+
+# -- 8. what the walk of issue 19 found ------------------------------------------------------
+
+
+def test_filler_words_before_a_date_are_ignored() -> None:
+    for typed in ("sent yesterday 3pm", "met yesterday 3pm", "was yesterday 3pm"):
+        assert parse_when(typed, tz="UTC", now=START, past=True) == datetime(
+            2026, 11, 17, 15, tzinfo=UTC
+        )
+
+
+async def test_check_back_reads_a_weekday_forward_without_asking(alice: Member) -> None:
+    """START is a Wednesday, 15:00: "wednesday 10am" is next week's, "friday" this one's."""
+    await alice.ok('request "Dana Lee" via=email when="2 days ago"')
+    answer = await alice.ok('reply "Dana Lee" outcome=later back="wednesday 10am"')
+    assert "Wed 25 Nov 2026, 10:00" in answer.text and not answer.buttons
+    await alice.ok('request "Sam Ortiz" via=email when="2 days ago"')
+    friday = await alice.ok('reply "Sam Ortiz" outcome=later back="friday 2pm"')
+    assert "Fri 20 Nov 2026, 14:00" in friday.text
+
+
+async def test_an_on_off_setting_suggests_what_was_meant(alice: Member) -> None:
+    typo = await alice("settings nudges=of")
+    assert typo.error and "Did you mean nudges=off?" in typo.text
+    assert "on or off" in (await alice("settings nudges=maybe")).text
+
+
+async def test_a_date_question_gives_an_example_from_today(alice: Member) -> None:
+    """The example follows the (moved) clock and the option: a past one for a past date."""
+    sent = await alice('request "Dana Lee" when="2020-01-01"')
+    assert 'when="2026-11-17 15:00"' in sent.text  # START is 18 Nov: yesterday
+    meeting = await alice('log "Dana Lee" when="2020-01-01"')
+    assert 'when="2026-11-19 15:00"' in meeting.text  # either way: tomorrow
