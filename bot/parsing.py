@@ -158,7 +158,18 @@ def parse_command_text(registry: Registry, text: str) -> ParsedText:
     try:
         command, used = registry.match(name_words or words[:1])
     except UserError:
-        if name_words and registry.subcommands(name_words[0]):
+        members = registry.subcommands(name_words[0]) if name_words else []
+        if members and len(name_words) > 1:
+            # A mistyped subcommand (`practice jion`): the closest one, if any is close.
+            names = {name.split()[-1]: name for name, _ in members}
+            close = difflib.get_close_matches(name_words[1].casefold(), list(names), n=1)
+            if close:
+                shown = " ".join(name_words[:2])[:40]
+                raise UserError(
+                    f"I don't know the command {shown!r}. Did you mean `{names[close[0]]}`? "
+                    f"`/tiara help {name_words[0].casefold()}` lists the others."
+                ) from None
+        if members:
             # A group's name (`practice`, `coach`), alone or with a word it doesn't know:
             # show what the group has.
             return ParsedText(registry.get(("help",)), {"command": " ".join(name_words[:2])})

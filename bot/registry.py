@@ -77,6 +77,7 @@ class Option:
             Kind.NAMES: "names",
             Kind.NAME: "name",
             Kind.TIMEZONE: "Area/City",
+            Kind.BOOL: "on|off",
         }.get(self.kind, "text")
 
     def form_field(self) -> FormField:
@@ -110,15 +111,15 @@ class Command:
 
     @property
     def summary(self) -> str:
-        """The docstring's first line."""
+        """The docstring's first paragraph, as one line."""
         doc = inspect.getdoc(self.handler) or ""
-        return doc.splitlines()[0] if doc else ""
+        return " ".join(doc.split("\n\n", 1)[0].split())
 
     @property
     def description(self) -> str:
-        """The docstring after its first line."""
+        """The docstring after its first paragraph, each paragraph as one line."""
         doc = inspect.getdoc(self.handler) or ""
-        return "\n".join(doc.splitlines()[1:]).strip()
+        return "\n".join(" ".join(part.split()) for part in doc.split("\n\n")[1:] if part.strip())
 
     def option(self, name: str) -> Option | None:
         for option in self.options:

@@ -113,8 +113,12 @@ async def test_a_group_name_shows_its_subcommands(alice: Member) -> None:
         assert f"/tiara {sub}" in answer.text, group
     assert "for coaches only" in (await alice.ok("help coach")).text
     assert "/tiara nudge done" in (await alice.ok("help nudge")).text
-    wrong = await alice.ok("practice pauze")
-    assert "has no 'pauze'" in wrong.text and "/tiara practice pause" in wrong.text
+    typo = await alice("practice pauze")
+    assert typo.error and "Did you mean `practice pause`?" in typo.text
+    wrong = await alice.ok("practice xyzzy")  # nothing close: the group's list
+    assert "has no 'xyzzy'" in wrong.text and "/tiara practice pause" in wrong.text
+    assert "referrals, or a request's when" in (await alice.ok("help edit")).text
+    assert "nudges=<on|off>" in (await alice.ok("help settings")).text
     assert "/tiara practice join" in (await alice.ok("help practice join")).title
 
 
