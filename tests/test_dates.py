@@ -159,6 +159,7 @@ async def test_a_berlin_member_writes_day_first(alice: Member) -> None:
     await alice.ok(f"settings timezone={BERLIN}")
     shown = await alice.ok("settings")
     assert "day/month/year" in everything(shown) and "usual for your timezone" in everything(shown)
+    assert "date_order=dmy stops that" in everything(shown)
     # Reading 9/12 two ways is asked while the order only comes from the zone.
     asked = await alice('log "Dana Lee" when=9/12/2026')
     assert not asked.error and [b.label for b in asked.buttons][:2] == ["Wed 9 Dec", "Sat 12 Sep"]

@@ -184,7 +184,12 @@ async def settings(ctx: Context, args: dict[str, Any]) -> Message:
         Field(
             "Dates in digits",
             f"{ORDER_NAMES[ctx.date_order]}, e.g. {_order_example(ctx.date_order)}"
-            + ("" if member.date_order else " (usual for your timezone)"),
+            + (
+                ""
+                if member.date_order
+                else f" (usual for your timezone; until you choose, I ask when digits could "
+                f"be read two ways: date_order={ctx.date_order} stops that)"
+            ),
         ),
         Field("Nudges", "on" if member.nudges_on else "off"),
         Field("Quiet hours", quiet_text),
