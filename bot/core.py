@@ -382,17 +382,15 @@ class Bot:
             )
             for index, choice in enumerate(question.choices)
         ]
-        form_has_it = command.form is not None and any(
-            f.name == option for f in command.form.fields
-        )
         if question.fix == "timezone":
-            buttons.append(Button("Choose another", ("help",), {"command": "settings"}))
-        elif question.fix == "date" and form_has_it:
-            rest = {k: v for k, v in invocation.args.items() if k not in (option, CONFIRMED)}
-            buttons.append(Button("Change the date", command.path, rest, opens_form=True))
-        if question.fix == "timezone":
-            how = "Or type it again with another timezone, e.g. timezone=Europe/Berlin."
+            how = (
+                "Or type it again with your city's zone, e.g. timezone=Europe/Berlin or "
+                "timezone=America/Chicago."
+            )
         elif question.fix == "date":
+            if command.form is not None and any(f.name == option for f in command.form.fields):
+                rest = {k: v for k, v in invocation.args.items() if k not in (option, CONFIRMED)}
+                buttons.append(Button("Change the date", command.path, rest, opens_form=True))
             typed = command.option(option)
             past = typed is not None and typed.kind is Kind.PAST_WHEN
             example = (now + timedelta(days=-1 if past else 1)).date().isoformat()
