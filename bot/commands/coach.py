@@ -193,8 +193,8 @@ async def holidays(ctx: Context, args: dict[str, Any]) -> Message:
             )
         changed.append(f"{action} {', '.join(sorted(fresh))}")
     if changed:
-        if ws.followup_policy in FOLLOW_UP_POLICIES:  # every policy moves off holidays
-            await replan_follow_ups(ctx.repo, ws, ctx.default_tz, ctx.now)
+        # Every policy's follow-ups move off holidays.
+        await replan_follow_ups(ctx.repo, ws, ctx.default_tz, ctx.now)
         for detail in changed:
             _audit(ctx, "holidays", detail)
     return Message(
@@ -216,12 +216,9 @@ def _set_holiday_country(ws: Workspace, args: dict[str, Any]) -> str:
             )
         ws.holiday_country = ws.holiday_subdivision = None
         return "country none"
-    subdivision = args.get("subdivision")
-    if subdivision is None and "country" in args and country != ws.holiday_country:
-        subdivision = None  # a new country: its regions differ
-    elif subdivision is None:
-        subdivision = ws.holiday_subdivision
-    code, sub = resolve_country(str(country), subdivision)
+    code, sub = resolve_country(str(country), args.get("subdivision"))
+    if "subdivision" not in args and code == ws.holiday_country:
+        sub = ws.holiday_subdivision  # the same country: its region stays
     ws.holiday_country, ws.holiday_subdivision = code, sub
     return f"country {code}" + (f"-{sub}" if sub else "")
 
