@@ -141,13 +141,13 @@ def resolve_country(country: str, subdivision: str | None = None) -> tuple[str, 
         )
     if not subdivision or not subdivision.strip():
         return code, None
-    calendar = holiday_data.country_holidays(code)
+    calendar = _public_holidays(code, None)
+    named = _region_names(code)
     codes = {s.casefold(): s for s in calendar.subdivisions}
     aliases = getattr(calendar, "subdivisions_aliases", {})
     codes.update({name.casefold(): s for name, s in aliases.items()})
     sub = codes.get(subdivision.strip().casefold())
     if sub is None:
-        named = {s: name for name, s in reversed(list(aliases.items()))}
         listed = ", ".join(
             f"{s} ({named[s]})" if s in named else s for s in sorted(calendar.subdivisions)[:12]
         )
@@ -163,6 +163,12 @@ def resolve_country(country: str, subdivision: str | None = None) -> tuple[str, 
             option="subdivision",
         )
     return code, sub
+
+
+def _region_names(country: str) -> dict[str, str]:
+    """A country's regions by code, with the first name the holiday data gives each."""
+    aliases = getattr(_public_holidays(country, None), "subdivisions_aliases", {})
+    return {code: name for name, code in reversed(list(aliases.items()))}
 
 
 @cache
@@ -202,9 +208,8 @@ class Calendar:
             return ""
         where = country_name(self.country)
         if self.subdivision:
-            aliases = getattr(_public_holidays(self.country, None), "subdivisions_aliases", {})
-            named = [name for name, code in aliases.items() if code == self.subdivision]
-            where += f" ({named[0] if named else self.subdivision})"
+            region = _region_names(self.country).get(self.subdivision, self.subdivision)
+            where += f" ({region})"
         return where
 
     def upcoming(self, start: date, *, days: int = 366) -> list[tuple[date, str]]:
