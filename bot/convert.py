@@ -243,8 +243,7 @@ def _choice_error(option: Option, text: str, matches: list[str]) -> UserError:
     # The closest choice, or the closest word members use for one ("zom" -> zoom -> video).
     words = {c: c for c in option.choices}
     words.update((w, c) for w, c in _SYNONYMS.items() if c in option.choices)
-    close = [word] if word in words else []
-    close = close or difflib.get_close_matches(word, list(words), n=1, cutoff=0.6)
+    close = [word] if word in words else difflib.get_close_matches(word, list(words), n=1)
     guess = words[close[0]] if close else None
     if guess is None:
         return UserError(
