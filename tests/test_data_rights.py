@@ -348,7 +348,7 @@ async def test_a_piped_console_session_as_coach_and_as_student(
         "coach-tiara-progress-2.png",
         "coach-tiara-progress.png",
     ]
-    assert f"Saved Your Tiara data: {saved['alice-tiara-export-2026-11-18.csv']}" in shown
+    assert f"Your Tiara data: saved to {saved['alice-tiara-export-2026-11-18.csv']}" in shown
     table = saved["alice-tiara-export-2026-11-18.csv"].read_text(encoding="utf-8-sig")
     assert "private: salary 95k" in table
     assert "Erased" in shown

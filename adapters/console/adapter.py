@@ -382,7 +382,7 @@ class ConsoleAdapter:
         self._print(render(message, color=self.color))
         for attachment in message.attachments:
             path = self._save(attachment)
-            self._print(f"Saved {attachment.title or attachment.filename}: {path}")
+            self._print(f"{attachment.title or attachment.filename}: saved to {path}")
         self._print("")
 
     def _save(self, attachment: Attachment) -> Path:
