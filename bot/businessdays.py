@@ -12,13 +12,14 @@ import difflib
 import re
 from collections.abc import Container, Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 from typing import TYPE_CHECKING
 
 import holidays as holiday_data
 from babel import Locale
 
+from bot.timeutil import parse_when
 from bot.values import UserError
 
 if TYPE_CHECKING:
@@ -77,10 +78,24 @@ def parse_holidays(values: Iterable[str]) -> frozenset[date]:
 
 
 _LIST_SEPARATORS = re.compile(r"[,;\s]+")
+_ORDER_EXAMPLES = {"dmy": "24/12/2026", "mdy": "12/24/2026", "ymd": "2026/12/24"}
+_ISO = re.compile(r"\d{4}-\d{1,2}-\d{1,2}")
+_DIGITS = re.compile(r"\d{1,4}[./-]\d{1,2}(?:[./-]\d{2,4})?\.?")
 
 
-def parse_date_list(text: str, *, example: str) -> list[date]:
-    """ISO dates separated by commas, semicolons or spaces ("2026-12-31, 2027-01-01").
+def _in_digits(part: str, order: str, today: date) -> date:
+    """ "24/12/2026" or "24.12" in the writer's date order (the coming one without a year)."""
+    if not _DIGITS.fullmatch(part):
+        raise ValueError(part)
+    noon = datetime.combine(today, time(12), UTC)
+    return parse_when(part, tz="UTC", now=noon, order=order).date()
+
+
+def parse_date_list(
+    text: str, *, example: str, order: str | None = None, today: date | None = None
+) -> list[date]:
+    """Dates separated by commas, semicolons or spaces ("2026-12-31, 2027-01-01"): ISO,
+    or digits in ``order`` ("dmy": 24/12/2026) when the writer's order is known.
 
     Nothing is returned unless every part is a date: a coach who mistyped one day is told
     which, with ``example`` showing how to write it.
@@ -91,12 +106,16 @@ def parse_date_list(text: str, *, example: str) -> list[date]:
     days: list[date] = []
     for part in parts:
         try:
-            days.append(date.fromisoformat(part))
-        except ValueError:
+            if order is None or today is None or _ISO.fullmatch(part):
+                days.append(date.fromisoformat(part))
+            else:
+                days.append(_in_digits(part, order, today))
+        except (ValueError, UserError):
             shown = part if len(part) <= 20 else part[:20] + "…"
+            also = f" (or {_ORDER_EXAMPLES[order]})" if order in _ORDER_EXAMPLES else ""
             raise UserError(
                 f"{shown!r} isn't a date I can read; nothing changed. Write each day as "
-                f"YYYY-MM-DD, separated by commas, e.g. {example}",
+                f"YYYY-MM-DD{also}, separated by commas, e.g. {example}",
                 option="date",
             ) from None
     return sorted(set(days))

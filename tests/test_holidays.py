@@ -182,3 +182,12 @@ def test_workspace_cli_sets_the_country(tmp_path: Path) -> None:
     assert "Holidays: 2026-12-24, 2026-12-31" in done.stdout
     bad = cli("--country", "Atlantis")
     assert bad.returncode == 2 and "no holiday calendar" in " ".join(bad.stderr.split())
+
+
+@pytest.mark.parametrize("empty_store", ["sqlite"], indirect=True)  # no storage at stake
+async def test_holidays_are_read_in_the_coachs_date_order(cohort: Cohort) -> None:
+    await cohort.coach.ok("settings timezone=Europe/Berlin")  # day first
+    answer = await cohort.coach.ok("coach holidays add 24/12/2026, 31.12")
+    assert "Days of your own: 2026-12-24, 2026-12-31." in answer.text
+    bad = await cohort.coach("coach holidays add 31/31")
+    assert bad.error and "(or 24/12/2026)" in bad.text

@@ -176,7 +176,13 @@ async def holidays(ctx: Context, args: dict[str, Any]) -> Message:
         example = f"/tiara coach holidays {action} 2026-12-24, 2026-12-31"
         if "date" not in args:
             raise UserError(f"Say which days: {example}", option="date")
-        typed = {day.isoformat() for day in parse_date_list(args["date"], example=example)}
+        read = parse_date_list(
+            args["date"],
+            example=example,
+            order=ctx.date_order,
+            today=ctx.now.astimezone(ZoneInfo(ctx.tz)).date(),
+        )
+        typed = {day.isoformat() for day in read}
         days = set(ws.holidays)
         if action == "add":
             fresh, same = typed - days, typed & days
