@@ -7,7 +7,7 @@ import re
 import pytest
 
 from bot.questions import TIARA, Question, Tailoring, bank
-from tests.conftest import Member
+from tests.conftest import Member, everything
 
 
 def bullets(text: str) -> list[str]:
@@ -99,3 +99,11 @@ async def test_prep_checklist_for_a_meeting(alice: Member) -> None:
 async def test_prep_for_an_unknown_target(alice: Member) -> None:
     assert "no contact named" in (await alice("prep Nobody")).text
     assert "can't find M9" in (await alice("prep M9")).text
+
+
+async def test_prep_with_a_bare_number_means_the_meeting(alice: Member) -> None:
+    """With both M1 and R1, `prep 1` is about the meeting, without asking."""
+    await alice.ok('request "Dana Lee" via=email')
+    await alice.ok('log "Sam Ortiz" when="Nov 20 2pm"')
+    answer = await alice.ok("prep 1")
+    assert "Sam Ortiz" in everything(answer) and "M1 or R1" not in everything(answer)

@@ -110,7 +110,7 @@ async def prep(ctx: Context, args: dict[str, Any]) -> Message:
     target: str = args["target"]
     meeting: Meeting | None = None
     if looks_like_item(target) and not await ctx.repo.contact_by_name(ctx.member.id, target):
-        item = await find_item(ctx, parse_item(target))
+        item = await find_item(ctx, parse_item(target), want=Meeting)  # prep 3: M3 over R3
         if isinstance(item, Meeting):
             meeting = item
         person = item.contact
