@@ -101,8 +101,10 @@ def downgrade() -> None:
     moving: dict[int, list[tuple[datetime, bool, int]]] = defaultdict(list)
     for member_id, meeting_id, meeting_at, request_id, request_at in pairs:
         # The request moves when both came at the same moment.
-        later = (meeting_at, False, meeting_id) if meeting_at > request_at else None
-        moving[member_id].append(later or (request_at, True, request_id))
+        if meeting_at > request_at:
+            moving[member_id].append((meeting_at, False, meeting_id))
+        else:
+            moving[member_id].append((request_at, True, request_id))
     for member_id, rows in moving.items():
         last = bind.execute(
             _members.update()
