@@ -8,14 +8,20 @@ import re
 import sqlite3
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from adapters.console import ConsoleAdapter
+from adapters.console.notifier import ConsoleNotifier
+from bot.app import build_app
+from bot.clock import FixedClock
+from bot.config import Settings
 from bot.core import Bot
 from bot.values import UserRef
 from storage.models import Base
+from storage.store import Store
 from tests.test_console_prompt import CTRL_D, ENTER, run_terminal
 
 ALICE = UserRef("console", "local", "alice")
@@ -354,7 +360,6 @@ async def test_quit_keeps_the_moved_clock_and_the_dms_waiting_for_others(
     import logging
 
     from bot.cli import _console
-    from bot.config import Settings
 
     for key, value in _console_env(tmp_path).items():
         if key.startswith("TIARA_"):
@@ -397,3 +402,34 @@ async def test_quit_keeps_the_moved_clock_and_the_dms_waiting_for_others(
     # Bob reads the DM that came while alice moved the clock.
     assert "── DM from Tiara" in second.split("bob> ")[0].split(":user bob")[1]
     assert "Dana Lee" in second.split(":user bob")[1]
+
+
+class _SlowTypist(io.StringIO):
+    """Piped lines, with ``pause`` passing on ``clock`` before the second one is read."""
+
+    def __init__(self, script: str, clock: FixedClock, pause: timedelta) -> None:
+        super().__init__(script)
+        self.clock, self.pause, self.lines_read = clock, pause, 0
+
+    def readline(self, size: int | None = -1, /) -> str:  # type: ignore[override]  # typeshed: _IOBase
+        self.lines_read += 1
+        if self.lines_read == 2:
+            self.clock.advance(self.pause)
+        return super().readline(-1 if size is None else size)
+
+
+@pytest.mark.parametrize("empty_store", ["sqlite"], indirect=True)
+async def test_dms_that_fell_due_while_typing_come_before_the_answer(
+    empty_store: Store, clock: FixedClock
+) -> None:
+    notifier = ConsoleNotifier(clock)
+    settings = Settings(_env_file=None, timezone="UTC")  # type: ignore[call-arg]
+    app = await build_app(settings, clock=clock, store=empty_store, notifier=notifier)
+    out = io.StringIO()
+    script = 'log "Dana Lee" when="today 2pm"\nmeetings\n'  # START is 15:00
+    stdin = _SlowTypist(script, clock, timedelta(hours=3))  # the thank-you is due by then
+    await ConsoleAdapter(
+        app.bot, user="alice", stdin=stdin, stdout=out, interactive=False, notifier=notifier
+    ).run()
+    printed = out.getvalue()
+    assert printed.index("Time for your thank-you to Dana Lee") < printed.index("alice> meetings")

@@ -138,6 +138,8 @@ class ConsoleAdapter:
                 continue  # Ctrl-C drops the line being typed
             if line is None:
                 break
+            # What fell due while the member was typing comes first, before the answer.
+            await self._deliver()
             if not self.interactive and line.strip():
                 self._print(f"{self.user.user}> {line}")
             if not await self.handle_line(line):
