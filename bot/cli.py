@@ -473,6 +473,7 @@ async def _workspace(
     from bot.nudges.plan import replan_follow_ups, replan_workspace
     from bot.practice.cadence import CADENCE_FIELDS, cadence_text, change_cadence
     from bot.timeutil import format_when
+    from storage.practice import PracticeRepo
     from storage.repo import Repo
     from storage.store import Store
 
@@ -519,7 +520,10 @@ async def _workspace(
                 ws.practice_channel = practice["practice_channel"]
             cadence = {k: v for k, v in practice.items() if k in CADENCE_FIELDS}
             if cadence or zone is not None:  # the next round, at the new day or local time
-                change_cadence(ws, cadence, tz=tz, now=SystemClock().now())
+                now = SystemClock().now()
+                running = await PracticeRepo(session).running_round(ws.id, now) if found else None
+                ends = running.ends_at if running is not None else None
+                change_cadence(ws, cadence, tz=tz, now=now, running_until=ends)  # after it ends
             if zone is not None:  # every local time of members without a timezone of their own
                 await replan_workspace(repo, ws, settings.timezone, SystemClock().now())
             elif policy is not None or days is not None or place is not None:  # follow-ups only

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import aliased, selectinload
 
 from storage.models import Member, PracticeGroup, PracticeRound, PracticeSeat, Workspace
 from storage.repo import lease_rows, on_platforms
@@ -26,6 +26,9 @@ _SEAT_DETAILS = (
     .selectinload(PracticeGroup.seats)
     .selectinload(PracticeSeat.member),
 )
+
+
+_SEAT = aliased(PracticeSeat)
 
 
 class PracticeRepo:
@@ -111,6 +114,46 @@ class PracticeRepo:
                     if a != b and met[a].get(b, -1) < when:
                         met[a][b] = when
         return dict(met)
+
+    async def running_round(self, workspace_id: int, now: datetime) -> PracticeRound | None:
+        """The scheduled round still running at ``now`` (the latest, should two overlap)."""
+        stmt = (
+            select(PracticeRound)
+            .where(
+                PracticeRound.workspace_id == workspace_id,
+                PracticeRound.on_demand.is_(False),
+                PracticeRound.closed_at.is_(None),
+                PracticeRound.ends_at > now,
+            )
+            .order_by(PracticeRound.ends_at.desc(), PracticeRound.id.desc())
+            .limit(1)
+        )
+        return (await self.session.scalars(stmt)).first()
+
+    async def turns_so_far(self, member_ids: Collection[int]) -> dict[int, tuple[bool, int]]:
+        """For each member who practised before: (whether they played the professional
+        first in their latest group, how many times they have). The first seat of a
+        group is the one who plays first."""
+        if not member_ids:
+            return {}
+        first = (
+            select(func.min(PracticeSeat.id))
+            .where(PracticeSeat.group_id == _SEAT.group_id)
+            .correlate(_SEAT)
+            .scalar_subquery()
+        )
+        stmt = (
+            select(_SEAT.member_id, _SEAT.id == first)
+            .where(_SEAT.member_id.in_(member_ids))
+            .order_by(_SEAT.group_id)
+        )
+        out: dict[int, tuple[bool, int]] = {}
+        for member_id, was_first in await self.session.execute(stmt):
+            if member_id is None:
+                continue
+            times = out.get(member_id, (False, 0))[1]
+            out[member_id] = (bool(was_first), times + bool(was_first))
+        return out
 
     async def ended_open_rounds(self, now: datetime) -> Sequence[PracticeRound]:
         stmt = (

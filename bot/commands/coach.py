@@ -23,6 +23,7 @@ from bot.timeutil import day_label
 from bot.values import Attachment, Button, Message, UserError
 from storage.coach import CoachRepo
 from storage.models import Workspace
+from storage.practice import PracticeRepo
 
 _COACH = "Coach"
 _POLICIES = {
@@ -276,14 +277,27 @@ async def cadence(ctx: Context, args: dict[str, Any]) -> Message:
     if "every" in args:
         changes["practice_every_weeks"] = int(args["every"])
     tz = workspace_tz(ws, ctx.default_tz)
+    running = await PracticeRepo(ctx.repo.session).running_round(ws.id, ctx.now)
     if changes:
-        practice_cadence.change_cadence(ws, changes, tz=tz, now=ctx.now)
+        practice_cadence.change_cadence(
+            ws,
+            changes,
+            tz=tz,
+            now=ctx.now,
+            running_until=running.ends_at if running is not None else None,
+        )
         _audit(ctx, "cadence", practice_cadence.cadence_text(ws))
-    upcoming = (
-        f" The next round starts {ctx.when(ws.next_round_at)}."
-        if ws.next_round_at is not None
-        else " Rounds start once someone joins practice."
-    )
+    if ws.next_round_at is None:
+        upcoming = " Rounds start once someone joins practice."
+    elif running is not None:
+        # The round on now runs to its end: the next one (new cadence or not) follows it.
+        upcoming = (
+            f" Round {running.number} runs until {ctx.when(running.ends_at)}; "
+            + ("the new cadence starts with" if changes else "the next is")
+            + f" round {ws.rounds_held + 1} on {ctx.when(ws.next_round_at)}."
+        )
+    else:
+        upcoming = f" The next round starts {ctx.when(ws.next_round_at)}."
     return Message(
         title="Practice cadence changed" if changes else "Practice cadence",
         text=f"Rounds: {practice_cadence.cadence_text(ws)} ({tz}).{upcoming}",

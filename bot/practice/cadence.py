@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.nudges.rhythm import format_minutes, parse_clock
 from bot.practice.rounds import next_slot
@@ -64,12 +64,28 @@ def cadence_text(ws: Workspace) -> str:
     )
 
 
-def change_cadence(ws: Workspace, changes: Mapping[str, int], *, tz: str, now: datetime) -> None:
+def change_cadence(
+    ws: Workspace,
+    changes: Mapping[str, int],
+    *,
+    tz: str,
+    now: datetime,
+    running_until: datetime | None,
+) -> None:
     """Set ``changes`` (of CADENCE_FIELDS) and move the next round to match; a workspace
-    without one (nobody practises yet) gets one when someone joins."""
+    without one (nobody practises yet) gets one when someone joins.
+
+    A round still running (until ``running_until``, see ``PracticeRepo.running_round``)
+    runs to its end: the next round starts at the first slot of the new cadence from then
+    on, never while it runs.
+    """
     for name, value in changes.items():
         if name not in CADENCE_FIELDS:
             raise ValueError(f"not a cadence field: {name}")
         setattr(ws, name, value)
     if ws.next_round_at is not None:
-        ws.next_round_at = next_slot(ws, tz, now)
+        if running_until is not None and running_until > now:
+            # A slot right at the round's end is fine: one round ends as the next starts.
+            ws.next_round_at = next_slot(ws, tz, running_until - timedelta(microseconds=1))
+        else:
+            ws.next_round_at = next_slot(ws, tz, now)
