@@ -174,21 +174,39 @@ def practice_plan(
 
 
 def announcement(
-    *, number: int, groups: Sequence[Sequence[str]], ends_at: datetime, tz: str
+    *,
+    number: int,
+    groups: Sequence[Sequence[str]],
+    ends_at: datetime,
+    tz: str,
+    next_at: datetime | None = None,
 ) -> Message:
-    """The channel post: who practises with whom. Nothing private: names and the deadline."""
+    """The channel post: who practises with whom. Nothing private: names and the deadline.
+
+    A round with nobody to pair (one person in practice) is not "on": the post says there
+    are no pairs and when the next round starts, so whoever reads it can still join.
+    """
+    if not groups:
+        nxt = next_at or ends_at
+        return Message(
+            title="No practice pairs this round",
+            text=(
+                "Only one person is in practice right now, so there's nobody to pair them "
+                f"with. The next round starts {format_when(nxt, tz)} ({tz}): join before "
+                "then and you'll get a partner and a practice plan by DM.\n\n"
+                "Join: /tiara practice join"
+            ),
+            private=False,
+        )
     shown = [f"• {_names(list(g))}" for g in groups[:_ANNOUNCED_GROUPS]]
     if len(groups) > _ANNOUNCED_GROUPS:
         shown.append(f"…and {len(groups) - _ANNOUNCED_GROUPS} more")
-    if groups:
-        parts = [
-            f"{len(groups)} {'group' if len(groups) == 1 else 'groups'} this round, until "
-            f"{format_when(ends_at, tz)} ({tz}). Each group has its practice plan in a DM.",
-            "\n".join(shown),
-        ]
-    else:
-        parts = ["Only one person has joined so far, so there are no pairs this round."]
-    parts.append("Want in? /tiara practice join")
+    parts = [
+        f"{len(groups)} {'group' if len(groups) == 1 else 'groups'} this round, until "
+        f"{format_when(ends_at, tz)} ({tz}). Each group has its practice plan in a DM.",
+        "\n".join(shown),
+        "Want in? /tiara practice join",
+    ]
     return Message(title=f"Practice round {number} is on", text="\n\n".join(parts), private=False)
 
 
