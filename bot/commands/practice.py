@@ -8,10 +8,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.commands._registry import registry
-from bot.context import Context
+from bot.context import Context, effective_timezone
 from bot.nudges import kinds as k
+from bot.nudges.plan import rhythm_of
 from bot.practice.names import display_name
-from bot.practice.rounds import next_slot, start_round, workspace_tz
+from bot.practice.rounds import next_slot, plan_held_until, start_round, workspace_tz
 from bot.practice.texts import ON_DEMAND, round_name
 from bot.registry import Kind, Option
 from bot.values import Button, Field, Message, UserError
@@ -210,11 +211,33 @@ async def now(ctx: Context, args: dict[str, Any]) -> Message:
         ends=ctx.now + WAITING_FOR,
         on_demand=True,
     )
+    name = display_name(partner)
+    held = plan_held_until([partner, member], ctx.now, ctx.default_tz)
+    if held is None:
+        sending = "I'm sending you both a practice plan in a DM."
+    else:
+        # The plan is one conversation for both: it waits until neither is in quiet hours.
+        quiet = [
+            m
+            for m in (member, partner)
+            if rhythm_of(m, effective_timezone(m, ctx.default_tz)).is_quiet(ctx.now)
+        ]
+        whose = (
+            "both your quiet hours"
+            if len(quiet) == 2
+            else "your quiet hours"
+            if quiet == [member]
+            else f"{name}'s quiet hours"
+        )
+        sending = (
+            f"It's {whose} now: your practice plan reaches you both in a DM "
+            f"{ctx.when(held)} (your time), when neither of you is in quiet hours."
+        )
     return Message(
-        title=f"You're practising with {display_name(partner)}",
+        title=f"You're practising with {name}",
         text=(
-            "I'm sending you both a practice plan in a DM. Find 25 minutes this week; one "
-            "plays the professional, the other asks, then swap."
+            f"{sending} Find 25 minutes this week; one plays the professional, the other "
+            "asks, then swap."
         ),
     )
 

@@ -19,6 +19,7 @@ import asyncio
 import logging
 import random
 import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
@@ -45,7 +46,9 @@ from storage.store import Sleep, Store
 __all__ = [
     "IGNORED_BEFORE_PAUSE",
     "PracticeRunner",
+    "first_to_play",
     "next_slot",
+    "plan_held_until",
     "start_round",
 ]
 
@@ -114,6 +117,7 @@ async def start_round(
     candidates = [Candidate(m.id, tz_of[m.id], _offset_minutes(tz_of[m.id], now)) for m in members]
     met = await prepo.met_history(ws.id) if len(members) > 1 else {}
     pairing = pair_round(candidates, met, rng)
+    turns = await prepo.turns_so_far([m for ids in pairing.groups for m in ids])
     checkin, remind = round_times(now, ends)
     rnd = PracticeRound(
         workspace_id=ws.id,
@@ -134,7 +138,7 @@ async def start_round(
         # Seats refer to their group object: one flush at commit writes them all.
         group = PracticeGroup(workspace_id=ws.id, round_id=rnd.id, persona=persona(rng))
         repo.add(group)
-        for member_id in ids:
+        for member_id in first_to_play(ids, turns):
             member = by_id[member_id]
             member.practice_waiting_since = None
             if member.practice == "paused" and not on_demand:  # the pause is over
@@ -168,6 +172,34 @@ async def start_round(
         )
     await plan_all(repo, planned)
     return rnd
+
+
+def first_to_play(ids: Sequence[int], turns: Mapping[int, tuple[bool, int]]) -> list[int]:
+    """A group's members in the order they play the professional (the plan names them so):
+    whoever played first last time asks first this time, then whoever has played first
+    least often; otherwise the pairing's order."""
+    return sorted(ids, key=lambda member_id: turns.get(member_id, (False, 0)))
+
+
+def plan_held_until(members: Sequence[Member], now: datetime, default_tz: str) -> datetime | None:
+    """None when a group's plan can go now; else the first moment when nobody in the
+    group is in their quiet hours (the plan is one conversation for all of them)."""
+    rhythms = [rhythm_of(m, effective_timezone(m, default_tz)) for m in members]
+    if not any(r.is_quiet(now) for r in rhythms):
+        return None
+    # The first moment, over the next days, when someone's quiet hours end and
+    # nobody else's have begun.
+    ends = sorted(
+        r.at(r.local_date(now) + timedelta(days=day), r.quiet_end)
+        for r in rhythms
+        for day in range(-1, 3)
+    )
+    later = [moment for moment in ends if moment > now]
+    for moment in later:
+        if not any(r.is_quiet(moment) for r in rhythms):
+            return moment
+    # Their waking hours never overlap: when the first of them wakes up.
+    return later[0]
 
 
 def _offset_minutes(tz: str, now: datetime) -> int:
@@ -399,31 +431,13 @@ class PracticeRunner:
         channel = ChannelRef(ws.platform, ws.external_id, ws.practice_channel)
         groups = [[display_name(s.member) for s in g.seats] for g in rnd.groups]
         tz = workspace_tz(ws, self.default_timezone)
-        return channel, announcement(number=rnd.number, groups=groups, ends_at=rnd.ends_at, tz=tz)
+        return channel, announcement(
+            number=rnd.number, groups=groups, ends_at=rnd.ends_at, tz=tz, next_at=ws.next_round_at
+        )
 
     def _quiet_until(self, group: PracticeGroup, now: datetime) -> datetime | None:
-        """None when the group's plan can go now; else the first moment when nobody in the
-        group is in their quiet hours (the plan is one conversation for all of them)."""
-        rhythms = [
-            rhythm_of(s.member, effective_timezone(s.member, self.default_timezone))
-            for s in group.seats
-            if s.member is not None
-        ]
-        if not any(r.is_quiet(now) for r in rhythms):
-            return None
-        # The first moment, over the next days, when someone's quiet hours end and
-        # nobody else's have begun.
-        ends = sorted(
-            r.at(r.local_date(now) + timedelta(days=day), r.quiet_end)
-            for r in rhythms
-            for day in range(-1, 3)
-        )
-        later = [moment for moment in ends if moment > now]
-        for moment in later:
-            if not any(r.is_quiet(moment) for r in rhythms):
-                return moment
-        # Their waking hours never overlap: when the first of them wakes up.
-        return later[0]
+        members = [s.member for s in group.seats if s.member is not None]
+        return plan_held_until(members, now, self.default_timezone)
 
     def _plan(self, group: PracticeGroup) -> tuple[list[UserRef], Message] | None:
         members = [s.member for s in group.seats if s.member is not None]
