@@ -11,7 +11,14 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, selectinload
 
-from storage.models import Member, PracticeGroup, PracticeRound, PracticeSeat, Workspace
+from storage.models import (
+    Member,
+    Nudge,
+    PracticeGroup,
+    PracticeRound,
+    PracticeSeat,
+    Workspace,
+)
 from storage.repo import lease_rows, on_platforms
 
 __all__ = ["WAITING_FOR", "PracticeRepo"]
@@ -129,6 +136,17 @@ class PracticeRepo:
             .limit(1)
         )
         return (await self.session.scalars(stmt)).first()
+
+    async def end_early(self, rnd: PracticeRound, now: datetime) -> None:
+        """End ``rnd`` now: it closes at the next tick, and its check-ins and reminders
+        still to come are cancelled (they would ask about partners no longer current)."""
+        rnd.ends_at = now
+        await self.session.execute(
+            update(Nudge)
+            .where(Nudge.practice_round_id == rnd.id, Nudge.status == "pending")
+            .values(status="cancelled", updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
 
     async def turns_so_far(self, member_ids: Collection[int]) -> dict[int, tuple[bool, int]]:
         """For each member who practised before: (whether they played the professional

@@ -206,3 +206,22 @@ async def test_practice_now_in_waking_hours_sends_the_plan_right_away(cohort: Co
     reply = await ann.ok("practice now")
     assert "I'm sending you both a practice plan in a DM." in reply.text
     assert len(plans(await cohort.at(START + timedelta(minutes=1)))) == 1
+
+
+async def test_a_round_started_by_hand_during_one_asks_first_then_ends_it(
+    cohort: Cohort,
+) -> None:
+    await cohort.join("ann", "ben")
+    await cohort.at(FIRST_ROUND)
+    cohort.clock.set(TUESDAY)
+    coach = cohort.member("coach")
+    asked = await coach.ok("coach round now")
+    assert asked.title == "Round 1 is still on" and "Nothing has changed yet" in asked.text
+    assert plans(await cohort.at(TUESDAY + timedelta(minutes=1))) == []  # nothing started
+    await coach.click("End round 1 and start a new one", asked)
+    started = await cohort.at(TUESDAY + timedelta(minutes=2))
+    assert len(plans(started)) == 1  # ann and ben's plan, for round 2
+    assert [n for n, _ in await round_starts(cohort)] == [1, 2]
+    # Round 1's Thursday check-in doesn't come: round 2's does, naming round 2.
+    asks = dms(await cohort.at(FIRST_ROUND + timedelta(days=3)), "ann")
+    assert all("Round 1 " not in m.text for m in asks)

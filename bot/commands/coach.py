@@ -369,6 +369,7 @@ async def digest(ctx: Context, args: dict[str, Any]) -> Message:
             positional=True,
             required=True,
         ),
+        Option("end_running", Kind.BOOL, "end the round on now first", hidden=True),
     ),
     examples=("/tiara coach round now",),
 )
@@ -380,6 +381,28 @@ async def round_now(ctx: Context, args: dict[str, Any]) -> Message:
             "No one has joined practice yet, so there's no one to pair. Ask students to "
             "type /tiara practice join."
         )
+    practice = PracticeRepo(ctx.repo.session)
+    running = await practice.running_round(ws.id, ctx.now)
+    if running is not None and not args.get("end_running"):
+        # Two rounds at once would mix up whose check-in answers which round.
+        return Message(
+            title=f"Round {running.number} is still on",
+            text=(
+                f"Round {running.number} runs until {ctx.when(running.ends_at)}. Starting a "
+                "round now ends it early: its pairs get no more check-ins, and everyone gets "
+                "a new partner. Nothing has changed yet."
+            ),
+            buttons=(
+                Button(
+                    f"End round {running.number} and start a new one",
+                    ("coach", "round"),
+                    {"when": "now", "end_running": True},
+                    "danger",
+                ),
+            ),
+        )
+    if running is not None:
+        await practice.end_early(running, ctx.now)  # closed just before the new one starts
     ws.next_round_at = ctx.now
     _audit(ctx, "round", "now")
     return Message(
