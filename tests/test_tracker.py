@@ -115,7 +115,7 @@ async def test_thanks_within_and_after_24_hours(alice: Member, clock: FixedClock
 async def test_show_edit_delete_with_confirmation(alice: Member, bot: Bot) -> None:
     await alice.ok('log contact=Dana when="yesterday 3pm" notes=first')
     edited = await alice.ok('edit M1 notes="second, with more" venue=in-person')
-    assert "Changed: notes, venue" in edited.text
+    assert "Changed:\n• notes: second, with more\n• venue: in-person" in edited.text
     shown = await alice.ok("show m1")
     fields = dict((f.label, f.value) for f in shown.fields)
     assert fields["Notes"] == "second, with more" and fields["Venue"] == "in-person"

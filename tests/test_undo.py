@@ -80,7 +80,7 @@ async def test_a_second_meeting_at_the_same_time_asks_first(alice: Member) -> No
     assert "already have M1" in question.text
     assert "No meetings" not in (await alice.ok("show M1")).text
     assert (await alice("show M2")).error  # nothing saved yet
-    logged = await alice.click("Log it anyway", question)
+    logged = await alice.click("Record a new meeting", question)
     assert "Logged M2" in (logged.title or "")
     other_day = await alice.ok('log contact="Dana Lee" when="2 days ago"')
     assert "Logged" in (other_day.title or "")

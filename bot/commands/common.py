@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -19,6 +20,7 @@ __all__ = [
     "find_contact",
     "find_item",
     "label",
+    "likely_meant",
     "meeting_line",
     "request_line",
     "thanks_state",
@@ -80,6 +82,34 @@ async def find_contact(ctx: Context, name: str) -> Contact:
         f"You have no contact named {shown!r}.{hint} A contact is added when you log a "
         "request or meeting with them."
     )
+
+
+# How alike a new name must be to an existing contact's to ask whether that one was meant
+# ("Hana Itto" for Hana Ito), as difflib's ratio of the folded names.
+_ALIKE = 0.9
+
+
+async def likely_meant(ctx: Context, typed: str, *, besides: Contact | None = None) -> list[str]:
+    """Existing contacts a name typed for a NEW contact likely meant: names it begins
+    (``Erik`` for Erik Berg, ``Dana L`` for Dana Lee) or nearly spells (``Hana Itto``),
+    leaving out ``besides`` (the contact whose name is being corrected).
+
+    Empty when ``typed`` is a contact's name already (any case), or too short to tell.
+    Names with other numbers in them (Person 1, Person 10) are other people.
+    """
+    wanted = " ".join(typed.split())
+    if len(wanted) < 2 or await ctx.repo.contact_by_name(ctx.member.id, wanted) is not None:
+        return []
+    digits = re.sub(r"\D", "", wanted)
+    names = [
+        n
+        for n in await ctx.repo.contact_names(ctx.member.id)
+        if re.sub(r"\D", "", n) == digits and (besides is None or name_key(n) != besides.name_key)
+    ]
+    starting = [n for n in names if _starts(n, wanted)]
+    folded = {n.casefold(): n for n in names}
+    alike = difflib.get_close_matches(wanted.casefold(), list(folded), n=3, cutoff=_ALIKE)
+    return list(dict.fromkeys(starting + [folded[a] for a in alike]))[:3]
 
 
 async def upsert_contact(

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bot.coach.stats import plural
 from bot.commands._registry import registry
@@ -14,6 +15,7 @@ from bot.commands.common import (
     find_contact,
     find_item,
     label,
+    likely_meant,
     meeting_line,
     request_line,
     thanks_state,
@@ -52,9 +54,15 @@ FOLLOWUPS = Option(
     "followups", Kind.LONGTEXT, "what you promised to do", label="Follow-ups you promised"
 )
 VENUE = Option("venue", Kind.CHOICE, "how you met", choices=VENUES)
+# Set by the "No, a new contact ..." button: these names are new contacts, though close to
+# existing ones (Erik when the member has Erik Berg).
+NEW = Option("new", Kind.NAMES, "names that are new contacts, not existing ones", hidden=True)
 
 # Two meetings with one contact this close together are likely the same one, logged twice.
 SAME_TIME = timedelta(minutes=30)
+# A meeting with them the same day, or one not filled in yet this close, likely is the one
+# being logged (logged ahead as upcoming, and now they say how it went).
+NOT_FILLED_IN = timedelta(hours=12)
 
 # An upcoming meeting at least this far away gets the offer of a rehearsal partner.
 REHEARSAL_AHEAD = timedelta(days=2)
@@ -73,6 +81,7 @@ REHEARSAL_AHEAD = timedelta(days=2)
         Option("when", Kind.PAST_WHEN, "when you sent it (default: now)"),
         Option("email", Kind.EMAIL, "their email address"),
         Option("confirm", Kind.BOOL, "record it even if it looks like a duplicate", hidden=True),
+        NEW,
     ),
     examples=('/tiara request contact="Dana Lee" org=Acme via=email when="yesterday 3pm"',),
 )
@@ -81,6 +90,9 @@ async def request(ctx: Context, args: dict[str, Any]) -> Message:
 
     The request stays pending until you record the answer with `/tiara reply`.
     """
+    asked = await _ask_names(ctx, args, "contact")
+    if asked is not None:
+        return asked
     known = await ctx.repo.contact_by_name(ctx.member.id, args["contact"])
     if known is not None and not args.get("confirm"):
         waiting = await ctx.repo.pending_requests_to(ctx.member.id, known.id)
@@ -88,6 +100,7 @@ async def request(ctx: Context, args: dict[str, Any]) -> Message:
             first = waiting[0]
             return _duplicate(
                 ctx,
+                args,
                 f"Your request {label(first)} to {known.name} (sent {ctx.when(first.sent_at)}) "
                 "is still waiting for a reply. Record a second request anyway?",
                 first,
@@ -124,17 +137,103 @@ async def request(ctx: Context, args: dict[str, Any]) -> Message:
 
 
 def _duplicate(
-    ctx: Context, text: str, existing: Meeting | OutreachRequest, anyway: str
+    ctx: Context,
+    args: dict[str, Any],
+    text: str,
+    existing: Meeting | OutreachRequest,
+    anyway: str,
+    *,
+    title: str = "Already recorded?",
+    add: bool = False,
 ) -> Message:
-    """Ask before recording what looks like a duplicate; nothing is saved meanwhile."""
+    """Ask before recording what looks like a duplicate; nothing is saved meanwhile.
+
+    With ``add``, the first answer runs the same command onto ``existing`` instead (its
+    id given), so nothing typed has to be typed again.
+    """
+    ref = label(existing)
+    buttons = []
+    if add:
+        buttons.append(
+            Button(f"Add to {ref}", ctx.invocation.command, _again(ctx, args, id=ref), "primary")
+        )
+    buttons.append(Button(f"Show {ref}", ("show",), {"id": ref}, None if add else "primary"))
+    buttons.append(Button(anyway, ctx.invocation.command, _again(ctx, args, confirm=True)))
     return Message(
-        title="Already recorded?",
+        title=title,
         text=text + " Nothing is saved until you choose.",
-        buttons=(
-            Button(f"Show {label(existing)}", ("show",), {"id": label(existing)}, "primary"),
-            Button(anyway, ctx.invocation.command, {**ctx.invocation.args, "confirm": True}),
-        ),
+        buttons=tuple(buttons),
     )
+
+
+def _again(ctx: Context, args: dict[str, Any], **changes: object) -> dict[str, object]:
+    """What was typed, for a button that runs the command again with ``changes``. A typed
+    time is given as the moment it was read as: "today 11:00" clicked tomorrow is still
+    today's."""
+    again = dict(ctx.invocation.args)
+    when = args.get("when")
+    if "when" in again and isinstance(when, datetime):
+        again["when"] = f"{when.astimezone(ZoneInfo(ctx.tz)):%Y-%m-%d %H:%M}"
+    return {**again, **changes}
+
+
+async def _ask_names(
+    ctx: Context, args: dict[str, Any], option: str, *, besides: Contact | None = None
+) -> Message | None:
+    """Ask before adding a contact whose name is close to one the member has (Erik for
+    Erik Berg, Dana L for Dana Lee); None when every name in ``option`` is someone known,
+    clearly someone new, or was answered as new (``new=``)."""
+    value = args.get(option)
+    typed: list[str] = value if isinstance(value, list) else [value] if value else []
+    answered = list(args.get("new") or [])
+    new_keys = {name_key(n) for n in answered}
+    for name in typed:
+        if name_key(name) in new_keys or looks_like_item(name):
+            continue
+        meant = await likely_meant(ctx, name, besides=besides)
+        if not meant:
+            continue
+
+        def instead(other: str, name: str = name) -> str:
+            if isinstance(value, list):
+                return ", ".join(other if n == name else n for n in value)
+            return other
+
+        buttons = [
+            Button(
+                f"Yes, {clip(other, 40)}",
+                ctx.invocation.command,
+                _again(ctx, args, **{option: instead(other)}),
+                "primary" if index == 0 else None,
+            )
+            for index, other in enumerate(meant)
+        ]
+        buttons.append(
+            Button(
+                f"No, a new contact {clip(name, 30)}",
+                ctx.invocation.command,
+                _again(ctx, args, new=", ".join([*answered, name])),
+            )
+        )
+        listed = " or ".join(meant)
+        return Message(
+            title=f"Did you mean {listed}?",
+            text=(
+                f"You have {'a contact' if len(meant) == 1 else 'contacts'} named {listed}; "
+                f"{clip(name)!r} would be a new contact. Nothing is saved until you choose."
+            ),
+            buttons=tuple(buttons),
+        )
+    return None
+
+
+def _day_at(ctx: Context, moment: datetime) -> str:
+    """A moment as "today at 11:00" (yesterday, tomorrow), else "on Wed 18 Nov 2026, 11:00"."""
+    zone = ZoneInfo(ctx.tz)
+    local = moment.astimezone(zone)
+    days = (local.date() - ctx.now.astimezone(zone).date()).days
+    word = {0: "today", -1: "yesterday", 1: "tomorrow"}.get(days)
+    return f"{word} at {local:%H:%M}" if word else f"on {ctx.when(moment)}"
 
 
 def _follow_up_promise(ctx: Context, planned: Sequence[Nudge]) -> str:
@@ -218,6 +317,13 @@ async def reply(ctx: Context, args: dict[str, Any]) -> Message:
             ]
             settled = later[-1:]
         if not settled:
+            # Already answered so: typed again, it is said to be recorded (below).
+            settled = [
+                r
+                for r in await ctx.repo.requests_to(ctx.member.id, contact.id)
+                if r.outcome == args["outcome"]
+            ][-1:]
+        if not settled:
             raise UserError(
                 f"You have no request to {contact.name} waiting for a reply. "
                 f'Record one first: /tiara request contact="{contact.name}" via=email'
@@ -231,14 +337,21 @@ async def reply(ctx: Context, args: dict[str, Any]) -> Message:
         raise UserError("back= is for outcome=later: when they asked you to check back.")
     if check_back is not None and check_back <= ctx.now:
         raise UserError('Check back at a time still to come, e.g. back="in 3 weeks".')
+    name = settled[-1].contact.name
+    repeated = all(r.outcome == outcome and r.replied_at is not None for r in settled)
+    if repeated and check_back is None:
+        return await _reply_again(ctx, args, settled, name)
+    first_said = ctx.when(settled[-1].replied_at) if settled[-1].replied_at else ""
+    # A reply can't come before the request it answers: it is recorded at the request's
+    # time, and the member is told.
+    early = [r for r in settled if when < r.sent_at]
     for req in settled:
-        # A reply can't come before the request it answers.
-        req.replied_at = max(when, req.sent_at)
+        if not repeated or "when" in args:  # the same answer again keeps its time
+            req.replied_at = max(when, req.sent_at)
         req.outcome = outcome
         req.status = "closed" if outcome == "declined" else "replied"
         await ctx.nudges.request_answered(req)
     req = settled[-1]
-    name = req.contact.name
     texts = {
         "scheduled": (
             f"Great news. Log the meeting so I can help you prepare: "
@@ -266,15 +379,64 @@ async def reply(ctx: Context, args: dict[str, Any]) -> Message:
                 f'/tiara reply {label(req)} outcome=later back="in 3 weeks"'
             )
         )
-    buttons: tuple[Button, ...] = ()
-    if outcome == "scheduled":
-        buttons = (
-            Button("Log the meeting", ("log",), {"contact": name}, "primary", opens_form=True),
+    text = texts[outcome]
+    if repeated:
+        text = (
+            f"It was already recorded ({outcome}, {first_said}); I changed only the "
+            f"check-back date. {text}"
+        )
+    if early:
+        typed = clip(str(ctx.invocation.args.get("when", "")), 40).replace('"', "")
+        text += (
+            f"\n\nI recorded the reply at {ctx.when(early[-1].sent_at)}, when you sent the "
+            "request: a reply can't come before it. when= is when they answered; to log the "
+            f'meeting itself: /tiara log contact="{name}" when="{typed}"'
         )
     return Message(
         title=f"{', '.join(label(r) for r in settled)}: {name} replied ({outcome})",
-        text=texts[outcome],
-        buttons=buttons,
+        text=text.strip(),
+        buttons=_after_reply(outcome, name),
+    )
+
+
+def _after_reply(outcome: str, name: str) -> tuple[Button, ...]:
+    if outcome == "scheduled":
+        return (Button("Log the meeting", ("log",), {"contact": name}, "primary", opens_form=True),)
+    return ()
+
+
+async def _reply_again(
+    ctx: Context, args: dict[str, Any], settled: list[OutreachRequest], name: str
+) -> Message:
+    """The same answer recorded again: nothing changes, unless when= says another time."""
+    outcome: str = args["outcome"]
+    ids = ", ".join(label(r) for r in settled)
+    moved = []
+    if "when" in args:
+        for req in settled:
+            at = max(args["when"], req.sent_at)
+            if at != req.replied_at:
+                req.replied_at = at
+                moved.append(req)
+                await ctx.nudges.request_answered(req)
+    recorded = ctx.when(settled[-1].replied_at or ctx.now)
+    if moved:
+        text = f"It was already recorded as {outcome}; I changed only its time, to {recorded}."
+    else:
+        text = f"You recorded it {recorded}; nothing changed."
+    if outcome == "scheduled":
+        text += f' Log the meeting when it is set: /tiara log contact="{name}" when="..."'
+    if outcome == "later":
+        planned = await ctx.repo.pending_nudges(
+            ctx.member.id, request_id=settled[-1].id, kinds=(k.CHECK_BACK,), limit=1
+        )
+        if planned:
+            text += f" I'll remind you to check back {ctx.when(planned[0].due_at)}."
+        text += f' Another day? /tiara reply {label(settled[-1])} outcome=later back="in 3 weeks"'
+    return Message(
+        title=f"{ids}: {name}'s reply ({outcome}) was already recorded",
+        text=text,
+        buttons=_after_reply(outcome, name),
     )
 
 
@@ -304,6 +466,7 @@ async def reply(ctx: Context, args: dict[str, Any]) -> Message:
         ),
         Option("id", Kind.ITEM, "an upcoming meeting to fill in after it happened", hidden=True),
         Option("confirm", Kind.BOOL, "record it even if it looks like a duplicate", hidden=True),
+        NEW,
     ),
     form=("Log a conversation", ("contact", "when", "notes", "followups", "referrals")),
     examples=(
@@ -318,28 +481,19 @@ async def log_meeting(ctx: Context, args: dict[str, Any]) -> Message:
     contact referred by this one.
     """
     new_contact = False
+    if "id" not in args:
+        asked = await _ask_names(ctx, args, "contact") or await _same_meeting(ctx, args)
+        if asked is not None:
+            return asked
+    asked = await _ask_names(ctx, args, "referrals")
+    if asked is not None:
+        return asked
     if "id" in args:
         meeting = await _fill_in(ctx, args)
         contact = meeting.contact
         held_at = meeting.held_at
     else:
         held_at = args.get("when", ctx.now)
-        known = await ctx.repo.contact_by_name(ctx.member.id, args["contact"])
-        if known is not None and not args.get("confirm"):
-            same = [
-                m
-                for m in await ctx.repo.meetings_with(ctx.member.id, known.id)
-                if abs(m.held_at - held_at) <= SAME_TIME
-            ]
-            if same:
-                return _duplicate(
-                    ctx,
-                    f"You already have {label(same[0])} with {known.name} at "
-                    f"{ctx.when(same[0].held_at)}. Log another meeting at that time anyway? "
-                    f'To add to it instead: /tiara edit {label(same[0])} notes="..."',
-                    same[0],
-                    "Log it anyway",
-                )
         contact, new_contact = await upsert_contact(
             ctx,
             args["contact"],
@@ -434,6 +588,46 @@ async def log_meeting(ctx: Context, args: dict[str, Any]) -> Message:
             f"{contact.name} suggested them:\n" + "\n".join(f"• {n}" for n in new_referrals)
         )
     return Message(title=title, text="\n\n".join(paragraphs), buttons=tuple(buttons))
+
+
+async def _same_meeting(ctx: Context, args: dict[str, Any]) -> Message | None:
+    """Ask before logging a meeting the member likely has already: one with them at about
+    that time, the same day, or logged ahead and not filled in yet within 12 hours. The
+    answer can add what was typed to that meeting, or record a new one."""
+    if args.get("confirm"):
+        return None
+    known = await ctx.repo.contact_by_name(ctx.member.id, args["contact"])
+    if known is None:
+        return None
+    held_at: datetime = args.get("when", ctx.now)
+    zone = ZoneInfo(ctx.tz)
+    day = held_at.astimezone(zone).date()
+
+    def likely(m: Meeting) -> bool:
+        gap = abs(m.held_at - held_at)
+        filled_in = m.notes is not None or m.followups is not None
+        return (
+            gap <= SAME_TIME
+            or m.held_at.astimezone(zone).date() == day
+            or (gap <= NOT_FILLED_IN and not filled_in)
+        )
+
+    candidates = [m for m in await ctx.repo.meetings_with(ctx.member.id, known.id) if likely(m)]
+    if not candidates:
+        return None
+    same = min(candidates, key=lambda m: abs(m.held_at - held_at))
+    ref = label(same)
+    exact = abs(same.held_at - held_at) <= SAME_TIME
+    return _duplicate(
+        ctx,
+        args,
+        f"You {'already ' if exact else ''}have {ref} with {known.name} "
+        f"{_day_at(ctx, same.held_at)}. Add this to {ref}?",
+        same,
+        "Record a new meeting",
+        title="Already recorded?" if exact else f"Same meeting as {ref}?",
+        add=True,
+    )
 
 
 def _appended(old: str | None, new: str | None) -> str | None:
@@ -598,6 +792,7 @@ _NEEDED = {"when", "contact", "via"}  # can be changed, never emptied
             Kind.NAMES,
             "everyone they suggested, comma-separated; it replaces the list (meetings)",
         ),
+        NEW,
     ),
     examples=(
         '/tiara edit M3 notes="They suggested the SQL course"',
@@ -616,7 +811,7 @@ async def edit(ctx: Context, args: dict[str, Any]) -> Message:
     Recorded facts, such as a thank-you sent, stay.
     """
     item = await find_item(ctx, args["id"])
-    changes = {k: v for k, v in args.items() if k != "id"}
+    changes = {k: v for k, v in args.items() if k not in ("id", "new")}
     allowed = _MEETING_EDITS if isinstance(item, Meeting) else _REQUEST_EDITS
     if not changes:
         raise UserError(
@@ -636,6 +831,15 @@ async def edit(ctx: Context, args: dict[str, Any]) -> Message:
             f"{', '.join(f'{k}=' for k in emptied)} can be changed but not left empty; give "
             f"a new value, e.g. /tiara edit {label(item)} {emptied[0]}=..."
         )
+    if changes.get("contact") and name_key(changes["contact"]) != item.contact.name_key:
+        # Close to the name it has? Then the name is being corrected (Dana Le to Dana Lee).
+        asked = await _ask_names(ctx, args, "contact", besides=item.contact)
+        if asked is not None:
+            return asked
+    if isinstance(item, Meeting) and changes.get("referrals"):
+        asked = await _ask_names(ctx, args, "referrals")
+        if asked is not None:
+            return asked
     before = item.contact
     if "contact" in changes:
         if name_key(changes["contact"]) == before.name_key:
@@ -658,18 +862,32 @@ async def edit(ctx: Context, args: dict[str, Any]) -> Message:
         await ctx.repo.flush()
         await ctx.nudges.keep_in_touch(before)  # met them still? else no keep-in-touch
     cleared = sorted(k for k, v in changes.items() if v is None)
-    changed = sorted(k for k, v in changes.items() if v is not None)
+    changed = sorted(k for k, v in changes.items() if v is not None and k != "contact")
     said = []
     if changed:
-        said.append("Changed: " + ", ".join(changed) + ".")
+        said.append(
+            "Changed:\n" + "\n".join(f"• {k}: {_edited(ctx, item, k, changes)}" for k in changed)
+        )
     if cleared:
         said.append("Cleared: " + ", ".join(cleared) + ".")
     if "contact" in changes:
         said.append(f"It's now with {item.contact.name}.")
     return Message(
         title=f"Updated {label(item)}",
-        text=" ".join(said) + f" See it: /tiara show {label(item)}",
+        text="\n".join(said) + f"\nSee it: /tiara show {label(item)}",
     )
+
+
+def _edited(
+    ctx: Context, item: Meeting | OutreachRequest, key: str, changes: dict[str, Any]
+) -> str:
+    """The new value of ``key``, as the member sees it."""
+    if key == "when":
+        return ctx.when(item.held_at if isinstance(item, Meeting) else item.sent_at)
+    if key == "referrals":
+        return ", ".join(changes["referrals"])
+    value = changes[key]
+    return clip(" ".join(value.split()), 80) if isinstance(value, str) else str(value)
 
 
 async def _edit_meeting(ctx: Context, item: Meeting, changes: dict[str, Any]) -> None:
@@ -839,6 +1057,12 @@ async def thanks(ctx: Context, args: dict[str, Any]) -> Message:
         raise UserError(
             f"when= is before the meeting itself ({ctx.when(item.held_at)}); check the date."
         )
+    before = item.thanks_at
+    if before is not None and ("when" not in args or sent == before):
+        return Message(
+            title=f"Thank-you to {item.contact.name} already recorded",
+            text=f"You recorded it {ctx.when(before)} ({label(item)}); nothing changed.",
+        )
     item.thanks_at = sent
     item.updated_at = ctx.now
     await ctx.nudges.thanks_recorded(item)
@@ -848,7 +1072,12 @@ async def thanks(ctx: Context, args: dict[str, Any]) -> Message:
         if on_time
         else "Recorded. It was after the 24-hour mark, and it still counts."
     )
-    if item.followups:
+    if before is not None:
+        text = (
+            f"It was already recorded ({ctx.when(before)}); I changed only its time, to "
+            f"{ctx.when(sent)}. " + text
+        )
+    elif item.followups:
         text += f"\n\nYou also promised: {clip(item.followups, 300)}"
     return Message(title=f"Thank-you to {item.contact.name} recorded", text=text)
 
@@ -878,6 +1107,7 @@ _CONTACT_EDITS = {
         Option("phone", Kind.TEXT, "their phone number", max_length=40),
         Option("notes", Kind.LONGTEXT, "anything worth remembering about them"),
         Option("referred_by", Kind.NAME, "the contact who introduced you"),
+        NEW,
     ),
     examples=(
         "/tiara contact Dana Lee",
@@ -896,6 +1126,9 @@ async def contact(ctx: Context, args: dict[str, Any]) -> Message:
     if "referred_by" in args:
         referrer = await find_contact(ctx, args["referred_by"])
     if updates or referrer is not None:
+        asked = await _ask_names(ctx, args, "name")
+        if asked is not None:
+            return asked
         person, created = await upsert_contact(ctx, name)
         if referrer is not None:
             if referrer.id == person.id:
