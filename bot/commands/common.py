@@ -57,7 +57,7 @@ async def find_contact(ctx: Context, name: str) -> Contact:
         numbered = await _items_numbered(ctx, ref)
         if len({item.contact_id for item in numbered}) == 1:  # or M3 and R3, one person
             return numbered[0].contact
-        return (await find_item(ctx, ref)).contact
+        raise UserError(_which_one(ctx, ref, numbered) if numbered else await _not_found(ctx, ref))
     names = await ctx.repo.contact_names(ctx.member.id)
     if name.strip():
         starting = [n for n in names if _starts(n, name)]
