@@ -23,8 +23,9 @@ What it measures
    one message per member, "send", settle. Reported: the ``TickReport`` counts, the
    seconds, the SQL statements issued, the time waiting on them, this process's CPU time
    and garbage-collector time, and where the time went: ``Repo.claim_due_nudges``,
-   ``Repo.nudges_with_subjects`` (ORM loading), the rest of the claim step (quiet hours,
-   rendering, planning, commit), sending, settling. These are timed by wrapping those
+   ``Repo.nudges_with_subjects`` (ORM loading), ``Repo.number_nudges`` (the due nudges
+   have no N id yet: they get theirs as they are sent), the rest of the claim step (quiet
+   hours, rendering, planning, commit), sending, settling. These are timed by wrapping those
    methods for the duration of the tick; nothing in bot/ or storage/ is changed. The tick
    is repeated ``--tick-runs`` times (the sent rows are put back to pending in between);
    the first run is the cold one. ``--batch-sizes 500,1000,2000`` compares batch sizes;
@@ -125,7 +126,9 @@ class GcMeter:
         gc.callbacks.remove(self._callback)
 
 
-STEPS = ("claim", "claim_query", "load_subjects", "send", "settle")
+STEPS = ("claim", "claim_query", "load_subjects", "number", "send", "settle")
+# The sender's methods for the steps: sending records each outcome as it goes (_record).
+_SENDER_STEPS = {"claim": "_claim", "send": "_send_and_record", "settle": "_record"}
 
 
 def _timed(fn: Callable[..., Awaitable[Any]], spent: dict[str, float], step: str) -> Any:
@@ -145,16 +148,19 @@ def timed_steps(sender: NudgeSender) -> Iterator[dict[str, float]]:
     and the two queries of the claim step. The wrappers are the benchmark's own and are
     removed again on exit; nothing in bot/ or storage/ is changed."""
     spent = dict.fromkeys(STEPS, 0.0)
-    for step in ("claim", "send", "settle"):
-        setattr(sender, f"_{step}", _timed(getattr(sender, f"_{step}"), spent, step))
+    for step, method in _SENDER_STEPS.items():
+        setattr(sender, method, _timed(getattr(sender, method), spent, step))
     claim_query, load_subjects = Repo.claim_due_nudges, Repo.nudges_with_subjects
+    number = Repo.number_nudges
     Repo.claim_due_nudges = _timed(claim_query, spent, "claim_query")  # type: ignore[method-assign]
     Repo.nudges_with_subjects = _timed(load_subjects, spent, "load_subjects")  # type: ignore[method-assign]
+    Repo.number_nudges = _timed(number, spent, "number")  # type: ignore[method-assign]
     try:
         yield spent
     finally:
         Repo.claim_due_nudges = claim_query  # type: ignore[method-assign]
         Repo.nudges_with_subjects = load_subjects  # type: ignore[method-assign]
+        Repo.number_nudges = number  # type: ignore[method-assign]
 
 
 # -- part 1: tick throughput ---------------------------------------------------------------
@@ -179,9 +185,10 @@ class TickRun:
     claim_seconds: float  # step 1, all of it
     claim_query_seconds: float  # step 1: Repo.claim_due_nudges
     load_subjects_seconds: float  # step 1: Repo.nudges_with_subjects (ORM loading)
+    number_seconds: float  # step 1: Repo.number_nudges (N ids for what goes out)
     render_seconds: float  # step 1, the rest: quiet hours, rendering, planning, commit
-    send_seconds: float
-    settle_seconds: float
+    send_seconds: float  # steps 2 and 3: sending, with the recording as it goes
+    settle_seconds: float  # step 3: recording the outcomes
 
 
 @dataclass
@@ -220,7 +227,7 @@ async def load_tick_nudges(store: Store, *, members: int, future: int, kind: str
                 {
                     "workspace_id": 1,
                     "member_id": m,
-                    "seq": j + 1,
+                    "seq": None,  # never shown yet: numbered as it is sent
                     "kind": kind,
                     "dedupe_key": f"bench:c{m}:{j}",
                     "contact_id": m,
@@ -242,7 +249,7 @@ async def reset_tick(store: Store, max_id: int) -> None:
         await conn.execute(
             update(Nudge)
             .where(Nudge.status != "pending", Nudge.id <= max_id)
-            .values(status="pending", sent_at=None, lease_until=None, claim_token=None)
+            .values(status="pending", seq=None, sent_at=None, lease_until=None, claim_token=None)
         )
         await conn.execute(sqlalchemy.delete(Nudge).where(Nudge.id > max_id))
     await common.maintain(store)
@@ -285,7 +292,10 @@ async def tick_once(store: Store, *, run: int, batch_size: int, max_batches: int
         claim_seconds=spent["claim"],
         claim_query_seconds=spent["claim_query"],
         load_subjects_seconds=spent["load_subjects"],
-        render_seconds=spent["claim"] - spent["claim_query"] - spent["load_subjects"],
+        number_seconds=spent["number"],
+        render_seconds=(
+            spent["claim"] - spent["claim_query"] - spent["load_subjects"] - spent["number"]
+        ),
         send_seconds=spent["send"],
         settle_seconds=spent["settle"],
     )
@@ -627,6 +637,7 @@ def print_tick(results: Sequence[TickResult]) -> None:
             r.statements,
             f"{r.claim_query_seconds:.2f}",
             f"{r.load_subjects_seconds:.2f}",
+            f"{r.number_seconds:.2f}",
             f"{r.render_seconds:.2f}",
             f"{r.send_seconds:.2f}",
             f"{r.settle_seconds:.2f}",
@@ -639,13 +650,16 @@ def print_tick(results: Sequence[TickResult]) -> None:
         for r in result.runs
     ]
     headers = (
-        "backend batch run claimed sent DMs SQL claim_q load render send settle inDB CPU GC total"
+        "backend batch run claimed sent DMs SQL claim_q load number render send settle inDB CPU "
+        "GC total"
     )
     print(common.table(headers.split(), rows))
     print(
         "  seconds: claim_q = Repo.claim_due_nudges, load = Repo.nudges_with_subjects (ORM),\n"
+        "  number = Repo.number_nudges (the N ids of what goes out),\n"
         "  render = rest of the claim step (quiet hours, rendering, planning, commit),\n"
-        "  send = NullNotifier, settle = marking sent; inDB = waiting on SQL statements,\n"
+        "  send = NullNotifier and recording, settle = of which marking sent;\n"
+        "  inDB = waiting on SQL statements,\n"
         "  CPU = this process's CPU time (SQLite runs in-process; PostgreSQL's server does not),\n"
         "  GC = time in Python's cyclic garbage collector during the tick"
     )

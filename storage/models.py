@@ -301,7 +301,10 @@ class Nudge(MemberOwned, Leased, Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    seq: Mapped[int]
+    # The member's short id (N4), given when the member first sees the reminder (listed
+    # or sent); None until then. Once given it stays, or passes to the reminder that
+    # replaces this one about the same thing (a meeting moved), never to another.
+    seq: Mapped[int | None]
     kind: Mapped[str] = mapped_column(String(24))
     dedupe_key: Mapped[str] = mapped_column(String(120))
     meeting_id: Mapped[int | None] = mapped_column(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict, deque
+from collections import Counter
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -93,12 +93,10 @@ async def lease_rows(
         )
 
 
-# session.info keys: the nudges added without a short id yet, with their members; the
-# nudges cancelled in this transaction that hold a short id, by what they are about; and
-# nudges without a short id that are pending again.
-_UNNUMBERED = "tiara_unnumbered_nudges"
+# session.info keys: the nudges added in this transaction, and the nudges cancelled in it
+# that hold a short id, by what they are about.
+_ADDED = "tiara_added_nudges"
 _FREED = "tiara_freed_nudges"
-_REVIVED = "tiara_revived_nudges"
 
 # What a nudge reminds of: member, kind, meeting, request, contact, practice round.
 _Subject = tuple[Any, ...]
@@ -115,35 +113,30 @@ def _subject(nudge: Nudge) -> _Subject | None:
 
 @event.listens_for(Nudge.status, "set")
 def _status_changed(nudge: Nudge, value: object, old: object, _initiator: object) -> None:
-    """Note a nudge cancelled while it holds a short id (a nudge about the same thing
-    planned in the same transaction takes the id over: a meeting moved to another day
-    keeps its "prepare" reminder's id), and a nudge without one pending again."""
+    """Note a nudge cancelled while it holds a short id: a nudge about the same thing
+    planned in the same transaction takes the id over (a meeting moved to another day
+    keeps its "prepare" reminder's id). A nudge without one pending again may take one
+    over too (the meeting moved back)."""
     if value == old:
         return
     state = inspect(nudge)
-    seq = state.dict.get("seq")
     session = state.session
-    if seq is None or session is None:  # not written yet: numbered as it is
+    if session is None or not state.persistent:  # not written yet: in _ADDED if planned
         return
-    if old == "pending" and value == "cancelled" and seq > 0:
+    held = state.dict.get("seq") is not None
+    if old == "pending" and value == "cancelled" and held:
         subject = _subject(nudge)
         if subject is not None:
             session.info.setdefault(_FREED, {}).setdefault(subject, []).append(nudge)
-    elif value == "pending" and seq < 0:
-        session.info.setdefault(_REVIVED, []).append(nudge)
+    elif value == "pending" and not held:
+        session.info.setdefault(_ADDED, []).append(nudge)
 
 
 @event.listens_for(Session, "after_transaction_end")
 def _forget_freed(session: Session, transaction: SessionTransaction) -> None:
     if transaction.parent is None:
         session.info.pop(_FREED, None)
-        session.info.pop(_REVIVED, None)
-
-
-def _unnumbered_pending(nudge: Nudge) -> bool:
-    state = inspect(nudge)
-    values = state.dict
-    return state.persistent and values.get("status") == "pending" and values.get("seq", 0) < 0
+        session.info.pop(_ADDED, None)
 
 
 def _take_freed(session: Session, nudge: Nudge) -> Nudge | None:
@@ -158,86 +151,46 @@ def _take_freed(session: Session, nudge: Nudge) -> Nudge | None:
         old = candidates.pop(0)
         state = inspect(old)
         values = state.dict
-        if state.persistent and values.get("status") == "cancelled" and values.get("seq", 0) > 0:
+        if state.persistent and values.get("status") == "cancelled" and values.get("seq"):
             return old
     return None
 
 
 @event.listens_for(Session, "before_flush")
-def _number_new_nudges(session: Session, _context: object, _objects: object) -> None:
-    """Give the nudges about to be written their short ids (N1, N2...), as the flush
-    begins: one UPDATE per flush for the members concerned, not one per nudge.
-
-    A nudge that replaces one cancelled in this transaction (same kind, about the same
-    thing) takes over its id, so reminders the member saw keep their numbers; the
-    cancelled one keeps ``-id``, no short id. One pending again without an id gets one.
+def _hand_ids_on(session: Session, _context: object, _objects: object) -> None:
+    """A nudge about to be written (new, or pending again) that replaces one cancelled
+    in this transaction (same kind, about the same thing) takes over its short id, so a
+    reminder the member saw keeps its number; the cancelled one is left without. Other
+    nudges have no short id until the member sees them (Repo.number_nudges).
 
     The nudges wait in ``session.info`` (Repo.add_nudge): kept there, not on the Repo, so
     a session and its Repo hold no reference cycle and go as soon as the transaction ends.
     """
-    added: list[tuple[Nudge, Member]] | None = session.info.pop(_UNNUMBERED, None)
-    revived: list[Nudge] | None = session.info.pop(_REVIVED, None)
-    if not added and not revived:
+    added: list[Nudge] | None = session.info.pop(_ADDED, None)
+    if not added or not session.info.get(_FREED):
         return
-    waiting: list[tuple[Nudge, Member | None]] = []
-    if revived:
-        back = {id(n): n for n in revived if _unnumbered_pending(n)}
-        loaded = session.identity_map
-        member_key = inspect(Member).identity_key_from_primary_key
-        for nudge in sorted(back.values(), key=lambda n: n.id):
-            member = loaded.get(member_key((nudge.member_id,)))
-            waiting.append((nudge, member if isinstance(member, Member) else None))
-    if added:
-        new = session.new  # a set built on each call: once
-        # The others were expunged or rolled back: never written.
-        waiting += [(nudge, member) for nudge, member in added if nudge in new]
-    if not waiting:
-        return
-    fresh: list[tuple[Nudge, int, Member | None]] = []
+    new = session.new  # a set built on each call: once
     handed: list[tuple[Nudge, Nudge]] = []
-    for nudge, member in waiting:
-        old = _take_freed(session, nudge) if nudge.status == "pending" else None
-        if old is None:
-            fresh.append((nudge, nudge.member_id, member))
-        else:
-            handed.append((old, nudge))
-    connection = session.connection()  # the session is flushing: no session.execute
-    if handed:
-        # The replaced nudges give their ids up first, before the rows that take them.
-        connection.execute(
-            update(Nudge)
-            .where(Nudge.id == bindparam("old_id"))
-            .values(seq=bindparam("no_seq"))
-            .execution_options(synchronize_session=False),
-            [{"old_id": old.id, "no_seq": -old.id} for old, _ in handed],
-        )
-        for old, nudge in handed:
-            nudge.seq = old.seq
-            set_committed_value(old, "seq", -old.id)
-    if not fresh:
+    for nudge in {id(n): n for n in added}.values():
+        # The others were expunged or rolled back: never written.
+        written = nudge in new or inspect(nudge).persistent
+        if written and nudge.status == "pending" and nudge.seq is None:
+            old = _take_freed(session, nudge)
+            if old is not None:
+                handed.append((old, nudge))
+    if not handed:
         return
-    members: dict[int, Member | None] = {}
-    for _, member_id, member in fresh:
-        members[member_id] = members.get(member_id) or member
-    counts = Counter(member_id for _, member_id, _ in fresh)
-    by_count: dict[int, list[int]] = defaultdict(list)
-    for member_id, count in counts.items():
-        by_count[count].append(member_id)
-    seqs: dict[int, deque[int]] = {}
-    for count, member_ids in by_count.items():
-        stmt = (
-            update(Member)
-            .where(Member.id.in_(sorted(member_ids)))
-            .values(next_nudge_seq=Member.next_nudge_seq + count)
-            .returning(Member.id, Member.next_nudge_seq)
-        )
-        for member_id, last in connection.execute(stmt):
-            seqs[member_id] = deque(range(last - count + 1, last + 1))
-            loaded_member = members[member_id]
-            if loaded_member is not None:
-                set_committed_value(loaded_member, "next_nudge_seq", last)
-    for nudge, member_id, _ in fresh:
-        nudge.seq = seqs[member_id].popleft()
+    # The replaced nudges give their ids up first, before the rows that take them.
+    session.connection().execute(  # the session is flushing: no session.execute
+        update(Nudge)
+        .where(Nudge.id == bindparam("old_id"))
+        .values(seq=None)
+        .execution_options(synchronize_session=False),
+        [{"old_id": old.id} for old, _ in handed],
+    )
+    for old, nudge in handed:
+        nudge.seq = old.seq
+        set_committed_value(old, "seq", None)
 
 
 @dataclass(frozen=True)
@@ -622,11 +575,11 @@ class Repo:
         for pair in keys:
             self._keyed[pair] = found.get(pair)
 
-    def add_nudge(self, nudge: Nudge, member: Member) -> None:
-        """Add a nudge planned for ``member``, without its short id: it gets one when it
-        is written (_number_new_nudges)."""
+    def add_nudge(self, nudge: Nudge) -> None:
+        """Add a planned nudge, without its short id: it gets one when the member first
+        sees it (number_nudges), or the id of the one it replaces (_hand_ids_on)."""
         self.session.add(nudge)
-        self.session.sync_session.info.setdefault(_UNNUMBERED, []).append((nudge, member))
+        self.session.sync_session.info.setdefault(_ADDED, []).append(nudge)
         pair = (nudge.member_id, nudge.dedupe_key)
         self._new_nudges[pair] = nudge
         if pair in self._keyed:  # preloaded as "none"
@@ -660,6 +613,76 @@ class Repo:
             n for n in self._new_nudges.values() if n.member_id == member_id and which.matches(n)
         ]
 
+    async def number_nudges(self, nudges: Sequence[Nudge], *, locked: bool = False) -> None:
+        """Give short ids (N1, N2...) to those of ``nudges`` without one, as the member is
+        about to see them, in the order given: each member's counter moves on by as many,
+        in one UPDATE per batch (whatever the members), and the rows get their numbers in
+        one executemany. A number given is never given again, so the ids a member sees
+        count up without gaps: reminders never shown (a follow-up chain a reply cancelled,
+        a kind the member stopped) take none.
+
+        ``locked``: the rows are already locked by this transaction (claimed for sending).
+        Otherwise they are locked first, nudges before members as a claim does, and a row
+        another transaction numbered meanwhile keeps the number it got there.
+        """
+        waiting = list({id(n): n for n in nudges if n.seq is None}.values())
+        if not waiting:
+            return
+        if not locked:
+            lock = (
+                select(Nudge.id, Nudge.seq)
+                .where(Nudge.id.in_([n.id for n in waiting]))
+                .with_for_update()
+            )
+            now_held: dict[int, int | None] = {
+                row.id: row.seq for row in await self.session.execute(lock)
+            }
+            for nudge in waiting:
+                seq = now_held.get(nudge.id)
+                if seq is not None:
+                    set_committed_value(nudge, "seq", seq)
+            waiting = [n for n in waiting if n.seq is None and n.id in now_held]
+            if not waiting:
+                return
+        # Round 1 numbers each member's first nudge, round 2 the second ones...: a
+        # member's counter moves on by one a round, and each nudge of the round takes its
+        # member's new count, with no list of numbers sent along.
+        rounds: list[list[Nudge]] = []
+        place: Counter[int] = Counter()
+        for nudge in waiting:
+            index = place[nudge.member_id]
+            place[nudge.member_id] += 1
+            if index == len(rounds):
+                rounds.append([])
+            rounds[index].append(nudge)
+        loaded = self.session.sync_session.identity_map
+        member_key = inspect(Member).identity_key_from_primary_key
+        for group in rounds:
+            counter = (
+                update(Member)
+                .where(Member.id.in_(sorted({n.member_id for n in group})))
+                .values(next_nudge_seq=Member.next_nudge_seq + 1)
+                .returning(Member.id, Member.next_nudge_seq)
+                .execution_options(synchronize_session=False)
+            )
+            counts: dict[int, int] = {}
+            for member_id, count in await self.session.execute(counter):
+                counts[member_id] = count
+                member = loaded.get(member_key((member_id,)))
+                if isinstance(member, Member):
+                    set_committed_value(member, "next_nudge_seq", count)
+            their_count = (
+                select(Member.next_nudge_seq).where(Member.id == Nudge.member_id).scalar_subquery()
+            )
+            await self.session.execute(
+                update(Nudge)
+                .where(Nudge.id.in_([n.id for n in group]))
+                .values(seq=their_count)
+                .execution_options(synchronize_session=False)
+            )
+            for nudge in group:
+                set_committed_value(nudge, "seq", counts[nudge.member_id])
+
     async def nudge_by_seq(self, member_id: int, seq: int) -> Nudge | None:
         stmt = (
             select(Nudge)
@@ -686,7 +709,7 @@ class Repo:
         stmt = (
             select(Nudge)
             .where(Nudge.member_id == member_id, which.clause())
-            .order_by(Nudge.due_at, Nudge.seq)
+            .order_by(Nudge.due_at, Nudge.id)
             .options(*_NUDGE_SUBJECTS)
             .limit(limit)
         )
@@ -721,7 +744,7 @@ class Repo:
         stmt = (
             select(Nudge)
             .where(Nudge.member_id == member_id, Nudge.status == "sent", Nudge.sent_at >= since)
-            .order_by(Nudge.sent_at.desc(), Nudge.seq.desc())
+            .order_by(Nudge.sent_at.desc(), Nudge.id.desc())
             .limit(limit)
             .options(*_NUDGE_SUBJECTS)
         )
@@ -764,7 +787,7 @@ class Repo:
             select(Nudge)
             .where(Nudge.id.in_(ids))
             .options(*_NUDGE_SUBJECTS, joinedload(Nudge.member))
-            .order_by(Nudge.member_id, Nudge.due_at, Nudge.seq)
+            .order_by(Nudge.member_id, Nudge.due_at, Nudge.id)
         )
         return (await self.session.execute(stmt)).scalars().all()
 

@@ -47,7 +47,11 @@ class World:
             return list((await session.scalars(select(Nudge).where(Nudge.kind == kind))).all())
 
     async def label(self, kind: str) -> str:
+        """The reminder's id, as alice sees it: one not sent yet has its id once listed."""
         (nudge,) = await self.nudges(kind)
+        if nudge.seq is None:
+            await self.alice.ok("followups")
+            (nudge,) = await self.nudges(kind)
         return f"N{nudge.seq}"
 
 

@@ -61,8 +61,10 @@ async def _resolve(ctx: Context, typed: str, verb: str) -> Nudge | Message:
             "`/tiara followups` lists your reminders."
         )
     if len(about) == 1:
+        await ctx.repo.number_nudges(about)  # its id is in the answer
         return about[0]
     shown = about[:_WHICH]
+    await ctx.repo.number_nudges(shown)
     more = f"\n…and {len(about) - len(shown)} more: /tiara followups" if len(about) > _WHICH else ""
     return Message(
         title=f"Which reminder about {person.name}?",
@@ -175,6 +177,8 @@ async def followups(ctx: Context, args: dict[str, Any]) -> Message:
             option="page",
         )
     shown = listed[(page - 1) * _PAGE : page * _PAGE]
+    # Listed for the first time, a reminder gets its id: in the order they are listed.
+    await ctx.repo.number_nudges(shown)
     sections = list(notes) if page == 1 else []
     for heading, group in (("Sent, waiting for you", recent), ("Coming up", pending)):
         here = [n for n in shown if any(n is g for g in group)]
@@ -243,6 +247,15 @@ async def snooze(ctx: Context, args: dict[str, Any]) -> Message:
     when = when or _days_later(rhythm, max(ctx.now, nudge.due_at), days)
     if when <= ctx.now:
         raise UserError('Snooze to a time still to come, e.g. when="tomorrow 9am".')
+    if when < nudge.due_at and nudge.status == "pending":
+        label = nudge_label(nudge)
+        raise UserError(
+            f"{label} is due {ctx.when(nudge.due_at)}; a snooze moves it later, and "
+            f"{ctx.when(when)} is sooner. Nothing has changed. To be reminded later, give a "
+            f"time after {ctx.when(nudge.due_at)}. To have it sooner, you needn't wait for "
+            f"it: act on it now, then /tiara done {label}",
+            option="when",
+        )
     due = rhythm.after_quiet(when)
     note = ""
     if nudge.expires_at is not None and due >= nudge.expires_at:
@@ -287,6 +300,47 @@ async def snooze(ctx: Context, args: dict[str, Any]) -> Message:
     )
 
 
+# A reminder in one of these has nothing left to do: `done` changes nothing.
+_CLOSED = ("done", "cancelled", "expired", "skipped")
+
+
+def _closed_by(nudge: Nudge) -> str:
+    """What closed a reminder, as far as its meeting or request tells."""
+    meeting, request = nudge.meeting, nudge.request
+    if nudge.kind in (k.THANKS, k.THANKS_LAST) and meeting is not None and meeting.thanks_at:
+        return f"closed when you recorded the thank-you to {meeting.contact.name}"
+    if (
+        request is not None
+        and request.status != "pending"
+        and (nudge.kind in k.FAMILIES["follow_up"] or nudge.kind == k.MOVE_ON)
+    ):
+        if request.replied_at is not None:
+            return f"closed when you recorded {request.contact.name}'s reply"
+        return f"closed when R{request.seq}, your request to {request.contact.name}, was closed"
+    if nudge.kind == k.LOG_IT and meeting is not None and meeting.notes:
+        return f"closed when you logged your notes on {meeting.contact.name}"
+    if nudge.status == "done":
+        return "you marked it done"
+    return "closed: what it asked for was done, or what it was about changed"
+
+
+def _already_closed(nudge: Nudge) -> Message:
+    label = nudge_label(nudge)
+    if nudge.status == "expired":
+        return Message(
+            title=f"{label} has passed",
+            text="Its moment passed, so it is closed. Nothing to change.",
+        )
+    if nudge.status == "skipped":
+        return Message(
+            title=f"{label} was not sent",
+            text="Those reminders were off when it was due, so it is closed. Nothing to change.",
+        )
+    return Message(
+        title=f"{label} was already done ({_closed_by(nudge)})", text="Nothing to change."
+    )
+
+
 @registry.command(
     "done",
     options=(_ID,),
@@ -303,8 +357,8 @@ async def done(ctx: Context, args: dict[str, Any]) -> Message:
     if isinstance(found, Message):
         return found
     nudge = found
-    if nudge.status == "done":
-        return Message(title=f"{nudge_label(nudge)} was already done", text="Nothing to change.")
+    if nudge.status in _CLOSED:
+        return _already_closed(nudge)
     planner = ctx.nudges
     extra = ""
     meeting, request = nudge.meeting, nudge.request

@@ -192,6 +192,7 @@ class NudgeSender:
                 ):
                     await planner.meeting_happened(nudge.meeting)
 
+            going: list[tuple[Member, str, Planner, list[Nudge]]] = []
             for nudges in by_member.values():
                 member = nudges[0].member
                 tz = effective_timezone(member, self.default_timezone)
@@ -213,6 +214,11 @@ class NudgeSender:
                 if planner.rhythm.is_quiet(now):
                     deferred[planner.rhythm.after_quiet(now)].extend(n.id for n in live)
                     continue
+                going.append((member, tz, planner, live))
+            # What goes out gets its N ids now, the batch's in one go (in the order the
+            # messages list them): a reminder never sent nor listed takes no number.
+            await repo.number_nudges([n for *_, live in going for n in live], locked=True)
+            for member, tz, planner, live in going:
                 sections = []
                 for nudge in live:
                     extras = await _extras(repo, member, nudge, now)

@@ -154,7 +154,7 @@ class Planner:
             created_at=self.now,
             updated_at=self.now,
         )
-        self.repo.add_nudge(nudge, self.member)
+        self.repo.add_nudge(nudge)
         return nudge
 
     async def plan(self, occurrence: Occurrence) -> Nudge | None:
