@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.items import looks_like_item, parse_item, parse_nudge
+from bot.items import looks_like_item, parse_item
 from bot.registry import Command, Kind, Option
 from bot.timeutil import (
     AUTO_TIMEZONE,
@@ -284,8 +284,6 @@ def _convert(option: Option, raw: object, how: _Reading) -> Any:
         if not isinstance(raw, str) or looks_like_item(raw) or not raw.strip():
             return parse_item(raw)
         return _name(option, _check_text(Option(option.name, Kind.NAME, ""), raw.strip()))
-    if kind is Kind.NUDGE:
-        return parse_nudge(raw)
     text = str(raw)
     text = text if kind is Kind.LONGTEXT else text.strip()
     if kind is Kind.CHOICE:

@@ -30,7 +30,6 @@ class Kind(Enum):
     WHEN = "when"  # a natural-language date in the member's timezone
     PAST_WHEN = "past_when"  # the same, for something that has happened
     ITEM = "item"  # a short id of a meeting or request (M3, R2, 3)
-    NUDGE = "nudge"  # a short id of a reminder (N4)
     TIMEZONE = "timezone"
     EMAIL = "email"
     URL = "url"
@@ -73,7 +72,6 @@ class Option:
             Kind.WHEN: "date",
             Kind.PAST_WHEN: "date",
             Kind.ITEM: "id",
-            Kind.NUDGE: "N-id",
             Kind.NAMES: "names",
             Kind.NAME: "name",
             Kind.TIMEZONE: "Area/City",

@@ -378,7 +378,7 @@ class Repo:
         stmt = select(Workspace).order_by(Workspace.platform, Workspace.external_id)
         return (await self.session.execute(stmt)).scalars().all()
 
-    async def allocate_seq(self, member: Member, kind: str = "R") -> int:
+    async def allocate_seq(self, member: Member, kind: str) -> int:
         """The next short id of one of the member's meetings (``kind`` "M": M1, M2...) or
         requests ("R": R1, R2...). Each kind counts on its own."""
         return await self._next_counter(member, _COUNTERS[kind])

@@ -58,7 +58,6 @@ GOOD_VALUES: dict[Kind, tuple[str, ...]] = {
     Kind.WHEN: ("yesterday 3pm", "next Tuesday 10am", "now", "2 days ago", "today"),
     Kind.PAST_WHEN: ("yesterday 3pm", "now", "2 days ago", "last Friday 2pm", "12/1"),
     Kind.ITEM: ("M2", "R1", "M3", "r4", "#2", "3", "4"),
-    Kind.NUDGE: ("N1", "n2", "3", "N4", "N40"),
     Kind.TIMEZONE: ("America/Chicago", "europe/berlin", "UTC"),
     Kind.EMAIL: ("dana@acme.org",),
     Kind.URL: ("https://example.org/dana",),

@@ -12,7 +12,6 @@ from bot.context import Context
 from bot.items import parse_nudge
 from bot.nudges import kinds as k
 from bot.nudges.render import describe, nudge_label, subject
-from bot.nudges.rhythm import Rhythm
 from bot.registry import Kind, Option
 from bot.values import Button, Field, Message, UserError
 from storage.models import Landing, Nudge, changed_by_member
@@ -202,11 +201,6 @@ async def followups(ctx: Context, args: dict[str, Any]) -> Message:
     return Message(title=title, text="\n\n".join(sections), buttons=tuple(buttons))
 
 
-def _days_later(rhythm: Rhythm, moment: datetime, days: int) -> datetime:
-    """The member's nudge time on the local day ``days`` after ``moment``'s."""
-    return rhythm.at_nudge_time(rhythm.local_date(moment) + timedelta(days=days))
-
-
 @registry.command(
     "snooze",
     options=(
@@ -244,7 +238,7 @@ async def snooze(ctx: Context, args: dict[str, Any]) -> Message:
         when, days = None, _OLD_BUTTONS[typed]
     # By default (and from every snooze button): the nudge time a day (or ``days``) after
     # the later of now and when it is due.
-    when = when or _days_later(rhythm, max(ctx.now, nudge.due_at), days)
+    when = when or rhythm.next_day_at_nudge_time(max(ctx.now, nudge.due_at), days)
     if when <= ctx.now:
         raise UserError('Snooze to a time still to come, e.g. when="tomorrow 9am".')
     if when < nudge.due_at and nudge.status == "pending":

@@ -306,26 +306,25 @@ def _practice(kind: str, view: PracticeView | None, when: Callable[[datetime], s
             "/tiara practice join.",
             (Button("Resume practice", ("practice", "join")),),
         )
-    if view is None and kind != k.PRACTICE_ALONE:
-        # Listed in followups, where the round's details aren't loaded.
-        asks = "Did you meet your practice partner?" if kind == k.PRACTICE_CHECKIN else ""
-        return Section(
-            asks or "Practise with your partner",
-            "Your practice round is on: a 25-minute call is enough. /tiara practice status "
-            "shows who and until when.",
-            (),
-        )
-    if kind == k.PRACTICE_ALONE or view is None:
+    if kind == k.PRACTICE_ALONE:
         return Section(
             "No practice partner this round",
             "You're the only one in practice right now, so I couldn't pair you. I'll try "
             "again next round, or ask for a partner any time with /tiara practice now.",
             (Button("Find a partner now", ("practice", "now")),),
         )
+    if view is None:  # listed in followups, where the round's details aren't loaded
+        return Section(
+            "Did you meet your practice partner?"
+            if kind == k.PRACTICE_CHECKIN
+            else "Practise with your partner",
+            "Your practice round is on: a 25-minute call is enough. /tiara practice status "
+            "shows who and until when.",
+            (),
+        )
     with_whom = " and ".join(view.partners) or "your partners"
     actions = checkin_buttons(view.number)
-    # Scheduled rounds are numbered from 1; a pairing on demand (practice now) is 0.
-    ends = f"Round {view.number} ends" if view.number else "This practice pairing ends"
+    ends = f"Round {view.number} ends"  # only scheduled rounds have check-ins
     if kind == k.PRACTICE_CHECKIN:
         return Section(
             f"Did you meet {with_whom} for practice?",

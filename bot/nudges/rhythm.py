@@ -119,6 +119,6 @@ class Rhythm:
         )
         return self.at(start_day, self.quiet_start) - timedelta(minutes=30)
 
-    def next_day_at_nudge_time(self, moment: datetime) -> datetime:
-        """The member's nudge time on the local day after ``moment``."""
-        return self.at_nudge_time(self.local_date(moment) + timedelta(days=1))
+    def next_day_at_nudge_time(self, moment: datetime, days: int = 1) -> datetime:
+        """The member's nudge time on the local day after ``moment`` (or ``days`` after)."""
+        return self.at_nudge_time(self.local_date(moment) + timedelta(days=days))
