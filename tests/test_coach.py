@@ -338,7 +338,11 @@ async def test_cadence_moves_the_next_round_and_bad_values_say_what_to_type(
     answer = await cohort.coach.ok("coach cadence day=thursday time=2pm")
     assert "Thursday at 14:00, every week" in answer.text
     assert "Thu 19 Nov 2026, 14:00" in answer.text
-    for bad, hint in (("day=someday", "like monday"), ("time=teatime", "like 10:00")):
+    for bad, hint in (
+        ("day=someday", "like monday"),
+        ("day=wendesday", "Did you mean wednesday?"),
+        ("time=teatime", "like 10:00"),
+    ):
         wrong = await cohort.coach(f"coach cadence {bad}")
         assert wrong.error and hint in wrong.text
     assert "Thursday at 14:00" in (await cohort.coach.ok("coach cadence")).text

@@ -7,6 +7,7 @@ and say the same about it.
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
@@ -38,8 +39,10 @@ def channel(text: str) -> str:
 
 def weekday(text: str) -> int:
     """0 for Monday ... 6 for Sunday, from "monday", "Mon", "thu"..."""
+    close = difflib.get_close_matches(text.strip().casefold(), WEEKDAYS, n=1)
+    hint = f" Did you mean {close[0]}?" if close else ""
     return _read(
-        parse_weekday, text, "isn't a day of the week. Write it like monday or thu.", "day"
+        parse_weekday, text, f"isn't a day of the week.{hint} Write it like monday or thu.", "day"
     )
 
 
