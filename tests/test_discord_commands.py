@@ -48,7 +48,7 @@ STEPS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
     (("edit",), {"id": "M1", "notes": "Bring the portfolio"}),
     (("contact",), {"name": "Dana Lee", "email": "dana@example.org"}),
     (("followups",), {}),
-    (("snooze",), {"id": "N1", "when": "in 2 days"}),
+    (("snooze",), {"id": "N1", "when": "in 7 days"}),
     (("done",), {"id": "N1"}),
     (("nudge", "stop"), {"kind": "keep_in_touch"}),
     (("thanks",), {"id": "M1"}),

@@ -133,7 +133,7 @@ async def test_an_unexpected_failure_is_answered_politely_and_logged_without_arg
     )
     async def explode(ctx: Context, args: dict[str, Any]) -> Message:
         """Fail after writing."""
-        await ctx.repo.allocate_seq(ctx.member)
+        await ctx.repo.allocate_seq(ctx.member, "M")
         raise RuntimeError(f"boom with {args['notes']}")
 
     await empty_store.upgrade()
