@@ -231,11 +231,15 @@ class PracticeRepo:
         platforms: Collection[str] | None = None,
     ) -> list[int]:
         """Lease rounds not yet announced, or groups whose plan is not yet sent (of
-        workspaces on ``platforms``; None: all)."""
+        workspaces on ``platforms``; None: all), of rounds still running: a plan held by
+        quiet hours past its round's end (ended early by a coach, or after an outage)
+        would only give a deadline already gone."""
         sent: Any = (
             PracticeRound.announced_at if model is PracticeRound else PracticeGroup.plan_sent_at
         )
-        ours = on_platforms(PracticeRound.workspace_id, platforms)
+        ours = and_(
+            on_platforms(PracticeRound.workspace_id, platforms), PracticeRound.ends_at > now
+        )
         if model is PracticeGroup:
             ours = PracticeGroup.round_id.in_(select(PracticeRound.id).where(ours))
         stmt = (

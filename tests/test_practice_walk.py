@@ -225,3 +225,17 @@ async def test_a_round_started_by_hand_during_one_asks_first_then_ends_it(
     # Round 1's Thursday check-in doesn't come: round 2's does, naming round 2.
     asks = dms(await cohort.at(FIRST_ROUND + timedelta(days=3)), "ann")
     assert all("Round 1 " not in m.text for m in asks)
+
+
+async def test_a_plan_held_past_its_rounds_end_is_never_sent(cohort: Cohort) -> None:
+    """Round 1 starts in ann's quiet hours, so its plan waits; the coach ends it early.
+    When the quiet hours end, only round 2's plan arrives, not one with a past deadline."""
+    ann, _ = await cohort.join("ann", "ben")
+    await ann.ok("settings quiet=9-12")  # round 1 starts at 10:00: held until 12:00
+    assert plans(await cohort.at(FIRST_ROUND)) == []
+    cohort.clock.set(FIRST_ROUND + timedelta(minutes=30))
+    coach = cohort.member("coach")
+    await coach.click("End round 1 and start a new one", await coach.ok("coach round now"))
+    assert plans(await cohort.at(FIRST_ROUND + timedelta(minutes=31))) == []  # still quiet
+    sent = plans(await cohort.at(FIRST_ROUND + timedelta(hours=2)))
+    assert [(m.title or "").split(":")[0] for _, m in sent] == ["Practice round 2"]
