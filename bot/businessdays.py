@@ -170,7 +170,7 @@ def resolve_country(country: str, subdivision: str | None = None) -> tuple[str, 
         listed = ", ".join(
             f"{s} ({named[s]})" if s in named else s for s in sorted(calendar.subdivisions)[:12]
         )
-        more = ", …" if len(calendar.subdivisions) > 12 else ""
+        more = ", and more" if len(calendar.subdivisions) > 12 else ""
         which = (
             f"Its regions are: {listed}{more}."
             if calendar.subdivisions

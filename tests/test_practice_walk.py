@@ -217,6 +217,8 @@ async def test_a_round_started_by_hand_during_one_asks_first_then_ends_it(
     coach = cohort.member("coach")
     asked = await coach.ok("coach round now")
     assert asked.title == "Round 1 is still on" and "Nothing has changed yet" in asked.text
+    kept = await coach.click("Keep round 1", asked)
+    assert "Round 1 runs until Mon 30 Nov 2026, 10:00" in kept.text
     assert plans(await cohort.at(TUESDAY + timedelta(minutes=1))) == []  # nothing started
     await coach.click("End round 1 and start a new one", asked)
     started = await cohort.at(TUESDAY + timedelta(minutes=2))

@@ -248,7 +248,7 @@ def _holidays_text(ws: Workspace, today: date) -> str:
             lines.append(f"…and {len(coming) - 8} more in the next four months")
     own = ", ".join(ws.holidays) if ws.holidays else "none"
     lines.append(f"\nDays of your own: {own}.")
-    lines.append("Add some: /tiara coach holidays add 2026-12-24, 2026-12-31")
+    lines.append("Add days: /tiara coach holidays add YYYY-MM-DD, YYYY-MM-DD")
     return "\n".join(lines)
 
 
@@ -389,8 +389,8 @@ async def round_now(ctx: Context, args: dict[str, Any]) -> Message:
             title=f"Round {running.number} is still on",
             text=(
                 f"Round {running.number} runs until {ctx.when(running.ends_at)}. Starting a "
-                "round now ends it early: its pairs get no more check-ins, and everyone gets "
-                "a new partner. Nothing has changed yet."
+                "round now ends it early: its pairs get no more check-ins, and everyone in "
+                "practice is paired again. Nothing has changed yet."
             ),
             buttons=(
                 Button(
@@ -399,6 +399,7 @@ async def round_now(ctx: Context, args: dict[str, Any]) -> Message:
                     {"when": "now", "end_running": True},
                     "danger",
                 ),
+                Button(f"Keep round {running.number}", ("coach", "cadence")),
             ),
         )
     if running is not None:
