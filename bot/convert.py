@@ -120,6 +120,7 @@ def _when(option: Option, text: str, how: _Reading) -> datetime:
             past=past,
             order=how.order,
             ask_weekday=not past and not how.future_only and not how.confirmed,
+            future=how.future_only,
             ask_swap=not how.order_chosen and not how.confirmed,
         )
     except DateQuestion as question:

@@ -239,8 +239,9 @@ def _take_clock(text: str, original: str) -> tuple[str, tuple[int, int] | None]:
     return rest, clock
 
 
-def _nearest_year(month: int, day: int, today: date, past: bool) -> date | None:
-    """The ``day``/``month`` nearest to ``today`` (the latest not after it when ``past``)."""
+def _nearest_year(month: int, day: int, today: date, past: bool, future: bool) -> date | None:
+    """The ``day``/``month`` nearest to ``today`` (the latest not after it when ``past``,
+    the first not before it when ``future``)."""
     candidates = []
     for year in (today.year - 1, today.year, today.year + 1):
         try:
@@ -250,6 +251,8 @@ def _nearest_year(month: int, day: int, today: date, past: bool) -> date | None:
     if past:
         candidates = [c for c in candidates if c <= today]
         return max(candidates, default=None)
+    if future:
+        return min((c for c in candidates if c >= today), default=None)
     return min(candidates, key=lambda c: abs((c - today).days), default=None)
 
 
@@ -259,7 +262,7 @@ def day_label(day: date, today: date) -> str:
 
 
 def _numeric_day(
-    text: str, *, order: str, today: date, past: bool, ask_swap: bool
+    text: str, *, order: str, today: date, past: bool, future: bool, ask_swap: bool
 ) -> tuple[date | None, date | None] | None:
     """A date written in digits: the reading in the member's order (None when that is no
     date), and the other day-month reading when it is a different real date worth asking
@@ -293,7 +296,7 @@ def _numeric_day(
                 return date(y, m, d)
             except ValueError:
                 return None
-        return _nearest_year(m, d, today, past)
+        return _nearest_year(m, d, today, past, future)
 
     reading = build(day, month)
     other = build(month, day) if day != month else None
@@ -340,6 +343,7 @@ def parse_when(
     order: str = "mdy",
     ask_weekday: bool = False,
     ask_swap: bool = False,
+    future: bool = False,
 ) -> datetime:
     """Read a natural-language date in the member's timezone; return aware UTC.
 
@@ -347,10 +351,11 @@ def parse_when(
     time when the day is today ("today"). ``order`` ("dmy", "mdy" or "ymd") is how the
     member writes dates in digits; ISO dates (2026-12-09) always work. With ``past``,
     dates that could be either ("12/1", "Friday") are read as the most recent one, and a
-    moment to come is refused. With ``ask_weekday``, a bare weekday that isn't today (the
-    coming one or last week's?), and with ``ask_swap`` digits that read as two dates (9/12:
-    9 Dec or 12 Sep?), raise :class:`DateQuestion` rather than pick one; so do digits that
-    are a date only the other way round (13/12 in month/day order).
+    moment to come is refused; with ``future`` they are read as the next one ("9/12" in
+    December after the 9th is next year's). With ``ask_weekday``, a bare weekday that
+    isn't today (the coming one or last week's?), and with ``ask_swap`` digits that read
+    as two dates (9/12: 9 Dec or 12 Sep?), raise :class:`DateQuestion` rather than pick
+    one; so do digits that are a date only the other way round (13/12 in month/day order).
     """
     cleaned = " ".join(text.split())
     if not cleaned or len(cleaned) > _MAX_DATE_TEXT:
@@ -377,7 +382,9 @@ def parse_when(
     elif rest in _TODAYISH:
         readings = [today + timedelta(days=_TODAYISH[rest])]
     else:
-        numeric = _numeric_day(rest, order=order, today=today, past=past, ask_swap=ask_swap)
+        numeric = _numeric_day(
+            rest, order=order, today=today, past=past, future=future, ask_swap=ask_swap
+        )
         days = None if numeric is not None else _weekday_days(rest, today)
         if numeric is not None and numeric[0] is None:
             other = numeric[1]
@@ -406,8 +413,7 @@ def parse_when(
                 readings = [days - timedelta(days=7)]
             # "Monday 3pm" typed on a Monday evening, for something still to come.
             if (
-                not past
-                and not ask_weekday
+                future
                 and days == today
                 and rest.split()[0] != "this"
                 and _at(days, clock, zone=zone, now=now) <= now

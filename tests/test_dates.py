@@ -364,3 +364,12 @@ async def test_a_date_question_gives_an_example_from_today(alice: Member) -> Non
     assert 'when="2026-11-17 15:00"' in sent.text  # START is 18 Nov: yesterday
     meeting = await alice('log "Dana Lee" when="2020-01-01"')
     assert 'when="2026-11-19 15:00"' in meeting.text  # either way: tomorrow
+
+
+def test_a_date_to_come_in_digits_is_the_next_one() -> None:
+    """A check-back typed as 9/12 on 10 Dec is next year's 9 Dec, never one gone by."""
+    thursday = datetime(2026, 12, 10, 15, tzinfo=UTC)
+    read = parse_when("9/12", tz="UTC", now=thursday, order="dmy", future=True)
+    assert read == datetime(2027, 12, 9, 9, tzinfo=UTC)
+    nearest = parse_when("9/12", tz="UTC", now=thursday, order="dmy")
+    assert nearest.date().isoformat() == "2026-12-09"  # either way: the nearest
