@@ -88,7 +88,18 @@ def _in_digits(part: str, order: str, today: date) -> date:
     if not _DIGITS.fullmatch(part):
         raise ValueError(part)
     noon = datetime.combine(today, time(12), UTC)
-    return parse_when(part, tz="UTC", now=noon, order=order).date()
+    readings: list[date] = []
+    for each in (order, *(o for o in _ORDER_EXAMPLES if o != order)):
+        try:
+            readings.append(parse_when(part, tz="UTC", now=noon, order=each).date())
+        except UserError:
+            continue
+        if each == order:
+            return readings[0]
+    # Not a date the writer's way round, and a date only one other way: 24/12 in mdy.
+    if len(set(readings)) == 1:
+        return readings[0]
+    raise ValueError(part)
 
 
 def parse_date_list(

@@ -191,3 +191,10 @@ async def test_holidays_are_read_in_the_coachs_date_order(cohort: Cohort) -> Non
     assert "Days of your own: 2026-12-24, 2026-12-31." in answer.text
     bad = await cohort.coach("coach holidays add 31/31")
     assert bad.error and "(or 24/12/2026)" in bad.text
+
+
+@pytest.mark.parametrize("empty_store", ["sqlite"], indirect=True)  # no storage at stake
+async def test_a_day_that_reads_only_one_way_is_taken_in_any_order(cohort: Cohort) -> None:
+    """The coach is on UTC (month first), yet 24/12/2026 can only be 24 December."""
+    answer = await cohort.coach.ok("coach holidays add 24/12/2026")
+    assert "Days of your own: 2026-12-24." in answer.text
