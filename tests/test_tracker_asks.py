@@ -162,3 +162,18 @@ async def test_edit_shows_the_new_values(bob: Member) -> None:
     edited = await bob.ok('edit M1 when="2026-12-09 10:00" venue=video')
     assert "• when: Wed 9 Dec 2026, 10:00" in edited.text
     assert "• venue: video" in edited.text
+
+
+async def test_a_meeting_that_came_earlier_than_planned_is_moved_not_doubled(
+    bob: Member,
+) -> None:
+    """M1 was planned for Friday; logged now (Wednesday), it is offered as M1 moved."""
+    await bob.ok('log "Erik Berg" when="Nov 20 10am"')
+    asked = await bob.ok('log "Erik Berg" notes="We met early"')
+    assert "You have M1 with Erik Berg planned for Fri 20 Nov 2026, 10:00" in asked.text
+    moved = await bob.click("Add to M1", asked)
+    assert moved.title == "Updated M1: your conversation with Erik Berg"
+    shown = everything(await bob.ok("show M1"))
+    assert "When: Wed 18 Nov 2026, 15:00" in shown and "We met early" in shown
+    listed = everything(await bob.ok("followups"))
+    assert "Prepare for Erik Berg" not in listed and "thank-you to Erik Berg" in listed

@@ -63,6 +63,8 @@ SAME_TIME = timedelta(minutes=30)
 # A meeting with them the same day, or one not filled in yet this close, likely is the one
 # being logged (logged ahead as upcoming, and now they say how it went).
 NOT_FILLED_IN = timedelta(hours=12)
+# A meeting planned up to this long after one being logged may be it, come early.
+MOVED_EARLIER = timedelta(days=14)
 
 # An upcoming meeting at least this far away gets the offer of a rehearsal partner.
 REHEARSAL_AHEAD = timedelta(days=2)
@@ -145,18 +147,20 @@ def _duplicate(
     *,
     title: str = "Already recorded?",
     add: bool = False,
+    moved_to: datetime | None = None,
 ) -> Message:
     """Ask before recording what looks like a duplicate; nothing is saved meanwhile.
 
     With ``add``, the first answer runs the same command onto ``existing`` instead (its
-    id given), so nothing typed has to be typed again.
+    id given), so nothing typed has to be typed again; ``moved_to`` moves it too.
     """
     ref = label(existing)
     buttons = []
     if add:
-        buttons.append(
-            Button(f"Add to {ref}", ctx.invocation.command, _again(ctx, args, id=ref), "primary")
-        )
+        onto = _again(ctx, args, id=ref)
+        if moved_to is not None:
+            onto["when"] = f"{moved_to.astimezone(ZoneInfo(ctx.tz)):%Y-%m-%d %H:%M}"
+        buttons.append(Button(f"Add to {ref}", ctx.invocation.command, onto, "primary"))
     buttons.append(Button(f"Show {ref}", ("show",), {"id": ref}, None if add else "primary"))
     buttons.append(Button(anyway, ctx.invocation.command, _again(ctx, args, confirm=True)))
     return Message(
@@ -603,18 +607,40 @@ async def _same_meeting(ctx: Context, args: dict[str, Any]) -> Message | None:
     zone = ZoneInfo(ctx.tz)
     day = held_at.astimezone(zone).date()
 
+    def filled_in(m: Meeting) -> bool:
+        return m.notes is not None or m.followups is not None
+
     def likely(m: Meeting) -> bool:
         gap = abs(m.held_at - held_at)
-        filled_in = m.notes is not None or m.followups is not None
         return (
             gap <= SAME_TIME
             or m.held_at.astimezone(zone).date() == day
-            or (gap <= NOT_FILLED_IN and not filled_in)
+            or (gap <= NOT_FILLED_IN and not filled_in(m))
         )
 
-    candidates = [m for m in await ctx.repo.meetings_with(ctx.member.id, known.id) if likely(m)]
+    def moved_earlier(m: Meeting) -> bool:
+        """Planned for later, but this one has happened: it came earlier than planned."""
+        return held_at <= ctx.now < m.held_at <= held_at + MOVED_EARLIER and not filled_in(m)
+
+    meetings = await ctx.repo.meetings_with(ctx.member.id, known.id)
+    candidates = [m for m in meetings if likely(m)]
     if not candidates:
-        return None
+        planned = [m for m in meetings if moved_earlier(m)]
+        if not planned:
+            return None
+        first = min(planned, key=lambda m: m.held_at)
+        ref = label(first)
+        return _duplicate(
+            ctx,
+            args,
+            f"You have {ref} with {known.name} planned for {ctx.when(first.held_at)}. Did it "
+            f"happen earlier? Add this to {ref}, moved to {ctx.when(held_at)}?",
+            first,
+            "Record a new meeting",
+            title=f"Same meeting as {ref}?",
+            add=True,
+            moved_to=held_at,
+        )
     same = min(candidates, key=lambda m: abs(m.held_at - held_at))
     ref = label(same)
     exact = abs(same.held_at - held_at) <= SAME_TIME
