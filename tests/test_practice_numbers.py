@@ -229,3 +229,17 @@ async def test_followups_lists_a_practice_checkin_as_one(cohort: Cohort) -> None
     assert "Did you meet your practice partner?" in listed
     assert "No practice partner" not in listed
     assert "Practise with your partner" in await coming(ann)  # the reminder after it
+
+
+async def test_a_checkin_answer_given_again_or_changed_says_so(cohort: Cohort) -> None:
+    ann, ben = await cohort.join("ann", "ben")
+    await cohort.at(FIRST_ROUND)
+    first = await ben.ok("practice checkin cant")
+    assert "Changed" not in first.text
+    again = await ben.ok("practice checkin cant")
+    assert "I already have that" in again.text and "nothing changed" in again.text
+    changed = await ben.ok("practice checkin yes")
+    assert "Changed from \"can't this round\" to 'you met'." in changed.text
+    # ben's yes counted for ann too; her own answer says what it replaces.
+    theirs = await ann.ok("practice checkin not_yet")
+    assert "Changed from 'you met' to 'not yet'." in theirs.text

@@ -274,6 +274,15 @@ async def checkin(ctx: Context, args: dict[str, Any]) -> Message:
             "You have no practice round to check in on. See yours: /tiara practice history"
         )
     answer: str = args["answer"]
+    rnd = seat.group.round
+    before = seat.answer
+    if before == answer:
+        return Message(
+            title=f"{round_name(rnd.number, rnd.on_demand)}: {_ANSWERS[answer]}",
+            text=f"I already have that ({ctx.when(seat.answered_at)}); nothing changed."
+            if seat.answered_at is not None
+            else "I already have that; nothing changed.",
+        )
     seat.answer, seat.answered_at = answer, ctx.now
     member.practice_ignored = 0
     others = [s.member_id for s in seat.group.seats if s.id != seat.id and s.member_id]
@@ -289,11 +298,10 @@ async def checkin(ctx: Context, args: dict[str, Any]) -> Message:
         await _close_checkins(ctx, seat.round_id, others, (k.PRACTICE_REMIND,), answered=False)
     else:  # not yet: what asked so far is answered; what is planned later still comes
         await _close_checkins(ctx, seat.round_id, [member.id], _BOTH, due_by=ctx.now)
-    rnd = seat.group.round
     if answer == "yes":
         text = "Well done. Next time, swap roles or try questions you haven't asked yet."
     elif answer == "cant":
-        text = "No problem. You'll have a new partner next round."
+        text = "No problem. I'll pair you again next round."
     else:
         text = (
             f"There's still time before {ctx.when(rnd.ends_at)}. Send {_partners(seat)} two "
@@ -302,6 +310,8 @@ async def checkin(ctx: Context, args: dict[str, Any]) -> Message:
         later = await _next_ask(ctx, seat.round_id)
         if later is not None:
             text += f" I'll check in again {ctx.when(later.due_at)}."
+    if before is not None:
+        text = f"Changed from {_ANSWERS[before]!r} to {_ANSWERS[answer]!r}. {text}"
     return Message(title=f"{round_name(rnd.number, rnd.on_demand)}: {_ANSWERS[answer]}", text=text)
 
 
