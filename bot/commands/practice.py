@@ -275,15 +275,9 @@ async def checkin(ctx: Context, args: dict[str, Any]) -> Message:
         )
     answer: str = args["answer"]
     rnd = seat.group.round
-    before = seat.answer
-    if before == answer:
-        return Message(
-            title=f"{round_name(rnd.number, rnd.on_demand)}: {_ANSWERS[answer]}",
-            text=f"I already have that ({ctx.when(seat.answered_at)}); nothing changed."
-            if seat.answered_at is not None
-            else "I already have that; nothing changed.",
-        )
-    seat.answer, seat.answered_at = answer, ctx.now
+    before, answered_at = seat.answer, seat.answered_at
+    if before != answer:
+        seat.answer, seat.answered_at = answer, ctx.now
     member.practice_ignored = 0
     others = [s.member_id for s in seat.group.seats if s.id != seat.id and s.member_id]
     # The check-in or reminder that asked is answered, by button or typed alike: it's no
@@ -310,7 +304,10 @@ async def checkin(ctx: Context, args: dict[str, Any]) -> Message:
         later = await _next_ask(ctx, seat.round_id)
         if later is not None:
             text += f" I'll check in again {ctx.when(later.due_at)}."
-    if before is not None:
+    if before == answer:  # what asked again is answered all the same
+        when = f" ({ctx.when(answered_at)})" if answered_at is not None else ""
+        text = f"I already have that{when}; nothing changed."
+    elif before is not None:
         text = f"Changed from {_ANSWERS[before]!r} to {_ANSWERS[answer]!r}. {text}"
     return Message(title=f"{round_name(rnd.number, rnd.on_demand)}: {_ANSWERS[answer]}", text=text)
 
