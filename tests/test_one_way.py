@@ -60,6 +60,8 @@ async def test_practice_pause_reads_weeks_as_typed(alice: Member) -> None:
     assert "2 weeks" in (answer.title or "")
     bad = await alice("practice pause forever")
     assert bad.error and "practice pause 2 weeks" in bad.text
+    long = await alice("practice pause 13 weeks")
+    assert long.error and "13 weeks is more than that" in long.text
     status = await alice.ok("practice status")
     assert "Paused" in everything(status)
 

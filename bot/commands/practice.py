@@ -106,13 +106,18 @@ def _weeks(text: str) -> int:
     if words and words[0] in _WORDS and words[1:] in ([], ["week"], ["weeks"]):
         return _WORDS[words[0]]
     match = _WEEKS.fullmatch(text.strip())
-    if match is None or not 1 <= int(match.group(1)) <= 12:
+    weeks = int(match.group(1)) if match is not None else None
+    if weeks is None:
+        why = f"I couldn't read {text[:30]!r}"
+    else:
+        why = f"{weeks} weeks is " + ("no pause" if weeks < 1 else "more than that")
+    if weeks is None or not 1 <= weeks <= 12:
         raise UserError(
-            f"I can pause practice for 1 to 12 weeks; I couldn't read {text[:30]!r}. "
-            "For example: /tiara practice pause 2 weeks",
+            f"I can pause practice for 1 to 12 weeks; {why}. For example: /tiara practice "
+            "pause 2 weeks (to stop for longer: /tiara practice leave)",
             option="weeks",
         )
-    return int(match.group(1))
+    return weeks
 
 
 def _partners(seat: PracticeSeat) -> str:
