@@ -113,6 +113,10 @@ async def test_done_on_a_reminder_the_thank_you_closed_changes_nothing(world: Wo
         f"{thanks} was already done (closed when you recorded the thank-you to Dana Lee)"
     )
     assert "Nice work" not in answer.text and "Nothing to change" in answer.text
+    snoozed = await world.alice(f"snooze {thanks}")  # says the same, not "is cancelled"
+    assert snoozed.error and "was already done (closed when you recorded the thank-you" in (
+        snoozed.text
+    )
     async with world.bot.store.transaction() as session:
         after = [(n.status, n.updated_at) for n in await session.scalars(select(Nudge))]
     assert after == before

@@ -225,10 +225,11 @@ async def snooze(ctx: Context, args: dict[str, Any]) -> Message:
     if isinstance(found, Message):
         return found
     nudge = found
-    if nudge.status in ("done", "cancelled", "expired", "failed"):
+    if nudge.status in (*_CLOSED, "failed"):
+        why = _already_closed(nudge).title if nudge.status != "failed" else None
         raise UserError(
-            f"{nudge_label(nudge)} is {nudge.status}, so there is nothing to snooze. "
-            "`/tiara followups` lists your reminders."
+            f"{why or nudge_label(nudge) + ' could not be sent'}, so there is nothing to "
+            "snooze. `/tiara followups` lists your reminders."
         )
     rhythm = ctx.nudges.rhythm
     days = int(args.get("days") or 1)
