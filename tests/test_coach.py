@@ -210,6 +210,19 @@ async def test_stats_count_what_students_did(cohort: Cohort) -> None:
     assert field(later, "Members") == "2 (0 active this week)"
 
 
+async def test_stats_drop_a_member_who_erased_their_data(cohort: Cohort) -> None:
+    """After forget-me, the coach's counts, list and digest know nothing of them."""
+    await seed(cohort)
+    await cohort.alice.ok("practice join")
+    await cohort.alice.click("Erase everything", await cohort.alice.ok("forget-me"))
+    answer = await cohort.coach.ok("coach stats")
+    assert field(answer, "Members") == "1 (1 active this week)"
+    assert field(answer, "Meetings held") == "1"
+    assert field(answer, "Requests sent") == "0"
+    assert "alice" not in shown(answer)
+    assert field(answer, "Practice").startswith("0 joined")
+
+
 async def test_the_weekly_chart_counts_meetings_and_thank_yous_in_their_weeks(
     cohort: Cohort,
 ) -> None:
