@@ -17,13 +17,12 @@ from sqlalchemy import select
 from bot.app import build_app
 from bot.clock import FixedClock
 from bot.config import Settings
-from bot.notify import RecordingNotifier
 from bot.nudges import kinds as k
 from bot.values import Message
 from storage.models import Nudge
 from storage.store import Store
 from tests.conftest import START, Member, button_named
-from tests.test_reminders_close import World, day
+from tests.test_reminders_close import World, build_world, day
 
 
 def ids(listing: Message) -> dict[str, str]:
@@ -41,10 +40,7 @@ def by_number(found: dict[str, str]) -> list[str]:
 
 @pytest.fixture
 async def world(empty_store: Store, clock: FixedClock) -> AsyncIterator[World]:
-    notifier = RecordingNotifier()
-    settings = Settings(_env_file=None, timezone="UTC")  # type: ignore[call-arg]
-    app = await build_app(settings, clock=clock, store=empty_store, notifier=notifier)
-    yield World(app.bot, clock, notifier, Member(app.bot, "alice"))
+    yield await build_world(World, empty_store, clock)
 
 
 async def three_answered_requests(alice: Member) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TypeVar
 
 import pytest
 from sqlalchemy import select, update
@@ -55,12 +56,20 @@ class World:
         return f"N{nudge.seq}"
 
 
-@pytest.fixture
-async def world(empty_store: Store, clock: FixedClock) -> AsyncIterator[World]:
+W = TypeVar("W", bound=World)
+
+
+async def build_world(kind: type[W], store: Store, clock: FixedClock) -> W:
+    """A bot on ``store`` with a recording notifier, and alice (UTC) to drive it."""
     notifier = RecordingNotifier()
     settings = Settings(_env_file=None, timezone="UTC")  # type: ignore[call-arg]
-    app = await build_app(settings, clock=clock, store=empty_store, notifier=notifier)
-    yield World(app.bot, clock, notifier, Member(app.bot, "alice"))
+    app = await build_app(settings, clock=clock, store=store, notifier=notifier)
+    return kind(app.bot, clock, notifier, Member(app.bot, "alice"))
+
+
+@pytest.fixture
+async def world(empty_store: Store, clock: FixedClock) -> AsyncIterator[World]:
+    yield await build_world(World, empty_store, clock)
 
 
 def dm_titled(dms: list[Message], start: str) -> Message:

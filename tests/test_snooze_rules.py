@@ -13,18 +13,15 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from bot.app import build_app
 from bot.clock import FixedClock
-from bot.config import Settings
-from bot.notify import RecordingNotifier
 from bot.nudges import kinds as k
 from bot.nudges.rhythm import Rhythm
 from bot.values import Button, Message
 from storage.models import Nudge
 from storage.store import Store
-from tests.conftest import Member, button_named
+from tests.conftest import button_named
 from tests.test_reminders_close import World as ClosingWorld
-from tests.test_reminders_close import day
+from tests.test_reminders_close import build_world, day
 
 # START (conftest) is Wed 18 Nov 2026, 15:00 UTC; the members' zone is UTC unless a test
 # sets another, nudge time 09:00, quiet hours 21:00 to 08:00.
@@ -64,10 +61,7 @@ class World(ClosingWorld):
 
 @pytest.fixture
 async def world(empty_store: Store, clock: FixedClock) -> AsyncIterator[World]:
-    notifier = RecordingNotifier()
-    settings = Settings(_env_file=None, timezone="UTC")  # type: ignore[call-arg]
-    app = await build_app(settings, clock=clock, store=empty_store, notifier=notifier)
-    yield World(app.bot, clock, notifier, Member(app.bot, "alice"))
+    yield await build_world(World, empty_store, clock)
 
 
 async def referral_dm(world: World, *, sent: datetime) -> Message:
