@@ -21,11 +21,16 @@ from typing import Protocol
 
 import aiohttp
 
+from adapters.bootstrap import build_app, tune_gc
+from adapters.discord.runner import DiscordService
 from adapters.errors import ConfigError, DatabaseUnusable
+from adapters.health import HealthServer
+from adapters.slack.runner import SlackService
 from bot.clock import Clock, FileClock, SystemClock
 from bot.config import Settings
 from bot.core import Bot
 from bot.notify import Notifier, PlatformNotifier
+from bot.scheduler import TickScheduler
 from storage.store import Store
 
 __all__ = ["ConfigError", "DatabaseUnusable", "Service", "serve"]
@@ -64,12 +69,8 @@ def _service(
     port: int,
 ) -> Service:
     if platform == "slack":
-        from adapters.slack.runner import SlackService
-
         return SlackService(settings, store, http=http, host=host, port=port)
     if platform == "discord":
-        from adapters.discord.runner import DiscordService
-
         return DiscordService(settings, store, clock)
     raise ConfigError(f"Unknown platform {platform!r}: use slack, discord or console.")
 
@@ -109,9 +110,6 @@ async def serve(
 ) -> None:
     """Run until SIGINT or SIGTERM: serve every platform in ``platforms`` and send nudges as
     they fall due."""
-    from adapters.health import HealthServer
-    from bot.app import build_app, tune_gc
-    from bot.scheduler import TickScheduler
 
     store = _store(settings)
     clock: Clock = FileClock(settings.clock_file) if settings.clock_file else SystemClock()

@@ -59,8 +59,8 @@ from typing import Any
 import common  # bench/common.py
 from sqlalchemy import update
 
+from adapters.bootstrap import build_registry
 from bot.clock import FixedClock
-from bot.commands import registry
 from bot.core import Bot
 from bot.notify import NullNotifier
 from bot.nudges import kinds as k
@@ -69,6 +69,8 @@ from bot.values import UserRef
 from storage.models import Contact, Meeting, Member, Nudge, OutreachRequest, PromptSeen
 from storage.repo import name_key
 from storage.store import Store
+
+registry = build_registry()
 
 WORKSPACE = "TBENCH"  # the Slack team common.load_members creates
 
@@ -664,7 +666,7 @@ async def main(argv: Sequence[str] | None = None) -> int:
             "warmup": args.warmup,
             "seed": args.seed,
             "backends": args.backends,
-            "gc": "default" if args.default_gc else "tuned (bot.app.tune_gc)",
+            "gc": "default" if args.default_gc else "tuned (adapters.bootstrap.tune_gc)",
         },
         targets={"dispatch_p99_ms": DISPATCH_P99_TARGET_MS, "memory_mb": MEMORY_TARGET_MB},
         results=[asdict(r) for r in results],

@@ -21,7 +21,7 @@ zones, with churn: the case the zone target is about.
 Each round is paired twice, each way with its own history of who met whom:
 - ``pair_round`` (bot.practice.pairing), timed with ``time.perf_counter`` around the call
   (the garbage collector is run before it, not during; and set up as the bot sets it up at
-  start-up, ``bot.app.tune_gc``, unless ``--default-gc``);
+  start-up, ``adapters.bootstrap.tune_gc``, unless ``--default-gc``);
 - plain random pairing: shuffle, pair neighbours, the last three make a trio if the count is
   odd. The baseline for repeats and zones; its time is measured the same way.
 
@@ -375,7 +375,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    if not args.default_gc:  # as bot.app.tune_gc does at start-up
+    if not args.default_gc:  # as adapters.bootstrap.tune_gc does at start-up
         gc.freeze()
         gc.set_threshold(50_000, 20, 20)
     with common.timed_run() as run:

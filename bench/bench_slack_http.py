@@ -112,7 +112,7 @@ from storage.store import Store
 adapters.serve.Store = functools.partial(
     Store, connect_args={"server_settings": {"search_path": sys.argv[1]}}
 )
-from bot.cli import main
+from adapters.cli import main
 sys.argv = ["tiara", *sys.argv[2:]]
 main()
 """

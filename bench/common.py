@@ -152,7 +152,7 @@ def add_default_gc(parser: argparse.ArgumentParser) -> None:
 def tune_gc(args: argparse.Namespace) -> None:
     """Unless ``--default-gc``: the garbage collector set up as the bot does at start-up."""
     if not args.default_gc:
-        from bot.app import tune_gc
+        from adapters.bootstrap import tune_gc
 
         tune_gc()
 

@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.nudges.plan import Planner
+from bot.registry import Registry
 from bot.timeutil import default_date_order, format_when
 from bot.values import Invocation, Message
 from storage.models import Member
-from storage.repo import Repo
+from storage.unit import UnitOfWork
 
 __all__ = ["Context", "effective_timezone"]
 
@@ -26,9 +27,10 @@ def effective_timezone(member: Member, default: str) -> str:
 class Context:
     """One command's view of the world, valid inside its transaction."""
 
-    repo: Repo
+    uow: UnitOfWork
     member: Member
     invocation: Invocation
+    registry: Registry  # the commands this bot runs (help lists them)
     now: datetime
     rng: random.Random
     default_tz: str
@@ -53,7 +55,7 @@ class Context:
     @property
     def nudges(self) -> Planner:
         """Plans this member's nudges in the command's transaction."""
-        return Planner(self.repo, self.member, self.now, self.tz)
+        return Planner(self.uow, self.member, self.now, self.tz)
 
     def when(self, moment: datetime) -> str:
         return format_when(moment, self.tz)

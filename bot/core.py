@@ -166,9 +166,9 @@ class Bot:
         now = self.clock.now()
         async with self.store.transaction() as session:
             repo = Repo(session)
-            await repo.forget_events(now - EVENT_MEMORY)
-            await repo.forget_expired_payloads(now)
-            pending, oldest = await repo.pending_summary(now, platforms=self.platforms)
+            await uow.inbox.forget_events(now - EVENT_MEMORY)
+            await uow.inbox.forget_expired_payloads(now)
+            pending, oldest = await uow.nudges.pending_summary(now, platforms=self.platforms)
         # As the tick starts: how many wait, and how overdue the oldest due one is.
         self.metrics.pending.set(pending)
         self.metrics.lag.set(max(0.0, (now - oldest).total_seconds()) if oldest else 0.0)
@@ -287,11 +287,11 @@ class Bot:
             async with self.store.transaction() as session:
                 repo = Repo(session)
                 now = self.clock.now()
-                member = await repo.ensure_member(user.platform, user.workspace, user.user, now=now)
+                member = await uow.members.ensure(user.platform, user.workspace, user.user, now=now)
                 # A member row made here, without the platform's profile: first contact the
                 # adapter didn't read for, or a member back after erasing (maybe in another
                 # process, whose adapter still thinks it read them today).
-                unread = repo.is_new(member) and member.profile_checked_at is None
+                unread = uow.is_new(member) and member.profile_checked_at is None
                 if member.unreachable_at is not None or not member.active:
                     was_unreachable = True  # they are talking to us, so DMs work again
                     member.unreachable_at = None
@@ -304,6 +304,7 @@ class Bot:
                     repo=repo,
                     member=member,
                     invocation=invocation,
+                    registry=self.registry,
                     now=now,
                     rng=self.rng,
                     default_tz=self.default_timezone,
@@ -441,7 +442,7 @@ class Bot:
             or member.timezone is not None
             or member.platform_timezone is not None
             or member.timezone_asked_at is not None
-            or not await repo.count_pending_nudges(member.id)
+            or not await uow.nudges.count_pending(member.id)
         ):
             return answer
         member.timezone_asked_at = now
@@ -493,10 +494,10 @@ class Bot:
             return []
         async with self.store.transaction() as session:
             repo = Repo(session)
-            member = await repo.find_member(user.platform, user.workspace, user.user)
+            member = await uow.members.find(user.platform, user.workspace, user.user)
             if member is None:
                 return []
-            names = await repo.contact_names(member.id)
+            names = await uow.tracker.contact_names(member.id)
         starts = [n for n in names if n.casefold().startswith(folded)]
         within = [n for n in names if folded in n.casefold() and n not in starts]
         return (starts + within)[:limit]
@@ -538,12 +539,12 @@ class Bot:
             elif self._just_erased(user, now):
                 return
             if known_only:
-                found = await repo.find_member(user.platform, user.workspace, user.user)
+                found = await uow.members.find(user.platform, user.workspace, user.user)
                 if found is None:
                     return
                 member = found
             else:
-                member = await repo.ensure_member(user.platform, user.workspace, user.user, now=now)
+                member = await uow.members.ensure(user.platform, user.workspace, user.user, now=now)
             before = effective_timezone(member, self.default_timezone)
             if zone is not None:
                 member.platform_timezone = zone

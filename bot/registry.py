@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 import inspect
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, Any
@@ -14,7 +14,7 @@ from bot.values import Form, FormField, Message, UserError
 if TYPE_CHECKING:
     from bot.context import Context
 
-__all__ = ["Command", "Handler", "Kind", "Option", "Registry"]
+__all__ = ["Command", "Commands", "Handler", "Kind", "Option", "Registry"]
 
 Handler = Callable[["Context", dict[str, Any]], Awaitable[Message]]
 
@@ -141,12 +141,124 @@ class Command:
         return " ".join(parts)
 
 
+def make_command(
+    path: Sequence[str],
+    handler: Handler,
+    *,
+    options: Sequence[Option] = (),
+    form: tuple[str, Sequence[str]] | None = None,
+    examples: Sequence[str] = (),
+    group: str = "Tracker",
+    aliases: Sequence[str] = (),
+    coach_only: bool = False,
+    clears: bool = False,
+) -> Command:
+    """A :class:`Command` from what a command's decorator says of it.
+
+    ``form`` is ``(title, option names)``: the fields a modal or prompt asks for when
+    the command arrives without values. A ``coach_only`` command answers anyone else
+    that it is for coaches, and runs nothing. With ``clears``, an option given with
+    no value (``notes=``) reaches the handler as ``None``: clear that field.
+    """
+    opts = tuple(options)
+    declared_form = None
+    if form is not None:
+        title, names = form
+        by_name = {o.name: o for o in opts}
+        declared_form = Form(title, tuple(by_name[n].form_field() for n in names))
+    return Command(
+        path=tuple(path),
+        handler=handler,
+        options=opts,
+        form=declared_form,
+        examples=tuple(examples),
+        group=group,
+        aliases=tuple(aliases),
+        coach_only=coach_only,
+        clears=clears,
+    )
+
+
+class Commands:
+    """One command module's commands, gathered by its decorator and handed to a
+    :class:`Registry` by whoever builds the bot (nothing registers on import).
+
+    ``group`` is the help heading its commands fall under unless one says otherwise;
+    ``topics`` describes the first words its commands share (``practice``: what the
+    ``practice ...`` commands are about), for platforms that show them as a group.
+    """
+
+    def __init__(self, group: str, *, topics: Mapping[str, str] | None = None) -> None:
+        self.group = group
+        self.topics = dict(topics or {})
+        self._commands: list[Command] = []
+
+    def command(
+        self,
+        *path: str,
+        options: Sequence[Option] = (),
+        form: tuple[str, Sequence[str]] | None = None,
+        examples: Sequence[str] = (),
+        group: str | None = None,
+        aliases: Sequence[str] = (),
+        coach_only: bool = False,
+        clears: bool = False,
+    ) -> Callable[[Handler], Handler]:
+        """Declare the decorated coroutine as ``/tiara <path>`` (see :func:`make_command`)."""
+
+        def decorate(handler: Handler) -> Handler:
+            self._commands.append(
+                make_command(
+                    path,
+                    handler,
+                    options=options,
+                    form=form,
+                    examples=examples,
+                    group=group or self.group,
+                    aliases=aliases,
+                    coach_only=coach_only,
+                    clears=clears,
+                )
+            )
+            return handler
+
+        return decorate
+
+    def __iter__(self) -> Iterator[Command]:
+        return iter(self._commands)
+
+
 @dataclass
 class Registry:
     """All commands, looked up by their words."""
 
     _commands: dict[tuple[str, ...], Command] = field(default_factory=dict)
     _aliases: dict[tuple[str, ...], tuple[str, ...]] = field(default_factory=dict)
+    _topics: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, *parts: Commands) -> Registry:
+        """A registry of these command modules' commands."""
+        registry = cls()
+        for part in parts:
+            registry.include(part)
+        return registry
+
+    def include(self, part: Commands) -> None:
+        for command in part:
+            self.add(command)
+        self._topics.update(part.topics)
+
+    def add(self, command: Command) -> None:
+        if command.path in self._commands:
+            raise ValueError(f"command {command.name!r} registered twice")
+        self._commands[command.path] = command
+        for alias in command.aliases:
+            self._aliases[tuple(alias.split())] = command.path
+
+    def topic(self, word: str) -> str | None:
+        """What the commands starting with ``word`` are about, when a module said."""
+        return self._topics.get(word)
 
     def command(
         self,
@@ -159,37 +271,23 @@ class Registry:
         coach_only: bool = False,
         clears: bool = False,
     ) -> Callable[[Handler], Handler]:
-        """Register the decorated coroutine as ``/tiara <path>``.
-
-        ``form`` is ``(title, option names)``: the fields a modal or prompt asks for when
-        the command arrives without values. A ``coach_only`` command answers anyone else
-        that it is for coaches, and runs nothing. With ``clears``, an option given with
-        no value (``notes=``) reaches the handler as ``None``: clear that field.
-        """
+        """Add the decorated coroutine as ``/tiara <path>`` straight to this registry (a
+        test's own commands; see :func:`make_command`)."""
 
         def decorate(handler: Handler) -> Handler:
-            opts = tuple(options)
-            declared_form = None
-            if form is not None:
-                title, names = form
-                by_name = {o.name: o for o in opts}
-                declared_form = Form(title, tuple(by_name[n].form_field() for n in names))
-            cmd = Command(
-                path=tuple(path),
-                handler=handler,
-                options=opts,
-                form=declared_form,
-                examples=tuple(examples),
-                group=group,
-                aliases=tuple(aliases),
-                coach_only=coach_only,
-                clears=clears,
+            self.add(
+                make_command(
+                    path,
+                    handler,
+                    options=options,
+                    form=form,
+                    examples=examples,
+                    group=group,
+                    aliases=aliases,
+                    coach_only=coach_only,
+                    clears=clears,
+                )
             )
-            if cmd.path in self._commands:
-                raise ValueError(f"command {cmd.name!r} registered twice")
-            self._commands[cmd.path] = cmd
-            for alias in aliases:
-                self._aliases[tuple(alias.split())] = cmd.path
             return handler
 
         return decorate

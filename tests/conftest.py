@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 import pytest
 from hypothesis import HealthCheck, settings
 
+from adapters.bootstrap import build_app
 from bot import logsafe
-from bot.app import build_app
 from bot.clock import FixedClock
 from bot.config import Settings
 from bot.core import INTERNAL_ERROR, Bot
@@ -22,7 +22,7 @@ from storage.store import Store
 settings.register_profile("tiara", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("tiara")
 
-# Every test logs as production does (bot.app.configure_logging): no record can carry a
+# Every test logs as production does (adapters.bootstrap.configure_logging): no record can carry a
 # member's words, so no test can pass by reading them in a log.
 logsafe.install()
 

@@ -21,17 +21,19 @@ import yarl
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
+from adapters.bootstrap import build_registry
 from adapters.discord.app import DiscordAdapter, TiaraClient
 from adapters.discord.ids import ComponentIds
 from adapters.discord.notifier import DiscordNotifier
 from bot.clock import FixedClock
-from bot.commands import registry
 from bot.core import INTERNAL_ERROR, Bot
 from bot.registry import Registry
 from storage.store import Store
 from tests import discord_payloads as payloads
 from tests.conftest import START
 from tests.discord_fake import SAFETY, Call, FakeDiscord
+
+registry = build_registry()
 
 __all__ = [
     "ALICE",

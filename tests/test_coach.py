@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from bot.app import build_app
+from adapters.bootstrap import build_app
 from bot.config import Settings
 from bot.core import Bot
 from bot.notify import DeliveryError, RecordingNotifier

@@ -72,7 +72,7 @@ def test_an_unreachable_database_is_one_clear_line_without_the_password(tmp_path
         "TIARA_DATABASE_URL": "postgresql://postgres:hunter2@127.0.0.1:1/test",
     }
     done = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "console", "--user", "alice"],
+        [sys.executable, "-m", "adapters.cli", "console", "--user", "alice"],
         env=env,
         cwd=tmp_path,
         capture_output=True,

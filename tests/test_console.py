@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from adapters.bootstrap import build_app
 from adapters.console import ConsoleAdapter
 from adapters.console.notifier import ConsoleNotifier
-from bot.app import build_app
 from bot.clock import FixedClock
 from bot.config import Settings
 from bot.core import Bot
@@ -224,7 +224,7 @@ async def test_ctrl_d_in_a_form_cancels_and_saves_nothing(
 
 def _entry_point() -> list[str]:
     script = Path(sys.executable).with_name("tiara")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "bot.cli"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "adapters.cli"]
 
 
 def test_tiara_console_command_logs_a_meeting_in_a_new_database(tmp_path: Path) -> None:
@@ -325,7 +325,7 @@ def test_info_logs_go_to_a_file_not_into_the_conversation(tmp_path: Path) -> Non
     # a warning reaches the terminal.
     script = (
         "import asyncio, io, logging\n"
-        "from bot import cli\n"
+        "from adapters import cli\n"
         "asyncio.run(cli._console(cli._settings(), 'alice', 'local',"
         " stdin=io.StringIO('meetings\\n')))\n"
         "logging.getLogger('bot.practice.rounds').info('practice: a round')\n"
@@ -359,7 +359,7 @@ async def test_quit_keeps_the_moved_clock_and_the_dms_waiting_for_others(
 ) -> None:
     import logging
 
-    from bot.cli import _console
+    from adapters.cli import _console
 
     for key, value in _console_env(tmp_path).items():
         if key.startswith("TIARA_"):

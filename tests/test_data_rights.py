@@ -14,9 +14,9 @@ from slack_sdk.oauth.installation_store import Installation
 from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
 from sqlalchemy import String, Text, func, select, text
 
+from adapters.bootstrap import build_app
 from adapters.console.adapter import ConsoleAdapter
 from adapters.console.notifier import ConsoleNotifier
-from bot.app import build_app
 from bot.config import Settings
 from bot.core import Bot
 from bot.values import Attachment, Invocation, Message

@@ -276,11 +276,11 @@ async def test_a_request_sent_months_ago_is_confirmed_first(bot: Bot, alice: Mem
 
     async with bot.store.transaction() as session:
         repo = Repo(session)
-        member = await repo.find_member("test", "cohort", "alice")
+        member = await uow.members.find("test", "cohort", "alice")
         assert member is not None
         due = [
             n
-            for n in await repo.pending_nudges(member.id, limit=50)
+            for n in await uow.nudges.pending(member.id, limit=50)
             if n.due_at <= START + timedelta(days=1)
         ]
     assert len(due) <= 1

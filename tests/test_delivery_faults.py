@@ -16,7 +16,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, make_url, select
 
-from bot.app import build_app
+from adapters.bootstrap import build_app
 from bot.clock import FixedClock
 from bot.config import Settings
 from bot.core import INTERNAL_ERROR

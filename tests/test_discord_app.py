@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.commands import registry
+from adapters.bootstrap import build_registry
 from bot.values import UserRef
 from storage.repo import Repo
 from storage.store import Store
@@ -29,6 +29,8 @@ from tests.discord_rig import (
     start_rig,
     text_of,
 )
+
+registry = build_registry()
 
 __all__ = ["fake", "rig"]  # the rig's fixtures, used by every test here
 

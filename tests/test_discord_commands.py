@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from bot.cli import cli
-from bot.commands import registry
+from adapters.bootstrap import build_registry
+from adapters.cli import cli
 from tests import discord_payloads as payloads
 from tests.conftest import START
 from tests.discord_fake import Call, FakeDiscord
@@ -29,6 +29,8 @@ from tests.discord_rig import (
     rig,
     text_of,
 )
+
+registry = build_registry()
 
 __all__ = ["fake", "rig"]
 

@@ -13,15 +13,16 @@ from aiohttp import ClientSession, web
 from aiohttp.test_utils import TestClient, TestServer
 from prometheus_client.parser import text_string_to_metric_families
 
+from adapters.bootstrap import build_app, build_registry
 from adapters.health import HealthServer, add_health_routes, hung_after, max_tick_age
-from bot.app import build_app
-from bot.commands import registry
 from bot.config import Settings
 from bot.core import Bot
 from bot.notify import RecordingNotifier
 from bot.nudges.deliver import TickReport
 from storage.store import Store
 from tests.conftest import START, FixedClock, Member
+
+registry = build_registry()
 
 pytestmark = pytest.mark.postgres
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.app import build_app
+from adapters.bootstrap import build_app
 from bot.businessdays import Calendar, add_business_days, next_business_day
 from bot.clock import FixedClock
 from bot.config import Settings
@@ -168,7 +168,7 @@ def test_workspace_cli_sets_the_country(tmp_path: Path) -> None:
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "bot.cli", "workspace", "set", "-w", "cohort", *args],
+            [sys.executable, "-m", "adapters.cli", "workspace", "set", "-w", "cohort", *args],
             capture_output=True,
             text=True,
             env=env,

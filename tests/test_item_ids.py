@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from bot.app import build_app
+from adapters.bootstrap import build_app
 from bot.clock import FixedClock
 from bot.config import Settings
 from bot.core import Bot

@@ -1,7 +1,7 @@
 """No log line carries what a member wrote, at any level, whoever logs it (bot.logsafe).
 
 The guard is installed for every test (tests/conftest.py) as ``tiara`` installs it
-(bot.app.configure_logging). These tests log at DEBUG everywhere and look for a marker
+(adapters.bootstrap.configure_logging). These tests log at DEBUG everywhere and look for a marker
 placed in members' notes.
 """
 

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import update
 
-from bot.app import build_app
+from adapters.bootstrap import build_app
 from bot.businessdays import add_business_days, is_business_day, parse_holidays
 from bot.clock import FixedClock
 from bot.config import Settings

@@ -19,8 +19,8 @@ from apscheduler.events import EVENT_JOB_MAX_INSTANCES
 from apscheduler.jobstores.memory import MemoryJobStore
 from sqlalchemy import select
 
+from adapters.bootstrap import build_app, build_registry
 from adapters.console import ConsoleAdapter, ConsoleNotifier
-from bot.app import build_app
 from bot.clock import FixedClock
 from bot.config import Settings
 from bot.core import Bot
@@ -33,6 +33,8 @@ from storage.models import Member as MemberRow
 from storage.repo import Repo, name_key
 from storage.store import Store
 from tests.conftest import START, Member, button_named, everything
+
+registry = build_registry()
 
 
 @dataclass
@@ -398,7 +400,7 @@ async def test_reminders_about_a_row_added_in_the_same_transaction_are_found_in_
     doesn't query for them; the ones it planned a moment ago must still be found."""
     async with world.bot.store.transaction() as session:
         repo = Repo(session)
-        member = await repo.ensure_member("test", "cohort", "alice", now=START)
+        member = await uow.members.ensure("test", "cohort", "alice", now=START)
         contact = Contact(
             workspace_id=member.workspace_id,
             member_id=member.id,
@@ -407,8 +409,8 @@ async def test_reminders_about_a_row_added_in_the_same_transaction_are_found_in_
             created_at=START,
             updated_at=START,
         )
-        repo.add(contact)
-        await repo.flush()
+        uow.add(contact)
+        await uow.flush()
         planner = Planner(repo, member, START, "UTC")
         await planner.referral_received(contact)  # reach out to Ann tomorrow
         await planner.touch(contact, START, met=True)  # ... but they just met
@@ -519,7 +521,6 @@ async def test_scheduler_runs_one_coalescing_tick_job(world: World) -> None:
 async def test_a_failing_tick_is_logged_without_data_and_does_not_stop_the_scheduler(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    from bot.commands import registry
 
     broken = Store("sqlite+aiosqlite://")  # never migrated: there is no nudges table
     bot = Bot(
@@ -778,7 +779,7 @@ def test_workspace_cli_sets_the_policy_members_then_get(tmp_path: Path) -> None:
 
     def tiara(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "bot.cli", *args],
+            [sys.executable, "-m", "adapters.cli", *args],
             env=env,
             cwd=tmp_path,
             input=stdin,

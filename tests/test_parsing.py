@@ -6,10 +6,12 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.commands import registry
+from adapters.bootstrap import build_registry
 from bot.parsing import parse_command_text
 from bot.timeutil import parse_when
 from bot.values import UserError
+
+registry = build_registry()
 
 NOW = datetime(2026, 11, 18, 15, 0, tzinfo=UTC)  # a Wednesday
 

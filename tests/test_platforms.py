@@ -10,8 +10,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from adapters.bootstrap import build_registry
 from bot.clock import FixedClock
-from bot.commands import registry
 from bot.core import Bot
 from bot.notify import DeliveryError, RecordingNotifier
 from bot.values import ChannelRef, Message, UserRef
@@ -19,6 +19,8 @@ from storage.models import Member as MemberRow
 from storage.models import Nudge
 from storage.store import Store
 from tests.conftest import START, Member
+
+registry = build_registry()
 
 pytestmark = pytest.mark.asyncio
 

@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 from sqlalchemy import insert, select, update
 
+from adapters.bootstrap import build_app
 from adapters.console import ConsoleAdapter, ConsoleNotifier
-from bot.app import build_app
 from bot.clock import FixedClock
 from bot.config import Settings
 from bot.core import Bot
@@ -375,7 +375,7 @@ def test_workspace_cli_sets_the_practice_cadence_and_channel(tmp_path: Path) -> 
 
     def tiara(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "bot.cli", "workspace", *args, "-w", "cohort"],
+            [sys.executable, "-m", "adapters.cli", "workspace", *args, "-w", "cohort"],
             env=env,
             cwd=tmp_path,
             capture_output=True,

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import update
 
-from bot.app import build_app
+from adapters.bootstrap import build_app
 from bot.clock import FixedClock
 from bot.config import Settings
 from bot.core import Bot

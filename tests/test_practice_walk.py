@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from bot.app import build_app
+from adapters.bootstrap import build_app
 from bot.clock import FixedClock
 from bot.config import Settings
 from bot.notify import RecordingNotifier
@@ -96,7 +96,7 @@ def test_the_workspace_cli_also_waits_for_the_round_on_now(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """`tiara workspace set --practice-day` mid-round: the next round follows round 1."""
-    from bot import cli
+    from adapters import cli
     from bot.clock import SystemClock
 
     url = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"

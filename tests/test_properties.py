@@ -20,9 +20,8 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from bot.app import build_app
+from adapters.bootstrap import build_app, build_registry
 from bot.clock import FixedClock
-from bot.commands import registry
 from bot.config import Settings
 from bot.core import INTERNAL_ERROR, Bot
 from bot.parsing import parse_command_text
@@ -31,6 +30,8 @@ from bot.values import Invocation, Message, UserError, UserRef
 from storage.models import Base
 from storage.store import Store
 from tests.conftest import START
+
+registry = build_registry()
 
 COMMANDS = sorted(registry, key=lambda c: c.name)
 ALICE = UserRef("test", "cohort", "alice")

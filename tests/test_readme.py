@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from bot.commands import registry
+from adapters.bootstrap import build_registry
+
+registry = build_registry()
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 

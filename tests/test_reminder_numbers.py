@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy import select
 
-from bot.app import build_app
+from adapters.bootstrap import build_app
 from bot.clock import FixedClock
 from bot.config import Settings
 from bot.nudges import kinds as k

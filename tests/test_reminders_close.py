@@ -11,7 +11,7 @@ from typing import TypeVar
 import pytest
 from sqlalchemy import select, update
 
-from bot.app import build_app
+from adapters.bootstrap import build_app
 from bot.clock import FixedClock
 from bot.config import Settings
 from bot.core import Bot

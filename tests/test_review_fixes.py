@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from bot.app import build_app, configure_logging
+from adapters.bootstrap import build_app, configure_logging
 from bot.clock import FixedClock
 from bot.config import Settings
 from bot.context import Context
@@ -133,7 +133,7 @@ async def test_an_unexpected_failure_is_answered_politely_and_logged_without_arg
     )
     async def explode(ctx: Context, args: dict[str, Any]) -> Message:
         """Fail after writing."""
-        await ctx.repo.allocate_seq(ctx.member, "M")
+        await ctx.uow.members.allocate_seq(ctx.member, "M")
         raise RuntimeError(f"boom with {args['notes']}")
 
     await empty_store.upgrade()

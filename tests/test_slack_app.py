@@ -20,11 +20,11 @@ import pytest
 from slack_bolt.response import BoltResponse
 from sqlalchemy import select
 
+from adapters.bootstrap import build_app
 from adapters.slack.app import SlackAdapter
 from adapters.slack.blocks import encode_button
 from adapters.slack.gate import RequestGate, sign
 from adapters.slack.runner import slack_setup
-from bot.app import build_app
 from bot.clock import FixedClock
 from bot.config import Settings
 from bot.core import Bot

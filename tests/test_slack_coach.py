@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from adapters.bootstrap import build_registry
 from adapters.slack.app import ADMIN_EVERY
 from bot.context import Context
 from bot.registry import Kind, Option, Registry
@@ -21,6 +22,8 @@ from bot.values import Button, Message
 from tests.slack_fake import FakeSlackApi
 from tests.test_slack_app import TEAM, USERS, Rig, texts
 from tests.test_slack_files import PNG, files_registry, slack_rig
+
+registry = build_registry()
 
 ADMIN = "U1"
 MEMBER = "U2"
@@ -213,7 +216,6 @@ async def test_when_slack_cant_say_the_member_is_no_admin_but_still_answered(
 
 
 async def test_the_real_coach_stats_and_export_through_slack(clock: Monotonic) -> None:
-    from bot.commands import registry
 
     async with slack_rig(registry, users=users(is_owner=True)) as rig:
         rig.adapter.monotonic = clock

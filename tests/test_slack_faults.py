@@ -25,6 +25,7 @@ from multidict import CIMultiDict
 from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import func, select
 
+from adapters.bootstrap import build_app
 from adapters.slack.app import SlackAdapter
 from adapters.slack.blocks import encode_button
 from adapters.slack.gate import SIGNATURE_WINDOW, sign
@@ -35,7 +36,6 @@ from adapters.slack.runner import (
     slack_setup,
     web_application,
 )
-from bot.app import build_app
 from bot.clock import FixedClock
 from bot.config import Settings
 from bot.core import Bot

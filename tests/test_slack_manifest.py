@@ -12,6 +12,7 @@ import pytest
 import yaml
 from jsonschema import Draft202012Validator
 
+from adapters.bootstrap import build_registry
 from adapters.slack.manifest import (
     BOT_EVENTS,
     BOT_SCOPES,
@@ -22,9 +23,10 @@ from adapters.slack.manifest import (
     manifest_yaml,
     usage_hint,
 )
-from bot.commands import registry
 from bot.registry import Registry
 from tests.schema_errors import schema_errors
+
+registry = build_registry()
 
 ROOT = Path(__file__).resolve().parent.parent
 CHECKED_IN = ROOT / "deploy" / "slack-manifest.yaml"

@@ -28,9 +28,9 @@ from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import MetaData, Table, event
 
+from adapters.bootstrap import build_app
 from adapters.slack.manifest import BOT_SCOPES
 from adapters.slack.runner import SlackSetup, slack_setup, web_application
-from bot.app import build_app
 from bot.clock import FixedClock
 from bot.config import Settings
 from bot.notify import DeliveryError

@@ -23,9 +23,9 @@ from typing import Any
 import pytest
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
+from adapters.bootstrap import build_app
 from adapters.slack.app import SlackAdapter
 from adapters.slack.runner import slack_setup
-from bot.app import build_app
 from bot.clock import FixedClock
 from bot.config import Settings
 from storage.store import Store

@@ -70,7 +70,7 @@ async def _spawn(tmp_path: Path, env: Mapping[str, str], *args: str) -> asyncio.
     return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "bot.cli",
+        "adapters.cli",
         *args,
         cwd=tmp_path,  # no .env here
         env=dict(env),

@@ -13,7 +13,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import MetaData, inspect, select
 
-from bot.app import build_app
+from adapters.bootstrap import build_app
 from bot.clock import FixedClock
 from bot.config import Settings
 from storage.models import Base, Meeting
@@ -97,7 +97,7 @@ def test_tiara_db_upgrade_and_downgrade_cli(tmp_path: Path) -> None:
 
     def tiara(*args: str) -> str:
         done = subprocess.run(
-            [sys.executable, "-m", "bot.cli", *args],
+            [sys.executable, "-m", "adapters.cli", *args],
             env=env,
             cwd=tmp_path,
             capture_output=True,

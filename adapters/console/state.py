@@ -74,7 +74,7 @@ def console_log_path(database_url: str) -> Path:
 def configure_console_logging(level: int, path: Path) -> None:
     """The console shows the conversation only: records at ``level`` go to ``path``, and
     only warnings and errors also reach the terminal (stderr). Call after
-    ``bot.app.configure_logging``, which installs the ``bot.logsafe`` guard (every record
+    ``adapters.bootstrap.configure_logging``, which installs the ``bot.logsafe`` guard (every record
     is made safe as it is created, whatever handler writes it) and the library levels."""
     root = logging.getLogger()
     for handler in root.handlers:

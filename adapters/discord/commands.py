@@ -29,11 +29,6 @@ _CHOICES = 25
 _STRING_LIMIT = 6000
 _SUGGESTED = frozenset({Kind.NAME, Kind.TIMEZONE})
 GROUP_NAME = "tiara"
-_GROUPS = {
-    "practice": "Practice rounds: a classmate to rehearse informational interviews with.",
-    "nudge": "Your reminders.",
-    "coach": "For coaches: the cohort's progress and rhythm.",
-}
 
 
 def _short(text: str, limit: int = _DESCRIPTION) -> str:
@@ -136,7 +131,7 @@ def build_group(registry: Registry, on_command: OnCommand, suggest: Suggest) -> 
         group = groups.get(head)
         if group is None:
             group = app_commands.Group(
-                name=head, description=_GROUPS.get(head, f"{head.capitalize()} commands")
+                name=head, description=registry.topic(head) or f"{head.capitalize()} commands"
             )
             root.add_command(group)
             groups[head] = group

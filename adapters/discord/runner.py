@@ -18,6 +18,7 @@ from adapters.errors import ConfigError
 from bot.clock import Clock
 from bot.config import Settings
 from bot.core import Bot
+from bot.registry import Registry
 from storage.repo import Repo
 from storage.store import Store
 
@@ -114,10 +115,9 @@ class DiscordService:
             await self.adapter.drain()
 
 
-async def sync_commands(settings: Settings, guild: int | None) -> int:
+async def sync_commands(settings: Settings, guild: int | None, registry: Registry) -> int:
     """Publish ``/tiara`` to Discord (one server at once, or globally); the number of
     top-level commands published."""
-    from bot.commands import registry
 
     token = _token(settings)
     point_at(settings)

@@ -1,6 +1,21 @@
-"""All ``/tiara`` subcommands. Importing this package registers them."""
+"""The ``/tiara`` commands, one module per area; each exports its ``commands``.
+
+Nothing registers on import: whoever builds the bot hands the modules' ``commands`` to a
+:class:`~bot.registry.Registry` (``adapters.bootstrap.build_registry``), so a test can
+build a bot with only some of them.
+"""
 
 from bot.commands import coach, general, practice, prompts, reminders, tracker
-from bot.commands._registry import registry
+from bot.registry import Commands
 
-__all__ = ["coach", "general", "practice", "prompts", "registry", "reminders", "tracker"]
+__all__ = ["ALL"]
+
+# Every area's commands. Their order is the order of the manifest's command lists.
+ALL: tuple[Commands, ...] = (
+    coach.commands,
+    general.commands,
+    practice.commands,
+    prompts.commands,
+    reminders.commands,
+    tracker.commands,
+)

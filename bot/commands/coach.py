@@ -13,12 +13,11 @@ from bot.businessdays import parse_date_list, resolve_country, workspace_calenda
 from bot.coach.digest import next_digest
 from bot.coach.export import export_csv, export_ics
 from bot.coach.stats import gather, plural, render_stats
-from bot.commands._registry import registry
 from bot.context import Context
 from bot.nudges.plan import FOLLOW_UP_POLICIES, replan_follow_ups
 from bot.practice import cadence as practice_cadence
 from bot.practice.rounds import workspace_tz
-from bot.registry import Handler, Kind, Option
+from bot.registry import Commands, Handler, Kind, Option
 from bot.timeutil import day_label
 from bot.values import Attachment, Button, Message, UserError
 from storage.coach import CoachRepo
@@ -26,6 +25,9 @@ from storage.models import Workspace
 from storage.practice import PracticeRepo
 
 _COACH = "Coach"
+
+commands = Commands(_COACH, topics={"coach": "For coaches: the cohort's progress and rhythm."})
+
 _POLICIES = {
     "seeds": "follow up after 2 weeks without a reply, at most twice, then move on",
     "3b7": "on business day 3 also try someone else at the organization, and follow up on "
@@ -37,7 +39,7 @@ _POLICIES = {
 def _coach_command(
     name: str, *, options: tuple[Option, ...] = (), examples: tuple[str, ...] = ()
 ) -> Callable[[Handler], Handler]:
-    return registry.command(
+    return commands.command(
         "coach", name, options=options, examples=examples, group=_COACH, coach_only=True
     )
 
@@ -418,7 +420,7 @@ async def round_now(ctx: Context, args: dict[str, Any]) -> Message:
 # -- every member's data rights --------------------------------------------------------
 
 
-@registry.command("export", examples=("/tiara export",), group="You")
+@commands.command("export", examples=("/tiara export",), group="You")
 async def export(ctx: Context, args: dict[str, Any]) -> Message:
     """Download your contacts, requests and meetings (CSV) and upcoming meetings (.ics)."""
     member = ctx.member
@@ -455,7 +457,7 @@ async def export(ctx: Context, args: dict[str, Any]) -> Message:
     return Message(text="")
 
 
-@registry.command(
+@commands.command(
     "forget-me",
     options=(
         Option("confirm", Kind.BOOL, "yes to erase", hidden=True),

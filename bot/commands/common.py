@@ -49,7 +49,7 @@ async def find_contact(ctx: Context, name: str) -> Contact:
     """One of the member's contacts by name, a unique start of a name (``Priya`` for
     Priya Shah), or a meeting's or request's id (``R15``, their contact); else an error
     listing the candidates or close names."""
-    contact = await ctx.repo.contact_by_name(ctx.member.id, name)
+    contact = await ctx.uow.tracker.contact_by_name(ctx.member.id, name)
     if contact is not None:
         return contact
     if looks_like_item(name):
@@ -58,11 +58,11 @@ async def find_contact(ctx: Context, name: str) -> Contact:
         if len({item.contact_id for item in numbered}) == 1:  # or M3 and R3, one person
             return numbered[0].contact
         raise UserError(_which_one(ctx, ref, numbered) if numbered else await _not_found(ctx, ref))
-    names = await ctx.repo.contact_names(ctx.member.id)
+    names = await ctx.uow.tracker.contact_names(ctx.member.id)
     if name.strip():
         starting = [n for n in names if _starts(n, name)]
         if len(starting) == 1:
-            found = await ctx.repo.contact_by_name(ctx.member.id, starting[0])
+            found = await ctx.uow.tracker.contact_by_name(ctx.member.id, starting[0])
             if found is not None:
                 return found
         if len(starting) > 1:
@@ -98,12 +98,12 @@ async def likely_meant(ctx: Context, typed: str, *, besides: Contact | None = No
     Names with other numbers in them (Person 1, Person 10) are other people.
     """
     wanted = " ".join(typed.split())
-    if len(wanted) < 2 or await ctx.repo.contact_by_name(ctx.member.id, wanted) is not None:
+    if len(wanted) < 2 or await ctx.uow.tracker.contact_by_name(ctx.member.id, wanted) is not None:
         return []
     digits = re.sub(r"\D", "", wanted)
     names = [
         n
-        for n in await ctx.repo.contact_names(ctx.member.id)
+        for n in await ctx.uow.tracker.contact_names(ctx.member.id)
         if re.sub(r"\D", "", n) == digits and (besides is None or name_key(n) != besides.name_key)
     ]
     starting = [n for n in names if _starts(n, wanted)]
@@ -127,7 +127,7 @@ async def upsert_contact(
     already has a referrer. A new contact met at ``met_at`` has that as its last
     interaction from the start (the planner would record it later, in an UPDATE).
     """
-    contact = await ctx.repo.contact_by_name(ctx.member.id, name)
+    contact = await ctx.uow.tracker.contact_by_name(ctx.member.id, name)
     created = contact is None
     if contact is None:
         contact = Contact(
@@ -138,7 +138,7 @@ async def upsert_contact(
             created_at=ctx.now,
             updated_at=ctx.now,
         )
-        ctx.repo.add(contact)
+        ctx.uow.add(contact)
     if referred_by is not None and contact.referred_by_id is None:
         contact.referred_by_id = referred_by.id
     if org is not None:
@@ -149,7 +149,7 @@ async def upsert_contact(
         contact.updated_at = ctx.now
     if created and met_at is not None:
         Planner.remember(contact, met_at)
-    await ctx.repo.flush()
+    await ctx.uow.flush()
     return contact, created
 
 
@@ -196,15 +196,15 @@ async def find_item(
 async def _items_numbered(ctx: Context, ref: ItemRef) -> list[Item]:
     """The member's items with ``ref``'s number, of its kind when it has a letter."""
     if ref.kind is None:
-        return await ctx.repo.items_by_seq(ctx.member.id, ref.seq)
-    item = await ctx.repo.item_by_seq(ctx.member.id, ref.seq, ref.kind)
+        return await ctx.uow.tracker.items_by_seq(ctx.member.id, ref.seq)
+    item = await ctx.uow.tracker.item_by_seq(ctx.member.id, ref.seq, ref.kind)
     return [] if item is None else [item]
 
 
 async def _not_found(ctx: Context, ref: ItemRef) -> str:
     other_kind = {"M": "R", "R": "M"}.get(ref.kind or "")
     if ref.kind is not None and other_kind is not None:
-        other = await ctx.repo.item_by_seq(ctx.member.id, ref.seq, other_kind)
+        other = await ctx.uow.tracker.item_by_seq(ctx.member.id, ref.seq, other_kind)
         if other is not None:
             actual = label(other)
             return (
@@ -248,9 +248,9 @@ async def _item_named(
         ) from None
     items: list[Item] = []
     if want is not OutreachRequest:
-        items += await ctx.repo.meetings_with(ctx.member.id, person.id)
+        items += await ctx.uow.tracker.meetings_with(ctx.member.id, person.id)
     if want is not Meeting:
-        items += await ctx.repo.requests_to(ctx.member.id, person.id)
+        items += await ctx.uow.tracker.requests_to(ctx.member.id, person.id)
     what = (
         "meetings"
         if want is Meeting

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.commands._registry import registry
 from bot.context import Context
 from bot.nudges import kinds as k
 from bot.nudges.rhythm import format_minutes, parse_clock, parse_quiet
-from bot.registry import Command, Kind, Option
+from bot.registry import Command, Commands, Kind, Option
 from bot.timeutil import AUTO_TIMEZONE, DATE_ORDERS, ORDER_NAMES, format_when
 from bot.values import Field, Message, UserError
+
+commands = Commands("You")
 
 _GROUPS = ("Tracker", "Prepare", "Reminders", "Practice", "You")
 
@@ -45,7 +46,7 @@ def _command_help(command: Command) -> Message:
 def _group_help(ctx: Context, words: list[str]) -> Message:
     """What a group of commands (practice, coach, nudge) offers."""
     group = words[0].casefold()
-    found = registry.subcommands(group)
+    found = ctx.registry.subcommands(group)
     lines = [f"• /tiara {name}: {command.summary}" for name, command in found]
     parts = []
     if len(words) > 1:
@@ -58,7 +59,7 @@ def _group_help(ctx: Context, words: list[str]) -> Message:
     return Message(title=f"/tiara {group}", text="\n\n".join(parts))
 
 
-@registry.command(
+@commands.command(
     "help",
     options=(Option("command", Kind.TEXT, "a command to explain", positional=True),),
     examples=("/tiara help", "/tiara help log"),
@@ -69,9 +70,9 @@ async def help_command(ctx: Context, args: dict[str, Any]) -> Message:
     if "command" in args:
         words = args["command"].split()
         try:
-            command, _ = registry.match(words)
+            command, _ = ctx.registry.match(words)
         except UserError:
-            if not words or not registry.subcommands(words[0]):
+            if not words or not ctx.registry.subcommands(words[0]):
                 raise
             return _group_help(ctx, words)
         return _command_help(command)
@@ -80,7 +81,7 @@ async def help_command(ctx: Context, args: dict[str, Any]) -> Message:
         "Everything you tell me stays private to you."
     ]
     for group in (*_GROUPS, "Coach") if ctx.coach else _GROUPS:
-        lines = [f"• /tiara {c.name}: {c.summary}" for c in registry if c.group == group]
+        lines = [f"• /tiara {c.name}: {c.summary}" for c in ctx.registry if c.group == group]
         if lines:
             parts.append(group + "\n" + "\n".join(lines))
     parts.append("Details and examples: /tiara help <command>")
@@ -92,7 +93,7 @@ def _order_example(order: str) -> str:
     return {"dmy": "9/12/2026", "mdy": "12/9/2026", "ymd": "2026/12/9"}[order] + " for 9 Dec"
 
 
-@registry.command(
+@commands.command(
     "settings",
     options=(
         Option(

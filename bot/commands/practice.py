@@ -7,19 +7,24 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.commands._registry import registry
 from bot.context import Context, effective_timezone
 from bot.nudges import kinds as k
 from bot.nudges.plan import rhythm_of
 from bot.practice.names import display_name
 from bot.practice.rounds import next_slot, plan_held_until, start_round, workspace_tz
 from bot.practice.texts import ON_DEMAND, round_name
-from bot.registry import Kind, Option
+from bot.registry import Commands, Kind, Option
 from bot.values import Button, Field, Message, UserError
 from storage.models import Nudge, PracticeSeat, changed_by_member
 from storage.practice import WAITING_FOR, PracticeRepo
 
 _GROUP = "Practice"
+
+commands = Commands(
+    _GROUP,
+    topics={"practice": "Practice rounds: a classmate to rehearse informational interviews with."},
+)
+
 _ANSWERS = {"yes": "you met", "not_yet": "not yet", "cant": "can't this round"}
 
 
@@ -30,7 +35,7 @@ async def _next_round_text(ctx: Context) -> str:
     return ctx.when(ws.next_round_at)
 
 
-@registry.command("practice", "join", examples=("/tiara practice join",), group=_GROUP)
+@commands.command("practice", "join", examples=("/tiara practice join",), group=_GROUP)
 async def join(ctx: Context, args: dict[str, Any]) -> Message:
     """Join the practice rounds: a classmate to rehearse informational interviews with."""
     member = ctx.member
@@ -48,7 +53,7 @@ async def join(ctx: Context, args: dict[str, Any]) -> Message:
     )
 
 
-@registry.command("practice", "leave", examples=("/tiara practice leave",), group=_GROUP)
+@commands.command("practice", "leave", examples=("/tiara practice leave",), group=_GROUP)
 async def leave(ctx: Context, args: dict[str, Any]) -> Message:
     """Stop being paired in practice rounds."""
     member = ctx.member
@@ -61,7 +66,7 @@ async def leave(ctx: Context, args: dict[str, Any]) -> Message:
     )
 
 
-@registry.command(
+@commands.command(
     "practice",
     "pause",
     options=(
@@ -125,11 +130,11 @@ def _partners(seat: PracticeSeat) -> str:
     return " and ".join(names)
 
 
-@registry.command("practice", "status", examples=("/tiara practice status",), group=_GROUP)
+@commands.command("practice", "status", examples=("/tiara practice status",), group=_GROUP)
 async def status(ctx: Context, args: dict[str, Any]) -> Message:
     """Where you stand: in or out, your current partner, the next round."""
     member = ctx.member
-    prepo = PracticeRepo(ctx.repo.session)
+    prepo = PracticeRepo(ctx.uow.session)
     fields = []
     if member.practice == "active":
         state = "In: you'll be paired every round"
@@ -160,10 +165,10 @@ async def status(ctx: Context, args: dict[str, Any]) -> Message:
     return Message(title="Your practice", text="", fields=tuple(fields))
 
 
-@registry.command("practice", "history", examples=("/tiara practice history",), group=_GROUP)
+@commands.command("practice", "history", examples=("/tiara practice history",), group=_GROUP)
 async def history(ctx: Context, args: dict[str, Any]) -> Message:
     """Everyone you've practised with, latest first."""
-    seats = await PracticeRepo(ctx.repo.session).seats_of(ctx.member.id, limit=20)
+    seats = await PracticeRepo(ctx.uow.session).seats_of(ctx.member.id, limit=20)
     if not seats:
         return Message(
             title="No practice rounds yet",
@@ -179,12 +184,12 @@ async def history(ctx: Context, args: dict[str, Any]) -> Message:
     return Message(title="Your practice partners", text="\n".join(lines))
 
 
-@registry.command("practice", "now", examples=("/tiara practice now",), group=_GROUP)
+@commands.command("practice", "now", examples=("/tiara practice now",), group=_GROUP)
 async def now(ctx: Context, args: dict[str, Any]) -> Message:
     """Find a practice partner right away (someone else who asked), or wait for one."""
     member = ctx.member
     ws = member.workspace
-    prepo = PracticeRepo(ctx.repo.session)
+    prepo = PracticeRepo(ctx.uow.session)
     # One "now" at a time per workspace, and the workspace row locked before any member
     # row, in the same order as a round start: two members asking at once are matched.
     await prepo.lock_workspace(ws.id)
@@ -247,7 +252,7 @@ async def now(ctx: Context, args: dict[str, Any]) -> Message:
     )
 
 
-@registry.command(
+@commands.command(
     "practice",
     "checkin",
     options=(
@@ -272,7 +277,7 @@ async def now(ctx: Context, args: dict[str, Any]) -> Message:
 async def checkin(ctx: Context, args: dict[str, Any]) -> Message:
     """Tell me whether you met your practice partner this round (yes, not_yet, cant)."""
     member = ctx.member
-    seats = await PracticeRepo(ctx.repo.session).seats_of(member.id, limit=20)
+    seats = await PracticeRepo(ctx.uow.session).seats_of(member.id, limit=20)
     seat = _seat_to_answer(ctx, seats, args.get("round"))
     if seat is None:
         raise UserError(
@@ -338,7 +343,7 @@ def _seat_to_answer(
 
 
 async def _cancel_practice_nudges(ctx: Context) -> None:
-    await ctx.repo.cancel_pending_nudges(ctx.member.id, kinds=k.PRACTICE_KINDS, now=ctx.now)
+    await ctx.uow.nudges.cancel_pending(ctx.member.id, kinds=k.PRACTICE_KINDS, now=ctx.now)
 
 
 _BOTH = (k.PRACTICE_CHECKIN, k.PRACTICE_REMIND)
@@ -358,7 +363,7 @@ async def _close_checkins(
     waiting. With ``due_by``, nudges planned after that stay planned."""
     for member_id in member_ids:
         for kind in kinds:
-            nudge = await ctx.repo.nudge_by_key(member_id, f"{kind}:r{round_id}")
+            nudge = await ctx.uow.nudges.by_key(member_id, f"{kind}:r{round_id}")
             if nudge is None:
                 continue
             if nudge.status == "pending" and (due_by is None or nudge.due_at <= due_by):
@@ -375,7 +380,7 @@ async def _next_ask(ctx: Context, round_id: int) -> Nudge | None:
     planned = [
         nudge
         for kind in _BOTH
-        if (nudge := await ctx.repo.nudge_by_key(ctx.member.id, f"{kind}:r{round_id}")) is not None
+        if (nudge := await ctx.uow.nudges.by_key(ctx.member.id, f"{kind}:r{round_id}")) is not None
         and nudge.status == "pending"
     ]
     return min(planned, key=lambda n: n.due_at, default=None)

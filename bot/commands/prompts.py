@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.commands._registry import registry
 from bot.commands.common import find_contact, find_item, label
 from bot.context import Context
 from bot.items import looks_like_item, parse_item
 from bot.questions import TIARA, Question, Tailoring, bank
-from bot.registry import Kind, Option
+from bot.registry import Commands, Kind, Option
 from bot.values import Button, Field, Message
 from storage.models import Contact, Meeting
+
+commands = Commands("Prepare")
 
 _CATEGORIES = tuple(bank().categories)
 _PER_CATEGORY = 3
@@ -36,7 +37,7 @@ def _bullets(questions: list[Question], tailoring: Tailoring | None) -> str:
     return "\n".join(f"• {q.render(tailoring)}" for q in questions)
 
 
-@registry.command(
+@commands.command(
     "prompts",
     options=(
         Option(
@@ -91,7 +92,7 @@ async def prompts(ctx: Context, args: dict[str, Any]) -> Message:
     )
 
 
-@registry.command(
+@commands.command(
     "prep",
     options=(
         Option(
@@ -109,7 +110,7 @@ async def prep(ctx: Context, args: dict[str, Any]) -> Message:
     """Get a preparation checklist for a meeting or contact, with tailored TIARA questions."""
     target: str = args["target"]
     meeting: Meeting | None = None
-    if looks_like_item(target) and not await ctx.repo.contact_by_name(ctx.member.id, target):
+    if looks_like_item(target) and not await ctx.uow.tracker.contact_by_name(ctx.member.id, target):
         item = await find_item(ctx, parse_item(target), want=Meeting)  # prep 3: M3 over R3
         if isinstance(item, Meeting):
             meeting = item
@@ -118,7 +119,7 @@ async def prep(ctx: Context, args: dict[str, Any]) -> Message:
         person = await find_contact(ctx, target)
     if meeting is None:
         upcoming = [
-            m for m in await ctx.repo.meetings_with(ctx.member.id, person.id) if m.held_at > ctx.now
+            m for m in await ctx.uow.tracker.meetings_with(ctx.member.id, person.id) if m.held_at > ctx.now
         ]
         meeting = upcoming[0] if upcoming else None
 

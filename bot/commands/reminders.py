@@ -6,15 +6,16 @@ import re
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.commands._registry import registry
 from bot.commands.common import find_contact
 from bot.context import Context
 from bot.items import parse_nudge
 from bot.nudges import kinds as k
 from bot.nudges.render import describe, nudge_label, subject
-from bot.registry import Kind, Option
+from bot.registry import Commands, Kind, Option
 from bot.values import Button, Field, Message, UserError
 from storage.models import Landing, Nudge, changed_by_member
+
+commands = Commands("Reminders", topics={"nudge": "Your reminders."})
 
 # A name kind, so a contact's name is welcome (and suggested as it is typed); an id is
 # told from a name in `_resolve`.
@@ -35,7 +36,7 @@ _OLD_BUTTONS = {"in 24 hours": 1, "in 168 hours": 7}
 
 
 async def _find(ctx: Context, seq: int) -> Nudge:
-    nudge = await ctx.repo.nudge_by_seq(ctx.member.id, seq)
+    nudge = await ctx.uow.nudges.by_seq(ctx.member.id, seq)
     if nudge is None:
         raise UserError(f"You have no reminder N{seq}. `/tiara followups` lists yours.")
     return nudge
@@ -60,10 +61,10 @@ async def _resolve(ctx: Context, typed: str, verb: str) -> Nudge | Message:
             "`/tiara followups` lists your reminders."
         )
     if len(about) == 1:
-        await ctx.repo.number_nudges(about)  # its id is in the answer
+        await ctx.uow.nudges.number(about)  # its id is in the answer
         return about[0]
     shown = about[:_WHICH]
-    await ctx.repo.number_nudges(shown)
+    await ctx.uow.nudges.number(shown)
     more = f"\n…and {len(about) - len(shown)} more: /tiara followups" if len(about) > _WHICH else ""
     return Message(
         title=f"Which reminder about {person.name}?",
@@ -112,12 +113,12 @@ async def _open_reminders(ctx: Context) -> tuple[list[Nudge], list[Nudge]]:
     muted = len(wanted) < len(_ALL_KINDS)
     pending = [
         n
-        for n in await ctx.repo.pending_nudges(ctx.member.id, kinds=wanted if muted else ())
+        for n in await ctx.uow.nudges.pending(ctx.member.id, kinds=wanted if muted else ())
         if not _expired(ctx, n)
     ]
     recent = [
         n
-        for n in await ctx.repo.recently_sent_nudges(
+        for n in await ctx.uow.nudges.recently_sent(
             ctx.member.id, since=ctx.now - timedelta(days=7), limit=_RECENT
         )
         if n.kind in wanted and not _expired(ctx, n)
@@ -125,7 +126,7 @@ async def _open_reminders(ctx: Context) -> tuple[list[Nudge], list[Nudge]]:
     return recent, pending
 
 
-@registry.command(
+@commands.command(
     "followups",
     options=(
         Option("page", Kind.TEXT, "which page of the list (default: the first)", max_length=6),
@@ -177,7 +178,7 @@ async def followups(ctx: Context, args: dict[str, Any]) -> Message:
         )
     shown = listed[(page - 1) * _PAGE : page * _PAGE]
     # Listed for the first time, a reminder gets its id: in the order they are listed.
-    await ctx.repo.number_nudges(shown)
+    await ctx.uow.nudges.number(shown)
     sections = list(notes) if page == 1 else []
     for heading, group in (("Sent, waiting for you", recent), ("Coming up", pending)):
         here = [n for n in shown if any(n is g for g in group)]
@@ -201,7 +202,7 @@ async def followups(ctx: Context, args: dict[str, Any]) -> Message:
     return Message(title=title, text="\n\n".join(sections), buttons=tuple(buttons))
 
 
-@registry.command(
+@commands.command(
     "snooze",
     options=(
         _ID,
@@ -267,7 +268,7 @@ async def snooze(ctx: Context, args: dict[str, Any]) -> Message:
     elif due != when:
         note = " (moved out of your quiet hours)"
     if nudge.kind == k.THANKS and nudge.meeting is not None:
-        last_call = await ctx.repo.nudge_by_key(ctx.member.id, f"thanks_last:m{nudge.meeting.id}")
+        last_call = await ctx.uow.nudges.by_key(ctx.member.id, f"thanks_last:m{nudge.meeting.id}")
         if (
             last_call is not None
             and last_call.status in ("pending", "sent")
@@ -336,7 +337,7 @@ def _already_closed(nudge: Nudge) -> Message:
     )
 
 
-@registry.command(
+@commands.command(
     "done",
     options=(_ID,),
     examples=("/tiara done N4", '/tiara done "Dana Lee"'),
@@ -388,7 +389,7 @@ async def done(ctx: Context, args: dict[str, Any]) -> Message:
     return Message(title=f"Done: {title}", text=("Nice work." + extra).strip())
 
 
-@registry.command(
+@commands.command(
     "nudge",
     "stop",
     options=(
@@ -417,7 +418,7 @@ async def stop(ctx: Context, args: dict[str, Any]) -> Message:
     )
 
 
-@registry.command(
+@commands.command(
     "landed",
     options=(
         Option(
@@ -442,9 +443,9 @@ async def landed(ctx: Context, args: dict[str, Any]) -> Message:
         role=args.get("role"),
         landed_at=ctx.now,
     )
-    ctx.repo.add(landing)
-    await ctx.repo.flush()
-    helpers = await ctx.repo.helpers_of(ctx.member.id, ctx.now)
+    ctx.uow.add(landing)
+    await ctx.uow.flush()
+    helpers = await ctx.uow.tracker.helpers_of(ctx.member.id, ctx.now)
     await ctx.nudges.landed(landing.id)
     what = f"{args['role']} at {args['org']}" if args.get("role") else args["org"]
     if helpers:

@@ -8,7 +8,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.coach.stats import plural
-from bot.commands._registry import registry
 from bot.commands.common import (
     THANKS_WINDOW,
     clip,
@@ -26,10 +25,12 @@ from bot.context import Context
 from bot.items import looks_like_item, parse_item
 from bot.nudges import kinds as k
 from bot.nudges.plan import CHECK_BACK_AFTER
-from bot.registry import Kind, Option
+from bot.registry import Commands, Kind, Option
 from bot.values import Button, Field, Message, UserError
 from storage.models import Contact, Meeting, Nudge, OutreachRequest
 from storage.repo import name_key
+
+commands = Commands("Tracker")
 
 VIAS = ("email", "phone", "linkedin", "other")
 OUTCOMES = ("scheduled", "declined", "later")
@@ -73,7 +74,7 @@ REHEARSAL_AHEAD = timedelta(days=2)
 # -- requests ------------------------------------------------------------------------
 
 
-@registry.command(
+@commands.command(
     "request",
     options=(
         CONTACT,
@@ -95,9 +96,9 @@ async def request(ctx: Context, args: dict[str, Any]) -> Message:
     asked = await _ask_names(ctx, args, "contact")
     if asked is not None:
         return asked
-    known = await ctx.repo.contact_by_name(ctx.member.id, args["contact"])
+    known = await ctx.uow.tracker.contact_by_name(ctx.member.id, args["contact"])
     if known is not None and not args.get("confirm"):
-        waiting = await ctx.repo.pending_requests_to(ctx.member.id, known.id)
+        waiting = await ctx.uow.tracker.pending_requests_to(ctx.member.id, known.id)
         if waiting:
             first = waiting[0]
             return _duplicate(
@@ -117,17 +118,17 @@ async def request(ctx: Context, args: dict[str, Any]) -> Message:
     row = OutreachRequest(
         workspace_id=ctx.member.workspace_id,
         member_id=ctx.member.id,
-        seq=await ctx.repo.allocate_seq(ctx.member, "R"),
+        seq=await ctx.uow.members.allocate_seq(ctx.member, "R"),
         contact=contact,
         via=args.get("via", "email"),
         sent_at=sent_at,
         status="pending",
         created_at=ctx.now,
     )
-    ctx.repo.add(row)
-    await ctx.repo.flush()
+    ctx.uow.add(row)
+    await ctx.uow.flush()
     await ctx.nudges.request_sent(row)
-    planned = await ctx.repo.pending_nudges(ctx.member.id, request_id=row.id, limit=1)
+    planned = await ctx.uow.nudges.pending(ctx.member.id, request_id=row.id, limit=1)
     return Message(
         title=f"Request {label(row)} to {contact.name} recorded",
         text=(
@@ -268,7 +269,7 @@ def _reply_buttons(request: OutreachRequest) -> tuple[Button, ...]:
     )
 
 
-@registry.command(
+@commands.command(
     "reply",
     options=(
         Option("contact", Kind.NAME, "who answered, or the request's id", positional=True),
@@ -296,7 +297,7 @@ async def reply(ctx: Context, args: dict[str, Any]) -> Message:
     if (
         "id" not in args
         and looks_like_item(typed)
-        and await ctx.repo.contact_by_name(ctx.member.id, typed) is None
+        and await ctx.uow.tracker.contact_by_name(ctx.member.id, typed) is None
     ):
         args["id"] = parse_item(args.pop("contact"))  # `reply R15`: the request's id
     if "id" in args:
@@ -311,12 +312,12 @@ async def reply(ctx: Context, args: dict[str, Any]) -> Message:
         settled: list[OutreachRequest] = [item]  # a new answer replaces an earlier one
     elif "contact" in args:
         contact = await find_contact(ctx, args["contact"])
-        settled = list(await ctx.repo.pending_requests_to(ctx.member.id, contact.id))
+        settled = list(await ctx.uow.tracker.pending_requests_to(ctx.member.id, contact.id))
         if not settled:
             # "Come back later" and now they answered: that request gets the new outcome.
             later = [
                 r
-                for r in await ctx.repo.requests_to(ctx.member.id, contact.id)
+                for r in await ctx.uow.tracker.requests_to(ctx.member.id, contact.id)
                 if r.outcome == "later"
             ]
             settled = later[-1:]
@@ -324,7 +325,7 @@ async def reply(ctx: Context, args: dict[str, Any]) -> Message:
             # Already answered so: typed again, it is said to be recorded (below).
             settled = [
                 r
-                for r in await ctx.repo.requests_to(ctx.member.id, contact.id)
+                for r in await ctx.uow.tracker.requests_to(ctx.member.id, contact.id)
                 if r.outcome == args["outcome"]
             ][-1:]
         if not settled:
@@ -431,7 +432,7 @@ async def _reply_again(
     if outcome == "scheduled":
         text += f' Log the meeting when it is set: /tiara log contact="{name}" when="..."'
     if outcome == "later":
-        planned = await ctx.repo.pending_nudges(
+        planned = await ctx.uow.nudges.pending(
             ctx.member.id, request_id=settled[-1].id, kinds=(k.CHECK_BACK,), limit=1
         )
         if planned:
@@ -447,7 +448,7 @@ async def _reply_again(
 # -- meetings ------------------------------------------------------------------------
 
 
-@registry.command(
+@commands.command(
     "log",
     options=(
         CONTACT,
@@ -508,7 +509,7 @@ async def log_meeting(ctx: Context, args: dict[str, Any]) -> Message:
         meeting = Meeting(
             workspace_id=ctx.member.workspace_id,
             member_id=ctx.member.id,
-            seq=await ctx.repo.allocate_seq(ctx.member, "M"),
+            seq=await ctx.uow.members.allocate_seq(ctx.member, "M"),
             contact=contact,
             held_at=held_at,
             venue=args.get("venue"),
@@ -517,10 +518,10 @@ async def log_meeting(ctx: Context, args: dict[str, Any]) -> Message:
             created_at=ctx.now,
             updated_at=ctx.now,
         )
-        ctx.repo.add(meeting)
+        ctx.uow.add(meeting)
     new_referrals: list[str] = []
     if args.get("referrals"):
-        await ctx.repo.flush()  # the meeting's id, so each referral reminder names its source
+        await ctx.uow.flush()  # the meeting's id, so each referral reminder names its source
     for name in args.get("referrals", []):
         if name.casefold() == contact.name.casefold():
             raise UserError(f"{contact.name} can't be their own referral; check referrals=.")
@@ -529,12 +530,12 @@ async def log_meeting(ctx: Context, args: dict[str, Any]) -> Message:
         if created:
             await ctx.nudges.referral_received(referral, meeting)
     # Someone just added to the contacts has no requests waiting for a reply.
-    pending = [] if new_contact else await ctx.repo.pending_requests_to(ctx.member.id, contact.id)
+    pending = [] if new_contact else await ctx.uow.tracker.pending_requests_to(ctx.member.id, contact.id)
     for req in pending:
         req.status, req.outcome, req.replied_at = "replied", "scheduled", ctx.now
         # The meeting being logged, if it is over, says they have met.
         await ctx.nudges.request_answered(req, met=True if held_at <= ctx.now else None)
-    await ctx.repo.flush()
+    await ctx.uow.flush()
     await ctx.nudges.meeting_changed(meeting)
 
     paragraphs: list[str] = []
@@ -600,7 +601,7 @@ async def _same_meeting(ctx: Context, args: dict[str, Any]) -> Message | None:
     answer can add what was typed to that meeting, or record a new one."""
     if args.get("confirm"):
         return None
-    known = await ctx.repo.contact_by_name(ctx.member.id, args["contact"])
+    known = await ctx.uow.tracker.contact_by_name(ctx.member.id, args["contact"])
     if known is None:
         return None
     held_at: datetime = args.get("when", ctx.now)
@@ -622,7 +623,7 @@ async def _same_meeting(ctx: Context, args: dict[str, Any]) -> Message | None:
         """Planned for later, but this one has happened: it came earlier than planned."""
         return held_at <= ctx.now < m.held_at <= held_at + MOVED_EARLIER and not filled_in(m)
 
-    meetings = await ctx.repo.meetings_with(ctx.member.id, known.id)
+    meetings = await ctx.uow.tracker.meetings_with(ctx.member.id, known.id)
     candidates = [m for m in meetings if likely(m)]
     if not candidates:
         planned = [m for m in meetings if moved_earlier(m)]
@@ -697,13 +698,13 @@ _LISTED_MEETINGS = 10  # upcoming, and recent
 _LISTED_REQUESTS = 15
 
 
-@registry.command("meetings", examples=("/tiara meetings",), aliases=("list", "ls"))
+@commands.command("meetings", examples=("/tiara meetings",), aliases=("list", "ls"))
 async def meetings(ctx: Context, args: dict[str, Any]) -> Message:
     """List your upcoming meetings, recent ones, and requests still waiting for a reply."""
     mid = ctx.member.id
-    upcoming = await ctx.repo.upcoming_meetings(mid, ctx.now, limit=_LISTED_MEETINGS)
-    recent = await ctx.repo.recent_meetings(mid, ctx.now, limit=_LISTED_MEETINGS)
-    waiting = await ctx.repo.open_requests(mid, limit=_LISTED_REQUESTS)
+    upcoming = await ctx.uow.tracker.upcoming_meetings(mid, ctx.now, limit=_LISTED_MEETINGS)
+    recent = await ctx.uow.tracker.recent_meetings(mid, ctx.now, limit=_LISTED_MEETINGS)
+    waiting = await ctx.uow.tracker.open_requests(mid, limit=_LISTED_REQUESTS)
     if not (upcoming or recent or waiting):
         return Message(
             title="No meetings or requests yet",
@@ -716,9 +717,9 @@ async def meetings(ctx: Context, args: dict[str, Any]) -> Message:
     # A list shorter than its page is complete: counted only when one may go on.
     n_upcoming, n_past, n_waiting = len(upcoming), len(recent), len(waiting)
     if _LISTED_MEETINGS in (n_upcoming, n_past):
-        n_upcoming, n_past = await ctx.repo.count_meetings(mid, ctx.now)
+        n_upcoming, n_past = await ctx.uow.tracker.count_meetings(mid, ctx.now)
     if n_waiting == _LISTED_REQUESTS:
-        n_waiting = await ctx.repo.count_open_requests(mid)
+        n_waiting = await ctx.uow.tracker.count_open_requests(mid)
     sections = []
     for heading, lines, total in (
         ("Upcoming", [meeting_line(ctx, m) for m in upcoming], n_upcoming),
@@ -751,13 +752,13 @@ def _meeting_fields(ctx: Context, meeting: Meeting) -> list[Field]:
     return fields
 
 
-@registry.command("show", options=(ITEM,), examples=("/tiara show M3",))
+@commands.command("show", options=(ITEM,), examples=("/tiara show M3",))
 async def show(ctx: Context, args: dict[str, Any]) -> Message:
     """Show one of your meetings or requests in full."""
     item = await find_item(ctx, args["id"])
     if isinstance(item, Meeting):
         fields = _meeting_fields(ctx, item)
-        referrals = await ctx.repo.referrals_of(ctx.member.id, item.contact_id)
+        referrals = await ctx.uow.tracker.referrals_of(ctx.member.id, item.contact_id)
         if referrals:
             fields.append(Field("Referrals", ", ".join(r.name for r in referrals)))
         buttons = []
@@ -801,7 +802,7 @@ _REQUEST_EDITS = {"when", "via", "contact"}
 _NEEDED = {"when", "contact", "via"}  # can be changed, never emptied
 
 
-@registry.command(
+@commands.command(
     "edit",
     options=(
         ITEM,
@@ -882,10 +883,10 @@ async def edit(ctx: Context, args: dict[str, Any]) -> Message:
         if "via" in changes:
             item.via = changes["via"]
         if item.status == "pending" and ("when" in changes or "contact" in changes):
-            await ctx.repo.flush()
+            await ctx.uow.flush()
             await ctx.nudges.request_sent(item)
     if "contact" in changes:
-        await ctx.repo.flush()
+        await ctx.uow.flush()
         await ctx.nudges.keep_in_touch(before)  # met them still? else no keep-in-touch
     cleared = sorted(k for k, v in changes.items() if v is None)
     changed = sorted(k for k, v in changes.items() if v is not None and k != "contact")
@@ -931,7 +932,7 @@ async def _edit_meeting(ctx: Context, item: Meeting, changes: dict[str, Any]) ->
     if "referrals" in changes:
         await _set_referrals(ctx, item, changes["referrals"] or [])
     if "when" in changes or "contact" in changes:
-        await ctx.repo.flush()
+        await ctx.uow.flush()
         await ctx.nudges.meeting_changed(item)
         if thanked is not None and item.thanks_at is None:
             # A recorded thank-you is a fact: moving the meeting doesn't undo it.
@@ -947,11 +948,11 @@ async def _set_referrals(ctx: Context, meeting: Meeting, names: list[str]) -> No
     keys = {name_key(n) for n in names}
     if source.name_key in keys:
         raise UserError(f"{source.name} can't be their own referral; check referrals=.")
-    for old in await ctx.repo.referrals_of(ctx.member.id, source.id):
+    for old in await ctx.uow.tracker.referrals_of(ctx.member.id, source.id):
         if old.name_key not in keys:
             old.referred_by_id = None
             old.updated_at = ctx.now
-    await ctx.repo.flush()
+    await ctx.uow.flush()
     for name in names:
         referral, created = await upsert_contact(ctx, name)
         referral.referred_by_id = source.id
@@ -959,7 +960,7 @@ async def _set_referrals(ctx: Context, meeting: Meeting, names: list[str]) -> No
             await ctx.nudges.referral_received(referral, meeting)
 
 
-@registry.command(
+@commands.command(
     "delete",
     options=(
         Option(
@@ -1000,8 +1001,8 @@ async def delete(ctx: Context, args: dict[str, Any]) -> Message:
             ),
         )
     person = item.contact
-    await ctx.repo.delete(item)
-    await ctx.repo.flush()
+    await ctx.uow.delete(item)
+    await ctx.uow.flush()
     await ctx.nudges.keep_in_touch(person)  # no longer "met"? then no keep-in-touch either
     return Message(
         title=f"Deleted {label(item)}",
@@ -1017,8 +1018,8 @@ def _reminds(ctx: Context, family: str) -> bool:
 async def _delete_contact(ctx: Context, args: dict[str, Any]) -> Message:
     person = await find_contact(ctx, args["contact"])
     mid = ctx.member.id
-    meetings = await ctx.repo.meetings_with(mid, person.id)
-    requests = await ctx.repo.requests_to(mid, person.id)
+    meetings = await ctx.uow.tracker.meetings_with(mid, person.id)
+    requests = await ctx.uow.tracker.requests_to(mid, person.id)
     if not args.get("confirm"):
         parts = [plural(len(meetings), "meeting"), plural(len(requests), "request")]
         return Message(
@@ -1038,27 +1039,27 @@ async def _delete_contact(ctx: Context, args: dict[str, Any]) -> Message:
                 Button("Keep them", ("contact",), {"name": person.name}),
             ),
         )
-    for referral in await ctx.repo.referrals_of(mid, person.id):
+    for referral in await ctx.uow.tracker.referrals_of(mid, person.id):
         referral.referred_by_id = None
-    for nudge in await ctx.repo.pending_nudges(mid, contact_id=person.id):
-        await ctx.repo.delete(nudge)
+    for nudge in await ctx.uow.nudges.pending(mid, contact_id=person.id):
+        await ctx.uow.delete(nudge)
     for item in [*meetings, *requests]:
-        for nudge in await ctx.repo.pending_nudges(
+        for nudge in await ctx.uow.nudges.pending(
             mid,
             meeting_id=item.id if isinstance(item, Meeting) else None,
             request_id=item.id if isinstance(item, OutreachRequest) else None,
         ):
-            await ctx.repo.delete(nudge)
-        await ctx.repo.delete(item)
-    await ctx.repo.delete(person)
-    await ctx.repo.flush()
+            await ctx.uow.delete(nudge)
+        await ctx.uow.delete(item)
+    await ctx.uow.delete(person)
+    await ctx.uow.flush()
     return Message(
         title=f"Deleted {person.name}",
         text="Their meetings, requests and reminders are gone too.",
     )
 
 
-@registry.command(
+@commands.command(
     "thanks",
     options=(ITEM, Option("when", Kind.PAST_WHEN, "when you sent it (default: now)")),
     examples=("/tiara thanks M3",),
@@ -1121,7 +1122,7 @@ _CONTACT_EDITS = {
 }
 
 
-@registry.command(
+@commands.command(
     "contact",
     options=(
         Option("name", Kind.NAME, "the contact's name", required=True, positional=True),
@@ -1163,7 +1164,7 @@ async def contact(ctx: Context, args: dict[str, Any]) -> Message:
         for key, value in updates.items():
             setattr(person, _CONTACT_EDITS[key], value)
         person.updated_at = ctx.now
-        await ctx.repo.flush()
+        await ctx.uow.flush()
         changed = sorted(updates) + (["referred_by"] if referrer is not None else [])
         return Message(
             title=f"{'Added' if created else 'Updated'} {person.name}",
@@ -1188,9 +1189,9 @@ async def _contact_card(ctx: Context, person: Contact) -> Message:
         if value:
             fields.append(Field(label_text, value))
     mid = ctx.member.id
-    requests = await ctx.repo.requests_to(mid, person.id)
-    met = await ctx.repo.meetings_with(mid, person.id)
-    referrals = await ctx.repo.referrals_of(mid, person.id)
+    requests = await ctx.uow.tracker.requests_to(mid, person.id)
+    met = await ctx.uow.tracker.meetings_with(mid, person.id)
+    referrals = await ctx.uow.tracker.referrals_of(mid, person.id)
     if referrals:
         fields.append(Field("Referred you to", ", ".join(r.name for r in referrals)))
     moments = [r.sent_at for r in requests] + [r.replied_at for r in requests if r.replied_at]

@@ -7,14 +7,23 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
+from pythonjsonlogger.json import JsonFormatter
+
 from bot import logsafe
 from bot.clock import Clock, SystemClock
+from bot.commands import ALL
 from bot.config import Settings
 from bot.core import Bot
 from bot.notify import Notifier
+from bot.registry import Commands, Registry
 from storage.store import Store
 
-__all__ = ["App", "build_app", "configure_logging", "tune_gc"]
+__all__ = ["App", "build_app", "build_registry", "configure_logging", "tune_gc"]
+
+
+def build_registry(*parts: Commands) -> Registry:
+    """The commands a bot runs: every area's (``bot.commands.ALL``), or only ``parts``."""
+    return Registry.of(*(parts or ALL))
 
 
 @dataclass
@@ -35,10 +44,9 @@ async def build_app(
     notifier: Notifier | None = None,
     migrate: bool = True,
     platforms: frozenset[str] | None = None,
+    registry: Registry | None = None,
 ) -> App:
     """Build everything; tests pass their own clock or store. Brings the schema up to date."""
-    from bot.commands import registry
-
     settings = settings or Settings()
     store = store or Store(settings.database_url.get_secret_value())
     if migrate:
@@ -46,7 +54,7 @@ async def build_app(
     bot = Bot(
         store=store,
         clock=clock or SystemClock(),
-        registry=registry,
+        registry=registry or build_registry(),
         default_timezone=settings.timezone,
         notifier=notifier,
         nudge_lease=timedelta(seconds=settings.nudge_lease_seconds),
@@ -71,8 +79,6 @@ def configure_logging(settings: Settings) -> None:
     # First: whatever logs from here on, no record carries a member's words (bot.logsafe).
     logsafe.install()
     if settings.log_format == "json":
-        from pythonjsonlogger.json import JsonFormatter
-
         handler = logging.StreamHandler()
         # One JSON object a line: time, level, logger and message (for log collectors).
         handler.setFormatter(

@@ -12,8 +12,33 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import typer
+from alembic.util import CommandError
+from pydantic import ValidationError
 
+from adapters.bootstrap import build_app, build_registry, configure_logging, tune_gc
+from adapters.console import ConsoleAdapter, ConsoleNotifier
+from adapters.console.state import (
+    ConsoleState,
+    configure_console_logging,
+    console_log_path,
+    state_path,
+)
+from adapters.discord.runner import DiscordConfigError, sync_commands
+from adapters.errors import database_problem
+from adapters.serve import ConfigError, serve
+from adapters.slack.manifest import build_manifest, manifest_yaml
+from bot.businessdays import parse_date_list, resolve_country, workspace_calendar
+from bot.clock import OffsetClock, SystemClock
 from bot.config import Settings
+from bot.nudges.plan import FOLLOW_UP_POLICIES, replan_follow_ups, replan_workspace
+from bot.practice import cadence
+from bot.practice.cadence import CADENCE_FIELDS, cadence_text, change_cadence
+from bot.scheduler import TickScheduler
+from bot.timeutil import format_when, resolve_timezone
+from bot.values import UserError
+from storage.practice import PracticeRepo
+from storage.repo import Repo
+from storage.store import Store
 
 __all__ = ["main"]
 
@@ -35,7 +60,6 @@ cli.add_typer(discord_cli, name="discord")
 
 
 def _settings() -> Settings:
-    from pydantic import ValidationError
 
     try:
         return Settings()
@@ -67,7 +91,6 @@ def _default_user() -> str:
 def _database_failure(settings: Settings, err: Exception) -> typer.Exit:
     """Say in one line why the database can't be used and what to do; never print the
     password."""
-    from adapters.errors import database_problem
 
     problem = database_problem(settings.database_url.get_secret_value(), err)
     typer.secho(problem, fg="red", err=True)
@@ -83,16 +106,6 @@ async def _console(
     stdout: TextIO | None = None,
     stderr: TextIO | None = None,
 ) -> None:
-    from adapters.console import ConsoleAdapter, ConsoleNotifier
-    from adapters.console.state import (
-        ConsoleState,
-        configure_console_logging,
-        console_log_path,
-        state_path,
-    )
-    from bot.app import build_app, configure_logging, tune_gc
-    from bot.clock import OffsetClock
-    from bot.scheduler import TickScheduler
 
     url = settings.database_url.get_secret_value()
     # The console shows the conversation only: the log goes to a file (warnings also to
@@ -197,8 +210,6 @@ _BIND_ERRORS = frozenset({errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES})
 
 
 def _serve(settings: Settings, platforms: list[str], *, http: bool, host: str, port: int) -> None:
-    from adapters.serve import ConfigError, serve
-    from bot.app import configure_logging
 
     configure_logging(settings)
     try:
@@ -246,14 +257,12 @@ def slack_manifest(
     ),
 ) -> None:
     """Print the Slack app manifest to paste into api.slack.com/apps ("From a manifest")."""
-    from adapters.slack.manifest import build_manifest, manifest_yaml
-    from bot.commands import registry
 
     try:
         manifest = (
-            build_manifest(registry, mode="http", url=http)
+            build_manifest(build_registry(), mode="http", url=http)
             if http is not None
-            else build_manifest(registry, mode="socket")
+            else build_manifest(build_registry(), mode="socket")
         )
     except ValueError as err:
         typer.secho(str(err), fg="red", err=True)
@@ -272,13 +281,11 @@ def discord_sync(
 ) -> None:
     """Publish /tiara to Discord. Run it once after installing and after each upgrade that
     changes commands; starting Tiara never does."""
-    from adapters.discord.runner import DiscordConfigError, sync_commands
-    from bot.app import configure_logging
 
     settings = _settings()
     configure_logging(settings)
     try:
-        count = asyncio.run(sync_commands(settings, guild))
+        count = asyncio.run(sync_commands(settings, guild, build_registry()))
     except DiscordConfigError as err:
         typer.secho(str(err), fg="red", err=True)
         raise typer.Exit(2) from None
@@ -305,9 +312,6 @@ def db_current() -> None:
 
 
 async def _migrate(action: str, revision: str) -> None:
-    from alembic.util import CommandError
-
-    from storage.store import Store
 
     settings = _settings()
     try:
@@ -389,8 +393,6 @@ def workspace_set(
 
 def _check_country(country: str | None) -> tuple[str | None, str | None] | None:
     """``--country US-NY`` as (country, region), checked; ("none") clears; None: unchanged."""
-    from bot.businessdays import resolve_country
-    from bot.values import UserError
 
     if country is None:
         return None
@@ -407,8 +409,6 @@ def _check_practice_values(
     channel: str | None, day: str | None, time: str | None
 ) -> dict[str, Any]:
     """What ``--practice-*`` ask for, read as /tiara coach cadence and channel read them."""
-    from bot.practice import cadence
-    from bot.values import UserError
 
     changes: dict[str, Any] = {}
     reads = (
@@ -432,10 +432,6 @@ def _check_practice_values(
 def _check_workspace_values(
     policy: str | None, holidays: str | None, timezone: str | None
 ) -> tuple[str | None, list[str] | None, str | None]:
-    from bot.businessdays import parse_date_list
-    from bot.nudges.plan import FOLLOW_UP_POLICIES
-    from bot.timeutil import resolve_timezone
-    from bot.values import UserError
 
     if policy is not None and policy.casefold() not in FOLLOW_UP_POLICIES:
         raise typer.BadParameter(
@@ -468,14 +464,6 @@ async def _workspace(
     practice: dict[str, Any],
     place: tuple[str | None, str | None] | None,
 ) -> None:
-    from bot.businessdays import workspace_calendar
-    from bot.clock import SystemClock
-    from bot.nudges.plan import replan_follow_ups, replan_workspace
-    from bot.practice.cadence import CADENCE_FIELDS, cadence_text, change_cadence
-    from bot.timeutil import format_when
-    from storage.practice import PracticeRepo
-    from storage.repo import Repo
-    from storage.store import Store
 
     policy, days, zone = _check_workspace_values(policy, holidays, timezone)
     settings = _settings()
@@ -494,9 +482,9 @@ async def _workspace(
         )
         async with store.transaction() as session:
             repo = Repo(session)
-            found = await repo.find_workspace(platform, workspace)
+            found = await uow.members.find_workspace(platform, workspace)
             if found is None and not changing:
-                known = [f"{w.platform}/{w.external_id}" for w in await repo.workspaces()]
+                known = [f"{w.platform}/{w.external_id}" for w in await uow.members.workspaces()]
                 typer.secho(
                     f"No workspace {platform}/{workspace} yet (it appears when someone there "
                     "first talks to Tiara). Known: " + (", ".join(known) or "none") + ".",
@@ -506,7 +494,7 @@ async def _workspace(
                 raise typer.Exit(1)
             if found is None:
                 typer.echo(f"Created workspace {platform}/{workspace}.")
-            ws = found or await repo.ensure_workspace(platform, workspace, SystemClock().now())
+            ws = found or await uow.members.ensure_workspace(platform, workspace, SystemClock().now())
             if policy is not None:
                 ws.followup_policy = policy
             if days is not None:
