@@ -8,7 +8,7 @@ import random
 import time
 import traceback
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -24,11 +24,11 @@ from bot.parsing import parse_command_text
 from bot.practice.rounds import PracticeRunner
 from bot.registry import Command, Kind, Registry
 from bot.timeutil import default_date_order, resolve_timezone, timezone_names
-from bot.values import Button, ChannelRef, Form, Invocation, Message, UserError, UserRef
+from bot.events import Answer, Clicked, Event, OpenForm, Prepare, Typed
+from bot.values import Button, ChannelRef, Invocation, Message, UserError, UserRef
 from storage.models import Member
-from storage.practice import PracticeRepo
-from storage.repo import Repo
 from storage.store import Store
+from storage.unit import UnitOfWork
 
 __all__ = ["INTERNAL_ERROR", "Bot"]
 
@@ -164,8 +164,7 @@ class Bot:
         except Exception as err:
             log.error("the practice step of the tick failed with %s", type(err).__name__)
         now = self.clock.now()
-        async with self.store.transaction() as session:
-            repo = Repo(session)
+        async with self.store.unit() as uow:
             await uow.inbox.forget_events(now - EVENT_MEMORY)
             await uow.inbox.forget_expired_payloads(now)
             pending, oldest = await uow.nudges.pending_summary(now, platforms=self.platforms)
@@ -222,10 +221,10 @@ class Bot:
         """When the next nudge is due or round starts or ends, if before ``until`` (for the
         console's clock)."""
         now = self.clock.now()
-        async with self.store.transaction() as session:
+        async with self.store.unit() as uow:
             found = [
-                await Repo(session).next_nudge_due(after=now, until=until),
-                await PracticeRepo(session).next_event(after=now, until=until),
+                await uow.nudges.next_due(after=now, until=until),
+                await uow.practice.next_event(after=now, until=until),
             ]
         return min((f for f in found if f is not None), default=None)
 
@@ -234,19 +233,54 @@ class Bot:
         parsed = parse_command_text(self.registry, text)
         return Invocation(parsed.command.path, parsed.args, user, channel)
 
-    def form_for(self, invocation: Invocation) -> Form | None:
-        """The form to open for ``invocation``: its command's, when no values were given."""
-        command = self.registry.get(invocation.command)
-        return command.form if command.form is not None and not invocation.args else None
+    async def handle(
+        self,
+        event: Event,
+        user: UserRef,
+        *,
+        channel: ChannelRef | None = None,
+        platform_admin: bool = False,
+        prepare: Prepare | None = None,
+    ) -> Answer:
+        """The one way in: what a member typed, clicked or submitted, and what to show them.
 
-    def form_for_click(self, button: Button) -> Form | None:
-        """The form a click opens, if any: the command's form, when the button asks for it
-        (prefilled with its values) or carries no values at all. Every adapter asks this,
-        so a button behaves the same on Slack, Discord and the console."""
-        command = self.registry.get(button.command)
-        if command.form is not None and (button.opens_form or not button.args):
-            return command.form
-        return None
+        Typed text without values, and a button that asks for it, open the command's form
+        (no database work: Slack allows three seconds to open one); anything else runs the
+        command (see :meth:`dispatch`), after ``prepare`` when the adapter gave one.
+        """
+        try:
+            if isinstance(event, Typed):
+                invocation = self.parse(event.text, user, channel)
+                command = self.registry.get(invocation.command)
+                form = command.form if not invocation.args else None
+                defaults: Mapping[str, object] = {}
+            elif isinstance(event, Clicked):
+                button = event.button
+                command = self.registry.get(button.command)
+                invocation = Invocation(command.path, button.args, user, channel)
+                opens = command.form is not None and (button.opens_form or not button.args)
+                form = command.form if opens else None
+                defaults = button.args
+            else:
+                command = self.registry.get(event.command)
+                invocation = Invocation(command.path, event.values, user, channel)
+                form = None
+                defaults = {}
+        except UserError as err:
+            return Message(text=err.message, error=True)
+        invocation = replace(invocation, platform_admin=platform_admin)
+        if form is not None:
+            fallback = Message(
+                text=(
+                    "I couldn't open the form in time. Type the values inline instead: "
+                    f"`/tiara {command.usage}`"
+                ),
+                error=True,
+            )
+            return OpenForm(form, invocation, defaults, fallback)
+        if prepare is not None:
+            invocation = await prepare(invocation)
+        return await self.dispatch(invocation)
 
     async def handle_text(
         self, text: str, user: UserRef, channel: ChannelRef | None = None
@@ -284,8 +318,7 @@ class Bot:
                     ),
                     error=True,
                 )
-            async with self.store.transaction() as session:
-                repo = Repo(session)
+            async with self.store.unit() as uow:
                 now = self.clock.now()
                 member = await uow.members.ensure(user.platform, user.workspace, user.user, now=now)
                 # A member row made here, without the platform's profile: first contact the
@@ -301,7 +334,7 @@ class Bot:
                 if command.coach_only and member.coach_since is None:
                     member.coach_since = now  # left out of the cohort's counts from now on
                 ctx = Context(
-                    repo=repo,
+                    uow=uow,
                     member=member,
                     invocation=invocation,
                     registry=self.registry,
@@ -322,7 +355,7 @@ class Bot:
                 if ctx.erased:
                     self._forget(user, now)
                 elif ctx.answer_after_commit is None:
-                    answer = await self._mention_timezone(repo, member, answer, ctx.tz, now)
+                    answer = await self._mention_timezone(uow, member, answer, ctx.tz, now)
             if ctx.erased:
                 # The erased rows must leave the files too, not wait in SQLite's log.
                 await self.store.scrub()
@@ -354,8 +387,8 @@ class Bot:
         finally:
             if was_unreachable and outcome != "ok":
                 # The command's transaction rolled back; DMs work again all the same.
-                async with self.store.transaction() as session:
-                    await Repo(session).clear_unreachable(user.platform, user.workspace, user.user)
+                async with self.store.unit() as uow:
+                    await uow.members.clear_unreachable(user.platform, user.workspace, user.user)
             # Never log arguments: they hold members' notes and contacts. A command that
             # isn't known is counted as "unknown": labels never carry what a user typed.
             seconds = time.perf_counter() - started
@@ -432,7 +465,7 @@ class Bot:
 
     @staticmethod
     async def _mention_timezone(
-        repo: Repo, member: Member, answer: Message, tz: str, now: datetime
+        uow: UnitOfWork, member: Member, answer: Message, tz: str, now: datetime
     ) -> Message:
         """Once, when a member who has no timezone (neither chosen nor from their platform's
         profile, which Discord and the console don't have) gets their first reminder, say
@@ -460,8 +493,8 @@ class Bot:
         Saves nothing; a value that needs the member's word (a question) passes, the
         command asks it."""
         found = self.registry.get(command)
-        async with self.store.transaction() as session:
-            member = await Repo(session).find_member(user.platform, user.workspace, user.user)
+        async with self.store.unit() as uow:
+            member = await uow.members.find(user.platform, user.workspace, user.user)
             tz = (
                 self.default_timezone
                 if member is None
@@ -492,8 +525,7 @@ class Bot:
             return [z for z in timezone_names() if folded in z.casefold()][:limit]
         if kind is not Kind.NAME:
             return []
-        async with self.store.transaction() as session:
-            repo = Repo(session)
+        async with self.store.unit() as uow:
             member = await uow.members.find(user.platform, user.workspace, user.user)
             if member is None:
                 return []
@@ -530,8 +562,7 @@ class Bot:
                 zone = resolve_timezone(timezone)
             except UserError:
                 log.info("ignored a platform timezone this bot doesn't know")
-        async with self.store.transaction() as session:
-            repo = Repo(session)
+        async with self.store.unit() as uow:
             now = self.clock.now()
             if stamp is not None:
                 if stamp != self.profile_stamp(user):
@@ -555,12 +586,12 @@ class Bot:
             self._profile_wanted.discard(user)
             after = effective_timezone(member, self.default_timezone)
             if after != before:
-                await Planner(repo, member, now, after).replan()
+                await Planner(uow, member, now, after).replan()
 
     async def first_delivery(self, platform: str, event_id: str) -> bool:
         """True the first time an event id is seen, False for a redelivery (in any process)."""
-        async with self.store.transaction() as session:
-            return await Repo(session).first_sighting(platform, event_id, self.clock.now())
+        async with self.store.unit() as uow:
+            return await uow.inbox.first_sighting(platform, event_id, self.clock.now())
 
     async def dashboard(self, user: UserRef) -> list[Message]:
         """The member's dashboard (Slack's App Home): what's coming up, what's waiting for
@@ -575,8 +606,8 @@ class Bot:
             ),
         )
         parts = [start]
-        async with self.store.transaction() as session:
-            known = await Repo(session).find_member(user.platform, user.workspace, user.user)
+        async with self.store.unit() as uow:
+            known = await uow.members.find(user.platform, user.workspace, user.user)
         if known is None:
             # Someone who never used Tiara (or just erased their data): looking at the
             # dashboard must not create a member row.
@@ -587,8 +618,8 @@ class Bot:
 
     async def timezone_of(self, user: UserRef) -> str:
         """The member's timezone (the workspace default for someone new)."""
-        async with self.store.transaction() as session:
-            member = await Repo(session).find_member(user.platform, user.workspace, user.user)
+        async with self.store.unit() as uow:
+            member = await uow.members.find(user.platform, user.workspace, user.user)
             if member is None:
                 return self.default_timezone
             return effective_timezone(member, self.default_timezone)
