@@ -19,9 +19,9 @@ A cohort's database after a year of use: ``--meetings`` meetings (100,000), 50 p
 9 sent) and a few TIARA questions already seen. It is written with bulk inserts, and on
 PostgreSQL VACUUM ANALYZEd as autovacuum would have by then.
 
-Then ``Bot.handle_text`` (parse, one transaction, the command, the answer), exactly as an
-adapter calls it, with a ``FixedClock`` (Wednesday 18 November 2026, 15:00 UTC) and a
-``NullNotifier``, runs a mix of real commands for members chosen at random, one at a time:
+Then ``Bot.handle(Typed(text), user)`` (parse, one transaction, the command, the answer),
+exactly as an adapter calls it, with a ``FixedClock`` (Wednesday 18 November 2026, 15:00
+UTC) and a ``NullNotifier``, runs a mix of real commands for members chosen at random, one at a time:
 ``meetings`` (20%), ``show M<n>`` (20%), ``followups`` (15%), ``contact "<name>"`` (15%),
 ``log contact="..." when="yesterday 3pm" notes="..."`` (10%, half of them with someone new),
 ``thanks M<n>`` (10%) and ``prompts trends`` (10%). After ``--warmup`` unmeasured dispatches,
@@ -62,6 +62,7 @@ from sqlalchemy import update
 from adapters.bootstrap import build_registry
 from bot.clock import FixedClock
 from bot.core import Bot
+from bot.events import OpenForm, Typed
 from bot.notify import NullNotifier
 from bot.nudges import kinds as k
 from bot.questions import bank
@@ -485,10 +486,12 @@ async def bench_backend(
                 before = meter.statements
                 cpu_start = time.process_time()
                 start = time.perf_counter()
-                answer = await bot.handle_text(text, user)
+                answer = await bot.handle(Typed(text), user)
                 seconds = time.perf_counter() - start
                 cpu_seconds = time.process_time() - cpu_start
-                if answer.error:
+                if isinstance(answer, OpenForm):
+                    errors.append(f"{text!r}: opened a form instead of running")
+                elif answer.error:
                     errors.append(f"{text!r}: {answer.text[:200]}")
                 if n >= args.warmup:
                     samples[name].append(seconds)
