@@ -21,8 +21,8 @@ PostgreSQL VACUUM ANALYZEd as autovacuum would have by then.
 
 Then ``Bot.handle(Typed(text), user)`` (parse, one transaction, the command, the answer),
 exactly as an adapter calls it, with a ``FixedClock`` (Wednesday 18 November 2026, 15:00
-UTC) and a ``NullNotifier``, runs a mix of real commands for members chosen at random, one at a time:
-``meetings`` (20%), ``show M<n>`` (20%), ``followups`` (15%), ``contact "<name>"`` (15%),
+UTC) and a ``NullNotifier``, runs a mix of real commands for members chosen at random, one
+at a time: ``meetings`` (20%), ``show M<n>`` (20%), ``followups`` (15%), ``contact "<name>"`` (15%),
 ``log contact="..." when="yesterday 3pm" notes="..."`` (10%, half of them with someone new),
 ``thanks M<n>`` (10%) and ``prompts trends`` (10%). After ``--warmup`` unmeasured dispatches,
 ``--dispatches`` are timed with ``time.perf_counter`` around the call. Reported per command
