@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import gc
 import logging
+import random
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -11,14 +14,20 @@ from pythonjsonlogger.json import JsonFormatter
 
 from bot import logsafe
 from bot.clock import Clock, SystemClock
+from bot.coach.digest import DigestRunner
 from bot.commands import ALL
 from bot.config import Settings
 from bot.core import Bot
+from bot.metrics import Metrics
 from bot.notify import Notifier
+from bot.nudges.deliver import NudgeSender
+from bot.practice.rounds import PracticeRunner
+from bot.profiles import Profiles
 from bot.registry import Commands, Registry
+from bot.ticking import Runners, Ticker
 from storage.store import Store
 
-__all__ = ["App", "build_app", "build_registry", "configure_logging", "tune_gc"]
+__all__ = ["App", "build_app", "build_bot", "build_registry", "configure_logging", "tune_gc"]
 
 
 def build_registry(*parts: Commands) -> Registry:
@@ -51,10 +60,10 @@ async def build_app(
     store = store or Store(settings.database_url.get_secret_value())
     if migrate:
         await store.upgrade()
-    bot = Bot(
+    bot = build_bot(
         store=store,
         clock=clock or SystemClock(),
-        registry=registry or build_registry(),
+        registry=registry,
         default_timezone=settings.timezone,
         notifier=notifier,
         nudge_lease=timedelta(seconds=settings.nudge_lease_seconds),
@@ -62,6 +71,76 @@ async def build_app(
         platforms=platforms,
     )
     return App(settings=settings, store=store, bot=bot)
+
+
+def build_bot(
+    *,
+    store: Store,
+    clock: Clock,
+    registry: Registry | None = None,
+    default_timezone: str = "UTC",
+    notifier: Notifier | None = None,
+    nudge_lease: timedelta = timedelta(minutes=5),
+    coaches: frozenset[str] = frozenset(),
+    platforms: frozenset[str] | None = None,
+    rng: random.Random | None = None,
+    monotonic: Callable[[], float] = time.monotonic,
+) -> Bot:
+    """The bot and its parts. With a ``notifier`` it can send: its ticks send reminders,
+    start practice rounds and post digests, for ``platforms`` only (None: every one, as
+    the console and tests want), so processes for different platforms can share a
+    database. ``registry``: every command unless a test wants only some."""
+    rng = rng or random.Random()
+    runners = None
+    if notifier is not None:
+        lease = nudge_lease
+        tz = default_timezone
+        runners = Runners(
+            sender=NudgeSender(
+                store=store,
+                notifier=notifier,
+                clock=clock,
+                default_timezone=tz,
+                lease=lease,
+                platforms=platforms,
+            ),
+            practice=PracticeRunner(
+                store=store,
+                notifier=notifier,
+                clock=clock,
+                default_timezone=tz,
+                rng=rng,
+                lease=lease,
+                platforms=platforms,
+            ),
+            digests=DigestRunner(
+                store=store,
+                notifier=notifier,
+                clock=clock,
+                default_timezone=tz,
+                lease=lease,
+                platforms=platforms,
+                coaches=coaches,
+            ),
+        )
+    ticker = Ticker(
+        store=store,
+        clock=clock,
+        metrics=Metrics(),
+        runners=runners,
+        platforms=platforms,
+        monotonic=monotonic,
+    )
+    return Bot(
+        store=store,
+        clock=clock,
+        registry=registry or build_registry(),
+        profiles=Profiles(store=store, clock=clock, default_timezone=default_timezone),
+        ticker=ticker,
+        default_timezone=default_timezone,
+        rng=rng,
+        coaches=coaches,
+    )
 
 
 def tune_gc() -> None:

@@ -36,8 +36,6 @@ from bot.practice.cadence import CADENCE_FIELDS, cadence_text, change_cadence
 from bot.scheduler import TickScheduler
 from bot.timeutil import format_when, resolve_timezone
 from bot.values import UserError
-from storage.practice import PracticeRepo
-from storage.repo import Repo
 from storage.store import Store
 
 __all__ = ["main"]
@@ -142,7 +140,7 @@ async def _console(
     say(state.load())
     # Interactively the bot runs as it would in a workspace, sending nudges as they fall
     # due; a piped script stays deterministic and sends them after each line instead.
-    scheduler = TickScheduler(app.bot, interval_seconds=settings.tick_seconds)
+    scheduler = TickScheduler(app.bot.ticker, interval_seconds=settings.tick_seconds)
     if adapter.interactive:
         scheduler.start()
     try:
@@ -480,8 +478,7 @@ async def _workspace(
             or place is not None
             or bool(practice)
         )
-        async with store.transaction() as session:
-            repo = Repo(session)
+        async with store.unit() as uow:
             found = await uow.members.find_workspace(platform, workspace)
             if found is None and not changing:
                 known = [f"{w.platform}/{w.external_id}" for w in await uow.members.workspaces()]
@@ -494,7 +491,9 @@ async def _workspace(
                 raise typer.Exit(1)
             if found is None:
                 typer.echo(f"Created workspace {platform}/{workspace}.")
-            ws = found or await uow.members.ensure_workspace(platform, workspace, SystemClock().now())
+            ws = found or await uow.members.ensure_workspace(
+                platform, workspace, SystemClock().now()
+            )
             if policy is not None:
                 ws.followup_policy = policy
             if days is not None:
@@ -509,13 +508,13 @@ async def _workspace(
             cadence = {k: v for k, v in practice.items() if k in CADENCE_FIELDS}
             if cadence or zone is not None:  # the next round, at the new day or local time
                 now = SystemClock().now()
-                running = await PracticeRepo(session).running_round(ws.id, now) if found else None
+                running = await uow.practice.running_round(ws.id, now) if found else None
                 ends = running.ends_at if running is not None else None
                 change_cadence(ws, cadence, tz=tz, now=now, running_until=ends)  # after it ends
             if zone is not None:  # every local time of members without a timezone of their own
-                await replan_workspace(repo, ws, settings.timezone, SystemClock().now())
+                await replan_workspace(uow, ws, settings.timezone, SystemClock().now())
             elif policy is not None or days is not None or place is not None:  # follow-ups only
-                await replan_follow_ups(repo, ws, settings.timezone, SystemClock().now())
+                await replan_follow_ups(uow, ws, settings.timezone, SystemClock().now())
             typer.echo(f"Workspace {platform}/{workspace}")
             typer.echo(f"  Follow-up policy: {ws.followup_policy}")
             calendar = workspace_calendar(ws)

@@ -19,8 +19,8 @@ from datetime import timedelta
 
 from aiohttp import web
 
-from bot.core import Bot
 from bot.metrics import CONTENT_TYPE
+from bot.ticking import Ticker
 
 __all__ = ["HealthServer", "add_health_routes", "hung_after", "max_tick_age"]
 
@@ -39,33 +39,35 @@ def hung_after(tick_seconds: float) -> timedelta:
     return max(timedelta(seconds=20 * tick_seconds), timedelta(minutes=15))
 
 
-def add_health_routes(app: web.Application, bot: Bot, *, tick_seconds: float) -> None:
+def add_health_routes(app: web.Application, ticker: Ticker, *, tick_seconds: float) -> None:
     age = max_tick_age(tick_seconds)
 
     hung = hung_after(tick_seconds).total_seconds()
 
     async def livez(_request: web.Request) -> web.StreamResponse:
         # Answering at all shows the event loop runs; the tick age is for people reading it.
-        last = bot.last_tick
-        ago = round((bot.clock.now() - last).total_seconds(), 1) if last else None
-        running = bot.tick_running_for()
+        last = ticker.last_tick
+        ago = round((ticker.clock.now() - last).total_seconds(), 1) if last else None
+        running = ticker.tick_running_for()
         if running is not None and running > hung:
             # Not an outage (ticks then fail fast): a tick stuck for good. Restart.
             body = {"status": "tick hung", "tick_running_seconds": round(running)}
             return web.json_response({**body, "last_tick_seconds_ago": ago}, status=503)
-        idle = bot.ticks_idle_for()
-        if bot.sender is not None and running is None and idle > hung:
+        idle = ticker.ticks_idle_for()
+        if ticker.runners is not None and running is None and idle > hung:
             # Not even failing ticks: the scheduler itself has stopped. Restart.
             body = {"status": "scheduler stopped", "no_tick_seconds": round(idle)}
             return web.json_response({**body, "last_tick_seconds_ago": ago}, status=503)
         return web.json_response({"status": "ok", "last_tick_seconds_ago": ago})
 
     async def healthz(_request: web.Request) -> web.StreamResponse:
-        health = await bot.health(max_tick_age=age)
-        return web.json_response(health.as_json(bot.clock.now()), status=200 if health.ok else 503)
+        health = await ticker.health(max_tick_age=age)
+        return web.json_response(
+            health.as_json(ticker.clock.now()), status=200 if health.ok else 503
+        )
 
     async def metrics(_request: web.Request) -> web.StreamResponse:
-        body = bot.metrics.render()
+        body = ticker.metrics.render()
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
 
     app.router.add_get("/livez", livez)
@@ -76,9 +78,9 @@ def add_health_routes(app: web.Application, bot: Bot, *, tick_seconds: float) ->
 class HealthServer:
     """The small server for run modes that serve no HTTP of their own."""
 
-    def __init__(self, bot: Bot, *, tick_seconds: float) -> None:
+    def __init__(self, ticker: Ticker, *, tick_seconds: float) -> None:
         app = web.Application()
-        add_health_routes(app, bot, tick_seconds=tick_seconds)
+        add_health_routes(app, ticker, tick_seconds=tick_seconds)
         self._runner = web.AppRunner(app, access_log=None)
         self.port: int | None = None
 

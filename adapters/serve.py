@@ -136,7 +136,7 @@ async def serve(
         migrate=False,  # _upgrade did
     )
     tune_gc()
-    scheduler = TickScheduler(app.bot, interval_seconds=settings.tick_seconds)
+    scheduler = TickScheduler(app.bot.ticker, interval_seconds=settings.tick_seconds)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -155,7 +155,7 @@ async def serve(
         running = True
         # Only now: /healthz must not say ok while a platform may still refuse the token.
         if settings.health_port and not (http and "slack" in platforms):
-            health = HealthServer(app.bot, tick_seconds=settings.tick_seconds)
+            health = HealthServer(app.bot.ticker, tick_seconds=settings.tick_seconds)
             await health.start(host, settings.health_port)
         stopping = asyncio.ensure_future(stop.wait())
         done, _ = await asyncio.wait([stopping, *watched], return_when=asyncio.FIRST_COMPLETED)

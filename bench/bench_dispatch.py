@@ -59,7 +59,7 @@ from typing import Any
 import common  # bench/common.py
 from sqlalchemy import update
 
-from adapters.bootstrap import build_registry
+from adapters.bootstrap import build_bot, build_registry
 from bot.clock import FixedClock
 from bot.core import Bot
 from bot.events import OpenForm, Typed
@@ -68,8 +68,8 @@ from bot.nudges import kinds as k
 from bot.questions import bank
 from bot.values import UserRef
 from storage.models import Contact, Meeting, Member, Nudge, OutreachRequest, PromptSeen
-from storage.repo import name_key
 from storage.store import Store
+from storage.tracker import name_key
 
 registry = build_registry()
 
@@ -448,7 +448,7 @@ class BackendResult:
 
 
 def bot_for(store: Store, now: datetime, seed: int) -> Bot:
-    return Bot(
+    return build_bot(
         store=store,
         clock=FixedClock(now),
         registry=registry,

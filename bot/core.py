@@ -2,29 +2,24 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import random
 import time
 import traceback
-from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
 
 from bot.clock import Clock
-from bot.coach.digest import DigestRunner
 from bot.context import Context, effective_timezone
 from bot.convert import CONFIRMED, Question, convert_args
-from bot.metrics import Health, Metrics
-from bot.notify import Notifier
-from bot.nudges.deliver import NudgeSender, TickReport
-from bot.nudges.plan import Planner
-from bot.parsing import parse_command_text
-from bot.practice.rounds import PracticeRunner
-from bot.registry import Command, Kind, Registry
-from bot.timeutil import default_date_order, resolve_timezone, timezone_names
 from bot.events import Answer, Clicked, Event, OpenForm, Prepare, Typed
+from bot.nudges.deliver import TickReport
+from bot.parsing import parse_command_text
+from bot.profiles import Profiles
+from bot.registry import Command, Kind, Registry
+from bot.ticking import Ticker
+from bot.timeutil import default_date_order, timezone_names
 from bot.values import Button, ChannelRef, Invocation, Message, UserError, UserRef
 from storage.models import Member
 from storage.store import Store
@@ -34,16 +29,9 @@ __all__ = ["INTERNAL_ERROR", "Bot"]
 
 log = logging.getLogger(__name__)
 
-# How long a handled event id is remembered; platforms redeliver within minutes.
-EVENT_MEMORY = timedelta(days=1)
 # A member's last use of Tiara is written at most this often (coaches see who is quiet).
 SEEN_EVERY = timedelta(hours=1)
-# After an erasure, profile updates an adapter started around it are ignored this long,
-# so they can't bring the member's row back.
-ERASED_MEMORY = timedelta(minutes=10)
 
-# /healthz counts the database as down when it takes longer than this to answer.
-DATABASE_CHECK_SECONDS = 2.0
 
 INTERNAL_ERROR = (
     "Something went wrong on my side, sorry; nothing was saved. Please try again in a "
@@ -60,76 +48,23 @@ class Bot:
         store: Store,
         clock: Clock,
         registry: Registry,
+        profiles: Profiles,
+        ticker: Ticker,
         default_timezone: str = "UTC",
         rng: random.Random | None = None,
-        notifier: Notifier | None = None,
-        nudge_lease: timedelta = timedelta(minutes=5),
         coaches: frozenset[str] = frozenset(),
-        platforms: frozenset[str] | None = None,
-        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
-        """``platforms``: those this process serves. Its scheduler then sends only those
-        platforms' reminders, practice posts and digests, so processes for different
-        platforms can share a database. None (the console, tests): every platform."""
+        """Built by ``adapters.bootstrap``, which hands in the parts: the ``registry`` of
+        commands, the members' ``profiles`` and the ``ticker`` that sends what falls due."""
         self.store = store
-        self.platforms = platforms
-        self.metrics = Metrics()
-        self.started_at = clock.now()
-        self.last_tick: datetime | None = None
-        self.monotonic = monotonic  # real time, for how long a tick has been running
-        self._tick_began: float | None = None
-        self._ticks_seen = monotonic()  # a tick last began or ended (or start-up)
-        self._stopping = False
-        self.coaches = coaches
-        # Real time; tests that don't measure the database's speed set it high.
-        self.database_check_seconds = DATABASE_CHECK_SECONDS
-        self._erased: dict[UserRef, datetime] = {}
-        # Per member, in this process: erasures and fresh rows seen (Bot.profile_stamp).
-        self._profile_stamps: Counter[UserRef] = Counter()
-        self._profile_wanted: set[UserRef] = set()
         self.clock = clock
         self.registry = registry
+        self.profiles = profiles
+        self.ticker = ticker
+        self.metrics = ticker.metrics
         self.default_timezone = default_timezone
         self.rng = rng or random.Random()
-        self.notifier = notifier
-        self.sender = (
-            NudgeSender(
-                store=store,
-                notifier=notifier,
-                clock=clock,
-                default_timezone=default_timezone,
-                lease=nudge_lease,
-                platforms=platforms,
-            )
-            if notifier is not None
-            else None
-        )
-        self.practice = (
-            PracticeRunner(
-                store=store,
-                notifier=notifier,
-                clock=clock,
-                default_timezone=default_timezone,
-                rng=self.rng,
-                lease=nudge_lease,
-                platforms=platforms,
-            )
-            if notifier is not None
-            else None
-        )
-        self.digests = (
-            DigestRunner(
-                store=store,
-                notifier=notifier,
-                clock=clock,
-                default_timezone=default_timezone,
-                lease=nudge_lease,
-                platforms=platforms,
-                coaches=coaches,
-            )
-            if notifier is not None
-            else None
-        )
+        self.coaches = coaches
 
     def is_coach(self, invocation: Invocation) -> bool:
         """Coaches: whom the platform says runs the workspace, and those configured
@@ -137,96 +72,32 @@ class Bot:
         return invocation.platform_admin or invocation.user.named_in(self.coaches)
 
     async def tick(self) -> TickReport:
-        """Send the nudges that are due now (the scheduler calls this every ~30 s)."""
-        if self.sender is None or self.practice is None:
-            raise RuntimeError("this bot has no notifier, so it can't send nudges")
-        self._tick_began = self._ticks_seen = self.monotonic()
-        try:
-            report = await self._tick(self.sender, self.practice)
-        except Exception:
-            self.metrics.ticks.labels("failed").inc()
-            raise
-        finally:
-            self._tick_began = None
-            self._ticks_seen = self.monotonic()
-        self.metrics.ticks.labels("ok").inc()
-        self.last_tick = self.clock.now()
-        self.metrics.last_tick.set(self.last_tick.timestamp())
-        return report
+        """Send what is due now (see :meth:`Ticker.tick`)."""
+        return await self.ticker.tick()
 
-    async def _tick(self, sender: NudgeSender, practice: PracticeRunner) -> TickReport:
-        # Rounds first: starting one plans nudges (a member left alone is told at once).
-        # Practice trouble is logged and must never hold up the reminders.
-        try:
-            if not self._stopping:
-                rounds = await practice.tick()
-                self.metrics.rounds.inc(rounds.rounds_started)
-        except Exception as err:
-            log.error("the practice step of the tick failed with %s", type(err).__name__)
-        now = self.clock.now()
-        async with self.store.unit() as uow:
-            await uow.inbox.forget_events(now - EVENT_MEMORY)
-            await uow.inbox.forget_expired_payloads(now)
-            pending, oldest = await uow.nudges.pending_summary(now, platforms=self.platforms)
-        # As the tick starts: how many wait, and how overdue the oldest due one is.
-        self.metrics.pending.set(pending)
-        self.metrics.lag.set(max(0.0, (now - oldest).total_seconds()) if oldest else 0.0)
-        report = await sender.tick()
-        for result in ("sent", "failed", "retrying", "expired", "skipped", "deferred"):
-            self.metrics.nudges.labels(result).inc(getattr(report, result))
-        # Coaches' digests last: a slow chart must never hold up the members' reminders.
-        try:
-            if self.digests is not None and not self._stopping:
-                await self.digests.tick()
-        except Exception as err:
-            log.error("the digest step of the tick failed with %s", type(err).__name__)
-        return report
+    async def update_profile(
+        self,
+        user: UserRef,
+        *,
+        timezone: str | None = None,
+        display_name: str | None = None,
+        active: bool = True,
+        known_only: bool = False,
+        stamp: int | None = None,
+    ) -> None:
+        """Record what the platform says about a member (see :meth:`Profiles.update`)."""
+        await self.profiles.update(
+            user,
+            timezone=timezone,
+            display_name=display_name,
+            active=active,
+            known_only=known_only,
+            stamp=stamp,
+        )
 
-    def stop_soon(self) -> None:
-        """The process is stopping: a tick under way finishes the sends it has begun,
-        records them and releases the rest (see NudgeSender.stop_soon); it starts no
-        practice round step or digest."""
-        self._stopping = True
-        if self.sender is not None:
-            self.sender.stop_soon()
-
-    def tick_running_for(self) -> float | None:
-        """Seconds the tick under way has been running (None: none is). A database outage
-        makes ticks fail quickly; one that runs on and on is hung."""
-        began = self._tick_began
-        return None if began is None else self.monotonic() - began
-
-    def ticks_idle_for(self) -> float:
-        """Seconds since a tick last began or ended, failed ones included (or since
-        start-up). Ticks run every interval even through an outage; when none has for a
-        long while, the scheduler has stopped."""
-        return self.monotonic() - self._ticks_seen
-
-    async def health(self, *, max_tick_age: timedelta) -> Health:
-        """Whether the database answers (within ``database_check_seconds``) and the
-        scheduler has ticked within ``max_tick_age`` (counted from start-up until the first
-        tick)."""
-        try:
-            async with asyncio.timeout(self.database_check_seconds):
-                await self.store.ping()
-            database = True
-        except Exception as err:
-            log.warning("health check: the database failed with %s", type(err).__name__)
-            database = False
-        since = self.last_tick or self.started_at
-        ticking = self.sender is None or self.clock.now() - since <= max_tick_age
-        return Health(database=database, scheduler=ticking, last_tick=self.last_tick)
-
-    async def next_due(self, until: datetime) -> datetime | None:
-        """When the next nudge is due or round starts or ends, if before ``until`` (for the
-        console's clock)."""
-        now = self.clock.now()
-        async with self.store.unit() as uow:
-            found = [
-                await uow.nudges.next_due(after=now, until=until),
-                await uow.practice.next_event(after=now, until=until),
-            ]
-        return min((f for f in found if f is not None), default=None)
+    async def timezone_of(self, user: UserRef) -> str:
+        """The member's timezone (the workspace default for someone new)."""
+        return await self.profiles.timezone_of(user)
 
     def parse(self, text: str, user: UserRef, channel: ChannelRef | None = None) -> Invocation:
         """Read typed text (Slack's command text, a console line) into an invocation."""
@@ -353,15 +224,14 @@ class Bot:
                 )
                 answer = await command.handler(ctx, args)
                 if ctx.erased:
-                    self._forget(user, now)
+                    self.profiles.forget(user, now)
                 elif ctx.answer_after_commit is None:
                     answer = await self._mention_timezone(uow, member, answer, ctx.tz, now)
             if ctx.erased:
                 # The erased rows must leave the files too, not wait in SQLite's log.
                 await self.store.scrub()
             elif unread:
-                self._profile_wanted.add(user)
-                self._profile_stamps[user] += 1
+                self.profiles.made_unread(user)
             if ctx.answer_after_commit is not None:
                 answer = await ctx.answer_after_commit()  # the database is free again
             return answer
@@ -440,29 +310,6 @@ class Bot:
             error=question.fix == "choice",  # a mistake, not a question about what was meant
         )
 
-    def _forget(self, user: UserRef, now: datetime) -> None:
-        """Remember an erasure for a while, so profile updates don't recreate the member."""
-        self._erased = {u: t for u, t in self._erased.items() if now - t < ERASED_MEMORY}
-        self._erased[user] = now
-        self._profile_stamps[user] += 1
-
-    def profile_stamp(self, user: UserRef) -> int:
-        """Taken by an adapter as it starts reading a member's profile, and handed back to
-        :meth:`update_profile`: a profile read before an erasure is then dropped, while one
-        read after it (the member came back) is kept. It changes when the member erases
-        their data, and when a command makes their row afresh without a profile."""
-        return self._profile_stamps[user]
-
-    def profile_wanted(self, user: UserRef) -> bool:
-        """Whether the member's row was made by a command, without their platform profile
-        (say, they erased their data through another process, and this one's adapter
-        thought it had read them today): the adapter should read it now."""
-        return user in self._profile_wanted
-
-    def _just_erased(self, user: UserRef, now: datetime) -> bool:
-        erased = self._erased.get(user)
-        return erased is not None and now - erased < ERASED_MEMORY
-
     @staticmethod
     async def _mention_timezone(
         uow: UnitOfWork, member: Member, answer: Message, tz: str, now: datetime
@@ -534,60 +381,6 @@ class Bot:
         within = [n for n in names if folded in n.casefold() and n not in starts]
         return (starts + within)[:limit]
 
-    async def update_profile(
-        self,
-        user: UserRef,
-        *,
-        timezone: str | None = None,
-        display_name: str | None = None,
-        active: bool = True,
-        known_only: bool = False,
-        stamp: int | None = None,
-    ) -> None:
-        """Record what the platform says about a member (an adapter reads their profile).
-
-        A timezone the platform reports is used unless the member chose one; when it
-        changes what the member's times mean, their pending reminders are planned again.
-        An unknown timezone name is ignored. ``active=False`` means the member left or
-        was deactivated: nothing more is sent to them until they talk to Tiara again.
-        With ``known_only`` someone who never used Tiara is left unrecorded (a platform
-        reports changes to everyone's profile). ``stamp`` (from :meth:`profile_stamp`,
-        taken when the read began) tells a read that began after an erasure, which is
-        kept, from one that an erasure overtook, which is dropped; without it, updates in
-        the ten minutes after an erasure are dropped.
-        """
-        zone: str | None = None
-        if timezone:
-            try:
-                zone = resolve_timezone(timezone)
-            except UserError:
-                log.info("ignored a platform timezone this bot doesn't know")
-        async with self.store.unit() as uow:
-            now = self.clock.now()
-            if stamp is not None:
-                if stamp != self.profile_stamp(user):
-                    return  # erased while the profile was being read
-            elif self._just_erased(user, now):
-                return
-            if known_only:
-                found = await uow.members.find(user.platform, user.workspace, user.user)
-                if found is None:
-                    return
-                member = found
-            else:
-                member = await uow.members.ensure(user.platform, user.workspace, user.user, now=now)
-            before = effective_timezone(member, self.default_timezone)
-            if zone is not None:
-                member.platform_timezone = zone
-            if display_name:
-                member.display_name = " ".join(display_name.split())[:80] or None
-            member.active = active
-            member.profile_checked_at = now
-            self._profile_wanted.discard(user)
-            after = effective_timezone(member, self.default_timezone)
-            if after != before:
-                await Planner(uow, member, now, after).replan()
-
     async def first_delivery(self, platform: str, event_id: str) -> bool:
         """True the first time an event id is seen, False for a redelivery (in any process)."""
         async with self.store.unit() as uow:
@@ -615,11 +408,3 @@ class Bot:
         for words in (("meetings",), ("followups",), ("practice", "status")):
             parts.append(await self.dispatch(Invocation(words, {}, user)))
         return parts
-
-    async def timezone_of(self, user: UserRef) -> str:
-        """The member's timezone (the workspace default for someone new)."""
-        async with self.store.unit() as uow:
-            member = await uow.members.find(user.platform, user.workspace, user.user)
-            if member is None:
-                return self.default_timezone
-            return effective_timezone(member, self.default_timezone)

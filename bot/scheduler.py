@@ -1,4 +1,4 @@
-"""The scheduler: APScheduler is only a clock here, calling ``Bot.tick`` every few seconds.
+"""The scheduler: APScheduler is only a clock here, calling ``Ticker.tick`` every few seconds.
 
 The work itself lives in database rows (nudges), so a restart loses nothing and several
 processes can share the work; APScheduler's own job store is not used for it.
@@ -13,7 +13,7 @@ from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.core import Bot
+from bot.ticking import Ticker
 
 __all__ = ["TICK_JOB", "TickScheduler"]
 
@@ -41,8 +41,8 @@ class _SchedulerLog(logging.LoggerAdapter[logging.Logger]):
 class TickScheduler:
     """Runs one job, ``tick``, at a fixed interval; overlapping or missed runs collapse."""
 
-    def __init__(self, bot: Bot, *, interval_seconds: float = 30) -> None:
-        self.bot = bot
+    def __init__(self, ticker: Ticker, *, interval_seconds: float = 30) -> None:
+        self.ticker = ticker
         self.interval_seconds = interval_seconds
         self.scheduler = AsyncIOScheduler(
             timezone=UTC, logger=_SchedulerLog(logging.getLogger("apscheduler.scheduler"))
@@ -63,7 +63,7 @@ class TickScheduler:
         """One tick; a failure is logged (by type, never with data) and the next tick retries."""
         self._running = asyncio.current_task()
         try:
-            await self.bot.tick()
+            await self.ticker.tick()
         except Exception as err:
             log.error("tick failed with %s", type(err).__name__)
         finally:
@@ -86,7 +86,7 @@ class TickScheduler:
         if not self.scheduler.running:
             return
         self.scheduler.pause()
-        self.bot.stop_soon()  # no new sends: the grace is for those already under way
+        self.ticker.stop_soon()  # no new sends: the grace is for those already under way
         running = self._running
         if running is not None and not running.done():
             try:

@@ -21,7 +21,7 @@ import yarl
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
-from adapters.bootstrap import build_registry
+from adapters.bootstrap import build_bot, build_registry
 from adapters.discord.app import DiscordAdapter, TiaraClient
 from adapters.discord.ids import ComponentIds
 from adapters.discord.notifier import DiscordNotifier
@@ -250,7 +250,7 @@ async def start_rig(
     deferred as ``answer_within`` says (by default never)."""
     client = Client(guild_ready_timeout=0.05, max_ratelimit_timeout=30)
     ids = ComponentIds(store, clock)
-    bot = Bot(
+    bot = build_bot(
         store=store,
         clock=clock,
         registry=commands,

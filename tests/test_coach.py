@@ -449,7 +449,7 @@ async def test_a_stopping_process_sends_no_digest(cohort: Cohort) -> None:
     the next process (its chart and send could be cut off half-way)."""
     await cohort.coach.ok("coach digest on")
     cohort.clock.set(START + timedelta(days=5, hours=-6))  # Monday 09:00: due
-    cohort.bot.stop_soon()
+    cohort.bot.ticker.stop_soon()
     await cohort.bot.tick()
     assert cohort.notifier.dms_to("coachy") == []
     async with cohort.store.transaction() as session:

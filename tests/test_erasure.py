@@ -10,7 +10,6 @@ from bot.clock import FixedClock
 from bot.config import Settings
 from bot.core import Bot
 from bot.notify import RecordingNotifier
-from storage.repo import Repo
 from storage.store import Store
 from tests.conftest import Member
 
@@ -55,11 +54,11 @@ async def test_a_member_who_comes_back_after_erasing_gets_their_profile_read_aga
 ) -> None:
     alice = Member(bot, "alice")
     user = alice.ref
-    await bot.update_profile(user, timezone="America/Chicago", stamp=bot.profile_stamp(user))
+    await bot.update_profile(user, timezone="America/Chicago", stamp=bot.profiles.stamp(user))
     await alice.click("Erase everything", await alice.ok("forget-me"))
 
     # The member comes straight back: the adapter reads their profile afresh.
-    stamp = bot.profile_stamp(user)
+    stamp = bot.profiles.stamp(user)
     await bot.update_profile(user, timezone="Europe/Berlin", stamp=stamp)
     answer = await alice.ok("settings")
 
@@ -72,9 +71,9 @@ async def test_a_profile_read_overtaken_by_an_erasure_does_not_bring_the_member_
     alice = Member(bot, "alice")
     user = alice.ref
     await alice.ok('log contact="Dana Lee" when="yesterday 3pm"')
-    stamp = bot.profile_stamp(user)  # a read begins...
+    stamp = bot.profiles.stamp(user)  # a read begins...
     await alice.click("Erase everything", await alice.ok("forget-me"))
     await bot.update_profile(user, timezone="America/Chicago", stamp=stamp)  # ...ends late
 
-    async with bot.store.transaction() as session:
-        assert await Repo(session).find_member(user.platform, user.workspace, user.user) is None
+    async with bot.store.unit() as uow:
+        assert await uow.members.find(user.platform, user.workspace, user.user) is None

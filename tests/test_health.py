@@ -13,7 +13,7 @@ from aiohttp import ClientSession, web
 from aiohttp.test_utils import TestClient, TestServer
 from prometheus_client.parser import text_string_to_metric_families
 
-from adapters.bootstrap import build_app, build_registry
+from adapters.bootstrap import build_app, build_bot, build_registry
 from adapters.health import HealthServer, add_health_routes, hung_after, max_tick_age
 from bot.config import Settings
 from bot.core import Bot
@@ -34,9 +34,9 @@ async def live(empty_store: Store) -> AsyncIterator[tuple[Bot, FixedClock, TestC
     bot = (
         await build_app(settings, clock=clock, store=empty_store, notifier=RecordingNotifier())
     ).bot
-    bot.database_check_seconds = 60.0  # a busy machine's slow answer is not an outage
+    bot.ticker.database_check_seconds = 60.0  # a busy machine's slow answer is not an outage
     app = web.Application()
-    add_health_routes(app, bot, tick_seconds=30)
+    add_health_routes(app, bot.ticker, tick_seconds=30)
     async with TestClient(TestServer(app, host="127.0.0.1")) as client:
         yield bot, clock, client
 
@@ -114,8 +114,8 @@ UNREACHABLE = "postgresql+asyncpg://postgres@127.0.0.1:1/nowhere"
 
 async def test_healthz_is_503_when_the_database_is_unreachable_but_livez_is_200() -> None:
     store = Store(UNREACHABLE)
-    bot = Bot(store=store, clock=FixedClock(START), registry=registry)
-    server = HealthServer(bot, tick_seconds=30)
+    bot = build_bot(store=store, clock=FixedClock(START), registry=registry)
+    server = HealthServer(bot.ticker, tick_seconds=30)
     await server.start("127.0.0.1", 0)
     try:
         assert server.port
@@ -135,9 +135,9 @@ async def test_healthz_is_503_when_the_database_is_unreachable_but_livez_is_200(
 async def test_livez_beside_other_routes_is_200_without_a_database_and_shows_the_tick() -> None:
     store = Store(UNREACHABLE)
     clock = FixedClock(START)
-    bot = Bot(store=store, clock=clock, registry=registry, notifier=RecordingNotifier())
+    bot = build_bot(store=store, clock=clock, registry=registry, notifier=RecordingNotifier())
     app = web.Application()  # as Slack's HTTP mode: the routes beside /slack/events
-    add_health_routes(app, bot, tick_seconds=30)
+    add_health_routes(app, bot.ticker, tick_seconds=30)
     try:
         async with TestClient(TestServer(app, host="127.0.0.1")) as client:
             assert (await client.get("/healthz")).status == 503
@@ -145,7 +145,7 @@ async def test_livez_beside_other_routes_is_200_without_a_database_and_shows_the
             alive = await client.get("/livez")
             assert alive.status == 200
             assert (await alive.json())["status"] == "ok"
-            bot.last_tick = clock.now()  # as a tick records it (the database is down here)
+            bot.ticker.last_tick = clock.now()  # as a tick records it (the database is down here)
             clock.advance(timedelta(seconds=12))
             assert (await (await client.get("/livez")).json())["last_tick_seconds_ago"] == 12
     finally:
@@ -168,7 +168,7 @@ async def test_livez_is_503_only_while_a_tick_hangs_far_past_every_timeout() -> 
     store = Store(UNREACHABLE)
     clock = FixedClock(START)
     now = [1000.0]
-    bot = Bot(
+    bot = build_bot(
         store=store,
         clock=clock,
         registry=registry,
@@ -176,7 +176,7 @@ async def test_livez_is_503_only_while_a_tick_hangs_far_past_every_timeout() -> 
         monotonic=lambda: now[0],
     )
     app = web.Application()
-    add_health_routes(app, bot, tick_seconds=30)
+    add_health_routes(app, bot.ticker, tick_seconds=30)
     release = asyncio.Event()
 
     async def hang(*_args: object) -> TickReport:
@@ -190,7 +190,7 @@ async def test_livez_is_503_only_while_a_tick_hangs_far_past_every_timeout() -> 
                     await bot.tick()
                 now[0] += 30
             assert (await client.get("/livez")).status == 200  # failing ticks aren't hung
-            bot._tick = hang  # type: ignore[method-assign]
+            bot.ticker._tick = hang  # type: ignore[method-assign]
             ticking = asyncio.create_task(bot.tick())
             await asyncio.sleep(0)
             now[0] += hung_after(30).total_seconds() - 1
@@ -211,7 +211,7 @@ async def test_livez_is_503_when_the_scheduler_stopped_starting_ticks() -> None:
     may hang, the scheduler has stopped, and a restart is what helps."""
     store = Store(UNREACHABLE)
     now = [1000.0]
-    bot = Bot(
+    bot = build_bot(
         store=store,
         clock=FixedClock(START),
         registry=registry,
@@ -219,7 +219,7 @@ async def test_livez_is_503_when_the_scheduler_stopped_starting_ticks() -> None:
         monotonic=lambda: now[0],
     )
     app = web.Application()
-    add_health_routes(app, bot, tick_seconds=30)
+    add_health_routes(app, bot.ticker, tick_seconds=30)
     try:
         async with TestClient(TestServer(app, host="127.0.0.1")) as client:
             now[0] += hung_after(30).total_seconds() - 1  # the first tick is late, not gone
@@ -239,9 +239,11 @@ async def test_livez_ignores_ticks_where_the_process_sends_none() -> None:
     """A bot without a notifier runs no scheduler: no tick is ever due to begin."""
     store = Store(UNREACHABLE)
     now = [1000.0]
-    bot = Bot(store=store, clock=FixedClock(START), registry=registry, monotonic=lambda: now[0])
+    bot = build_bot(
+        store=store, clock=FixedClock(START), registry=registry, monotonic=lambda: now[0]
+    )
     app = web.Application()
-    add_health_routes(app, bot, tick_seconds=30)
+    add_health_routes(app, bot.ticker, tick_seconds=30)
     try:
         async with TestClient(TestServer(app, host="127.0.0.1")) as client:
             now[0] += 24 * 3600

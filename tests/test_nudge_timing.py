@@ -89,7 +89,7 @@ class Cohort:
         would see them), and finally ticks at ``end``.
         """
         arrivals = await self.tick_at(self.clock.now())
-        while (due := await self.bot.next_due(end)) is not None:
+        while (due := await self.bot.ticker.next_due(end)) is not None:
             arrivals += await self.tick_at(due)
         arrivals += await self.tick_at(end)
         return arrivals

@@ -19,7 +19,7 @@ from apscheduler.events import EVENT_JOB_MAX_INSTANCES
 from apscheduler.jobstores.memory import MemoryJobStore
 from sqlalchemy import select
 
-from adapters.bootstrap import build_app, build_registry
+from adapters.bootstrap import build_app, build_bot, build_registry
 from adapters.console import ConsoleAdapter, ConsoleNotifier
 from bot.clock import FixedClock
 from bot.config import Settings
@@ -30,8 +30,8 @@ from bot.scheduler import TICK_JOB, TickScheduler
 from bot.values import Invocation, Message, UserRef
 from storage.models import Contact, Nudge
 from storage.models import Member as MemberRow
-from storage.repo import Repo, name_key
 from storage.store import Store
+from storage.tracker import name_key
 from tests.conftest import START, Member, button_named, everything
 
 registry = build_registry()
@@ -398,8 +398,7 @@ async def test_reminders_about_a_row_added_in_the_same_transaction_are_found_in_
 ) -> None:
     """A contact added in this transaction has no reminders in the database, so the planner
     doesn't query for them; the ones it planned a moment ago must still be found."""
-    async with world.bot.store.transaction() as session:
-        repo = Repo(session)
+    async with world.bot.store.unit() as uow:
         member = await uow.members.ensure("test", "cohort", "alice", now=START)
         contact = Contact(
             workspace_id=member.workspace_id,
@@ -411,7 +410,7 @@ async def test_reminders_about_a_row_added_in_the_same_transaction_are_found_in_
         )
         uow.add(contact)
         await uow.flush()
-        planner = Planner(repo, member, START, "UTC")
+        planner = Planner(uow, member, START, "UTC")
         await planner.referral_received(contact)  # reach out to Ann tomorrow
         await planner.touch(contact, START, met=True)  # ... but they just met
         await planner.touch(contact, START, met=True)  # said twice: still one keep-in-touch
@@ -506,7 +505,7 @@ async def test_nobody_sees_another_members_reminders(world: World) -> None:
 
 
 async def test_scheduler_runs_one_coalescing_tick_job(world: World) -> None:
-    scheduler = TickScheduler(world.bot, interval_seconds=30)
+    scheduler = TickScheduler(world.bot.ticker, interval_seconds=30)
     job = scheduler.scheduler.get_job(TICK_JOB)
     assert job.coalesce is True and job.max_instances == 1
     assert job.trigger.interval == timedelta(seconds=30)
@@ -523,10 +522,10 @@ async def test_a_failing_tick_is_logged_without_data_and_does_not_stop_the_sched
 ) -> None:
 
     broken = Store("sqlite+aiosqlite://")  # never migrated: there is no nudges table
-    bot = Bot(
+    bot = build_bot(
         store=broken, clock=FixedClock(START), registry=registry, notifier=RecordingNotifier()
     )
-    scheduler = TickScheduler(bot, interval_seconds=30)
+    scheduler = TickScheduler(bot.ticker, interval_seconds=30)
     await scheduler.run_tick()  # does not raise: the next interval simply tries again
     assert "tick failed with OperationalError" in caplog.text
     assert "nudges" not in caplog.text  # the error's text (SQL, parameters) is not logged
@@ -556,11 +555,11 @@ async def test_stopping_records_the_send_under_way_starts_no_more_and_frees_the_
     for name in ("alice", "bob", "carol"):
         await Member(app.bot, name)('log "Dana Lee" when="today 2pm"')
     clock.set(day(18, 16))
-    assert app.bot.sender is not None
-    app.bot.sender.concurrency = 1  # one DM at a time: two wait their turn
+    assert app.bot.ticker.runners is not None
+    app.bot.ticker.runners.sender.concurrency = 1  # one DM at a time: two wait their turn
     # The first run is now; an hour's interval (and misfire grace) leaves no second run
     # and no missed first one, however slow the machine.
-    scheduler = TickScheduler(app.bot, interval_seconds=3600)
+    scheduler = TickScheduler(app.bot.ticker, interval_seconds=3600)
     scheduler.start()
     await asyncio.wait_for(notifier.sending.wait(), 60)
     stopping = asyncio.ensure_future(scheduler.stop(grace=60))
@@ -603,7 +602,7 @@ async def test_a_tick_outlasting_the_interval_skips_the_next_run_without_a_warni
     await Member(app.bot, "alice")('log "Dana Lee" when="today 2pm"')
     clock.set(day(18, 16))
     caplog.set_level(logging.DEBUG, logger="apscheduler")  # after build_app sets WARNING
-    scheduler = TickScheduler(app.bot, interval_seconds=3600)
+    scheduler = TickScheduler(app.bot.ticker, interval_seconds=3600)
     skipped = asyncio.Event()
     scheduler.scheduler.add_listener(lambda event: skipped.set(), EVENT_JOB_MAX_INSTANCES)
     scheduler.scheduler.add_jobstore(BrokenJobStore(), "broken")
@@ -690,12 +689,12 @@ async def test_a_meeting_moved_while_its_prep_is_being_sent_gets_prep_for_the_ne
 
     slow = SlowNotifier(world.clock)
     slow.during = [move_meeting]
-    assert world.bot.sender is not None
-    world.bot.sender.notifier = slow
+    assert world.bot.ticker.runners is not None
+    world.bot.ticker.runners.sender.notifier = slow
     report = await world.bot.tick()
     assert report.changed == 1 and report.lost_lease == 0
     assert "raise TIARA_NUDGE_LEASE_SECONDS" not in caplog.text
-    world.bot.sender.notifier = world.notifier
+    world.bot.ticker.runners.sender.notifier = world.notifier
     (prep,) = await world.at(day(23, 9))
     assert prep.title == "Prepare for Sam Ortiz"
     assert "Tue 24 Nov 2026, 15:00" in prep.text

@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from adapters.bootstrap import build_registry
+from adapters.bootstrap import build_bot, build_registry
 from bot.clock import FixedClock
 from bot.core import Bot
 from bot.notify import DeliveryError, RecordingNotifier
@@ -58,7 +58,7 @@ def _platform_of(to: UserRef | ChannelRef | tuple[UserRef, ...]) -> str:
 
 def _bot(store: Store, clock: FixedClock, platform: str) -> tuple[Bot, OnePlatform]:
     notifier = OnePlatform(platform)
-    bot = Bot(
+    bot = build_bot(
         store=store,
         clock=clock,
         registry=registry,

@@ -471,8 +471,8 @@ async def test_trouble_in_the_practice_step_never_holds_up_reminders(
     async def broken() -> None:
         raise RuntimeError("boom")
 
-    assert cohort.bot.practice is not None
-    monkeypatch.setattr(cohort.bot.practice, "tick", broken)
+    assert cohort.bot.ticker.runners is not None
+    monkeypatch.setattr(cohort.bot.ticker.runners.practice, "tick", broken)
     await cohort.member("ann").ok('log "Dana Lee" when="today 2pm"')
     sent = await cohort.at(START + timedelta(hours=3))
     assert [m.title for m in dms(sent, "ann")] == ["Time for your thank-you to Dana Lee"]

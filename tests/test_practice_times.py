@@ -117,4 +117,4 @@ async def test_the_console_clock_stops_at_a_held_plan(
     await _join(world[0], {"ann": "America/New_York", "ben": "America/New_York"})
     assert await _at(world, FIRST_ROUND) == []  # held until 08:00 in New York
     bot = world[0]
-    assert await bot.next_due(FIRST_ROUND + timedelta(days=1)) == NY_MORNING
+    assert await bot.ticker.next_due(FIRST_ROUND + timedelta(days=1)) == NY_MORNING

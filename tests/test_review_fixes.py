@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from adapters.bootstrap import build_app, configure_logging
+from adapters.bootstrap import build_app, build_bot, configure_logging
 from bot.clock import FixedClock
 from bot.config import Settings
 from bot.context import Context
@@ -137,7 +137,7 @@ async def test_an_unexpected_failure_is_answered_politely_and_logged_without_arg
         raise RuntimeError(f"boom with {args['notes']}")
 
     await empty_store.upgrade()
-    bot = Bot(store=empty_store, clock=FixedClock(START), registry=registry)
+    bot = build_bot(store=empty_store, clock=FixedClock(START), registry=registry)
     user = UserRef("test", "cohort", "alice")
     with caplog.at_level(logging.ERROR):
         reply = await bot.dispatch(Invocation(("explode",), {"notes": "my secret note"}, user))

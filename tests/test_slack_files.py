@@ -17,11 +17,11 @@ from typing import Any
 
 import pytest
 
+from adapters.bootstrap import build_bot
 from adapters.slack.runner import slack_setup
 from bot.clock import FixedClock
 from bot.config import Settings
 from bot.context import Context
-from bot.core import Bot
 from bot.notify import DeliveryError
 from bot.registry import Kind, Option, Registry
 from bot.values import Attachment, Button, Message, UserRef
@@ -110,7 +110,7 @@ async def slack_rig(
             slept.append(seconds)
 
         setup = slack_setup(settings, store, sleep=sleep)
-        bot = Bot(
+        bot = build_bot(
             store=store,
             clock=clock,
             registry=registry or files_registry(),
