@@ -11,11 +11,13 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from adapters.bootstrap import build_app
+from adapters.testing import TestMember
+from adapters.testing import button_named as button_named  # the tests import them from here
+from adapters.testing import everything as everything
 from bot import logsafe
 from bot.clock import FixedClock
 from bot.config import Settings
-from bot.core import INTERNAL_ERROR, Bot
-from bot.values import Button, Message, UserRef
+from bot.core import Bot
 from storage.store import Store
 
 # Property tests check what is generated, never how fast: a busy machine must not fail them.
@@ -117,61 +119,9 @@ async def bot(empty_store: Store, clock: FixedClock) -> Bot:
     return app.bot
 
 
-class Member:
-    """Talks to the bot the way an adapter does: typed text, then clicks on buttons."""
-
-    def __init__(self, bot: Bot, user: str, workspace: str = "cohort", platform: str = "test"):
-        self.bot = bot
-        self.ref = UserRef(platform, workspace, user)
-        self.last: Message | None = None
-
-    async def __call__(self, text: str) -> Message:
-        self.last = await self.bot.handle_text(text, self.ref)
-        assert self.last.text != INTERNAL_ERROR, f"{text!r} crashed inside the bot"
-        return self.last
-
-    async def ok(self, text: str) -> Message:
-        """Send text and insist it was not an error."""
-        message = await self(text)
-        assert not message.error, f"{text!r} failed: {message.text}"
-        return message
-
-    async def click(self, label: str, message: Message | None = None) -> Message:
-        source = message or self.last
-        assert source is not None, "nothing to click on yet"
-        button = button_named(source, label)
-        assert self.bot.form_for_click(button) is None, (
-            f"{label!r} opens a form on every platform: fill it with submit()"
-        )
-        self.last = await self.bot.dispatch(button.invocation(self.ref))
-        assert self.last.text != INTERNAL_ERROR, f"clicking {label!r} crashed inside the bot"
-        return self.last
-
-    async def submit(self, label: str, message: Message | None = None, **values: str) -> Message:
-        """Click a button that opens a form and submit it with ``values`` (its prefilled
-        values kept), as the platforms do."""
-        source = message or self.last
-        assert source is not None, "nothing to click on yet"
-        button = button_named(source, label)
-        assert self.bot.form_for_click(button) is not None, f"{label!r} opens no form"
-        self.last = await self.bot.dispatch(button.invocation(self.ref).with_args(values))
-        assert self.last.text != INTERNAL_ERROR, f"submitting {label!r} crashed inside the bot"
-        return self.last
-
-
-def button_named(message: Message, label: str) -> Button:
-    for button in message.buttons:
-        if button.label == label:
-            return button
-    raise AssertionError(f"no button {label!r} in {[b.label for b in message.buttons]}")
-
-
-def everything(message: Message) -> str:
-    """All text a member would see in a message."""
-    parts = [message.title or "", message.text]
-    parts += [f"{f.label}: {f.value}" for f in message.fields]
-    parts += [b.label for b in message.buttons]
-    return "\n".join(parts)
+# The test backend shipped with Tiara (adapters.testing): members talk to the bot through
+# Bot.handle, as the platforms do. ``Member`` is the name the tests know it by.
+Member = TestMember
 
 
 @pytest.fixture
