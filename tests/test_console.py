@@ -22,7 +22,7 @@ from bot.core import Bot
 from bot.values import UserRef
 from storage.models import Base
 from storage.store import Store
-from tests.test_console_prompt import CTRL_D, ENTER, run_terminal
+from tests.test_console_prompt import CTRL_D, ENTER, run_terminal, typed
 
 ALICE = UserRef("console", "local", "alice")
 _TYPED = re.compile(r"^(\w+)> (.*)$")
@@ -216,9 +216,9 @@ async def test_ctrl_d_in_a_form_cancels_and_saves_nothing(
     assert "Cancelled; nothing was saved." in output
     assert "Logged" not in output
     assert "No meetings or requests yet" in output.split("Cancelled; nothing was saved.")[1]
-    listing = await bot.handle_text("meetings", ALICE)
+    listing = await typed(bot, "meetings", ALICE)
     assert listing.title == "No meetings or requests yet"
-    contact = await bot.handle_text('contact "Dana Lee"', ALICE)
+    contact = await typed(bot, 'contact "Dana Lee"', ALICE)
     assert contact.error and "no contact named 'Dana Lee'" in contact.text
 
 

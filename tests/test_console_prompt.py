@@ -14,13 +14,20 @@ from prompt_toolkit.input import PipeInput, create_pipe_input
 from prompt_toolkit.output import DummyOutput
 
 from adapters.console import ConsoleAdapter
+from adapters.testing import TestMember
 from bot.core import Bot
 from bot.registry import Kind
-from bot.values import UserRef
+from bot.values import Message, UserRef
 
 ALICE = UserRef("console", "local", "alice")
 PASTE_START, PASTE_END = "\x1b[200~", "\x1b[201~"
 CTRL_C, CTRL_D, TAB, ENTER = "\x03", "\x04", "\t", "\r"
+
+
+async def typed(bot: Bot, text: str, user: UserRef) -> Message:
+    """What ``user`` gets for typing ``text``, through the core's one way in (the test
+    backend), outside the console."""
+    return await TestMember(bot, user.user, user.workspace, user.platform)(text)
 
 
 def paste(text: str) -> str:
@@ -117,7 +124,7 @@ async def test_a_pasted_email_stays_in_the_notes_field_newlines_and_all(
         tmp_path,
     )
     assert "Logged M1: your conversation with Dana Lee" in output
-    shown = await bot.handle_text("show M1", ALICE)
+    shown = await typed(bot, "show M1", ALICE)
     notes = {f.label: f.value for f in shown.fields}["Notes"]
     assert notes == email
     assert "Referrals" not in {f.label for f in shown.fields}
@@ -136,7 +143,7 @@ async def test_a_block_pasted_at_the_prompt_is_one_input_not_several_commands(
     assert "read as one command, not line by line" in output
     assert "Logged" not in output
     assert "No meetings or requests yet" not in output and "Commands" not in output
-    listing = await bot.handle_text("meetings", ALICE)
+    listing = await typed(bot, "meetings", ALICE)
     assert listing.title == "No meetings or requests yet"
 
 
@@ -196,7 +203,7 @@ async def test_a_bad_date_in_a_form_is_asked_again_and_the_other_answers_are_kep
     assert "I couldn't read 'the day after the gala' as a date" in output
     assert "Try again, or Ctrl-C to cancel." in output
     assert "Logged M1: your conversation with Dana Lee" in output
-    shown = await bot.handle_text("show M1", ALICE)
+    shown = await typed(bot, "show M1", ALICE)
     fields = {f.label: f.value for f in shown.fields}
     assert fields["When"] == "Tue 17 Nov 2026, 15:00"
     assert fields["Notes"] == "Data teams want SQL"
@@ -257,10 +264,10 @@ async def test_tab_completes_an_option_name_and_a_choice(bot: Bot, tmp_path: Pat
 
 
 async def test_tab_completes_the_members_own_contact_names(bot: Bot, tmp_path: Path) -> None:
-    await bot.handle_text('log contact="Dana Lee" when="yesterday 3pm"', ALICE)
-    await bot.handle_text('log contact="Sam Ortiz" when="yesterday 4pm"', ALICE)
+    await typed(bot, 'log contact="Dana Lee" when="yesterday 3pm"', ALICE)
+    await typed(bot, 'log contact="Sam Ortiz" when="yesterday 4pm"', ALICE)
     bob = UserRef("console", "local", "bob")
-    await bot.handle_text('log contact="Dan Brown" when="yesterday 4pm"', bob)
+    await typed(bot, 'log contact="Dan Brown" when="yesterday 4pm"', bob)
     async with live_console(bot, tmp_path) as live:
         live.pipe.send_text("request contact=Da" + TAB)
         # Only alice's contact: bob's "Dan Brown" is not hers to see.

@@ -1,4 +1,4 @@
-"""The console loop: reads commands, dispatches them, prints replies."""
+"""The console loop: reads commands, hands each to the core (``Bot.handle``), prints replies."""
 
 from __future__ import annotations
 
@@ -21,18 +21,10 @@ from adapters.console.prompt import CommandCompleter, FieldCompleter, Terminal
 from adapters.console.render import render
 from bot.clock import MovableClock
 from bot.core import Bot
+from bot.events import Clicked, Event, OpenForm, Submitted, Typed
 from bot.registry import Kind
 from bot.timeutil import format_when
-from bot.values import (
-    Attachment,
-    Button,
-    Form,
-    FormField,
-    Invocation,
-    Message,
-    UserError,
-    UserRef,
-)
+from bot.values import Attachment, Button, Form, FormField, Message, UserError, UserRef
 
 __all__ = ["ConsoleAdapter"]
 
@@ -163,18 +155,8 @@ class ConsoleAdapter:
                 return True
             await self._click(self._buttons[index - 1])
             return True
-        try:
-            invocation = self.bot.parse(text, self.user)
-        except UserError as err:
-            self._show(self._pasted(text, Message(text=err.message, error=True)))
-            return True
-        try:
-            filled = await self._fill_form(invocation)
-        except KeyboardInterrupt:
-            filled = None
-            self._print(_CANCELLED)
-        if filled is not None:
-            self._show(self._pasted(text, await self._dispatch(filled)))
+        answer = await self._answer(Typed(text))
+        self._show(self._pasted(text, answer))
         return True
 
     @staticmethod
@@ -186,67 +168,82 @@ class ConsoleAdapter:
         return replace(answer, text=answer.text + _PASTED)
 
     async def _click(self, button: Button) -> None:
-        invocation = button.invocation(self.user)
-        command = self.bot.registry.get(button.command)
-        form = self.bot.form_for_click(button)
-        if form is None:
-            self._show(await self.bot.dispatch(invocation))
-            return
+        self._show(await self._answer(Clicked(button)))
+
+    async def _send(self, event: Event) -> Message:
+        """The core's answer to an event that runs a command (a submitted form never
+        opens one)."""
+        answer = await self.bot.handle(event, self.user)
+        return answer.fallback if isinstance(answer, OpenForm) else answer
+
+    async def _answer(self, event: Typed | Clicked) -> Message:
+        """What the core says to a typed line or a click. A form it opens is asked here,
+        one prompt a field; interactively, a field the command turned down (or found
+        missing from a typed line) is asked."""
+        answer = await self.bot.handle(event, self.user)
+        if isinstance(answer, OpenForm):
+            return await self._fill(answer)
+        if isinstance(event, Typed) and self.interactive and answer.error_option:
+            return await self._typed_again(event.text, answer)
+        return answer
+
+    async def _fill(self, opened: OpenForm) -> Message:
+        """Ask the form the core opened, prefilled, then send it back."""
+        command = opened.invocation.command
         if not self.interactive:
-            given = " ".join(f'{k}="{v}"' for k, v in button.args.items())
-            self._show(
-                Message(
-                    text=f"This opens a form. Piped, type it with its values instead: "
-                    f"{command.name} {given} when=...".replace("  ", " ")
-                )
+            given = [f'{k}="{v}"' for k, v in opened.invocation.args.items()]
+            wanted = [
+                f"{f.name}=..."
+                for f in opened.form.fields
+                if f.required and f.name not in opened.invocation.args
+            ]
+            usage = " ".join([" ".join(command), *given, *wanted])
+            return Message(
+                text=f"This opens a form. Piped, type it with its values instead: {usage}"
             )
-            return
-        self._show(await self._submit(invocation, form, defaults=button.args))
-
-    async def _dispatch(self, invocation: Invocation) -> Message:
-        form = self.bot.form_for(invocation)
-        if form is not None and self.interactive:
-            return await self._submit(invocation, form)
-        return await self.bot.dispatch(invocation)
-
-    async def _submit(
-        self, invocation: Invocation, form: Form, *, defaults: Mapping[str, object] | None = None
-    ) -> Message:
-        """Ask the form, then run the command; a field the command turns down is asked
-        again (the other answers are kept)."""
-        values = await self._ask_form(invocation.command, form, defaults=defaults)
+        values = await self._ask_form(command, opened.form, defaults=opened.defaults)
         if values is None:
             return Message(text=_CANCELLED)
+        values = {**opened.invocation.args, **values}
+        answer = await self._send(Submitted(command, values))
+        return await self._until_accepted(command, opened.form, values, answer)
+
+    async def _typed_again(self, text: str, answer: Message) -> Message:
+        """A typed command missing a value its form asks: ask that field, keeping what was
+        typed. (A value typed wrong is said to be wrong: the line can be typed again.)"""
+        try:
+            invocation = self.bot.parse(text, self.user)  # what was typed, to keep it
+        except UserError:
+            return answer
+        form = self.bot.registry.get(invocation.command).form
+        missing = answer.error_option not in invocation.args
+        if form is None or not missing or all(f.name != answer.error_option for f in form.fields):
+            return answer
+        return await self._until_accepted(invocation.command, form, invocation.args, answer)
+
+    async def _until_accepted(
+        self,
+        command: tuple[str, ...],
+        form: Form,
+        values: Mapping[str, object],
+        answer: Message,
+    ) -> Message:
+        """While the command turns down one of the form's fields, say why and ask that
+        field again (the other answers are kept), then send the form again."""
         fields = {f.name: f for f in form.fields}
-        for _ in range(_RETRIES):
-            answer = await self.bot.dispatch(invocation.with_args(values))
+        for attempt in range(_RETRIES + 1):
             field = fields.get(answer.error_option or "") if answer.error else None
-            if field is None:
+            if field is None or attempt == _RETRIES:
                 return answer
             self._print(f"  {answer.text}")
             again = await self._ask_form(
-                invocation.command, Form(form.title, (field,)), defaults=values, intro=False
+                command, Form(form.title, (field,)), defaults=values, intro=False
             )
             if again is None:
                 return Message(text=_CANCELLED)
             values = again
-        return await self.bot.dispatch(invocation.with_args(values))
-
-    async def _fill_form(self, invocation: Invocation) -> Invocation | None:
-        """Interactively, ask for required values that were not typed inline."""
-        command = self.bot.registry.get(invocation.command)
-        if not self.interactive or command.form is None or not invocation.args:
-            return invocation
-        missing = [f for f in command.form.fields if f.required and f.name not in invocation.args]
-        if not missing:
-            return invocation
-        values = await self._ask_form(
-            invocation.command, Form(command.form.title, tuple(missing)), defaults=invocation.args
-        )
-        if values is None:
-            self._print(_CANCELLED)
-            return None
-        return invocation.with_args(values)
+            answer = await self._send(Submitted(command, values))
+        return answer
 
     async def _ask_form(
         self,
@@ -331,7 +328,7 @@ class ConsoleAdapter:
 
     async def _deliver(self) -> None:
         """Send what is due now and print the DMs waiting for the member speaking."""
-        if self.notifier is None or self.bot.sender is None:
+        if self.notifier is None:
             return
         await self.bot.tick()
         await self._print_dms()
@@ -351,7 +348,7 @@ class ConsoleAdapter:
         await self._deliver()
         # Stop at each moment something is due, so every DM goes out at its own time.
         for _ in range(_MAX_STOPS):
-            moment = await self.bot.next_due(until=target)
+            moment = await self.bot.ticker.next_due(until=target)
             if moment is None:
                 break
             clock.set(moment)
