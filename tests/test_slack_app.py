@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from adapters.bootstrap import build_app
 from adapters.slack.app import SlackAdapter
-from adapters.slack.blocks import encode_button
+from adapters.slack.buttons import encode_button
 from adapters.slack.gate import RequestGate, sign
 from adapters.slack.runner import slack_setup
 from bot.clock import FixedClock

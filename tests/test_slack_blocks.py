@@ -11,18 +11,10 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from adapters.slack.blocks import (
-    ACTION_PREFIX,
-    FORM_CALLBACK,
-    SlackPayload,
-    decode_button,
-    encode_button,
-    escape,
-    form_modal,
-    form_values,
-    home_view,
-    message_payloads,
-)
+from adapters.slack.blocks import SlackPayload, home_view, message_payloads
+from adapters.slack.buttons import ACTION_PREFIX, decode_button, encode_button
+from adapters.slack.modals import FORM_CALLBACK, form_modal, form_values
+from adapters.slack.text import escape
 from bot.values import Button, Field, Form, FormField, Message
 
 WORD_JOINER = "\u2060"

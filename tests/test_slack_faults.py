@@ -27,7 +27,7 @@ from sqlalchemy import func, select
 
 from adapters.bootstrap import build_app
 from adapters.slack.app import SlackAdapter
-from adapters.slack.blocks import encode_button
+from adapters.slack.buttons import encode_button
 from adapters.slack.gate import SIGNATURE_WINDOW, sign
 from adapters.slack.runner import (
     SlackConfigError,

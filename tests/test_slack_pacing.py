@@ -91,8 +91,8 @@ async def test_after_a_rate_limit_the_whole_workspace_waits() -> None:
 
 
 async def test_a_429_slows_every_send_in_the_workspace_not_just_the_one_retried() -> None:
-    from adapters.slack.app import SingleToken
     from adapters.slack.notifier import SlackNotifier
+    from adapters.slack.tokens import SingleToken
 
     time = VirtualTime()
     async with FakeSlackApi() as fake:

@@ -1,32 +1,20 @@
-"""Slack Block Kit for the core's values: messages, button values, modals and the App Home.
+"""Slack Block Kit for the core's messages: chat payloads and the App Home.
 
-Everything here is pure: a :class:`~bot.values.Message`, :class:`~bot.values.Form` or
-:class:`~bot.values.Button` goes in, ``slack_sdk`` models come out, and nothing touches the
-network. Two rules hold throughout.
-
-* Member text is inert. Whatever a member could have typed goes through :func:`escape`, and
-  every mrkdwn text object is sent ``verbatim``, so Slack neither turns URLs and channel names
-  into links nor parses mentions. The `code` spans the bot writes keep their backticks.
-* Slack's size limits hold by construction: 3,000 characters a section, 150 a header, 75 a button
-  label, 50 blocks a message, 100 a modal or Home tab, and so on. Long text is split across
-  sections and, when one message can't carry it, across a few messages; whatever still doesn't
-  fit is cut, and a closing line says so and what to type to see the rest.
-
-Lengths are counted in UTF-16 code units (an emoji outside the Basic Multilingual Plane counts
-twice), which is never less than ``len()``: text within a limit by this count is within it
-however Slack counts.
+Everything here is pure: a :class:`~bot.values.Message` goes in, ``slack_sdk`` models come
+out, and nothing touches the network. Member text is made inert as
+:mod:`adapters.slack.text` says, and Slack's size limits hold by construction: 3,000
+characters a section, 150 a header, 75 a button label, 50 blocks a message, 100 a Home tab,
+and so on. Long text is split across sections and, when one message can't carry it, across a
+few messages; whatever still doesn't fit is cut, and a closing line says so and what to type
+to see the rest. Buttons carry their command as :mod:`adapters.slack.buttons` encodes it;
+forms are :mod:`adapters.slack.modals`.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import math
-import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from types import MappingProxyType
-from typing import Final, TypeAlias
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -35,36 +23,18 @@ from slack_sdk.models.blocks import (
     ContextBlock,
     DividerBlock,
     HeaderBlock,
-    InputBlock,
-    MarkdownTextObject,
-    PlainTextInputElement,
     PlainTextObject,
     SectionBlock,
 )
 from slack_sdk.models.views import View
 
-from bot.values import Button, Field, Form, Message
+from adapters.slack.buttons import ACTION_PREFIX, encode_button
+from adapters.slack.text import escape, inline, mrkdwn, plain, shorten, split_text, units
+from bot.values import Button, Field, Message
 
-__all__ = [
-    "ACTION_PREFIX",
-    "FORM_CALLBACK",
-    "SlackPayload",
-    "decode_button",
-    "encode_button",
-    "escape",
-    "form_modal",
-    "form_values",
-    "home_view",
-    "message_payloads",
-]
+__all__ = ["SlackPayload", "escape", "home_view", "message_payloads"]
 
 log = logging.getLogger(__name__)
-
-ACTION_PREFIX: Final = "tiara:"
-"""Every button's ``action_id`` starts with this, so one listener can claim them all."""
-
-FORM_CALLBACK: Final = "tiara_form"
-"""The ``callback_id`` of every modal opened by :func:`form_modal`."""
 
 # Slack's limits, from the Block Kit reference.
 _SECTION_TEXT = 3000
@@ -72,16 +42,9 @@ _FIELD_TEXT = 2000
 _FIELDS_PER_SECTION = 10
 _HEADER_TEXT = 150
 _BUTTON_TEXT = 75
-_BUTTON_VALUE = 2000
 _BUTTONS_PER_BLOCK = 25
 _MESSAGE_BLOCKS = 50
 _VIEW_BLOCKS = 100
-_MODAL_TEXT = 24  # a modal's title, submit and close labels
-_INPUT_LENGTH = 3000
-_PLACEHOLDER = 150
-_INPUT_LABEL = 2000
-_PRIVATE_METADATA = 3000
-_BLOCK_ID = 255
 
 # Not in the reference: chat.postMessage answers ``msg_blocks_too_long`` once the text of all
 # blocks together passes about 12,000 to 13,000 characters, so one payload carries less.
@@ -91,8 +54,6 @@ _MAX_BUTTONS = 4 * _BUTTONS_PER_BLOCK
 _FIELD_LABEL = 200
 _FALLBACK_TEXT = 300
 
-_ELLIPSIS = "…"
-_WORD_JOINER = "\u2060"
 _WARNING = ":warning: "
 
 _SHORTENED_MESSAGE = (
@@ -105,21 +66,6 @@ _SHORTENED_HOME = (
     "meetings and requests, and `/tiara help` lists every command."
 )
 _EMPTY_HOME = "Nothing here yet. Type `/tiara help` to see what I can do."
-
-# Button values: what a click may ask for. They come back from Slack as untrusted text.
-_COMMAND_WORD = re.compile(r"[a-z][a-z0-9_-]{0,31}")
-_ARG_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,31}")
-_MAX_COMMAND_WORDS = 3
-_MAX_ARGS = 16
-_MAX_ARG_TEXT = 500
-_MAX_ARG_INT = 2**53 - 1  # integers JavaScript and every JSON reader keep exactly
-_VALUE_KEYS = frozenset({"c", "a", "f"})
-
-_SPECIAL_MENTION = re.compile(r"@(?=here|channel|everyone)", re.IGNORECASE)
-
-_NO_DEFAULTS: Mapping[str, object] = MappingProxyType({})
-
-_ArgValue: TypeAlias = str | int | float | bool | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,142 +84,26 @@ class _Part:
     size: int
 
 
-# -- text ----------------------------------------------------------------------------------
-
-
-def escape(text: str) -> str:
-    """Make member text inert in mrkdwn.
-
-    Escapes Slack's three control characters (``&``, ``<``, ``>``), so ``<!channel>``,
-    ``<@U123>`` and ``<https://evil|click>`` show as typed instead of mentioning or linking, and
-    puts an invisible word joiner after the ``@`` of ``@here``, ``@channel`` and ``@everyone``
-    (any case) so they never notify anyone.
-    """
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return _SPECIAL_MENTION.sub("@" + _WORD_JOINER, text)
-
-
-def _units(text: str) -> int:
-    """The length of ``text`` in UTF-16 code units."""
-    return len(text) + sum(1 for char in text if ord(char) > 0xFFFF)
-
-
-def _fit(text: str, limit: int) -> int:
-    """The length of the longest prefix of ``text`` within ``limit`` units."""
-    if len(text) * 2 <= limit:
-        return len(text)
-    used = 0
-    for index, char in enumerate(text):
-        used += 2 if ord(char) > 0xFFFF else 1
-        if used > limit:
-            return index
-    return len(text)
-
-
-def _cut_point(escaped: str, limit: int) -> int:
-    """Like :func:`_fit`, but never inside an ``&amp;``, ``&lt;`` or ``&gt;`` of escaped text."""
-    end = _fit(escaped, limit)
-    amp = escaped.rfind("&", max(0, end - 4), end)
-    if amp != -1 and escaped.find(";", amp, end) == -1:
-        end = amp
-    return end
-
-
-def _shorten(escaped: str, limit: int) -> str:
-    """Escaped text within ``limit`` units, ending in "…" when something had to go."""
-    if _units(escaped) <= limit:
-        return escaped
-    return escaped[: _cut_point(escaped, limit - 1)].rstrip() + _ELLIPSIS
-
-
-def _one_line(text: str) -> str:
-    """Whitespace runs, newlines included, as single spaces (for headers, labels and titles)."""
-    return " ".join(text.split())
-
-
-def _plain(text: str, limit: int) -> str:
-    """Member text for a one-line ``plain_text`` object: on one line, within ``limit``.
-
-    Not escaped: Slack parses neither mentions nor links in ``plain_text``, and an escaped
-    "&" could show as "&amp;" in a header or on a button.
-    """
-    return _shorten(_one_line(text), limit)
-
-
-def _inline(text: str, limit: int) -> str:
-    """Member text for one line of mrkdwn (a field's label, the notification text): escaped."""
-    return _shorten(_one_line(escape(text)), limit)
-
-
-def _mrkdwn(text: str) -> MarkdownTextObject:
-    return MarkdownTextObject(text=text, verbatim=True)
-
-
-def _hard_split(line: str, limit: int) -> list[str]:
-    """A line too long for one section, in parts within ``limit``, broken after a space if one
-    is near the end of a part, else wherever the limit falls (never inside an entity)."""
-    parts: list[str] = []
-    while _units(line) > limit:
-        end = max(1, _cut_point(line, limit))
-        space = line.rfind(" ", 0, end)
-        if space > end // 2:
-            end = space + 1
-        parts.append(line[:end])
-        line = line[end:]
-    parts.append(line)
-    return parts
-
-
-def _split_text(escaped: str, limit: int) -> list[str]:
-    """Escaped text as section texts within ``limit``.
-
-    Breaks fall between paragraphs where possible, then between lines, then between words; only
-    the whitespace at a break is dropped, so every other character appears exactly once, in
-    order.
-    """
-    pieces: list[tuple[str, str]] = []  # (the separator before it, the piece)
-    for paragraph in escaped.split("\n\n"):
-        if not paragraph.strip():
-            continue
-        lines = [paragraph] if _units(paragraph) <= limit else paragraph.split("\n")
-        for n, line in enumerate(lines):
-            for k, part in enumerate(_hard_split(line, limit)):
-                pieces.append(("" if k else "\n" if n else "\n\n", part))
-    chunks: list[str] = []
-    current: list[str] = []
-    used = 0
-    for separator, piece in pieces:
-        size = _units(piece)
-        if current and used + len(separator) + size <= limit:
-            current += (separator, piece)
-            used += len(separator) + size
-        else:
-            chunks.append("".join(current))
-            current, used = [piece], size
-    chunks.append("".join(current))
-    return [chunk.strip() for chunk in chunks if chunk.strip()]
-
-
 # -- messages ------------------------------------------------------------------------------
 
 
 def _field_text(field: Field) -> tuple[str, bool]:
     """A field as mrkdwn (bold label over value) and whether its value had to be shortened."""
-    label = _inline(field.label, _FIELD_LABEL)
+    label = inline(field.label, _FIELD_LABEL)
     value = escape(field.value.strip())
     head = f"*{label}*\n" if label else ""
-    room = _FIELD_TEXT - _units(head)
-    shortened = _units(value) > room
-    return head + _shorten(value, room), shortened
+    room = _FIELD_TEXT - units(head)
+    shortened = units(value) > room
+    return head + shorten(value, room), shortened
 
 
 def _content(message: Message) -> tuple[list[_Part], bool]:
     """The title, fields and text of a message as blocks, and whether anything was cut short."""
     parts: list[_Part] = []
     shortened = False
-    title = _plain(message.title or "", _HEADER_TEXT)
+    title = plain(message.title or "", _HEADER_TEXT)
     if title:
-        parts.append(_Part(HeaderBlock(text=PlainTextObject(text=title)), _units(title)))
+        parts.append(_Part(HeaderBlock(text=PlainTextObject(text=title)), units(title)))
     fields: list[str] = []
     for field in message.fields:
         text, cut = _field_text(field)
@@ -282,14 +112,14 @@ def _content(message: Message) -> tuple[list[_Part], bool]:
             fields.append(text)
     for start in range(0, len(fields), _FIELDS_PER_SECTION):
         group = fields[start : start + _FIELDS_PER_SECTION]
-        section = SectionBlock(fields=[_mrkdwn(text) for text in group])
-        parts.append(_Part(section, sum(_units(text) for text in group)))
+        section = SectionBlock(fields=[mrkdwn(text) for text in group])
+        parts.append(_Part(section, sum(units(text) for text in group)))
     prefix = _WARNING if message.error else ""
-    chunks = _split_text(escape(message.text), _SECTION_TEXT - len(prefix))
+    chunks = split_text(escape(message.text), _SECTION_TEXT - len(prefix))
     if prefix:
         chunks = [prefix + chunks[0], *chunks[1:]] if chunks else [prefix.strip()]
     for chunk in chunks:
-        parts.append(_Part(SectionBlock(text=_mrkdwn(chunk)), _units(chunk)))
+        parts.append(_Part(SectionBlock(text=mrkdwn(chunk)), units(chunk)))
     return parts, shortened
 
 
@@ -304,14 +134,14 @@ def _actions(buttons: Sequence[Button], id_prefix: str) -> list[_Part]:
         except ValueError as err:
             log.warning("button %r left out: %s", button.label, err)
             continue
-        label = _plain(button.label, _BUTTON_TEXT) or _plain(" ".join(button.command), _BUTTON_TEXT)
+        label = plain(button.label, _BUTTON_TEXT) or plain(" ".join(button.command), _BUTTON_TEXT)
         element = ButtonElement(
             text=PlainTextObject(text=label),
             action_id=f"{id_prefix}{index}",
             value=value,
             style=button.style,
         )
-        elements.append((element, _units(label) + _units(value)))
+        elements.append((element, units(label) + units(value)))
     blocks: list[_Part] = []
     for start in range(0, len(elements), _BUTTONS_PER_BLOCK):
         group = elements[start : start + _BUTTONS_PER_BLOCK]
@@ -321,7 +151,7 @@ def _actions(buttons: Sequence[Button], id_prefix: str) -> list[_Part]:
 
 
 def _note(text: str) -> _Part:
-    return _Part(ContextBlock(elements=[_mrkdwn(text)]), _units(text))
+    return _Part(ContextBlock(elements=[mrkdwn(text)]), units(text))
 
 
 def _fits(page: Sequence[_Part], extra: Sequence[_Part]) -> bool:
@@ -372,7 +202,7 @@ def _fallback(message: Message) -> str:
         *(button.label for button in message.buttons[:1]),
     ]
     first = next((text for text in candidates if text.strip()), "Tiara")
-    return _inline(first, _FALLBACK_TEXT)
+    return inline(first, _FALLBACK_TEXT)
 
 
 def message_payloads(message: Message) -> list[SlackPayload]:
@@ -398,186 +228,6 @@ def message_payloads(message: Message) -> list[SlackPayload]:
     ]
 
 
-# -- button values -------------------------------------------------------------------------
-
-
-def _checked_command(value: object) -> tuple[str, ...]:
-    if not isinstance(value, list | tuple) or not 1 <= len(value) <= _MAX_COMMAND_WORDS:
-        raise ValueError(f"a command is a list of 1 to {_MAX_COMMAND_WORDS} words")
-    words: list[str] = []
-    for word in value:
-        if not isinstance(word, str) or not _COMMAND_WORD.fullmatch(word):
-            raise ValueError("a command word is a short lowercase name")
-        words.append(word)
-    return tuple(words)
-
-
-def _checked_arg(value: object) -> _ArgValue:
-    if value is None or isinstance(value, bool):
-        return value
-    if isinstance(value, int):
-        if abs(value) > _MAX_ARG_INT:
-            raise ValueError("an integer argument is out of range")
-        return value
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise ValueError("a number argument must be finite")
-        return value
-    if isinstance(value, str):
-        if len(value) > _MAX_ARG_TEXT:
-            raise ValueError(f"a text argument is at most {_MAX_ARG_TEXT} characters")
-        return value
-    raise ValueError(f"an argument can't be a {type(value).__name__}")
-
-
-def _checked_args(value: object) -> dict[str, _ArgValue]:
-    if not isinstance(value, Mapping):
-        raise ValueError("arguments are a mapping of names to values")
-    if len(value) > _MAX_ARGS:
-        raise ValueError(f"a button carries at most {_MAX_ARGS} arguments")
-    args: dict[str, _ArgValue] = {}
-    for name, item in value.items():
-        if not isinstance(name, str) or not _ARG_NAME.fullmatch(name):
-            raise ValueError("an argument name is a short identifier")
-        args[name] = _checked_arg(item)
-    return args
-
-
-def encode_button(button: Button) -> str:
-    """A button's command, arguments and ``opens_form`` as compact JSON for its ``value``.
-
-    The format is ``{"c": [words], "a": {args}, "f": true}``, the last two only when
-    non-empty. Raises ``ValueError`` for what :func:`decode_button` would refuse (odd command
-    words, unsupported argument types, or a value longer than Slack's 2,000 characters).
-    """
-    data: dict[str, object] = {"c": list(_checked_command(button.command))}
-    args = _checked_args(button.args)
-    if args:
-        data["a"] = args
-    if button.opens_form:
-        data["f"] = True
-    value = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    if _units(value) > _BUTTON_VALUE:
-        raise ValueError(f"a button value is at most {_BUTTON_VALUE} characters")
-    return value
-
-
-def _unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
-    keys = [key for key, _ in pairs]
-    if len(set(keys)) != len(keys):
-        raise ValueError("a key appears twice")
-    return dict(pairs)
-
-
-def _no_constants(name: str) -> object:
-    raise ValueError(f"{name} is not a valid argument")
-
-
-def decode_button(value: str) -> Button:
-    """The button a clicked ``value`` encodes; ``ValueError`` for anything else.
-
-    The value comes back from Slack, so it is checked as untrusted input: at most 2,000
-    characters of JSON holding a command of 1 to 3 short lowercase words, at most 16 arguments
-    with identifier names and text (at most 500 characters), integer, finite number, boolean or
-    null values, and nothing more. The label and style aren't carried: the label is the command.
-    """
-    if not isinstance(value, str) or not value or _units(value) > _BUTTON_VALUE:
-        raise ValueError(f"a button value is 1 to {_BUTTON_VALUE} characters")
-    try:
-        data: object = json.loads(
-            value, object_pairs_hook=_unique_keys, parse_constant=_no_constants
-        )
-    except RecursionError as err:
-        raise ValueError("a button value is nested too deeply") from err
-    if not isinstance(data, dict) or "c" not in data or not data.keys() <= _VALUE_KEYS:
-        raise ValueError('a button value is an object with "c" and optionally "a" and "f"')
-    command = _checked_command(data["c"])
-    args = _checked_args(data.get("a", {}))
-    opens_form = data.get("f", False)
-    if not isinstance(opens_form, bool):
-        raise ValueError('"f" is true or false')
-    return Button(" ".join(command), command, args, opens_form=opens_form)
-
-
-# -- modals --------------------------------------------------------------------------------
-
-
-def form_modal(
-    form: Form,
-    *,
-    defaults: Mapping[str, object] = _NO_DEFAULTS,
-    private_metadata: str = "",
-) -> View:
-    """A modal asking for a form's fields, with ``defaults`` filled in.
-
-    Each field is an input block whose ``block_id`` is the field's name and whose plain-text
-    input has the ``action_id`` "value", which is what :func:`form_values` reads back. The title
-    is shortened to Slack's 24 characters; a default longer than the field allows is cut to
-    fit. ``private_metadata`` is passed through and must be at most 3,000 characters.
-    """
-    if len(private_metadata) > _PRIVATE_METADATA:
-        raise ValueError(f"private_metadata is at most {_PRIVATE_METADATA} characters")
-    names = [field.name for field in form.fields]
-    if len(set(names)) != len(names):
-        raise ValueError("two fields of a form share a name")
-    blocks: list[Block] = []
-    for field in form.fields:
-        if not 1 <= len(field.name) <= _BLOCK_ID:
-            raise ValueError(f"a field name is 1 to {_BLOCK_ID} characters")
-        max_length = max(1, min(field.max_length, _INPUT_LENGTH))
-        default = defaults.get(field.name)
-        initial = "" if default is None else str(default)
-        initial = initial[: _fit(initial, max_length)]
-        placeholder = _plain(field.placeholder, _PLACEHOLDER)
-        element = PlainTextInputElement(
-            action_id="value",
-            placeholder=PlainTextObject(text=placeholder) if placeholder else None,
-            initial_value=initial or None,
-            multiline=field.multiline,
-            max_length=max_length,
-        )
-        label = _plain(field.label, _INPUT_LABEL) or _plain(field.name, _INPUT_LABEL)
-        blocks.append(
-            InputBlock(
-                block_id=field.name,
-                label=PlainTextObject(text=label),
-                element=element,
-                optional=not field.required,
-            )
-        )
-    return View(
-        type="modal",
-        callback_id=FORM_CALLBACK,
-        title=PlainTextObject(text=_plain(form.title, _MODAL_TEXT) or "Tiara"),
-        submit=PlainTextObject(text="Save"),
-        close=PlainTextObject(text="Cancel"),
-        blocks=blocks,
-        private_metadata=private_metadata or None,
-    )
-
-
-def form_values(state_values: Mapping[str, Mapping[str, Mapping[str, object]]]) -> dict[str, str]:
-    """The text typed into a submitted modal, by field name, blank fields left out.
-
-    ``state_values`` is ``view.state.values`` of a ``view_submission``:
-    ``{block_id: {action_id: {"type": "plain_text_input", "value": ...}}}``. Values are stripped
-    of surrounding whitespace; anything not shaped like a plain-text input is ignored.
-    """
-    values: dict[str, str] = {}
-    if not isinstance(state_values, Mapping):
-        return values  # not the shape Slack sends: nothing typed can be read from it
-    for name, actions in state_values.items():
-        if not isinstance(name, str) or not isinstance(actions, Mapping):
-            continue
-        state = actions.get("value")
-        if not isinstance(state, Mapping):
-            continue
-        text = state.get("value")
-        if isinstance(text, str) and text.strip():
-            values[name] = text.strip()
-    return values
-
-
 # -- App Home ------------------------------------------------------------------------------
 
 
@@ -589,11 +239,11 @@ def home_view(sections: Sequence[Message], *, header: str = "Your Tiara dashboar
     what to type to see everything. Button ids are ``tiara:<section>.<button>``.
     """
     head: list[Block] = []
-    title = _plain(header, _HEADER_TEXT)
+    title = plain(header, _HEADER_TEXT)
     if title:
         head.append(HeaderBlock(text=PlainTextObject(text=title)))
     if not sections:
-        return View(type="home", blocks=[*head, ContextBlock(elements=[_mrkdwn(_EMPTY_HOME)])])
+        return View(type="home", blocks=[*head, ContextBlock(elements=[mrkdwn(_EMPTY_HOME)])])
     shown: list[tuple[list[Block], list[Block]]] = []  # the content and buttons of each section
     shortened = False
     for number, message in enumerate(sections):
@@ -601,7 +251,7 @@ def home_view(sections: Sequence[Message], *, header: str = "Your Tiara dashboar
         shortened |= cut
         buttons = _actions(message.buttons, f"{ACTION_PREFIX}{number}.")
         shown.append(([part.block for part in parts], [part.block for part in buttons]))
-    pointer: list[Block] = [ContextBlock(elements=[_mrkdwn(_SHORTENED_HOME)])]
+    pointer: list[Block] = [ContextBlock(elements=[mrkdwn(_SHORTENED_HOME)])]
 
     body = _home_body(shown, room=_VIEW_BLOCKS - len(head) - (len(pointer) if shortened else 0))
     if body is not None:

@@ -20,7 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.errors import ConfigError
 from adapters.health import add_health_routes
-from adapters.slack.app import InstalledTokens, SingleToken, SlackAdapter
+from adapters.slack.app import SlackAdapter
 from adapters.slack.gate import RequestGate
 from adapters.slack.manifest import BOT_SCOPES
 from adapters.slack.notifier import (
@@ -32,6 +32,7 @@ from adapters.slack.notifier import (
     error_code,
     library_logger,
 )
+from adapters.slack.tokens import InstalledTokens, SingleToken
 from bot.config import Settings
 from bot.core import Bot
 from storage.store import Store
