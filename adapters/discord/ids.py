@@ -8,7 +8,7 @@ command words and the arguments, as compact JSON::
     tiara:b:{"w":"5000","c":["done"],"a":{"id":"N4"}}
 
 When that doesn't fit (a contact's long name, a form's draft), the JSON is kept in the
-database under a key derived from it and the id carries the key: ``tiara:k:5000:<key>``.
+core's :class:`~bot.inbox.Inbox` and the id carries its key: ``tiara:k:5000:<key>``.
 A form (modal) uses ``tiara:f:`` and ``tiara:g:`` the same way. What comes back is
 untrusted: it is checked as strictly as typed input, and a kept payload is only handed to
 the member it was drawn for, and a click or form acts only in the server it was made in
@@ -17,8 +17,6 @@ the member it was drawn for, and a click or form acts only in the server it was 
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import re
 from collections.abc import Mapping
@@ -26,10 +24,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Literal
 
-from bot.clock import Clock
+from bot.inbox import Inbox
 from bot.values import Button, UserRef
-from storage.repo import Repo
-from storage.store import Store
 
 __all__ = [
     "BUTTON_ID",
@@ -44,7 +40,7 @@ MAX_ID = 100  # Discord's limit on a custom_id
 PLATFORM = "discord"
 BUTTON_ID = re.compile(r"tiara:(?P<kind>[bk]):(?P<rest>.{1,92})", re.DOTALL)
 FORM_ID = re.compile(r"tiara:(?P<kind>[fg]):(?P<rest>.{1,92})", re.DOTALL)
-_KEPT = re.compile(r"(?P<workspace>[0-9]{1,20}):(?P<key>[A-Za-z0-9_-]{22})")
+_KEPT = re.compile(r"(?P<workspace>[0-9]{1,20}):(?P<key>[A-Za-z0-9_-]{22})")  # Inbox.keep's
 _WORD = re.compile(r"[a-z][a-z0-9_-]{0,31}")
 _ARG = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,31}")
 _WORKSPACE = re.compile(r"[0-9]{1,20}")
@@ -118,11 +114,10 @@ def encode_inline(kind: Literal["b", "f"], target: Target) -> str | None:
 
 @dataclass
 class ComponentIds:
-    """Makes custom_ids for buttons and forms, and reads them back, keeping in the database
+    """Makes custom_ids for buttons and forms, and reads them back, keeping in the inbox
     what doesn't fit in 100 characters."""
 
-    store: Store
-    clock: Clock
+    inbox: Inbox
 
     async def button_id(self, user: UserRef, button: Button) -> str:
         return await self._make("b", user, Target.of(user.workspace, button), BUTTON_LIFETIME)
@@ -138,18 +133,8 @@ class ComponentIds:
         inline = encode_inline(kind, target)
         if inline is not None:
             return inline
-        payload = target.to_json()
-        digest = hashlib.sha256("\x1f".join((user.workspace, user.user, payload)).encode()).digest()
-        key = base64.urlsafe_b64encode(digest).decode()[:22]
-        async with self.store.transaction() as session:
-            await Repo(session).keep_payload(
-                key,
-                platform=PLATFORM,
-                workspace=user.workspace,
-                user_id=user.user,
-                payload=payload,
-                expires_at=self.clock.now() + lifetime,
-            )
+        owner = UserRef(PLATFORM, user.workspace, user.user)
+        key = await self.inbox.keep(target.to_json(), owner=owner, lifetime=lifetime)
         return f"tiara:{'k' if kind == 'b' else 'g'}:{user.workspace}:{key}"
 
     async def may_act(self, target: Target, *, user_id: str, guild_id: str | None) -> bool:
@@ -161,9 +146,7 @@ class ComponentIds:
         """
         if guild_id is not None:
             return guild_id == target.workspace
-        async with self.store.transaction() as session:
-            member = await Repo(session).find_member(PLATFORM, target.workspace, user_id)
-            return member is not None and member.active
+        return await self.inbox.is_active_member(UserRef(PLATFORM, target.workspace, user_id))
 
     async def read(self, kind: str, rest: str, user_id: str) -> Target | None:
         """The target a custom_id's ``kind`` and ``rest`` stand for, clicked by ``user_id``;
@@ -174,15 +157,9 @@ class ComponentIds:
             kept = _KEPT.fullmatch(rest)
             if kept is None:
                 return None
-            async with self.store.transaction() as session:
-                found = await Repo(session).kept_payload(kept["key"], self.clock.now())
-                if (
-                    found is None
-                    or (found.platform, found.workspace) != (PLATFORM, kept["workspace"])
-                    or found.user_id not in ("", user_id)  # "": drawn in a channel, for anyone
-                ):
-                    return None
-                payload = found.payload
-            return Target.from_json(payload)
+            # Kept for the member who clicks, or for anyone (a button drawn in a channel).
+            reader = UserRef(PLATFORM, kept["workspace"], user_id)
+            payload = await self.inbox.kept(kept["key"], reader=reader)
+            return None if payload is None else Target.from_json(payload)
         except ValueError:
             return None
