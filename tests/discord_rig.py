@@ -27,6 +27,7 @@ from adapters.discord.ids import ComponentIds
 from adapters.discord.notifier import DiscordNotifier
 from bot.clock import FixedClock
 from bot.core import INTERNAL_ERROR, Bot
+from bot.inbox import Inbox
 from bot.registry import Registry
 from storage.store import Store
 from tests import discord_payloads as payloads
@@ -249,15 +250,16 @@ async def start_rig(
     (Tiara's own by default), ``TIARA_DISCORD_COACH_ROLE`` set to ``coach_role``, answers
     deferred as ``answer_within`` says (by default never)."""
     client = Client(guild_ready_timeout=0.05, max_ratelimit_timeout=30)
-    ids = ComponentIds(store, clock)
-    bot = build_bot(
-        store=store,
-        clock=clock,
-        registry=commands,
-        notifier=DiscordNotifier(client, ids),
-    )
+    ids = ComponentIds(Inbox(store, clock))
+    notifier = DiscordNotifier(client, ids)
+    bot = build_bot(store=store, clock=clock, registry=commands, notifier=notifier)
     adapter = DiscordAdapter(
-        bot, client=client, ids=ids, coach_role=coach_role, answer_within=answer_within
+        bot,
+        client=client,
+        ids=ids,
+        notifier=notifier,
+        coach_role=coach_role,
+        answer_within=answer_within,
     )
     await client.login(TOKEN)
     connection = asyncio.ensure_future(client.connect(reconnect=False))

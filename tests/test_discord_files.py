@@ -260,9 +260,9 @@ async def test_a_slow_answer_brings_its_files_in_the_follow_up(rig: Rig) -> None
 
 
 async def test_a_dm_carries_its_files(rig: Rig) -> None:
-    assert rig.bot.notifier is not None
+    assert rig.adapter.notifier is not None
     chart = Attachment("progress.png", b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8, "image/png")
-    await rig.bot.notifier.send_dm(
+    await rig.adapter.notifier.send_dm(
         UserRef("discord", str(GUILD), str(ALICE)),
         Message(text="This week's cohort progress.", title="Cohort progress", attachments=(chart,)),
     )
@@ -310,8 +310,8 @@ async def test_files_discord_still_refuses_become_a_sentence(rig: Rig) -> None:
     shown = text_of(answers[-1])
     assert "Here you are." in shown and "too big" in shown
 
-    assert rig.bot.notifier is not None
-    await rig.bot.notifier.send_dm(
+    assert rig.adapter.notifier is not None
+    await rig.adapter.notifier.send_dm(
         UserRef("discord", str(GUILD), str(ALICE)),
         Message(text="Your export.", attachments=_attachments(1, kb=4)),
     )

@@ -62,7 +62,7 @@ async def test_with_threads_each_group_gets_a_private_thread(rig: Rig) -> None:
     async def practice_channel(workspace: str) -> str | None:
         return "practice"
 
-    notifier = rig.bot.notifier
+    notifier = rig.adapter.notifier
     assert isinstance(notifier, DiscordNotifier)
     notifier.group_channel = practice_channel
     await _pair(rig)

@@ -1,5 +1,5 @@
 """Tiara on Discord: a ``discord.Client`` whose ``/tiara`` commands, buttons and forms
-become core invocations, with the answers rendered back.
+become core events (:mod:`bot.events`), each handled once, with the answer rendered back.
 
 Discord wants a first answer to every interaction within 3 seconds. A command's answer is
 sent directly when the core has it in time; otherwise the interaction is deferred ("Tiara
@@ -23,7 +23,7 @@ import asyncio
 import logging
 import re
 import time
-from collections.abc import Awaitable, Mapping
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -38,9 +38,10 @@ from adapters.discord.ids import BUTTON_ID, FORM_ID, ComponentIds, Target
 from adapters.discord.notifier import delivery_error
 from adapters.discord.render import ALLOWED_MENTIONS, build_view, form_modal, modal_values, render
 from bot.core import INTERNAL_ERROR, Bot
-from bot.notify import DeliveryError
+from bot.events import Answer, Clicked, Event, OpenForm, Submitted
+from bot.notify import DeliveryError, Notifier
 from bot.registry import Command, Kind
-from bot.values import Button, ChannelRef, Invocation, Message, UserError, UserRef
+from bot.values import Button, ChannelRef, Invocation, Message, UserRef
 
 __all__ = ["PLATFORM", "DiscordAdapter", "TiaraButton", "TiaraClient", "intents"]
 
@@ -137,12 +138,14 @@ class DiscordAdapter:
         *,
         client: TiaraClient,
         ids: ComponentIds,
+        notifier: Notifier | None = None,
         answer_within: float | None = ANSWER_WITHIN,
         coach_role: str | None = None,
     ) -> None:
         self.bot = bot
         self.client = client
         self.ids = ids
+        self.notifier = notifier  # sends an answer's files for keeps to the member's DM
         # Seconds the core has to answer before the interaction is deferred: 0 defers every
         # answer at once, None none (tests, whose results must not depend on speed).
         self.answer_within = answer_within
@@ -153,7 +156,9 @@ class DiscordAdapter:
         self._background = Background("Discord")
         client.tiara = self
         on_command: OnCommand = self.on_command
+        # The registry says which commands Discord offers, and which a button may name.
         client.tree.add_command(build_group(bot.registry, on_command, self._suggest))
+        self._commands = frozenset(command.path for command in bot.registry)
         client.tree.on_error = self._on_tree_error  # type: ignore[method-assign]
         client.event(self.on_interaction)
         client.event(self.on_raw_member_remove)
@@ -233,47 +238,17 @@ class DiscordAdapter:
     async def on_command(
         self, interaction: discord.Interaction[Any], command: Command, args: dict[str, object]
     ) -> None:
-        """``/tiara <command>``: open its form when it has one and nothing was given, else
-        run it."""
-        user = self._user(interaction)
-        invocation = Invocation(
-            command.path,
-            args,
-            user,
-            self._channel(interaction, user),
-            platform_admin=self._platform_admin(interaction, user),
-        )
-        if self.bot.form_for(invocation) is not None:
-            await self._open_form(interaction, user, Target(user.workspace, command.path))
-        else:
-            await self._answer(interaction, user, self.bot.dispatch(invocation))
-        self._remember_name(interaction, user)
+        """``/tiara <command>`` with the options the member typed: as a button carrying them,
+        it opens the command's form when nothing was given, else runs it."""
+        button = Button(" ".join(command.path), command.path, args)
+        await self._handle(interaction, self._user(interaction), Clicked(button))
 
     async def on_button(self, interaction: discord.Interaction[Any], kind: str, rest: str) -> None:
         """A click on any Tiara button (its custom_id's ``kind`` and ``rest``)."""
-        target = await self.ids.read(kind, rest, str(interaction.user.id))
-        if target is None:
-            await self._expired(interaction)
-            return
-        try:
-            form = self.bot.form_for_click(target.button())
-        except UserError:
-            log.warning("ignored a button this version doesn't know")
-            await self._expired(interaction)
-            return
-        if not await self._in_its_server(interaction, target, "button"):
-            return
-        user = self._user(interaction, target.workspace)
-        if form is not None:
-            await self._open_form(interaction, user, target)
-        else:
-            invocation = target.button().invocation(
-                user,
-                self._channel(interaction, user),
-                platform_admin=self._platform_admin(interaction, user),
-            )
-            await self._answer(interaction, user, self.bot.dispatch(invocation))
-        self._remember_name(interaction, user)
+        target = await self._target(interaction, kind, rest, "button")
+        if target is not None:
+            user = self._user(interaction, target.workspace)
+            await self._handle(interaction, user, Clicked(target.button()))
 
     async def on_interaction(self, interaction: discord.Interaction[Any]) -> None:
         """A submitted form (modal); everything else has its own handler."""
@@ -283,31 +258,28 @@ class DiscordAdapter:
         match = FORM_ID.fullmatch(str(data.get("custom_id", "")))
         if match is None:
             return
-        target = await self.ids.read(match["kind"], match["rest"], str(interaction.user.id))
+        target = await self._target(interaction, match["kind"], match["rest"], "form")
+        if target is not None:
+            user = self._user(interaction, target.workspace)
+            values = modal_values(data.get("components") or [])
+            event = Submitted(target.command, {**target.args, **values})
+            await self._handle(interaction, user, event, fix=event)
+
+    async def _target(
+        self, interaction: discord.Interaction[Any], kind: str, rest: str, what: str
+    ) -> Target | None:
+        """What a button or form's custom_id stands for, when it may act here; else the member
+        is told why not (expired, someone else's, another server's) and it is None."""
+        target = await self.ids.read(kind, rest, str(interaction.user.id))
+        if target is not None and target.command not in self._commands:
+            log.warning("ignored a %s this version doesn't know", what)
+            target = None
         if target is None:
             await self._expired(interaction)
-            return
-        if not await self._in_its_server(interaction, target, "form"):
-            return
-        user = self._user(interaction, target.workspace)
-        values = modal_values(data.get("components") or [])
-        invocation = Invocation(
-            target.command,
-            {**target.args, **values},
-            user,
-            self._channel(interaction, user),
-            platform_admin=self._platform_admin(interaction, user),
-        )
-        await self._answer(interaction, user, self.bot.dispatch(invocation), keep=invocation)
-
-    async def _in_its_server(
-        self, interaction: discord.Interaction[Any], target: Target, what: str
-    ) -> bool:
-        """Whether the server ``target`` names is the interaction's, or, from a DM, one the
-        member belongs to; if not, the member is told so and nothing else happens."""
+            return None
         guild = str(interaction.guild_id) if interaction.guild_id is not None else None
         if await self.ids.may_act(target, user_id=str(interaction.user.id), guild_id=guild):
-            return True
+            return target
         where = "in a server" if guild is not None else "in a DM"
         log.warning("refused a %s that names another server, used %s", what, where)
         await self._reply(
@@ -315,7 +287,7 @@ class DiscordAdapter:
             self._user(interaction),
             Message(text=_ELSEWHERE.format(what=what), error=True),
         )
-        return False
+        return None
 
     async def on_raw_member_remove(self, payload: discord.RawMemberRemoveEvent) -> None:
         """A member left the server (or was removed): no more nudges until they're back."""
@@ -341,29 +313,97 @@ class DiscordAdapter:
 
     # -- translate out -------------------------------------------------------------------
 
-    async def _open_form(
-        self, interaction: discord.Interaction[Any], user: UserRef, target: Target
+    async def _handle(
+        self,
+        interaction: discord.Interaction[Any],
+        user: UserRef,
+        event: Event,
+        *,
+        fix: Submitted | None = None,
     ) -> None:
-        """Open the command's form as the first answer, filled with what the target carries."""
-        command = self.bot.registry.get(target.command)
-        assert command.form is not None
-        asked = {f.name for f in command.form.fields}
-        carried = Target(
-            target.workspace,
-            target.command,
-            {k: v for k, v in target.args.items() if k not in asked},
-        )
-        custom_id = await self.ids.form_id(user, carried)
-        modal = form_modal(command.form, custom_id=custom_id, defaults=dict(target.args))
+        """The one way through: ``event`` to the core, and its answer back to Discord (a form
+        opened, or a message sent; deferred first when the command takes longer than
+        Discord waits). With ``fix`` (a submitted form), a mistake is answered with a button
+        that opens the form again with everything the member typed."""
+        running = asyncio.Event()  # a command runs: only then can the answer be slow
+
+        async def prepare(invocation: Invocation) -> Invocation:
+            running.set()
+            return invocation
+
+        async def answer() -> Answer:
+            found = await self.bot.handle(
+                event,
+                user,
+                channel=self._channel(interaction, user),
+                platform_admin=self._platform_admin(interaction, user),
+                prepare=prepare,
+            )
+            # Files for keeps go to the DM within the time the answer has, not after it.
+            return found if isinstance(found, OpenForm) else await self._files_to_dm(user, found)
+
+        task = asyncio.ensure_future(answer())
+        deferred = await self._defer_when_slow(interaction, task, running)
+        found = await task
+        if isinstance(found, OpenForm):
+            await self._open_form(interaction, user, found)
+        else:
+            if fix is not None and found.error:
+                # Discord can't keep a modal open with an error: offer it again, as typed.
+                again = Button("Fix it", fix.command, fix.values, "primary", opens_form=True)
+                found = replace(found, buttons=(again,))
+            await self._reply(interaction, user, found, deferred=deferred)
+        self._remember_name(interaction, user)
+
+    async def _defer_when_slow(
+        self,
+        interaction: discord.Interaction[Any],
+        task: asyncio.Future[Answer],
+        running: asyncio.Event,
+    ) -> bool:
+        """Defer the interaction ("Tiara is thinking…") when the command ``task`` runs
+        hasn't answered within ``answer_within``; whether it was deferred. A form opens
+        without running anything, so it never waits for this (it must be the first answer)."""
+        if self.answer_within is None:
+            return False
+        runs = asyncio.ensure_future(running.wait())
+        either: set[asyncio.Future[Any]] = {task, runs}
+        try:
+            await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            runs.cancel()
+        if self.answer_within > 0 and not task.done():
+            await asyncio.wait({task}, timeout=self.answer_within)
+        if task.done():
+            return False
+        try:
+            await interaction.response.defer(ephemeral=True, thinking=True)
+            return True
+        except _ANSWER_ERRORS as err:  # then the answer itself is the first response
+            log.warning("deferring an answer failed with %s", delivery_error(err).reason)
+            return False
+
+    async def _open_form(
+        self, interaction: discord.Interaction[Any], user: UserRef, answer: OpenForm
+    ) -> None:
+        """Open the form as the first answer, filled with its defaults; the values it was
+        opened with that it doesn't ask for travel in its custom_id."""
+        command = answer.invocation.command
+        asked = {f.name for f in answer.form.fields}
+        carried = {k: v for k, v in answer.invocation.args.items() if k not in asked}
+        target = Target(user.workspace, command, carried)  # type: ignore[arg-type]
+        custom_id = await self.ids.form_id(user, target)
+        modal = form_modal(answer.form, custom_id=custom_id, defaults=dict(answer.defaults))
         try:
             await interaction.response.send_modal(modal)
         except _ANSWER_ERRORS as err:
             log.warning("opening a form failed with %s", delivery_error(err).reason)
             if not interaction.response.is_done():
-                typed = " ".join(f"{f.name}:" for f in command.form.fields)
+                # Discord's options, not the typed text of answer.fallback.
+                typed = " ".join(f"{f.name}:" for f in answer.form.fields)
                 fallback = (
                     "I couldn't open the form. Type the values instead: "
-                    f"`/tiara {' '.join(command.path)} {typed}`"
+                    f"`/tiara {' '.join(command)} {typed}`"
                 )
                 await self._reply(interaction, user, Message(text=fallback, error=True))
         finally:
@@ -372,47 +412,11 @@ class DiscordAdapter:
     async def _expired(self, interaction: discord.Interaction[Any]) -> None:
         await self._reply(interaction, self._user(interaction), Message(text=_EXPIRED, error=True))
 
-    async def _answer(
-        self,
-        interaction: discord.Interaction[Any],
-        user: UserRef,
-        work: Awaitable[Message],
-        *,
-        keep: Invocation | None = None,
-    ) -> None:
-        """Send ``work``'s answer; defer first when it takes longer than Discord waits.
-
-        With ``keep`` (a submitted form), a mistake is answered with a button that opens the
-        form again with everything the member typed.
-        """
-
-        async def finished() -> Message:
-            # Files for keeps go to the DM within the time the answer has, not after it.
-            return await self._files_to_dm(user, await work)
-
-        task: asyncio.Future[Message] = asyncio.ensure_future(finished())
-        deferred = False
-        if self.answer_within is not None:
-            if self.answer_within > 0:
-                await asyncio.wait({task}, timeout=self.answer_within)
-            if not task.done():
-                try:
-                    await interaction.response.defer(ephemeral=True, thinking=True)
-                    deferred = True
-                except _ANSWER_ERRORS as err:  # then the answer itself is the first response
-                    log.warning("deferring an answer failed with %s", delivery_error(err).reason)
-        answer = await task
-        if keep is not None and answer.error:
-            # Discord can't keep a modal open with an error: offer it again, as typed.
-            fix = Button("Fix it", keep.command, keep.args, "primary", opens_form=True)
-            answer = replace(answer, buttons=(fix,))
-        await self._reply(interaction, user, answer, deferred=deferred)
-
     async def _files_to_dm(self, user: UserRef, answer: Message) -> Message:
         """Files for keeps (an export) go to the member's DM, where they stay; the reply
         says so. When the DM fails (DMs from server members off), they come with the
         reply instead, with a word to save them now."""
-        notifier = self.bot.notifier
+        notifier = self.notifier
         if not (answer.attachments and answer.files_to_dm) or notifier is None:
             return answer
         try:

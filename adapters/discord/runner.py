@@ -18,8 +18,8 @@ from adapters.errors import ConfigError
 from bot.clock import Clock
 from bot.config import Settings
 from bot.core import Bot
+from bot.inbox import Inbox
 from bot.registry import Registry
-from storage.repo import Repo
 from storage.store import Store
 
 __all__ = ["DiscordConfigError", "DiscordService", "point_at", "sync_commands"]
@@ -60,8 +60,8 @@ class DiscordService:
         self.token = _token(settings)
         point_at(settings)
         self.client = TiaraClient(max_ratelimit_timeout=RATE_LIMIT_WAIT)
-        self.ids = ComponentIds(store, clock)
-        self.store = store
+        self.inbox = Inbox(store, clock)
+        self.ids = ComponentIds(self.inbox)
         self.coach_role = settings.discord_coach_role
         self.notifier = DiscordNotifier(
             self.client,
@@ -71,13 +71,15 @@ class DiscordService:
         self.adapter: DiscordAdapter | None = None
 
     async def _practice_channel(self, workspace: str) -> str | None:
-        async with self.store.transaction() as session:
-            found = await Repo(session).find_workspace(self.platform, workspace)
-            return found.practice_channel if found is not None else None
+        return await self.inbox.practice_channel(self.platform, workspace)
 
     async def start(self, bot: Bot) -> asyncio.Task[None]:
         self.adapter = DiscordAdapter(
-            bot, client=self.client, ids=self.ids, coach_role=self.coach_role
+            bot,
+            client=self.client,
+            ids=self.ids,
+            notifier=self.notifier,
+            coach_role=self.coach_role,
         )
         try:
             await self.client.login(self.token)
