@@ -22,8 +22,8 @@ What it measures
    quiet hours) and a ``NullNotifier`` is timed: claim with a lease, load subjects, render
    one message per member, "send", settle. Reported: the ``TickReport`` counts, the
    seconds, the SQL statements issued, the time waiting on them, this process's CPU time
-   and garbage-collector time, and where the time went: ``Repo.claim_due_nudges``,
-   ``Repo.nudges_with_subjects`` (ORM loading), ``Repo.number_nudges`` (the due nudges
+   and garbage-collector time, and where the time went: ``NudgeRepo.claim_due``,
+   ``NudgeRepo.with_subjects`` (ORM loading), ``NudgeRepo.number`` (the due nudges
    have no N id yet: they get theirs as they are sent), the rest of the claim step (quiet
    hours, rendering, planning, commit), sending, settling. These are timed by wrapping those
    methods for the duration of the tick; nothing in bot/ or storage/ is changed. The tick
@@ -36,11 +36,11 @@ What it measures
    by default) the way a long-running deployment's does: 9 rows in 10 already sent, 1 in 10
    pending, and 1 in 1,000 due now (of which 1 in 10 is leased by another worker). At each
    size, over ``--runs`` runs after ``--warmup`` unmeasured ones, it times
-   - ``select``: the exact SELECT that ``Repo.claim_due_nudges`` sends (captured from a
+   - ``select``: the exact SELECT that ``NudgeRepo.claim_due`` sends (captured from a
      real call), executed in a transaction that is rolled back;
-   - ``claim``: ``Repo.claim_due_nudges`` itself (that SELECT plus the UPDATE that writes
+   - ``claim``: ``NudgeRepo.claim_due`` itself (that SELECT plus the UPDATE that writes
      the leases), rolled back;
-   - ``next_due``: ``Repo.next_nudge_due`` over the next day.
+   - ``next_due``: ``NudgeRepo.next_due`` over the next day.
    Median and p95 are reported. On PostgreSQL the table is VACUUM ANALYZEd after each
    load (SQLite is not analyzed: the app never does). At the largest size the plans are
    printed (EXPLAIN QUERY PLAN on SQLite; EXPLAIN ANALYZE on PostgreSQL, with the custom
@@ -80,7 +80,7 @@ from bot.notify import NullNotifier
 from bot.nudges import kinds as k
 from bot.nudges.deliver import NudgeSender
 from storage.models import Nudge
-from storage.repo import Repo
+from storage.nudges import NudgeRepo
 from storage.store import Store
 
 LEASE = timedelta(minutes=5)
@@ -150,17 +150,17 @@ def timed_steps(sender: NudgeSender) -> Iterator[dict[str, float]]:
     spent = dict.fromkeys(STEPS, 0.0)
     for step, method in _SENDER_STEPS.items():
         setattr(sender, method, _timed(getattr(sender, method), spent, step))
-    claim_query, load_subjects = Repo.claim_due_nudges, Repo.nudges_with_subjects
-    number = Repo.number_nudges
-    Repo.claim_due_nudges = _timed(claim_query, spent, "claim_query")  # type: ignore[method-assign]
-    Repo.nudges_with_subjects = _timed(load_subjects, spent, "load_subjects")  # type: ignore[method-assign]
-    Repo.number_nudges = _timed(number, spent, "number")  # type: ignore[method-assign]
+    claim_query, load_subjects = NudgeRepo.claim_due, NudgeRepo.with_subjects
+    number = NudgeRepo.number
+    NudgeRepo.claim_due = _timed(claim_query, spent, "claim_query")  # type: ignore[method-assign]
+    NudgeRepo.with_subjects = _timed(load_subjects, spent, "load_subjects")  # type: ignore[method-assign]
+    NudgeRepo.number = _timed(number, spent, "number")  # type: ignore[method-assign]
     try:
         yield spent
     finally:
-        Repo.claim_due_nudges = claim_query  # type: ignore[method-assign]
-        Repo.nudges_with_subjects = load_subjects  # type: ignore[method-assign]
-        Repo.number_nudges = number  # type: ignore[method-assign]
+        NudgeRepo.claim_due = claim_query  # type: ignore[method-assign]
+        NudgeRepo.with_subjects = load_subjects  # type: ignore[method-assign]
+        NudgeRepo.number = number  # type: ignore[method-assign]
 
 
 # -- part 1: tick throughput ---------------------------------------------------------------
@@ -183,9 +183,9 @@ class TickRun:
     statements: int
     db_seconds: float  # waiting for the database, statement by statement
     claim_seconds: float  # step 1, all of it
-    claim_query_seconds: float  # step 1: Repo.claim_due_nudges
-    load_subjects_seconds: float  # step 1: Repo.nudges_with_subjects (ORM loading)
-    number_seconds: float  # step 1: Repo.number_nudges (N ids for what goes out)
+    claim_query_seconds: float  # step 1: NudgeRepo.claim_due
+    load_subjects_seconds: float  # step 1: NudgeRepo.with_subjects (ORM loading)
+    number_seconds: float  # step 1: NudgeRepo.number (N ids for what goes out)
     render_seconds: float  # step 1, the rest: quiet hours, rendering, planning, commit
     send_seconds: float  # steps 2 and 3: sending, with the recording as it goes
     settle_seconds: float  # step 3: recording the outcomes
@@ -450,10 +450,10 @@ class QueryResult:
 
 
 async def captured_claim_select(store: Store) -> tuple[str, Any, int]:
-    """The SELECT ``Repo.claim_due_nudges`` sends, its parameters and how many ids it got."""
+    """The SELECT ``NudgeRepo.claim_due`` sends, its parameters and how many ids it got."""
     with common.SqlMeter(store.engine, capture=True) as meter:
         async with AsyncSession(store.engine) as session:
-            ids = await Repo(session).claim_due_nudges(
+            ids = await NudgeRepo(session).claim_due(
                 now=common.NOW, lease_until=common.NOW + LEASE, token="bench", limit=CLAIM_LIMIT
             )
             await session.rollback()
@@ -467,7 +467,7 @@ async def captured_claim_select(store: Store) -> tuple[str, Any, int]:
 async def captured_next_due(store: Store) -> tuple[str, Any]:
     with common.SqlMeter(store.engine, capture=True) as meter:
         async with AsyncSession(store.engine) as session:
-            await Repo(session).next_nudge_due(
+            await NudgeRepo(session).next_due(
                 after=common.NOW, until=common.NOW + timedelta(days=1)
             )
             await session.rollback()
@@ -486,7 +486,7 @@ async def time_select(store: Store, sql: str, params: Any) -> tuple[float, int]:
 async def time_claim(store: Store) -> tuple[float, int]:
     async with AsyncSession(store.engine) as session:
         start = time.perf_counter()
-        ids = await Repo(session).claim_due_nudges(
+        ids = await NudgeRepo(session).claim_due(
             now=common.NOW, lease_until=common.NOW + LEASE, token="bench", limit=CLAIM_LIMIT
         )
         seconds = time.perf_counter() - start
@@ -497,7 +497,7 @@ async def time_claim(store: Store) -> tuple[float, int]:
 async def time_next_due(store: Store) -> tuple[float, int]:
     async with AsyncSession(store.engine) as session:
         start = time.perf_counter()
-        due = await Repo(session).next_nudge_due(
+        due = await NudgeRepo(session).next_due(
             after=common.NOW, until=common.NOW + timedelta(days=1)
         )
         seconds = time.perf_counter() - start
@@ -655,8 +655,8 @@ def print_tick(results: Sequence[TickResult]) -> None:
     )
     print(common.table(headers.split(), rows))
     print(
-        "  seconds: claim_q = Repo.claim_due_nudges, load = Repo.nudges_with_subjects (ORM),\n"
-        "  number = Repo.number_nudges (the N ids of what goes out),\n"
+        "  seconds: claim_q = NudgeRepo.claim_due, load = NudgeRepo.with_subjects (ORM),\n"
+        "  number = NudgeRepo.number (the N ids of what goes out),\n"
         "  render = rest of the claim step (quiet hours, rendering, planning, commit),\n"
         "  send = NullNotifier and recording, settle = of which marking sent;\n"
         "  inDB = waiting on SQL statements,\n"
@@ -736,7 +736,7 @@ def print_plans(backend: str, plans: dict[str, Any]) -> None:
     if not plans:
         return
     print(f"\n== {backend}: plans at {plans['rows']:,} rows ==")
-    print("claim SELECT (Repo.claim_due_nudges):")
+    print("claim SELECT (NudgeRepo.claim_due):")
     print("  " + " ".join(plans["claim_select_sql"].split()))
     for name in ("claim_select", "next_due"):
         if name == "next_due":

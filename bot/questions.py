@@ -11,7 +11,7 @@ from functools import cache
 from importlib import resources
 
 from storage.models import Member, PromptSeen
-from storage.repo import Repo
+from storage.unit import UnitOfWork
 
 __all__ = ["TIARA", "Category", "Question", "QuestionBank", "Tailoring", "bank"]
 
@@ -79,7 +79,7 @@ class QuestionBank:
 
     async def pick(
         self,
-        repo: Repo,
+        uow: UnitOfWork,
         member: Member,
         category: str,
         count: int,
@@ -89,16 +89,16 @@ class QuestionBank:
     ) -> list[Question]:
         """Choose ``count`` questions the member has not seen since the category was exhausted."""
         pool = self.categories[category].questions
-        seen = await repo.seen_questions(member.id, category)
+        seen = await uow.tracker.seen_questions(member.id, category)
         unseen = [q for q in pool if q.id not in seen]
         chosen = rng.sample(unseen, min(count, len(unseen)))
         if len(chosen) < count:
             # Every question has been shown: start the cycle again, without repeating these.
-            await repo.forget_seen(member.id, category)
+            await uow.tracker.forget_seen(member.id, category)
             rest = [q for q in pool if q not in chosen]
             chosen += rng.sample(rest, min(count - len(chosen), len(rest)))
         for question in chosen:
-            repo.add(
+            uow.add(
                 PromptSeen(
                     workspace_id=member.workspace_id,
                     member_id=member.id,

@@ -14,6 +14,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, column, delete, func, select, table, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.common import on_platforms
+from storage.enums import CheckinAnswer, NudgeStatus
 from storage.models import (
     AuditEvent,
     Contact,
@@ -28,7 +30,6 @@ from storage.models import (
     StoredPayload,
     Workspace,
 )
-from storage.repo import on_platforms
 
 __all__ = ["CoachRepo", "MemberCounts", "WeekCounts"]
 
@@ -148,7 +149,7 @@ class CoachRepo:
             .where(
                 Nudge.workspace_id == workspace_id,
                 Nudge.kind.in_(follow_up_kinds),
-                Nudge.status == "done",
+                Nudge.status == NudgeStatus.DONE,
                 Nudge.updated_at > start,
                 Nudge.updated_at <= now,
             )
@@ -163,7 +164,7 @@ class CoachRepo:
             .where(
                 PracticeSeat.workspace_id == workspace_id,
                 PracticeSeat.member_id.is_not(None),
-                PracticeSeat.answer == "yes",
+                PracticeSeat.answer == CheckinAnswer.YES,
                 PracticeRound.started_at > start,
             )
             .group_by(PracticeSeat.member_id)

@@ -23,6 +23,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncAttrs
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from storage.enums import NudgeStatus, PracticeStatus, RequestStatus
+
 __all__ = [
     "AuditEvent",
     "Base",
@@ -172,10 +174,10 @@ class Member(Base):
     # Set when a DM could not be delivered for good (DMs closed, left the workspace);
     # cleared when the member talks to the bot again.
     unreachable_at: Mapped[datetime | None]
-    # Peer practice: "out" (never joined or left), "active" or "paused" (until a date, or
-    # until they resume when None); check-in rounds ignored in a row; asked for a partner
-    # now and still waiting since.
-    practice: Mapped[str] = mapped_column(String(8), default="out")
+    # Peer practice (a PracticeStatus): "out" (never joined or left), "active" or "paused"
+    # (until a date, or until they resume when None); check-in rounds ignored in a row;
+    # asked for a partner now and still waiting since.
+    practice: Mapped[str] = mapped_column(String(8), default=PracticeStatus.OUT)
     practice_paused_until: Mapped[datetime | None]
     practice_ignored: Mapped[int] = mapped_column(Integer, default=0)
     practice_waiting_since: Mapped[datetime | None]
@@ -237,8 +239,8 @@ class OutreachRequest(MemberOwned, Base):
     )
     via: Mapped[str] = mapped_column(String(16))
     sent_at: Mapped[datetime]
-    status: Mapped[str] = mapped_column(String(16), default="pending")
-    outcome: Mapped[str | None] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default=RequestStatus.PENDING)  # RequestStatus
+    outcome: Mapped[str | None] = mapped_column(String(16))  # a RequestOutcome
     replied_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
 
@@ -324,8 +326,8 @@ class Nudge(MemberOwned, Leased, Base):
     expires_at: Mapped[datetime | None]
     # The member asked for it later: re-planning (a settings change) keeps that wish.
     snoozed_until: Mapped[datetime | None]
-    # pending, sent, done, cancelled, expired, skipped, failed
-    status: Mapped[str] = mapped_column(String(12), default="pending")
+    # A NudgeStatus: pending, sent, done, cancelled, expired, skipped, failed
+    status: Mapped[str] = mapped_column(String(12), default=NudgeStatus.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     sent_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(String(64))
@@ -433,7 +435,7 @@ class PracticeSeat(Base):
     )
     round_id: Mapped[int] = mapped_column(ForeignKey("practice_rounds.id", ondelete="CASCADE"))
     member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
-    # yes, not_yet, cant; None until they answer the check-in
+    # A CheckinAnswer (yes, not_yet, cant); None until they answer the check-in
     answer: Mapped[str | None] = mapped_column(String(8))
     answered_at: Mapped[datetime | None]
 

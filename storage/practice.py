@@ -11,6 +11,8 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, selectinload
 
+from storage.common import lease_rows, on_platforms
+from storage.enums import NudgeStatus, PracticeStatus
 from storage.models import (
     Member,
     Nudge,
@@ -19,7 +21,6 @@ from storage.models import (
     PracticeSeat,
     Workspace,
 )
-from storage.repo import lease_rows, on_platforms
 
 __all__ = ["WAITING_FOR", "PracticeRepo"]
 
@@ -93,8 +94,11 @@ class PracticeRepo:
                 Member.active.is_(True),
                 Member.unreachable_at.is_(None),
                 or_(
-                    Member.practice == "active",
-                    and_(Member.practice == "paused", Member.practice_paused_until <= now),
+                    Member.practice == PracticeStatus.ACTIVE,
+                    and_(
+                        Member.practice == PracticeStatus.PAUSED,
+                        Member.practice_paused_until <= now,
+                    ),
                 ),
             )
             .order_by(Member.id)
@@ -143,8 +147,8 @@ class PracticeRepo:
         rnd.ends_at = now
         await self.session.execute(
             update(Nudge)
-            .where(Nudge.practice_round_id == rnd.id, Nudge.status == "pending")
-            .values(status="cancelled", updated_at=now)
+            .where(Nudge.practice_round_id == rnd.id, Nudge.status == NudgeStatus.PENDING)
+            .values(status=NudgeStatus.CANCELLED, updated_at=now)
             .execution_options(synchronize_session=False)
         )
 

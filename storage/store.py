@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event, make_url
+from sqlalchemy import event, inspect, make_url
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import ArgumentError, DBAPIError, DisconnectionError
 from sqlalchemy.ext.asyncio import (
@@ -20,15 +20,19 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import Session
 from sqlalchemy.pool import StaticPool
 
-from storage import sqlite_inline
+from storage import nudge_ids, sqlite_inline
+from storage.models import Nudge
+from storage.unit import UnitOfWork
 
 __all__ = [
     "MIGRATIONS",
     "RETRY_DELAYS",
     "Sleep",
     "Store",
+    "TiaraSession",
     "alembic_config",
     "is_disconnect",
     "sqlite_url_problem",
@@ -160,6 +164,27 @@ def sqlite_url_problem(url: str) -> str | None:
     )
 
 
+class TiaraSession(Session):
+    """The sessions a Store hands out (under their AsyncSession).
+
+    Tiara's ORM event handlers listen to this class only, never to SQLAlchemy's Session as
+    a whole: a session made elsewhere on the same models (a script, a test, a migration)
+    runs none of them.
+    """
+
+
+event.listen(TiaraSession, "before_flush", nudge_ids.hand_ids_on)
+event.listen(TiaraSession, "after_transaction_end", nudge_ids.forget_freed)
+
+
+@event.listens_for(Nudge.status, "set")
+def _nudge_status_set(nudge: Nudge, value: object, old: object, _initiator: object) -> None:
+    # An attribute event fires in any session: only ours take note.
+    session = inspect(nudge).session
+    if isinstance(session, TiaraSession):
+        nudge_ids.status_changed(session, nudge, value, old)
+
+
 class Store:
     """Owns the async engine; hands out sessions and runs migrations."""
 
@@ -196,7 +221,9 @@ class Store:
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _on_sqlite_connect)
             event.listen(self.engine.sync_engine, "begin", _on_sqlite_begin)
-        self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._sessions = async_sessionmaker(
+            self.engine, expire_on_commit=False, sync_session_class=TiaraSession
+        )
         # SQLite has one writer: one transaction at a time avoids "database is locked".
         self._slots = asyncio.Semaphore(1 if self.is_sqlite else CONCURRENT_TRANSACTIONS)
 
@@ -206,14 +233,21 @@ class Store:
         async with self._slots, self._sessions() as session, session.begin():
             yield session
 
+    @asynccontextmanager
+    async def unit(self) -> AsyncIterator[UnitOfWork]:
+        """A unit of work inside one transaction: committed on success, rolled back on any
+        error (see ``transaction``)."""
+        async with self.transaction() as session:
+            yield UnitOfWork(session)
+
     async def write_retrying(
         self,
-        work: Callable[[AsyncSession], Awaitable[T]],
+        work: Callable[[UnitOfWork], Awaitable[T]],
         *,
         delays: Sequence[float] = RETRY_DELAYS,
         sleep: Sleep = asyncio.sleep,
     ) -> T:
-        """Run ``work`` in a transaction; when the connection is lost, wait and run it
+        """Run ``work`` in a unit of work; when the connection is lost, wait and run it
         again in a new one, up to ``len(delays)`` more times.
 
         ``work`` must be safe to repeat: the lost transaction may have committed before
@@ -221,8 +255,8 @@ class Store:
         """
         for attempt in range(len(delays) + 1):
             try:
-                async with self.transaction() as session:
-                    return await work(session)
+                async with self.unit() as uow:
+                    return await work(uow)
             except Exception as err:
                 if attempt == len(delays) or not is_disconnect(err):
                     raise

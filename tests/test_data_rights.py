@@ -22,8 +22,8 @@ from bot.core import Bot
 from bot.values import Attachment, Invocation, Message
 from storage.models import AuditEvent, Base, PracticeSeat, StoredPayload
 from storage.models import Member as MemberRow
-from storage.repo import Repo
 from storage.store import Store
+from storage.unit import UnitOfWork
 from tests.conftest import START, FixedClock, Member
 
 pytestmark = pytest.mark.postgres
@@ -211,10 +211,10 @@ async def test_forget_me_erases_every_row_about_the_member_and_nothing_else(
     await alice.ok("practice now")  # paired with Bob
     await other_alice.ok('log contact="Wanda Other" notes="kept elsewhere"')
     async with empty_store.transaction() as session:
-        member = await Repo(session).find_member("test", "cohort", "alice")
+        member = await UnitOfWork(session).members.find("test", "cohort", "alice")
         assert member is not None
         alice_id = member.id
-        await Repo(session).keep_payload(
+        await UnitOfWork(session).inbox.keep_payload(
             "k" * 32,
             platform="test",
             workspace="cohort",
@@ -237,7 +237,7 @@ async def test_forget_me_erases_every_row_about_the_member_and_nothing_else(
 
     assert await rows_mentioning(empty_store, alice_id, words) == []
     async with empty_store.transaction() as session:
-        assert await Repo(session).find_member("test", "cohort", "alice") is None
+        assert await UnitOfWork(session).members.find("test", "cohort", "alice") is None
         assert await session.scalar(select(func.count()).select_from(StoredPayload)) == 0
         audit = (await session.scalars(select(AuditEvent).order_by(AuditEvent.id))).all()
         assert [(e.action, e.actor_user_id, e.actor_name) for e in audit] == [

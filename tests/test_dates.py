@@ -272,10 +272,7 @@ async def test_a_request_sent_months_ago_is_confirmed_first(bot: Bot, alice: Mem
     sent = await alice.click("Yes, Wed 1 Jul 2026", asked)
     assert "Sent Wed 1 Jul 2026" in sent.text
     # Saving it plans no burst of overdue reminders: at most one is due now.
-    from storage.repo import Repo
-
-    async with bot.store.transaction() as session:
-        repo = Repo(session)
+    async with bot.store.unit() as uow:
         member = await uow.members.find("test", "cohort", "alice")
         assert member is not None
         due = [

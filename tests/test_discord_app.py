@@ -8,8 +8,8 @@ from datetime import timedelta
 
 from adapters.bootstrap import build_registry
 from bot.values import UserRef
-from storage.repo import Repo
 from storage.store import Store
+from storage.unit import UnitOfWork
 from tests import discord_payloads as payloads
 from tests.discord_fake import FakeDiscord
 from tests.discord_rig import (
@@ -257,7 +257,7 @@ async def test_a_member_leaving_the_server_gets_no_more_nudges(rig: Rig) -> None
     async with rig.handled("raw_member_remove"):  # a task of its own: wait for its end
         await rig.fake.member_leaves(GUILD, ALICE)
     async with rig.store.transaction() as session:
-        member = await Repo(session).find_member("discord", str(GUILD), str(ALICE))
+        member = await UnitOfWork(session).members.find("discord", str(GUILD), str(ALICE))
         assert member is not None and not member.active
     rig.clock.advance(timedelta(hours=3))
     await rig.bot.tick()

@@ -28,8 +28,8 @@ from bot.notify import DeliveryError
 from bot.registry import Registry
 from bot.values import Message, UserRef
 from storage.models import Member
-from storage.repo import Repo
 from storage.store import Store
+from storage.unit import UnitOfWork
 from tests import discord_payloads as payloads
 from tests.conftest import START
 from tests.discord_fake import SAFETY, FakeDiscord
@@ -113,7 +113,7 @@ def logged() -> Iterator[Logged]:
 
 async def _member(rig: Rig, server: int, user: int) -> Member | None:
     async with rig.store.transaction() as session:
-        return await Repo(session).find_member("discord", str(server), str(user))
+        return await UnitOfWork(session).members.find("discord", str(server), str(user))
 
 
 async def _in_other_server(rig: Rig, *path: str, user: int = ALICE, **options: Any) -> Any:

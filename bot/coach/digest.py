@@ -21,9 +21,7 @@ from bot.context import effective_timezone
 from bot.notify import DeliveryError, Notifier
 from bot.timeutil import next_weekly
 from bot.values import Message, UserRef
-from storage.coach import CoachRepo
 from storage.models import Member
-from storage.repo import Repo
 from storage.store import Store
 
 __all__ = ["DigestRunner", "next_digest"]
@@ -72,8 +70,8 @@ class DigestRunner:
     async def tick(self) -> int:
         """Send the digests that are due; return how many went out."""
         now = self.clock.now()
-        async with self.store.transaction() as session:
-            due = await CoachRepo(session).digest_due(now, platforms=self.platforms)
+        async with self.store.unit() as uow:
+            due = await uow.coach.digest_due(now, platforms=self.platforms)
         sent = 0
         for member_id, was in due:
             try:
@@ -85,8 +83,8 @@ class DigestRunner:
     async def _one(self, member_id: int, was: datetime) -> int:
         now = self.clock.now()
         claim = now + self.lease
-        async with self.store.transaction() as session:
-            if not await CoachRepo(session).move_digest(member_id, was=was, to=claim):
+        async with self.store.unit() as uow:
+            if not await uow.coach.move_digest(member_id, was=was, to=claim):
                 return 0  # another process has it
         async with self.store.transaction() as session:
             member = await session.get(Member, member_id)
@@ -117,19 +115,19 @@ class DigestRunner:
             if not err.permanent:
                 log.info("a weekly digest will be retried (%s)", err.reason)
                 return 0  # the lease runs out and the next tick tries again
-            async with self.store.transaction() as session:
-                await Repo(session).mark_unreachable(member_id, self.clock.now())
-                await CoachRepo(session).move_digest(member_id, was=claim, to=following)
+            async with self.store.unit() as uow:
+                await uow.members.mark_unreachable(member_id, self.clock.now())
+                await uow.coach.move_digest(member_id, was=claim, to=following)
             return 0
         except Exception:
             # Not the platform saying "later" but a fault of ours (the chart, a bug): trying
             # again every few minutes would only repeat it. Next week's comes as planned.
-            async with self.store.transaction() as session:
-                await CoachRepo(session).move_digest(member_id, was=claim, to=following)
+            async with self.store.unit() as uow:
+                await uow.coach.move_digest(member_id, was=claim, to=following)
             raise
         # Recorded at once, and again after a lost connection: a digest whose sending was
         # not recorded would go out a second time when its claim runs out.
         await self.store.write_retrying(
-            lambda session: CoachRepo(session).move_digest(member_id, was=claim, to=following)
+            lambda uow: uow.coach.move_digest(member_id, was=claim, to=following)
         )
         return 1

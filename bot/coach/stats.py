@@ -16,6 +16,7 @@ from bot.coach.chart import progress_chart
 from bot.nudges import kinds as k
 from bot.values import Attachment, Field, Message
 from storage.coach import CoachRepo, MemberCounts, WeekCounts
+from storage.enums import PracticeStatus
 from storage.models import Workspace
 
 __all__ = ["CohortStats", "gather", "plural", "render_stats"]
@@ -87,7 +88,7 @@ def _line(stats: CohortStats, row: MemberCounts) -> str:
         plural(row.meetings, "meeting"),
         f"{row.thanks_on_time}/{row.thanks_due} thank-yous on time",
         plural(row.followups_done, "follow-up"),
-        f"practised {row.practice_met}×" if row.practice != "out" else "no practice",
+        f"practised {row.practice_met}×" if row.practice != PracticeStatus.OUT else "no practice",
     ]
     flags = []
     if row.unreachable:
@@ -145,7 +146,7 @@ async def render_stats(stats: CohortStats, *, title: str) -> Message:
     meetings = sum(r.meetings for r in members)
     due = sum(r.thanks_due for r in members)
     on_time = sum(r.thanks_on_time for r in members)
-    joined = sum(1 for r in members if r.practice != "out")
+    joined = sum(1 for r in members if r.practice != PracticeStatus.OUT)
     practised = sum(1 for r in members if r.practice_met)
     fields = (
         Field("Members", f"{len(members)} ({seen_week} active this week)"),

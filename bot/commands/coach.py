@@ -20,9 +20,7 @@ from bot.practice.rounds import workspace_tz
 from bot.registry import Commands, Handler, Kind, Option
 from bot.timeutil import day_label
 from bot.values import Attachment, Button, Message, UserError
-from storage.coach import CoachRepo
 from storage.models import Workspace
-from storage.practice import PracticeRepo
 
 _COACH = "Coach"
 
@@ -45,7 +43,7 @@ def _coach_command(
 
 
 def _audit(ctx: Context, action: str, detail: str = "") -> None:
-    CoachRepo(ctx.repo.session).record(
+    ctx.uow.coach.record(
         ctx.member.workspace_id, at=ctx.now, action=action, detail=detail, actor=ctx.member
     )
 
@@ -73,7 +71,7 @@ async def stats(ctx: Context, args: dict[str, Any]) -> Message:
     """
     weeks = int(args.get("weeks", 4))
     ws = ctx.member.workspace
-    found = await gather(ctx.repo.session, ws, now=ctx.now, weeks=weeks, tz=ctx.tz)
+    found = await gather(ctx.uow.session, ws, now=ctx.now, weeks=weeks, tz=ctx.tz)
     # The chart takes a while to draw; the counts are all in ``found``.
     ctx.answer_after_commit = partial(render_stats, found, title="Cohort progress")
     return Message(text="")
@@ -82,7 +80,7 @@ async def stats(ctx: Context, args: dict[str, Any]) -> Message:
 @_coach_command("audit", examples=("/tiara coach audit",))
 async def audit(ctx: Context, args: dict[str, Any]) -> Message:
     """What coaches changed lately, and erasures: who, what and when."""
-    events = await CoachRepo(ctx.repo.session).audit(ctx.member.workspace_id)
+    events = await ctx.uow.coach.audit(ctx.member.workspace_id)
     lines = []
     for event in events:
         who = event.actor_name or ("a member" if event.action == "erased" else "an erased member")
@@ -115,7 +113,7 @@ async def policy(ctx: Context, args: dict[str, Any]) -> Message:
     ws = ctx.member.workspace
     if "policy" in args and args["policy"] != ws.followup_policy:
         ws.followup_policy = args["policy"]
-        await replan_follow_ups(ctx.repo, ws, ctx.default_tz, ctx.now)
+        await replan_follow_ups(ctx.uow, ws, ctx.default_tz, ctx.now)
         _audit(ctx, "policy", ws.followup_policy)
         title = "Follow-up policy changed"
     else:
@@ -203,7 +201,7 @@ async def holidays(ctx: Context, args: dict[str, Any]) -> Message:
         changed.append(f"{action} {', '.join(sorted(fresh))}")
     if changed:
         # Every policy's follow-ups move off holidays.
-        await replan_follow_ups(ctx.repo, ws, ctx.default_tz, ctx.now)
+        await replan_follow_ups(ctx.uow, ws, ctx.default_tz, ctx.now)
         for detail in changed:
             _audit(ctx, "holidays", detail)
     return Message(
@@ -279,7 +277,7 @@ async def cadence(ctx: Context, args: dict[str, Any]) -> Message:
     if "every" in args:
         changes["practice_every_weeks"] = int(args["every"])
     tz = workspace_tz(ws, ctx.default_tz)
-    running = await PracticeRepo(ctx.repo.session).running_round(ws.id, ctx.now)
+    running = await ctx.uow.practice.running_round(ws.id, ctx.now)
     if changes:
         practice_cadence.change_cadence(
             ws,
@@ -383,7 +381,7 @@ async def round_now(ctx: Context, args: dict[str, Any]) -> Message:
             "No one has joined practice yet, so there's no one to pair. Ask students to "
             "type /tiara practice join."
         )
-    practice = PracticeRepo(ctx.repo.session)
+    practice = ctx.uow.practice
     running = await practice.running_round(ws.id, ctx.now)
     if running is not None and not args.get("end_running"):
         # Two rounds at once would mix up whose check-in answers which round.
@@ -424,10 +422,9 @@ async def round_now(ctx: Context, args: dict[str, Any]) -> Message:
 async def export(ctx: Context, args: dict[str, Any]) -> Message:
     """Download your contacts, requests and meetings (CSV) and upcoming meetings (.ics)."""
     member = ctx.member
-    repo = CoachRepo(ctx.repo.session)
-    contacts = await repo.contacts_of(member.id)
-    meetings = await repo.meetings_of(member.id)
-    requests = await repo.requests_of(member.id)
+    contacts = await ctx.uow.coach.contacts_of(member.id)
+    meetings = await ctx.uow.coach.meetings_of(member.id)
+    requests = await ctx.uow.coach.requests_of(member.id)
     upcoming = [m for m in meetings if m.held_at > ctx.now]
     tz, now, key = ctx.tz, ctx.now, f"{member.workspace_id}:{member.id}"
 
@@ -469,12 +466,11 @@ async def export(ctx: Context, args: dict[str, Any]) -> Message:
 async def forget_me(ctx: Context, args: dict[str, Any]) -> Message:
     """Erase everything Tiara knows about you, after you confirm."""
     member = ctx.member
-    repo = CoachRepo(ctx.repo.session)
     if args.get("cancel"):
         return Message(title="Nothing was erased", text="Everything you saved is still here.")
     if not args.get("confirm"):
-        meetings = sum(await ctx.repo.count_meetings(member.id, ctx.now))
-        contacts = len(await ctx.repo.contact_names(member.id))
+        meetings = sum(await ctx.uow.tracker.count_meetings(member.id, ctx.now))
+        contacts = len(await ctx.uow.tracker.contact_names(member.id))
         return Message(
             title="Erase everything about you?",
             text=(
@@ -491,8 +487,8 @@ async def forget_me(ctx: Context, args: dict[str, Any]) -> Message:
             ),
         )
     ws = member.workspace
-    removed = await repo.erase(member, ws)
-    repo.record(ws.id, at=ctx.now, action="erased", detail=f"{removed} rows")
+    removed = await ctx.uow.coach.erase(member, ws)
+    ctx.uow.coach.record(ws.id, at=ctx.now, action="erased", detail=f"{removed} rows")
     ctx.erased = True
     return Message(
         title="Erased",

@@ -12,8 +12,9 @@ from bot.items import ItemRef, item_label, looks_like_item, parse_item
 from bot.nudges.plan import Planner
 from bot.timeutil import days_ago
 from bot.values import UserError
+from storage.enums import RequestStatus
 from storage.models import Contact, Meeting, OutreachRequest
-from storage.repo import name_key
+from storage.tracker import name_key
 
 __all__ = [
     "THANKS_WINDOW",
@@ -305,7 +306,7 @@ def meeting_line(ctx: Context, meeting: Meeting) -> str:
 def request_line(ctx: Context, request: OutreachRequest) -> str:
     age = days_ago(request.sent_at, ctx.now, ctx.tz)
     parts = [label(request), who(request.contact), f"via {request.via}", f"sent {age}"]
-    if request.status != "pending":
+    if request.status != RequestStatus.PENDING:
         parts.append(request.status + (f" ({request.outcome})" if request.outcome else ""))
     return " · ".join(parts)
 

@@ -15,8 +15,9 @@ from bot.practice.rounds import next_slot, plan_held_until, start_round, workspa
 from bot.practice.texts import ON_DEMAND, round_name
 from bot.registry import Commands, Kind, Option
 from bot.values import Button, Field, Message, UserError
+from storage.enums import CheckinAnswer, NudgeStatus, PracticeStatus
 from storage.models import Nudge, PracticeSeat, changed_by_member
-from storage.practice import WAITING_FOR, PracticeRepo
+from storage.practice import WAITING_FOR
 
 _GROUP = "Practice"
 
@@ -39,8 +40,9 @@ async def _next_round_text(ctx: Context) -> str:
 async def join(ctx: Context, args: dict[str, Any]) -> Message:
     """Join the practice rounds: a classmate to rehearse informational interviews with."""
     member = ctx.member
-    again = member.practice != "out"
-    member.practice, member.practice_paused_until, member.practice_ignored = "active", None, 0
+    again = member.practice != PracticeStatus.OUT
+    member.practice, member.practice_paused_until = PracticeStatus.ACTIVE, None
+    member.practice_ignored = 0
     when = await _next_round_text(ctx)
     return Message(
         title="You're back in practice" if again else "You're in practice",
@@ -57,7 +59,7 @@ async def join(ctx: Context, args: dict[str, Any]) -> Message:
 async def leave(ctx: Context, args: dict[str, Any]) -> Message:
     """Stop being paired in practice rounds."""
     member = ctx.member
-    member.practice, member.practice_paused_until = "out", None
+    member.practice, member.practice_paused_until = PracticeStatus.OUT, None
     member.practice_waiting_since = None
     await _cancel_practice_nudges(ctx)
     return Message(
@@ -86,9 +88,9 @@ async def pause(ctx: Context, args: dict[str, Any]) -> Message:
     """Skip practice rounds for a few weeks; you're back in automatically afterwards."""
     member = ctx.member
     weeks = _weeks(args["weeks"])
-    if member.practice == "out":
+    if member.practice == PracticeStatus.OUT:
         raise UserError("You're not in practice yet. Join with /tiara practice join")
-    member.practice = "paused"
+    member.practice = PracticeStatus.PAUSED
     member.practice_paused_until = ctx.now + timedelta(weeks=weeks)
     member.practice_waiting_since = None
     await _cancel_practice_nudges(ctx)
@@ -134,13 +136,13 @@ def _partners(seat: PracticeSeat) -> str:
 async def status(ctx: Context, args: dict[str, Any]) -> Message:
     """Where you stand: in or out, your current partner, the next round."""
     member = ctx.member
-    prepo = PracticeRepo(ctx.uow.session)
+    prepo = ctx.uow.practice
     fields = []
-    if member.practice == "active":
+    if member.practice == PracticeStatus.ACTIVE:
         state = "In: you'll be paired every round"
-    elif member.practice == "paused" and member.practice_paused_until is not None:
+    elif member.practice == PracticeStatus.PAUSED and member.practice_paused_until is not None:
         state = f"Paused until {ctx.when(member.practice_paused_until)}"
-    elif member.practice == "paused":
+    elif member.practice == PracticeStatus.PAUSED:
         state = "Paused. Resume: /tiara practice join"
     else:
         state = "Not in practice. Join: /tiara practice join"
@@ -157,7 +159,7 @@ async def status(ctx: Context, args: dict[str, Any]) -> Message:
             )
         )
         fields.append(Field("Did you meet?", answer))
-    if member.practice != "out":
+    if member.practice != PracticeStatus.OUT:
         fields.append(Field("Next round", await _next_round_text(ctx)))
     if member.practice_waiting_since is not None:
         fields.append(Field("Waiting", "for someone else to ask for a partner now"))
@@ -168,7 +170,7 @@ async def status(ctx: Context, args: dict[str, Any]) -> Message:
 @commands.command("practice", "history", examples=("/tiara practice history",), group=_GROUP)
 async def history(ctx: Context, args: dict[str, Any]) -> Message:
     """Everyone you've practised with, latest first."""
-    seats = await PracticeRepo(ctx.uow.session).seats_of(ctx.member.id, limit=20)
+    seats = await ctx.uow.practice.seats_of(ctx.member.id, limit=20)
     if not seats:
         return Message(
             title="No practice rounds yet",
@@ -189,7 +191,7 @@ async def now(ctx: Context, args: dict[str, Any]) -> Message:
     """Find a practice partner right away (someone else who asked), or wait for one."""
     member = ctx.member
     ws = member.workspace
-    prepo = PracticeRepo(ctx.uow.session)
+    prepo = ctx.uow.practice
     # One "now" at a time per workspace, and the workspace row locked before any member
     # row, in the same order as a round start: two members asking at once are matched.
     await prepo.lock_workspace(ws.id)
@@ -211,7 +213,7 @@ async def now(ctx: Context, args: dict[str, Any]) -> Message:
         )
     # Not a round of the cadence: it takes no number, so scheduled rounds count 1, 2, 3...
     await start_round(
-        ctx.repo,
+        ctx.uow,
         ws,
         number=ON_DEMAND,
         members=[partner, member],
@@ -277,7 +279,7 @@ async def now(ctx: Context, args: dict[str, Any]) -> Message:
 async def checkin(ctx: Context, args: dict[str, Any]) -> Message:
     """Tell me whether you met your practice partner this round (yes, not_yet, cant)."""
     member = ctx.member
-    seats = await PracticeRepo(ctx.uow.session).seats_of(member.id, limit=20)
+    seats = await ctx.uow.practice.seats_of(member.id, limit=20)
     seat = _seat_to_answer(ctx, seats, args.get("round"))
     if seat is None:
         raise UserError(
@@ -292,19 +294,19 @@ async def checkin(ctx: Context, args: dict[str, Any]) -> Message:
     others = [s.member_id for s in seat.group.seats if s.id != seat.id and s.member_id]
     # The check-in or reminder that asked is answered, by button or typed alike: it's no
     # longer waiting in `followups`.
-    if answer == "yes":  # they met too: nobody in the group is asked or reminded again
+    if answer == CheckinAnswer.YES:  # they met too: nobody in the group is asked or reminded again
         for other in seat.group.seats:
             if other.answer is None:
-                other.answer, other.answered_at = "yes", ctx.now
+                other.answer, other.answered_at = CheckinAnswer.YES, ctx.now
         await _close_checkins(ctx, seat.round_id, [member.id, *others], _BOTH)
-    elif answer == "cant":  # no meeting this round: no reminder for anyone in the group
+    elif answer == CheckinAnswer.CANT:  # no meeting this round: no reminder for anyone in the group
         await _close_checkins(ctx, seat.round_id, [member.id], _BOTH)
         await _close_checkins(ctx, seat.round_id, others, (k.PRACTICE_REMIND,), answered=False)
     else:  # not yet: what asked so far is answered; what is planned later still comes
         await _close_checkins(ctx, seat.round_id, [member.id], _BOTH, due_by=ctx.now)
-    if answer == "yes":
+    if answer == CheckinAnswer.YES:
         text = "Well done. Next time, swap roles or try questions you haven't asked yet."
-    elif answer == "cant":
+    elif answer == CheckinAnswer.CANT:
         text = "No problem. I'll pair you again next round."
     else:
         text = (
@@ -366,10 +368,10 @@ async def _close_checkins(
             nudge = await ctx.uow.nudges.by_key(member_id, f"{kind}:r{round_id}")
             if nudge is None:
                 continue
-            if nudge.status == "pending" and (due_by is None or nudge.due_at <= due_by):
-                nudge.status = "cancelled"
-            elif nudge.status == "sent" and answered:
-                nudge.status = "done"
+            if nudge.status == NudgeStatus.PENDING and (due_by is None or nudge.due_at <= due_by):
+                nudge.status = NudgeStatus.CANCELLED
+            elif nudge.status == NudgeStatus.SENT and answered:
+                nudge.status = NudgeStatus.DONE
             else:
                 continue
             changed_by_member(nudge, ctx.now)
@@ -381,6 +383,6 @@ async def _next_ask(ctx: Context, round_id: int) -> Nudge | None:
         nudge
         for kind in _BOTH
         if (nudge := await ctx.uow.nudges.by_key(ctx.member.id, f"{kind}:r{round_id}")) is not None
-        and nudge.status == "pending"
+        and nudge.status == NudgeStatus.PENDING
     ]
     return min(planned, key=lambda n: n.due_at, default=None)

@@ -70,7 +70,7 @@ async def prompts(ctx: Context, args: dict[str, Any]) -> Message:
         parts = []
         for name in TIARA:
             cat = questions.categories[name]
-            picked = await questions.pick(ctx.repo, ctx.member, name, 1, now=ctx.now, rng=ctx.rng)
+            picked = await questions.pick(ctx.uow, ctx.member, name, 1, now=ctx.now, rng=ctx.rng)
             parts.append(f"{cat.letter} · {cat.title}\n{_bullets(picked, tailoring)}")
         parts.append("More of one kind: /tiara prompts trends (or insights, advice, ...)")
         return Message(
@@ -80,7 +80,7 @@ async def prompts(ctx: Context, args: dict[str, Any]) -> Message:
         )
     cat = questions.categories[category]
     picked = await questions.pick(
-        ctx.repo, ctx.member, category, _PER_CATEGORY, now=ctx.now, rng=ctx.rng
+        ctx.uow, ctx.member, category, _PER_CATEGORY, now=ctx.now, rng=ctx.rng
     )
     heading = f"{cat.letter} · {cat.title}" if cat.letter else cat.title
     return Message(
@@ -119,7 +119,9 @@ async def prep(ctx: Context, args: dict[str, Any]) -> Message:
         person = await find_contact(ctx, target)
     if meeting is None:
         upcoming = [
-            m for m in await ctx.uow.tracker.meetings_with(ctx.member.id, person.id) if m.held_at > ctx.now
+            m
+            for m in await ctx.uow.tracker.meetings_with(ctx.member.id, person.id)
+            if m.held_at > ctx.now
         ]
         meeting = upcoming[0] if upcoming else None
 
@@ -151,7 +153,7 @@ async def prep(ctx: Context, args: dict[str, Any]) -> Message:
     tailoring = _tailoring(person)
     questions = []
     for name in TIARA:
-        picked = await bank().pick(ctx.repo, ctx.member, name, 1, now=ctx.now, rng=ctx.rng)
+        picked = await bank().pick(ctx.uow, ctx.member, name, 1, now=ctx.now, rng=ctx.rng)
         questions.extend(picked)
     venue = meeting.venue if meeting is not None else None
     venue_tip = _VENUE_TIPS.get(

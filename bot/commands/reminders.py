@@ -13,6 +13,7 @@ from bot.nudges import kinds as k
 from bot.nudges.render import describe, nudge_label, subject
 from bot.registry import Commands, Kind, Option
 from bot.values import Button, Field, Message, UserError
+from storage.enums import NudgeStatus, RequestStatus
 from storage.models import Landing, Nudge, changed_by_member
 
 commands = Commands("Reminders", topics={"nudge": "Your reminders."})
@@ -226,8 +227,8 @@ async def snooze(ctx: Context, args: dict[str, Any]) -> Message:
     if isinstance(found, Message):
         return found
     nudge = found
-    if nudge.status in (*_CLOSED, "failed"):
-        why = _already_closed(nudge).title if nudge.status != "failed" else None
+    if nudge.status in (*_CLOSED, NudgeStatus.FAILED):
+        why = _already_closed(nudge).title if nudge.status != NudgeStatus.FAILED else None
         raise UserError(
             f"{why or nudge_label(nudge) + ' could not be sent'}, so there is nothing to "
             "snooze. `/tiara followups` lists your reminders."
@@ -243,7 +244,7 @@ async def snooze(ctx: Context, args: dict[str, Any]) -> Message:
     when = when or rhythm.next_day_at_nudge_time(max(ctx.now, nudge.due_at), days)
     if when <= ctx.now:
         raise UserError('Snooze to a time still to come, e.g. when="tomorrow 9am".')
-    if when < nudge.due_at and nudge.status == "pending":
+    if when < nudge.due_at and nudge.status == NudgeStatus.PENDING:
         label = nudge_label(nudge)
         raise UserError(
             f"{label} is due {ctx.when(nudge.due_at)}; a snooze moves it later, and "
@@ -271,7 +272,7 @@ async def snooze(ctx: Context, args: dict[str, Any]) -> Message:
         last_call = await ctx.uow.nudges.by_key(ctx.member.id, f"thanks_last:m{nudge.meeting.id}")
         if (
             last_call is not None
-            and last_call.status in ("pending", "sent")
+            and last_call.status in (NudgeStatus.PENDING, NudgeStatus.SENT)
             and (
                 last_call.due_at <= due
                 or rhythm.local_date(last_call.due_at) == rhythm.local_date(due)
@@ -279,14 +280,14 @@ async def snooze(ctx: Context, args: dict[str, Any]) -> Message:
         ):
             # The last call covers it (it comes first, or later that day): one more
             # thank-you reminder, not two within hours.
-            nudge.status = "done"
+            nudge.status = NudgeStatus.DONE
             changed_by_member(nudge, ctx.now)
             return Message(
                 title=f"Snoozed {nudge_label(nudge)}",
                 text="Your last call for this thank-you comes "
                 f"{ctx.when(last_call.due_at)}; I'll remind you then.",
             )
-    nudge.status = "pending"
+    nudge.status = NudgeStatus.PENDING
     nudge.due_at = due
     nudge.snoozed_until = due
     changed_by_member(nudge, ctx.now)
@@ -297,7 +298,7 @@ async def snooze(ctx: Context, args: dict[str, Any]) -> Message:
 
 
 # A reminder in one of these has nothing left to do: `done` changes nothing.
-_CLOSED = ("done", "cancelled", "expired", "skipped")
+_CLOSED = (NudgeStatus.DONE, NudgeStatus.CANCELLED, NudgeStatus.EXPIRED, NudgeStatus.SKIPPED)
 
 
 def _closed_by(nudge: Nudge) -> str:
@@ -307,7 +308,7 @@ def _closed_by(nudge: Nudge) -> str:
         return f"closed when you recorded the thank-you to {meeting.contact.name}"
     if (
         request is not None
-        and request.status != "pending"
+        and request.status != RequestStatus.PENDING
         and (nudge.kind in k.FAMILIES["follow_up"] or nudge.kind == k.MOVE_ON)
     ):
         if request.replied_at is not None:
@@ -315,19 +316,19 @@ def _closed_by(nudge: Nudge) -> str:
         return f"closed when R{request.seq}, your request to {request.contact.name}, was closed"
     if nudge.kind == k.LOG_IT and meeting is not None and meeting.notes:
         return f"closed when you logged your notes on {meeting.contact.name}"
-    if nudge.status == "done":
+    if nudge.status == NudgeStatus.DONE:
         return "you marked it done"
     return "closed: what it asked for was done, or what it was about changed"
 
 
 def _already_closed(nudge: Nudge) -> Message:
     label = nudge_label(nudge)
-    if nudge.status == "expired":
+    if nudge.status == NudgeStatus.EXPIRED:
         return Message(
             title=f"{label} has passed",
             text="Its moment passed, so it is closed. Nothing to change.",
         )
-    if nudge.status == "skipped":
+    if nudge.status == NudgeStatus.SKIPPED:
         return Message(
             title=f"{label} was not sent",
             text="Those reminders were off when it was due, so it is closed. Nothing to change.",
@@ -365,8 +366,8 @@ async def done(ctx: Context, args: dict[str, Any]) -> Message:
             extra = f" The thank-you to {meeting.contact.name} is recorded."
         await planner.thanks_recorded(meeting)
     elif nudge.kind == k.MOVE_ON and request is not None:
-        if request.status == "pending":
-            request.status = "closed"
+        if request.status == RequestStatus.PENDING:
+            request.status = RequestStatus.CLOSED
             ref = f"R{request.seq}"
             extra = (
                 f" {ref}, your request to {request.contact.name}, is closed. If they write "
@@ -383,7 +384,7 @@ async def done(ctx: Context, args: dict[str, Any]) -> Message:
         await planner.touch(nudge.contact, ctx.now)
         if nudge.kind == k.KEEP_IN_TOUCH:
             extra = " I'll remind you again in a few months."
-    nudge.status = "done"
+    nudge.status = NudgeStatus.DONE
     changed_by_member(nudge, ctx.now)
     title = describe(nudge, tz=ctx.tz, now=ctx.now).title
     return Message(title=f"Done: {title}", text=("Nice work." + extra).strip())

@@ -27,13 +27,14 @@ from bot.nudges import kinds as k
 from bot.nudges.plan import CHECK_BACK_AFTER
 from bot.registry import Commands, Kind, Option
 from bot.values import Button, Field, Message, UserError
+from storage.enums import RequestOutcome, RequestStatus
 from storage.models import Contact, Meeting, Nudge, OutreachRequest
-from storage.repo import name_key
+from storage.tracker import name_key
 
 commands = Commands("Tracker")
 
 VIAS = ("email", "phone", "linkedin", "other")
-OUTCOMES = ("scheduled", "declined", "later")
+OUTCOMES = tuple(o.value for o in RequestOutcome)
 VENUES = ("phone", "video", "in-person")
 
 CONTACT = Option(
@@ -122,7 +123,7 @@ async def request(ctx: Context, args: dict[str, Any]) -> Message:
         contact=contact,
         via=args.get("via", "email"),
         sent_at=sent_at,
-        status="pending",
+        status=RequestStatus.PENDING,
         created_at=ctx.now,
     )
     ctx.uow.add(row)
@@ -305,7 +306,7 @@ async def reply(ctx: Context, args: dict[str, Any]) -> Message:
             ctx,
             args["id"],
             want=OutreachRequest,
-            prefer=lambda r: isinstance(r, OutreachRequest) and r.status == "pending",
+            prefer=lambda r: isinstance(r, OutreachRequest) and r.status == RequestStatus.PENDING,
         )
         if not isinstance(item, OutreachRequest):
             raise UserError(f"{label(item)} is a meeting, not a request.")
@@ -318,7 +319,7 @@ async def reply(ctx: Context, args: dict[str, Any]) -> Message:
             later = [
                 r
                 for r in await ctx.uow.tracker.requests_to(ctx.member.id, contact.id)
-                if r.outcome == "later"
+                if r.outcome == RequestOutcome.LATER
             ]
             settled = later[-1:]
         if not settled:
@@ -335,10 +336,10 @@ async def reply(ctx: Context, args: dict[str, Any]) -> Message:
             )
     else:
         raise UserError('Say whose reply it is: /tiara reply contact="Dana Lee" outcome=scheduled')
-    outcome: str = args["outcome"]
+    outcome = RequestOutcome(args["outcome"])
     when = args.get("when", ctx.now)
     check_back = args.get("back")
-    if check_back is not None and outcome != "later":
+    if check_back is not None and outcome != RequestOutcome.LATER:
         raise UserError("back= is for outcome=later: when they asked you to check back.")
     if check_back is not None and check_back <= ctx.now:
         raise UserError('Check back at a time still to come, e.g. back="in 3 weeks".')
@@ -354,28 +355,30 @@ async def reply(ctx: Context, args: dict[str, Any]) -> Message:
         if not repeated or "when" in args:  # the same answer again keeps its time
             req.replied_at = max(when, req.sent_at)
         req.outcome = outcome
-        req.status = "closed" if outcome == "declined" else "replied"
+        req.status = (
+            RequestStatus.CLOSED if outcome == RequestOutcome.DECLINED else RequestStatus.REPLIED
+        )
         await ctx.nudges.request_answered(req)
     req = settled[-1]
     texts = {
-        "scheduled": (
+        RequestOutcome.SCHEDULED: (
             f"Great news. Log the meeting so I can help you prepare: "
             f'/tiara log contact="{name}" when="next Tuesday 10am"'
         ),
-        "declined": (
+        RequestOutcome.DECLINED: (
             "A no is normal and not personal; many requests go unanswered or declined. "
             "Ask someone else at the same organization, or move to the next name on your list."
         ),
-        "later": "",
+        RequestOutcome.LATER: "",
     }
-    if outcome == "later":
+    if outcome == RequestOutcome.LATER:
         rhythm = ctx.nudges.rhythm
         chosen = check_back is not None
         if check_back is None:
             check_back = rhythm.at_nudge_time(rhythm.local_date(ctx.now + CHECK_BACK_AFTER))
         nudge = await ctx.nudges.check_back(req, check_back)
         due = nudge.due_at if nudge is not None else check_back
-        texts["later"] = (
+        texts[RequestOutcome.LATER] = (
             f"They asked you to come back later. I'll remind you to check back {ctx.when(due)}."
             + (
                 ""
@@ -404,8 +407,8 @@ async def reply(ctx: Context, args: dict[str, Any]) -> Message:
     )
 
 
-def _after_reply(outcome: str, name: str) -> tuple[Button, ...]:
-    if outcome == "scheduled":
+def _after_reply(outcome: RequestOutcome, name: str) -> tuple[Button, ...]:
+    if outcome == RequestOutcome.SCHEDULED:
         return (Button("Log the meeting", ("log",), {"contact": name}, "primary", opens_form=True),)
     return ()
 
@@ -414,7 +417,7 @@ async def _reply_again(
     ctx: Context, args: dict[str, Any], settled: list[OutreachRequest], name: str
 ) -> Message:
     """The same answer recorded again: nothing changes, unless when= says another time."""
-    outcome: str = args["outcome"]
+    outcome = RequestOutcome(args["outcome"])
     ids = ", ".join(label(r) for r in settled)
     moved = []
     if "when" in args:
@@ -429,9 +432,9 @@ async def _reply_again(
         text = f"It was already recorded as {outcome}; I changed only its time, to {recorded}."
     else:
         text = f"You recorded it {recorded}; nothing changed."
-    if outcome == "scheduled":
+    if outcome == RequestOutcome.SCHEDULED:
         text += f' Log the meeting when it is set: /tiara log contact="{name}" when="..."'
-    if outcome == "later":
+    if outcome == RequestOutcome.LATER:
         planned = await ctx.uow.nudges.pending(
             ctx.member.id, request_id=settled[-1].id, kinds=(k.CHECK_BACK,), limit=1
         )
@@ -530,9 +533,12 @@ async def log_meeting(ctx: Context, args: dict[str, Any]) -> Message:
         if created:
             await ctx.nudges.referral_received(referral, meeting)
     # Someone just added to the contacts has no requests waiting for a reply.
-    pending = [] if new_contact else await ctx.uow.tracker.pending_requests_to(ctx.member.id, contact.id)
+    pending = (
+        [] if new_contact else await ctx.uow.tracker.pending_requests_to(ctx.member.id, contact.id)
+    )
     for req in pending:
-        req.status, req.outcome, req.replied_at = "replied", "scheduled", ctx.now
+        req.status, req.outcome = RequestStatus.REPLIED, RequestOutcome.SCHEDULED
+        req.replied_at = ctx.now
         # The meeting being logged, if it is over, says they have met.
         await ctx.nudges.request_answered(req, met=True if held_at <= ctx.now else None)
     await ctx.uow.flush()
@@ -786,7 +792,7 @@ async def show(ctx: Context, args: dict[str, Any]) -> Message:
     if item.replied_at is not None:
         fields.append(Field("Reply", f"{item.outcome}, {ctx.when(item.replied_at)}"))
     buttons = []
-    if item.status == "pending":
+    if item.status == RequestStatus.PENDING:
         buttons = list(_reply_buttons(item))
     buttons.append(Button("Delete", ("delete",), {"id": label(item)}, "danger"))
     return Message(
@@ -882,7 +888,7 @@ async def edit(ctx: Context, args: dict[str, Any]) -> Message:
             item.sent_at = changes["when"]
         if "via" in changes:
             item.via = changes["via"]
-        if item.status == "pending" and ("when" in changes or "contact" in changes):
+        if item.status == RequestStatus.PENDING and ("when" in changes or "contact" in changes):
             await ctx.uow.flush()
             await ctx.nudges.request_sent(item)
     if "contact" in changes:

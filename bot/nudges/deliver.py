@@ -27,8 +27,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from bot.clock import Clock
 from bot.context import effective_timezone
 from bot.counts import Counts
@@ -38,10 +36,10 @@ from bot.nudges.plan import Occurrence, Planner, plan_all
 from bot.nudges.render import Extras, PracticeView, compose, describe
 from bot.practice.names import display_name
 from bot.values import Message, UserRef
+from storage.enums import NudgeStatus
 from storage.models import Member, Nudge
-from storage.practice import PracticeRepo
-from storage.repo import Repo
 from storage.store import Sleep, Store
+from storage.unit import UnitOfWork
 
 __all__ = ["BACKOFF", "NudgeSender", "TickReport"]
 
@@ -159,9 +157,8 @@ class NudgeSender:
     # -- 1. claim ------------------------------------------------------------------------
 
     async def _claim(self, now: datetime, token: str) -> _Batch | None:
-        async with self.store.transaction() as session:
-            repo = Repo(session)
-            ids = await repo.claim_due_nudges(
+        async with self.store.unit() as uow:
+            ids = await uow.nudges.claim_due(
                 now=now,
                 lease_until=now + self.lease,
                 token=token,
@@ -173,7 +170,7 @@ class NudgeSender:
             batch = _Batch()
             batch.report.claimed = len(ids)
             by_member: dict[int, list[Nudge]] = defaultdict(list)
-            for nudge in await repo.nudges_with_subjects(ids):
+            for nudge in await uow.nudges.with_subjects(ids):
                 by_member[nudge.member_id].append(nudge)
             expired: list[int] = []
             skipped: list[int] = []
@@ -196,7 +193,7 @@ class NudgeSender:
             for nudges in by_member.values():
                 member = nudges[0].member
                 tz = effective_timezone(member, self.default_timezone)
-                planner = Planner(repo, member, now, tz)
+                planner = Planner(uow, member, now, tz)
                 live = []
                 for nudge in nudges:
                     if nudge.expires_at is not None and nudge.expires_at <= now:
@@ -217,11 +214,11 @@ class NudgeSender:
                 going.append((member, tz, planner, live))
             # What goes out gets its N ids now, the batch's in one go (in the order the
             # messages list them): a reminder never sent nor listed takes no number.
-            await repo.number_nudges([n for *_, live in going for n in live], locked=True)
+            await uow.nudges.number([n for *_, live in going for n in live], locked=True)
             for member, tz, planner, live in going:
                 sections = []
                 for nudge in live:
-                    extras = await _extras(repo, member, nudge, now)
+                    extras = await _extras(uow, member, nudge, now)
                     sections.append(describe(nudge, tz=tz, now=now, extras=extras))
                     await plan_next(planner, nudge, missed=False)
                 ws = member.workspace
@@ -233,11 +230,15 @@ class NudgeSender:
                         nudges=[(n.id, n.attempts) for n in live],
                     )
                 )
-            await plan_all(repo, recurring)
-            await repo.settle_claimed(expired, token=token, now=now, status="expired")
-            await repo.settle_claimed(skipped, token=token, now=now, status="skipped")
+            await plan_all(uow, recurring)
+            await uow.nudges.settle_claimed(
+                expired, token=token, now=now, status=NudgeStatus.EXPIRED
+            )
+            await uow.nudges.settle_claimed(
+                skipped, token=token, now=now, status=NudgeStatus.SKIPPED
+            )
             for due, group in deferred.items():
-                await repo.settle_claimed(group, token=token, now=now, due_at=due)
+                await uow.nudges.settle_claimed(group, token=token, now=now, due_at=due)
             batch.report.expired = len(expired)
             batch.report.skipped = len(skipped)
             batch.report.deferred = sum(len(g) for g in deferred.values())
@@ -326,7 +327,7 @@ class NudgeSender:
 
     async def _record(
         self,
-        session: AsyncSession,
+        uow: UnitOfWork,
         group: Sequence[tuple[_Outgoing, DeliveryError | None]],
         now: datetime,
         token: str,
@@ -357,11 +358,10 @@ class NudgeSender:
                         retry[now + BACKOFF[attempts]].append(nudge_id)
                     else:
                         given_up[error.reason].append(nudge_id)
-        repo = Repo(session)
-        kept = await repo.settle_claimed(sent, token=token, now=now, status="sent")
+        kept = await uow.nudges.settle_claimed(sent, token=token, now=now, status=NudgeStatus.SENT)
         report.sent = kept
         if kept < len(sent):
-            taken = await repo.count_claimed_by_others(sent, token)
+            taken = await uow.nudges.count_claimed_by_others(sent, token)
             report.lost_lease += taken
             report.changed += len(sent) - kept - taken
             if taken:
@@ -371,19 +371,24 @@ class NudgeSender:
                     taken,
                 )
         for due, ids in retry.items():
-            await repo.settle_claimed(
+            await uow.nudges.settle_claimed(
                 ids, token=token, now=now, due_at=due, error="retrying", failed_attempt=True
             )
             report.retrying += len(ids)
         for reason, ids in given_up.items():
-            await repo.settle_claimed(
-                ids, token=token, now=now, status="failed", error=reason, failed_attempt=True
+            await uow.nudges.settle_claimed(
+                ids,
+                token=token,
+                now=now,
+                status=NudgeStatus.FAILED,
+                error=reason,
+                failed_attempt=True,
             )
             report.failed += len(ids)
         for member_id in unreachable:
-            await repo.mark_unreachable(member_id, now)
+            await uow.members.mark_unreachable(member_id, now)
         # Unchanged, without the lease: the next tick anywhere sends them.
-        report.released = await repo.settle_claimed(released, token=token, now=now)
+        report.released = await uow.nudges.settle_claimed(released, token=token, now=now)
         return report
 
 
@@ -408,23 +413,23 @@ def _wanted(member: Member, nudge: Nudge) -> bool:
     return k.family_of(nudge.kind) not in member.muted_kinds
 
 
-async def _extras(repo: Repo, member: Member, nudge: Nudge, now: datetime) -> Extras | None:
+async def _extras(uow: UnitOfWork, member: Member, nudge: Nudge, now: datetime) -> Extras | None:
     if nudge.kind in k.PRACTICE_KINDS and nudge.practice_round_id is not None:
-        seat = await PracticeRepo(repo.session).seat_in(nudge.practice_round_id, member.id)
+        seat = await uow.practice.seat_in(nudge.practice_round_id, member.id)
         if seat is None:
             return None
         group = seat.group
         partners = tuple(display_name(s.member) for s in group.seats if s.id != seat.id)
         return Extras(practice=PracticeView(group.round.number, group.round.ends_at, partners))
     if nudge.kind == k.LANDED:
-        landing = await repo.latest_landing(member.id)
-        return Extras(landing=landing, helpers=tuple(await repo.helpers_of(member.id, now)))
+        landing = await uow.tracker.latest_landing(member.id)
+        return Extras(landing=landing, helpers=tuple(await uow.tracker.helpers_of(member.id, now)))
     if nudge.kind == k.WEEKLY_PLAN:
         week_end = now + timedelta(days=7)
-        meetings = await repo.meetings_between(member.id, now, week_end)
+        meetings = await uow.tracker.meetings_between(member.id, now, week_end)
         upcoming = [
             n
-            for n in await repo.pending_nudges(member.id, limit=50)
+            for n in await uow.nudges.pending(member.id, limit=50)
             if n.due_at <= week_end and n.kind not in (k.WEEKLY_PLAN, k.PREP, k.LOG_IT)
         ]
         return Extras(week_meetings=tuple(meetings), week_nudges=tuple(upcoming[:15]))

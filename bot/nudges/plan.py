@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta
 from bot.businessdays import add_business_days, next_business_day, workspace_calendar
 from bot.nudges import kinds as k
 from bot.nudges.rhythm import Rhythm
+from storage.enums import NudgeStatus, RequestStatus
 from storage.models import (
     Contact,
     Meeting,
@@ -23,7 +24,8 @@ from storage.models import (
     Workspace,
     changed_by_member,
 )
-from storage.repo import NudgeFilter, Repo
+from storage.nudges import NudgeFilter
+from storage.unit import UnitOfWork
 
 __all__ = [
     "CHECK_BACK_AFTER",
@@ -79,9 +81,9 @@ class Occurrence:
     practice_round_id: int | None = None
 
 
-async def plan_all(repo: Repo, planned: Sequence[tuple[Planner, Occurrence]]) -> None:
+async def plan_all(uow: UnitOfWork, planned: Sequence[tuple[Planner, Occurrence]]) -> None:
     """Plan many members' next occurrences with a few queries instead of three each."""
-    await repo.preload_nudges({(planner.member.id, o.key) for planner, o in planned})
+    await uow.nudges.preload({(planner.member.id, o.key) for planner, o in planned})
     for planner, occurrence in planned:
         await planner.plan(occurrence)
 
@@ -90,7 +92,7 @@ async def plan_all(repo: Repo, planned: Sequence[tuple[Planner, Occurrence]]) ->
 class Planner:
     """Plans one member's nudges inside the current transaction."""
 
-    repo: Repo
+    uow: UnitOfWork
     member: Member
     now: datetime
     tz: str
@@ -121,18 +123,18 @@ class Planner:
         if expires is not None and due >= expires:
             await self.cancel_keys(key)
             return None
-        nudge = await self.repo.nudge_by_key(self.member.id, key)
+        nudge = await self.uow.nudges.by_key(self.member.id, key)
         if nudge is not None:
-            if nudge.status in ("pending", "cancelled"):
+            if nudge.status in (NudgeStatus.PENDING, NudgeStatus.CANCELLED):
                 snoozed = nudge.snoozed_until
-                if nudge.status == "pending" and snoozed is not None and snoozed > due:
+                if nudge.status == NudgeStatus.PENDING and snoozed is not None and snoozed > due:
                     due = self.rhythm.after_quiet(snoozed)
                     if expires is not None and due >= expires:
                         due = nudge.due_at
                 new_contact = contact.id if contact is not None else nudge.contact_id
                 before = (nudge.status, nudge.due_at, nudge.expires_at, nudge.contact_id)
-                if before != ("pending", due, expires, new_contact):
-                    nudge.status = "pending"
+                if before != (NudgeStatus.PENDING, due, expires, new_contact):
+                    nudge.status = NudgeStatus.PENDING
                     nudge.due_at = due
                     nudge.expires_at = expires
                     nudge.contact_id = new_contact
@@ -149,12 +151,12 @@ class Planner:
             practice_round_id=practice_round_id,
             due_at=due,
             expires_at=expires,
-            status="pending",
+            status=NudgeStatus.PENDING,
             attempts=0,
             created_at=self.now,
             updated_at=self.now,
         )
-        self.repo.add_nudge(nudge)
+        self.uow.nudges.add(nudge)
         return nudge
 
     async def plan(self, occurrence: Occurrence) -> Nudge | None:
@@ -194,7 +196,7 @@ class Planner:
         )
 
     async def cancel_keys(self, *keys: str) -> None:
-        await self.repo.cancel_nudge_keys(self.member.id, keys, self.now)
+        await self.uow.nudges.cancel_keys(self.member.id, keys, self.now)
 
     async def cancel(
         self,
@@ -209,7 +211,9 @@ class Planner:
 
         Nudges whose key is in ``keep`` (the ones about to be re-planned) are left alone.
         """
-        await self._close(kinds, ("pending",), meeting, request, contact, keep, "done")
+        await self._close(
+            kinds, (NudgeStatus.PENDING,), meeting, request, contact, keep, NudgeStatus.DONE
+        )
 
     async def resolve(
         self,
@@ -219,11 +223,19 @@ class Planner:
         request: OutreachRequest | None = None,
         contact: Contact | None = None,
         keep: Collection[str | None] = (),
-        sent_becomes: str = "done",
+        sent_becomes: NudgeStatus = NudgeStatus.DONE,
     ) -> None:
         """The member did what ``kinds`` remind of: cancel what's pending, close what's sent
         (``sent_becomes``: "done", or "expired" when its moment passed)."""
-        await self._close(kinds, ("pending", "sent"), meeting, request, contact, keep, sent_becomes)
+        await self._close(
+            kinds,
+            (NudgeStatus.PENDING, NudgeStatus.SENT),
+            meeting,
+            request,
+            contact,
+            keep,
+            sent_becomes,
+        )
 
     async def _close(
         self,
@@ -233,7 +245,7 @@ class Planner:
         request: OutreachRequest | None,
         contact: Contact | None,
         keep: Collection[str | None],
-        sent_becomes: str,
+        sent_becomes: NudgeStatus,
     ) -> None:
         """Cancel or close the nudges; look up the ``keep`` ones at the same time."""
         which = NudgeFilter(
@@ -243,16 +255,18 @@ class Planner:
             request_id=request.id if request is not None else None,
             contact_id=contact.id if contact is not None else None,
         )
-        if any(self.repo.is_new(row) for row in (meeting, request, contact) if row is not None):
+        if any(self.uow.is_new(row) for row in (meeting, request, contact) if row is not None):
             # About something added in this transaction: all its nudges are in memory.
-            self.repo.keys_of_new_rows(self.member.id, keep)
-            found = self.repo.new_nudges(self.member.id, which)
+            self.uow.nudges.keys_of_new_rows(self.member.id, keep)
+            found = self.uow.nudges.added(self.member.id, which)
         else:
-            found = await self.repo.nudges_to_close(self.member.id, which, load_keys=keep)
+            found = await self.uow.nudges.to_close(self.member.id, which, load_keys=keep)
         for nudge in found:
             if nudge.dedupe_key in keep:
                 continue
-            nudge.status = "cancelled" if nudge.status == "pending" else sent_becomes
+            nudge.status = (
+                NudgeStatus.CANCELLED if nudge.status == NudgeStatus.PENDING else sent_becomes
+            )
             changed_by_member(nudge, self.now)
 
     def _soon(self, due: datetime) -> datetime:
@@ -261,13 +275,13 @@ class Planner:
 
     async def replan(self) -> None:
         """Work out every pending nudge again (the member's timezone or rhythm changed)."""
-        pending = await self.repo.pending_nudges(self.member.id)
+        pending = await self.uow.nudges.pending(self.member.id)
         meetings = {n.meeting.id: n.meeting for n in pending if n.meeting is not None}
         requests = {n.request.id: n.request for n in pending if n.request is not None}
         for meeting in meetings.values():
             await self.meeting_changed(meeting)
         for request in requests.values():
-            if request.status == "pending":  # its contact's keep-in-touch comes below
+            if request.status == RequestStatus.PENDING:  # its contact's keep-in-touch comes below
                 await self.follow_ups(request)
         for nudge in pending:
             if nudge.kind == k.KEEP_IN_TOUCH and nudge.contact is not None:
@@ -288,14 +302,14 @@ class Planner:
         upcoming = meeting.held_at > self.now
         if upcoming:
             keys.extend(self._day_keys(meeting))
-        new = self.repo.is_new(meeting)
-        await self.repo.preload_nudges_about(meeting, self.member.id, keys)
+        new = self.uow.is_new(meeting)
+        await self.uow.nudges.preload_about(meeting, self.member.id, keys)
         if upcoming:
             await self._upcoming(meeting, new=new)
         else:
             if not new:
                 # Its moment has passed: a prep checklist already sent expires quietly.
-                await self.resolve((k.PREP,), meeting=meeting, sent_becomes="expired")
+                await self.resolve((k.PREP,), meeting=meeting, sent_becomes=NudgeStatus.EXPIRED)
                 await self.resolve((k.LOG_IT,), meeting=meeting)
             await self.touch(meeting.contact, meeting.held_at, met=True)
             await self._tell_referrer(meeting)
@@ -341,7 +355,7 @@ class Planner:
         """Thank-you nudges: one a couple of hours after, a last call before the 24 hours."""
         first_key, last_key = f"thanks:m{meeting.id}", f"thanks_last:m{meeting.id}"
         # Both are looked up below: in one query.
-        await self.repo.preload_nudges({(self.member.id, first_key), (self.member.id, last_key)})
+        await self.uow.nudges.preload({(self.member.id, first_key), (self.member.id, last_key)})
         if meeting.thanks_at is not None:
             await self.cancel_keys(first_key, last_key)
             return
@@ -376,13 +390,15 @@ class Planner:
         """Notes arrived for a meeting: no need to ask how it went, and the prep is over."""
         await self.resolve((k.LOG_IT,), meeting=meeting)
         if meeting.held_at <= self.now:
-            await self.resolve((k.PREP,), meeting=meeting, sent_becomes="expired")
+            await self.resolve((k.PREP,), meeting=meeting, sent_becomes=NudgeStatus.EXPIRED)
 
     async def meeting_happened(self, meeting: Meeting) -> None:
         """An upcoming meeting's time has come (the how-did-it-go check-in is going out)."""
         # A prep checklist already sent has had its moment. One still pending is in this
         # very tick's claim, which expires it itself.
-        await self._close((k.PREP,), ("sent",), meeting, None, None, (), "expired")
+        await self._close(
+            (k.PREP,), (NudgeStatus.SENT,), meeting, None, None, (), NudgeStatus.EXPIRED
+        )
         await self.touch(meeting.contact, meeting.held_at)
         await self._tell_referrer(meeting)
 
@@ -390,7 +406,7 @@ class Planner:
         referrer_id = meeting.contact.referred_by_id
         if referrer_id is None:
             return
-        referrer = await self.repo.contact_by_id(self.member.id, referrer_id)
+        referrer = await self.uow.tracker.contact_by_id(self.member.id, referrer_id)
         if referrer is None:
             return
         due = self.rhythm.next_day_at_nudge_time(max(meeting.held_at, self.now))
@@ -423,10 +439,10 @@ class Planner:
         if not org:
             return
         waiting = [
-            *await self.repo.pending_nudges(self.member.id, kinds=(k.SECOND_CONTACT,)),
+            *await self.uow.nudges.pending(self.member.id, kinds=(k.SECOND_CONTACT,)),
             *(
                 n
-                for n in await self.repo.recently_sent_nudges(
+                for n in await self.uow.nudges.recently_sent(
                     self.member.id, since=self.now - timedelta(days=30), limit=50
                 )
                 if n.kind == k.SECOND_CONTACT
@@ -440,7 +456,11 @@ class Planner:
                 and other.contact.id != request.contact.id
                 and (other.contact.organization or "").strip().casefold() == org
             ):
-                nudge.status = "cancelled" if nudge.status == "pending" else "done"
+                nudge.status = (
+                    NudgeStatus.CANCELLED
+                    if nudge.status == NudgeStatus.PENDING
+                    else NudgeStatus.DONE
+                )
                 changed_by_member(nudge, self.now)
 
     async def check_back(self, request: OutreachRequest, when: datetime) -> Nudge | None:
@@ -461,7 +481,7 @@ class Planner:
         cancel the steps of the other policy (the workspace switched) and those past."""
         keys = follow_up_keys(request)
         # One query at most; none when a whole workspace's were looked up together.
-        await self.repo.preload_nudges_about(request, self.member.id, keys)
+        await self.uow.nudges.preload_about(request, self.member.id, keys)
         planned = self._follow_up_times(request)
         for key in keys:
             step = planned.get(key)
@@ -561,7 +581,7 @@ class Planner:
         key, day = self._keep_key(contact)
         if key is not None:
             if met is None:
-                met = await self.repo.has_met(self.member.id, contact.id, self.now)
+                met = await self.uow.tracker.has_met(self.member.id, contact.id, self.now)
             if not met:
                 key = day = None
         kinds = (k.KEEP_IN_TOUCH, *also_cancel)
@@ -589,7 +609,7 @@ class Planner:
     async def weekly_plan(self, after: datetime | None = None) -> None:
         """The next Monday's plan, at nudge time (for members who asked for it)."""
         if not self.member.weekly_plan:
-            await self.repo.cancel_pending_nudges(
+            await self.uow.nudges.cancel_pending(
                 self.member.id, kinds=(k.WEEKLY_PLAN,), now=self.now
             )
             return
@@ -622,7 +642,7 @@ def follow_up_keys(request: OutreachRequest) -> list[str]:
     return [f"{step}:r{request.id}" for step in _FOLLOW_UP_STEPS]
 
 
-async def replan_follow_ups(repo: Repo, ws: Workspace, default_tz: str, now: datetime) -> int:
+async def replan_follow_ups(uow: UnitOfWork, ws: Workspace, default_tz: str, now: datetime) -> int:
     """Plan the follow-ups still to come of the workspace's requests again (its policy or
     holidays changed); return how many requests. Nothing else depends on those, so only
     these are looked at, a few queries per thousand requests. A request with no follow-up
@@ -630,31 +650,31 @@ async def replan_follow_ups(repo: Repo, ws: Workspace, default_tz: str, now: dat
     step that is already past."""
     from bot.context import effective_timezone
 
-    requests = await repo.unanswered_requests_in(ws.id)
-    members = {m.id: m for m in await repo.members_of(ws.id)}
+    requests = await uow.tracker.unanswered_requests_in(ws.id)
+    members = {m.id: m for m in await uow.members.members_of(ws.id)}
     planners: dict[int, Planner] = {}
     replanned = 0
     for start in range(0, len(requests), _REPLAN_CHUNK):
         chunk = requests[start : start + _REPLAN_CHUNK]
-        await repo.preload_nudges({(r.member_id, key) for r in chunk for key in follow_up_keys(r)})
+        await uow.nudges.preload({(r.member_id, key) for r in chunk for key in follow_up_keys(r)})
         for request in chunk:
-            steps = [await repo.nudge_by_key(request.member_id, k) for k in follow_up_keys(request)]
-            if not any(step is not None and step.status == "pending" for step in steps):
+            steps = [await uow.nudges.by_key(request.member_id, k) for k in follow_up_keys(request)]
+            if not any(step is not None and step.status == NudgeStatus.PENDING for step in steps):
                 continue
             planner = planners.get(request.member_id)
             if planner is None:
                 member = members[request.member_id]
-                planner = Planner(repo, member, now, effective_timezone(member, default_tz))
+                planner = Planner(uow, member, now, effective_timezone(member, default_tz))
                 planners[request.member_id] = planner
             await planner.follow_ups(request)
             replanned += 1
     return replanned
 
 
-async def replan_workspace(repo: Repo, ws: Workspace, default_tz: str, now: datetime) -> None:
+async def replan_workspace(uow: UnitOfWork, ws: Workspace, default_tz: str, now: datetime) -> None:
     """Work out every member's pending reminders again under the workspace's new rules
     (its follow-up policy, holidays or timezone)."""
     from bot.context import effective_timezone
 
-    for member in await repo.members_of(ws.id):
-        await Planner(repo, member, now, effective_timezone(member, default_tz)).replan()
+    for member in await uow.members.members_of(ws.id):
+        await Planner(uow, member, now, effective_timezone(member, default_tz)).replan()

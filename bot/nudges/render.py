@@ -33,7 +33,7 @@ _MAX_LABEL = 75  # Slack's limit for a button's text (Discord's is 80)
 
 def nudge_label(nudge: Nudge) -> str:
     """The reminder's short id (N4). It is given as the member first sees the reminder
-    (Repo.number_nudges): whatever shows one numbers it first."""
+    (NudgeRepo.number): whatever shows one numbers it first."""
     if nudge.seq is None:
         raise ValueError(f"nudge {nudge.id} is shown before it was numbered")
     return item_label("N", nudge.seq)

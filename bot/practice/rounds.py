@@ -38,10 +38,10 @@ from bot.practice.pairing import Candidate, pair_round
 from bot.practice.texts import announcement, persona, practice_plan
 from bot.timeutil import next_weekly
 from bot.values import ChannelRef, Message, UserRef
+from storage.enums import NudgeStatus, PracticeStatus
 from storage.models import Member, PracticeGroup, PracticeRound, PracticeSeat, Workspace
-from storage.practice import PracticeRepo
-from storage.repo import Repo
 from storage.store import Sleep, Store
+from storage.unit import UnitOfWork
 
 __all__ = [
     "IGNORED_BEFORE_PAUSE",
@@ -96,7 +96,7 @@ class PracticeReport(Counts):
 
 
 async def start_round(
-    repo: Repo,
+    uow: UnitOfWork,
     ws: Workspace,
     *,
     number: int,
@@ -112,7 +112,7 @@ async def start_round(
     A scheduled round ends when the next one starts. ``number``: the scheduled round's
     (``PracticeRepo.next_round_number``); ``ON_DEMAND`` for a pairing on demand.
     """
-    prepo = PracticeRepo(repo.session)
+    prepo = uow.practice
     tz_of = {m.id: effective_timezone(m, default_tz) for m in members}
     candidates = [Candidate(m.id, tz_of[m.id], _offset_minutes(tz_of[m.id], now)) for m in members]
     met = await prepo.met_history(ws.id) if len(members) > 1 else {}
@@ -130,25 +130,25 @@ async def start_round(
         closed_at=now if on_demand else None,
         announced_at=now if on_demand or not ws.practice_channel else None,
     )
-    repo.add(rnd)
-    await repo.session.flush()
+    uow.add(rnd)
+    await uow.flush()
     by_id = {m.id: m for m in members}
     planned: list[tuple[Planner, Occurrence]] = []
     for ids in pairing.groups:
         # Seats refer to their group object: one flush at commit writes them all.
         group = PracticeGroup(workspace_id=ws.id, round_id=rnd.id, persona=persona(rng))
-        repo.add(group)
+        uow.add(group)
         for member_id in first_to_play(ids, turns):
             member = by_id[member_id]
             member.practice_waiting_since = None
-            if member.practice == "paused" and not on_demand:  # the pause is over
-                member.practice, member.practice_paused_until = "active", None
-            repo.add(
+            if member.practice == PracticeStatus.PAUSED and not on_demand:  # the pause is over
+                member.practice, member.practice_paused_until = PracticeStatus.ACTIVE, None
+            uow.add(
                 PracticeSeat(workspace_id=ws.id, group=group, round_id=rnd.id, member_id=member_id)
             )
             if on_demand:
                 continue
-            planner = Planner(repo, member, now, tz_of[member_id])
+            planner = Planner(uow, member, now, tz_of[member_id])
             for kind, due in ((k.PRACTICE_CHECKIN, checkin), (k.PRACTICE_REMIND, remind)):
                 planned.append(
                     (
@@ -164,13 +164,13 @@ async def start_round(
                 )
     for member_id in pairing.unmatched:
         member = by_id[member_id]
-        planner = Planner(repo, member, now, tz_of[member_id])
+        planner = Planner(uow, member, now, tz_of[member_id])
         key = f"{k.PRACTICE_ALONE}:r{rnd.id}"
         due = planner.rhythm.after_quiet(now)
         planned.append(
             (planner, Occurrence(k.PRACTICE_ALONE, key, due, ends, practice_round_id=rnd.id))
         )
-    await plan_all(repo, planned)
+    await plan_all(uow, planned)
     return rnd
 
 
@@ -246,31 +246,34 @@ class PracticeRunner:
 
     async def _close_ended(self, report: PracticeReport) -> None:
         now = self.clock.now()
-        async with self.store.transaction() as session:
-            repo, prepo = Repo(session), PracticeRepo(session)
+        async with self.store.unit() as uow:
+            prepo = uow.practice
             for rnd in await prepo.ended_open_rounds(now):
                 rnd.closed_at = now
                 report.rounds_closed += 1
                 for seat in await prepo.seats_of_round(rnd.id):
                     member = seat.member
-                    if member is None or member.practice != "active":
+                    if member is None or member.practice != PracticeStatus.ACTIVE:
                         continue
                     if seat.answer is not None:
                         member.practice_ignored = 0
                         continue
-                    checkin = await repo.nudge_by_key(member.id, f"{k.PRACTICE_CHECKIN}:r{rnd.id}")
-                    if checkin is None or checkin.status not in ("sent", "done"):
+                    checkin = await uow.nudges.by_key(member.id, f"{k.PRACTICE_CHECKIN}:r{rnd.id}")
+                    if checkin is None or checkin.status not in (
+                        NudgeStatus.SENT,
+                        NudgeStatus.DONE,
+                    ):
                         continue  # never asked (reminders off, muted, unreachable)
-                    if checkin.status == "done":  # marked done (`done N4`): not ignored
+                    if checkin.status == NudgeStatus.DONE:  # marked done (`done N4`): not ignored
                         member.practice_ignored = 0
                         continue
                     member.practice_ignored += 1
                     if member.practice_ignored >= IGNORED_BEFORE_PAUSE:
-                        member.practice, member.practice_paused_until = "paused", None
+                        member.practice, member.practice_paused_until = PracticeStatus.PAUSED, None
                         member.practice_ignored = 0
                         report.paused += 1
                         tz = effective_timezone(member, self.default_timezone)
-                        planner = Planner(repo, member, now, tz)
+                        planner = Planner(uow, member, now, tz)
                         await planner.schedule(
                             k.PRACTICE_PAUSED,
                             f"{k.PRACTICE_PAUSED}:r{rnd.id}",
@@ -281,8 +284,8 @@ class PracticeRunner:
 
     async def _start_due(self, report: PracticeReport) -> None:
         now = self.clock.now()
-        async with self.store.transaction() as session:
-            due = await PracticeRepo(session).workspaces_due(now)
+        async with self.store.unit() as uow:
+            due = await uow.practice.workspaces_due(now)
         for workspace_id, slot in due:
             try:
                 await self._start_one(report, workspace_id, slot, now)
@@ -297,9 +300,9 @@ class PracticeRunner:
     async def _start_one(
         self, report: PracticeReport, workspace_id: int, slot: datetime, now: datetime
     ) -> None:
-        async with self.store.transaction() as session:
-            repo, prepo = Repo(session), PracticeRepo(session)
-            ws = await session.get(Workspace, workspace_id)
+        async with self.store.unit() as uow:
+            prepo = uow.practice
+            ws = await uow.session.get(Workspace, workspace_id)
             if ws is None:
                 return
             following = following_slot(ws, workspace_tz(ws, self.default_timezone), now)
@@ -309,7 +312,7 @@ class PracticeRunner:
             if not members:
                 return
             rnd = await start_round(
-                repo,
+                uow,
                 ws,
                 number=await prepo.next_round_number(ws.id),
                 members=members,
@@ -337,8 +340,8 @@ class PracticeRunner:
         now = self.clock.now()
         token = uuid.uuid4().hex
         lease_until = now + self.lease
-        async with self.store.transaction() as session:
-            prepo = PracticeRepo(session)
+        async with self.store.unit() as uow:
+            prepo = uow.practice
             round_ids = await prepo.claim_unsent(
                 PracticeRound,
                 now=now,
@@ -354,7 +357,7 @@ class PracticeRunner:
                 platforms=self.platforms,
             )
             posts = [
-                (rnd.id, await self._announcement(session, rnd))
+                (rnd.id, await self._announcement(uow.session, rnd))
                 for rnd in await prepo.rounds_with_groups(round_ids)
             ]
             plans = []
@@ -388,13 +391,13 @@ class PracticeRunner:
 
     async def _mark_sent(
         self,
-        session: AsyncSession,
+        uow: UnitOfWork,
         *,
         table: type[PracticeRound] | type[PracticeGroup],
         item_id: int,
         token: str,
     ) -> None:
-        await PracticeRepo(session).mark_sent(table, [item_id], token=token, now=self.clock.now())
+        await uow.practice.mark_sent(table, [item_id], token=token, now=self.clock.now())
 
     async def _deliver(
         self, report: PracticeReport, what: str, post: tuple[ChannelRef | list[UserRef], Message]
