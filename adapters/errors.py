@@ -7,6 +7,7 @@ can raise a :class:`ConfigError` without importing the module that imports it.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from sqlalchemy import make_url
 
@@ -143,7 +144,6 @@ def _explain(url: str, err: BaseException) -> tuple[str, str]:
 
 
 def _explain_sqlite(path: str, message: str, chain: list[BaseException]) -> tuple[str, str]:
-    from pathlib import Path
 
     if "unable to open database file" in message:
         folder = Path(path).parent

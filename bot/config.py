@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy import make_url
 
 from bot.timeutil import resolve_timezone
 from bot.values import UserError
@@ -156,7 +157,6 @@ class Settings(BaseSettings):
     @property
     def safe_database_url(self) -> str:
         """The database URL with any password masked, for messages and logs."""
-        from sqlalchemy import make_url
 
         try:
             return make_url(self.database_url.get_secret_value()).render_as_string(

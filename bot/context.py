@@ -11,16 +11,11 @@ from bot.nudges.plan import Planner
 from bot.registry import Registry
 from bot.timeutil import default_date_order, format_when
 from bot.values import Invocation, Message
+from bot.zones import effective_timezone
 from storage.models import Member
 from storage.unit import UnitOfWork
 
 __all__ = ["Context", "effective_timezone"]
-
-
-def effective_timezone(member: Member, default: str) -> str:
-    """The timezone times are shown and read in for ``member``: the one they chose, else
-    their platform profile's, else the workspace's, else ``default``."""
-    return member.timezone or member.platform_timezone or member.workspace.timezone or default
 
 
 @dataclass

@@ -9,10 +9,10 @@ from collections import Counter
 from datetime import datetime, timedelta
 
 from bot.clock import Clock
-from bot.context import effective_timezone
 from bot.nudges.plan import Planner
 from bot.timeutil import resolve_timezone
 from bot.values import UserError, UserRef
+from bot.zones import effective_timezone
 from storage.store import Store
 
 __all__ = ["ERASED_MEMORY", "Profiles"]

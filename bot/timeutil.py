@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
-import difflib
 import re
 from datetime import UTC, date, datetime, time, timedelta
-from functools import lru_cache
-from zoneinfo import ZoneInfo, available_timezones
+from zoneinfo import ZoneInfo
+
+from dateparser.date import DateDataParser
 
 from bot.values import UserError
+from bot.zones import (
+    AUTO_TIMEZONE,
+    ZONE_ABBREVIATIONS,
+    default_date_order,
+    is_fixed_offset,
+    resolve_timezone,
+    timezone_names,
+    zones_for_abbreviation,
+)
 
 __all__ = [
     "AUTO_TIMEZONE",
@@ -72,99 +81,6 @@ DATE_ORDERS = ("dmy", "mdy", "ymd")
 ORDER_NAMES = {"dmy": "day/month/year", "mdy": "month/day/year", "ymd": "year/month/day"}
 
 
-_NOT_MEMBER_ZONES = ("localtime", "posixrules", "Factory")
-
-
-@lru_cache(maxsize=1)
-def _zones_by_folded_name() -> dict[str, str]:
-    return {
-        name.casefold(): name
-        for name in available_timezones()
-        if name not in _NOT_MEMBER_ZONES and not name.startswith(("posix/", "right/"))
-    }
-
-
-AUTO_TIMEZONE = "auto"  # settings timezone=auto: follow the platform profile
-
-
-@lru_cache(maxsize=1)
-def timezone_names() -> tuple[str, ...]:
-    """Every timezone a member can choose, by canonical IANA name, sorted."""
-    return tuple(sorted(_zones_by_folded_name().values()))
-
-
-# Abbreviations members type for a timezone: the real zones they most likely mean (first
-# is the likeliest), and what that zone is called. Each is confirmed with a button.
-_EASTERN = (("America/New_York",), "US Eastern time")
-_CENTRAL = (("America/Chicago", "Asia/Shanghai"), "US Central time")
-_MOUNTAIN = (("America/Denver", "America/Phoenix"), "US Mountain time")
-_PACIFIC = (("America/Los_Angeles",), "US Pacific time")
-_UK = (("Europe/London",), "UK time")
-_CENTRAL_EU = (("Europe/Berlin", "Europe/Paris"), "Central European time")
-ZONE_ABBREVIATIONS: dict[str, tuple[tuple[str, ...], str]] = {
-    **dict.fromkeys(("EST", "EDT", "ET"), _EASTERN),
-    **dict.fromkeys(("CST", "CDT", "CT"), _CENTRAL),
-    **dict.fromkeys(("MST", "MDT", "MT"), _MOUNTAIN),
-    **dict.fromkeys(("PST", "PDT", "PT"), _PACIFIC),
-    **dict.fromkeys(("AKST", "AKDT"), (("America/Anchorage",), "Alaska time")),
-    "HST": (("Pacific/Honolulu",), "Hawaii time"),
-    **dict.fromkeys(("AST", "ADT"), (("America/Halifax",), "Atlantic time")),
-    **dict.fromkeys(("NST", "NDT"), (("America/St_Johns",), "Newfoundland time")),
-    **dict.fromkeys(("GMT", "BST"), _UK),
-    "WET": (("Europe/Lisbon",), "Western European time"),
-    **dict.fromkeys(("CET", "CEST", "MET", "MEST"), _CENTRAL_EU),
-    **dict.fromkeys(("EET", "EEST"), (("Europe/Athens",), "Eastern European time")),
-    "MSK": (("Europe/Moscow",), "Moscow time"),
-    "IST": (("Asia/Kolkata", "Europe/Dublin", "Asia/Jerusalem"), "India time"),
-    "PKT": (("Asia/Karachi",), "Pakistan time"),
-    "SGT": (("Asia/Singapore",), "Singapore time"),
-    "HKT": (("Asia/Hong_Kong",), "Hong Kong time"),
-    "PHT": (("Asia/Manila",), "Philippine time"),
-    "JST": (("Asia/Tokyo",), "Japan time"),
-    "KST": (("Asia/Seoul",), "Korea time"),
-    "WIB": (("Asia/Jakarta",), "Western Indonesia time"),
-    **dict.fromkeys(("AEST", "AEDT"), (("Australia/Sydney",), "Eastern Australia time")),
-    **dict.fromkeys(("ACST", "ACDT"), (("Australia/Adelaide",), "Central Australia time")),
-    "AWST": (("Australia/Perth",), "Western Australia time"),
-    **dict.fromkeys(("NZST", "NZDT"), (("Pacific/Auckland",), "New Zealand time")),
-    "SAST": (("Africa/Johannesburg",), "South Africa time"),
-    "WAT": (("Africa/Lagos",), "West Africa time"),
-    "CAT": (("Africa/Maputo",), "Central Africa time"),
-    "EAT": (("Africa/Nairobi",), "East Africa time"),
-    "BRT": (("America/Sao_Paulo",), "Brasília time"),
-    "ART": (("America/Argentina/Buenos_Aires",), "Argentina time"),
-}
-_UTC_NAMES = frozenset({"UTC", "Etc/UTC", "Etc/UCT", "UCT", "Universal", "Etc/Universal", "Zulu"})
-
-
-def zones_for_abbreviation(text: str) -> tuple[tuple[str, ...], str] | None:
-    """The real zones an abbreviation such as "EST" or "cst" stands for, and their name."""
-    return ZONE_ABBREVIATIONS.get(text.strip().upper())
-
-
-def is_fixed_offset(name: str) -> bool:
-    """A zone that is only an offset from UTC, with no place's daylight saving (EST,
-    Etc/GMT+5): members rarely mean one. UTC itself is a deliberate choice."""
-    if name in _UTC_NAMES:
-        return False
-    return name.startswith("Etc/") or name.upper() in ZONE_ABBREVIATIONS or "GMT" in name
-
-
-def resolve_timezone(name: str) -> str:
-    """Return the canonical IANA name for ``name`` (any case), or raise a friendly error."""
-    cleaned = name.strip().replace(" ", "_")
-    canonical = _zones_by_folded_name().get(cleaned.casefold())
-    if canonical is None:
-        close = difflib.get_close_matches(cleaned, sorted(_zones_by_folded_name().values()), n=3)
-        hint = f" Did you mean {', '.join(close)}?" if close else ""
-        shown = name.strip() if len(name.strip()) <= 40 else name.strip()[:40] + "…"
-        raise UserError(
-            f"{shown!r} is not a timezone I know.{hint} Use an IANA name such as "
-            "America/Chicago, Europe/Berlin or Asia/Kolkata."
-        )
-    return canonical
-
-
 class DateQuestion(UserError):
     """A date that could mean more than one day, or one worth checking before it is saved.
 
@@ -175,27 +91,6 @@ class DateQuestion(UserError):
     def __init__(self, message: str, readings: tuple[tuple[str, datetime], ...]) -> None:
         super().__init__(message)
         self.readings = readings
-
-
-@lru_cache(maxsize=512)
-def default_date_order(tz: str) -> str:
-    """How dates are written where ``tz`` is (Babel's data): "dmy" in Europe/Berlin, "mdy"
-    in America/New_York, "ymd" in Asia/Tokyo; "mdy" where no country is known (UTC)."""
-    from babel.core import Locale, get_global
-    from babel.languages import get_official_languages
-
-    territory = get_global("zone_territories").get(tz)
-    if not territory or territory in ("001", "ZZ"):
-        return "mdy"
-    for language in get_official_languages(territory, de_facto=True):
-        try:
-            pattern = Locale.parse(f"{language}_{territory}").date_formats["short"].pattern
-        except (ValueError, LookupError, TypeError):
-            continue
-        at = {"d": pattern.find("d"), "m": pattern.find("M"), "y": pattern.find("y")}
-        if min(at.values()) >= 0:
-            return "".join(sorted(at, key=at.__getitem__))
-    return "mdy"
 
 
 def _unreadable(text: str) -> UserError:
@@ -478,8 +373,6 @@ def _dateparser(
     text: str, *, zone: ZoneInfo, local_now: datetime, past: bool, order: str
 ) -> datetime | None:
     """Whatever else dateparser reads ("in 2 days", "9 December", "2 hours ago")."""
-    from dateparser.date import DateDataParser
-
     parser = DateDataParser(
         languages=["en"],
         settings={

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
 from sqlalchemy import event, inspect, make_url
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import ArgumentError, DBAPIError, DisconnectionError
@@ -311,7 +312,6 @@ class Store:
                     await conn.run_sync(_pragma, "foreign_keys=ON")
 
     async def current_revision(self) -> str | None:
-        from alembic.runtime.migration import MigrationContext
 
         async with self.engine.connect() as conn:
             return await conn.run_sync(

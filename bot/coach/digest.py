@@ -17,10 +17,10 @@ from datetime import datetime, timedelta
 
 from bot.clock import Clock
 from bot.coach.stats import gather, render_stats
-from bot.context import effective_timezone
 from bot.notify import DeliveryError, Notifier
 from bot.timeutil import next_weekly
 from bot.values import Message, UserRef
+from bot.zones import effective_timezone
 from storage.models import Member
 from storage.store import Store
 

@@ -28,7 +28,6 @@ from datetime import datetime, timedelta
 from functools import partial
 
 from bot.clock import Clock
-from bot.context import effective_timezone
 from bot.counts import Counts
 from bot.notify import DeliveryError, Notifier
 from bot.nudges import kinds as k
@@ -36,6 +35,7 @@ from bot.nudges.plan import Occurrence, Planner, plan_all
 from bot.nudges.render import Extras, PracticeView, compose, describe
 from bot.practice.names import display_name
 from bot.values import Message, UserRef
+from bot.zones import effective_timezone
 from storage.enums import NudgeStatus
 from storage.models import Member, Nudge
 from storage.store import Sleep, Store

@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta
 from bot.businessdays import add_business_days, next_business_day, workspace_calendar
 from bot.nudges import kinds as k
 from bot.nudges.rhythm import Rhythm
+from bot.zones import effective_timezone
 from storage.enums import NudgeStatus, RequestStatus
 from storage.models import (
     Contact,
@@ -648,8 +649,6 @@ async def replan_follow_ups(uow: UnitOfWork, ws: Workspace, default_tz: str, now
     these are looked at, a few queries per thousand requests. A request with no follow-up
     pending (all sent, done or stopped) is left alone: re-planning it would bring back a
     step that is already past."""
-    from bot.context import effective_timezone
-
     requests = await uow.tracker.unanswered_requests_in(ws.id)
     members = {m.id: m for m in await uow.members.members_of(ws.id)}
     planners: dict[int, Planner] = {}
@@ -674,7 +673,5 @@ async def replan_follow_ups(uow: UnitOfWork, ws: Workspace, default_tz: str, now
 async def replan_workspace(uow: UnitOfWork, ws: Workspace, default_tz: str, now: datetime) -> None:
     """Work out every member's pending reminders again under the workspace's new rules
     (its follow-up policy, holidays or timezone)."""
-    from bot.context import effective_timezone
-
     for member in await uow.members.members_of(ws.id):
         await Planner(uow, member, now, effective_timezone(member, default_tz)).replan()

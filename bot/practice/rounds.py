@@ -28,7 +28,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
-from bot.context import effective_timezone
 from bot.counts import Counts
 from bot.notify import DeliveryError, Notifier
 from bot.nudges import kinds as k
@@ -38,6 +37,7 @@ from bot.practice.pairing import Candidate, pair_round
 from bot.practice.texts import announcement, persona, practice_plan
 from bot.timeutil import next_weekly
 from bot.values import ChannelRef, Message, UserRef
+from bot.zones import effective_timezone
 from storage.enums import NudgeStatus, PracticeStatus
 from storage.models import Member, PracticeGroup, PracticeRound, PracticeSeat, Workspace
 from storage.store import Sleep, Store
