@@ -10,6 +10,7 @@ from datetime import datetime
 from bot.nudges.plan import Planner
 from bot.registry import Registry
 from bot.timeutil import default_date_order, format_when
+from bot.usecases import Scope
 from bot.values import Invocation, Message
 from bot.zones import effective_timezone
 from storage.models import Member
@@ -51,6 +52,11 @@ class Context:
     def nudges(self) -> Planner:
         """Plans this member's nudges in the command's transaction."""
         return Planner(self.uow, self.member, self.now, self.tz)
+
+    @property
+    def scope(self) -> Scope:
+        """What a use case is given: this transaction, the member, the moment, their zone."""
+        return Scope(self.uow, self.member, self.now, self.tz, self.rng)
 
     def when(self, moment: datetime) -> str:
         return format_when(moment, self.tz)
