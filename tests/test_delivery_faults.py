@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import func, make_url, select
 
 from adapters.bootstrap import build_app
+from adapters.testing import TestMember
 from bot.clock import FixedClock
 from bot.config import Settings
 from bot.core import INTERNAL_ERROR
@@ -200,14 +201,14 @@ async def test_the_first_command_after_the_connections_were_killed_answers_norma
     _direct, proxied, proxy = cut_store
     settings = Settings(_env_file=None, timezone="UTC")  # type: ignore[call-arg]
     app = await build_app(settings, clock=FixedClock(NOW), store=proxied)
-    ref = UserRef("test", "cohort", "alice")
-    answer = await app.bot.handle_text('log contact="Dana Lee" when="yesterday 3pm"', ref)
+    alice = TestMember(app.bot, "alice")
+    answer = await alice('log contact="Dana Lee" when="yesterday 3pm"')
     assert answer.text != INTERNAL_ERROR
 
     proxy.cut()  # every pooled connection dies while the bot is idle
     proxy.restore()
 
-    answer = await app.bot.handle_text("meetings", ref)
+    answer = await alice("meetings")
     assert answer.text != INTERNAL_ERROR
     assert "Dana Lee" in answer.text + " ".join(f.value for f in answer.fields)
 
@@ -239,7 +240,7 @@ async def test_each_practice_plan_is_recorded_as_it_goes_out(
     settings = Settings(_env_file=None, timezone="UTC")  # type: ignore[call-arg]
     app = await build_app(settings, clock=clock, store=empty_store, notifier=notifier)
     for name in ("ann", "ben", "cal", "dee", "eve", "fay"):
-        answer = await app.bot.handle_text("practice join", UserRef("test", "cohort", name))
+        answer = await TestMember(app.bot, name)("practice join")
         assert answer.text != INTERNAL_ERROR
     clock.set(FIRST_ROUND)
     await app.bot.tick()

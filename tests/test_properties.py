@@ -24,6 +24,7 @@ from adapters.bootstrap import build_app, build_registry
 from bot.clock import FixedClock
 from bot.config import Settings
 from bot.core import INTERNAL_ERROR, Bot
+from bot.events import OpenForm, Submitted, Typed
 from bot.parsing import parse_command_text
 from bot.registry import Command, Kind, Option
 from bot.values import Invocation, Message, UserError, UserRef
@@ -105,7 +106,7 @@ def running_bot() -> Iterator[tuple[asyncio.Runner, Bot]]:
                 'log contact="Kim Park" when="next Tuesday 10am" venue=video',
                 'request contact="Eve Adams" via=linkedin',
             ):
-                message = runner.run(app.bot.handle_text(text, ALICE))
+                message = runner.run(typed(app.bot, text, ALICE))
                 assert not message.error, message.text
             yield runner, app.bot
         finally:
@@ -125,6 +126,18 @@ async def snapshot(bot: Bot) -> dict[str, list[tuple[Any, ...]]]:
 def assert_nothing_written(before: dict[str, Any], after: dict[str, Any], what: str) -> None:
     counts = {name: (len(before[name]), len(after[name])) for name in before}
     assert before == after, f"{what} failed yet changed the database (rows before, after): {counts}"
+
+
+async def typed(bot: Bot, text: str, user: UserRef) -> Message:
+    """What ``user`` gets for typing ``text``, through the core's one way in. A form it
+    opens (a command with a form, typed without values) is sent back as it opened, as a
+    member pressing Submit at once would."""
+    answer = await bot.handle(Typed(text), user)
+    if isinstance(answer, OpenForm):
+        values = {**answer.invocation.args, **answer.defaults}
+        answer = await bot.handle(Submitted(answer.invocation.command, values), user)
+    assert isinstance(answer, Message), f"{text!r}: a submitted form opened another"
+    return answer
 
 
 async def run_checked(bot: Bot, call: Awaitable[Message], what: str) -> Message:
@@ -243,7 +256,7 @@ def test_every_typed_command_answers_and_errors_write_nothing(command: Command) 
         @settings(max_examples=EXAMPLES_PER_COMMAND, deadline=None)
         @given(text=typed_command(command), user=st.sampled_from([ALICE, NEWCOMER]))
         def check(text: str, user: UserRef) -> None:
-            runner.run(run_checked(bot, bot.handle_text(text, user), f"{text!r}"))
+            runner.run(run_checked(bot, typed(bot, text, user), f"{text!r}"))
 
         check()
 
@@ -328,9 +341,7 @@ def test_notes_come_back_exactly_as_typed() -> None:
             opener, closer = quote
             assume(closer not in notes)
             logged = runner.run(
-                bot.handle_text(
-                    f'log contact="{next(contacts)}" notes={opener}{notes}{closer}', ALICE
-                )
+                typed(bot, f'log contact="{next(contacts)}" notes={opener}{notes}{closer}', ALICE)
             )
             blank = not notes.strip()
             rejected = not blank and (len(notes) > 3000 or any(map(_is_control, notes)))
@@ -340,7 +351,7 @@ def test_notes_come_back_exactly_as_typed() -> None:
             assert logged.title is not None
             seq = re.search(r"\bM(\d+)\b", logged.title)
             assert seq is not None, logged.title
-            shown = runner.run(bot.handle_text(f"show M{seq.group(1)}", ALICE))
+            shown = runner.run(typed(bot, f"show M{seq.group(1)}", ALICE))
             assert not shown.error, shown.text
             notes_fields = [f.value for f in shown.fields if f.label == "Notes"]
             assert notes_fields == ([] if blank else [notes])
@@ -352,7 +363,7 @@ def test_notes_come_back_exactly_as_typed() -> None:
 async def test_a_name_within_the_limit_is_saved_even_if_it_folds_longer(bot: Bot) -> None:
     name = " ".join(["Weiß"] * 24)  # 119 characters; its folded form has 143
     assert len(name) <= 120
-    logged = await bot.handle_text(f'log contact="{name}"', ALICE)
+    logged = await typed(bot, f'log contact="{name}"', ALICE)
     assert not logged.error, logged.text
-    card = await bot.handle_text(f'contact "{name}"', ALICE)
+    card = await typed(bot, f'contact "{name}"', ALICE)
     assert card.title == name
