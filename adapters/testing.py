@@ -27,7 +27,7 @@ the test owns, and :meth:`TestMember.wait` lets time pass as a scheduler would::
     answer = await alice.ok('reply "Ann Wu" outcome=scheduled')
     form = await alice.open("Log the meeting", answer)  # a button that opens a form
     logged = await alice.submit(form, when="today 10am", notes="Kind")
-    await alice.click("Prepare", logged)                # a button that runs at once
+    await alice.click("Mark thank-you sent", logged)    # a button that runs at once
     dms = await alice.wait(timedelta(days=1))           # time passes; her DMs arrive
 
 Every answer is checked for the bot's "something went wrong" reply (a crash inside the

@@ -4,12 +4,14 @@ type, click and fill forms through ``Bot.handle`` as on Slack, Discord and the c
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+import adapters.testing
 from adapters.bootstrap import build_app
 from adapters.testing import TestMember, TestNotifier, everything, pass_time
 from bot.clock import FixedClock
@@ -109,3 +111,19 @@ async def test_without_a_notifier_a_member_is_told_how_to_read_dms(bot: Bot) -> 
     alice = TestMember(bot, "alice")
     with pytest.raises(AssertionError, match="TestNotifier"):
         alice.dms()
+
+
+async def test_the_example_in_the_module_docstring_runs() -> None:
+    """What plugin authors read first stays true: the example runs as written."""
+    doc = adapters.testing.__doc__ or ""
+    example = doc.split("::\n", 1)[1]
+    example = textwrap.dedent(example[: example.index("\nEvery answer")])
+    scope: dict[str, object] = {}
+    body = textwrap.indent(example + "\nreturn locals()", "    ")
+    exec(f"async def example():\n{body}", scope)
+    seen = await scope["example"]()  # type: ignore[operator]
+    try:
+        assert seen["logged"].title == "Logged M1: your conversation with Ann Wu"
+        assert isinstance(seen["dms"], list)
+    finally:
+        await seen["app"].close()
