@@ -258,7 +258,7 @@ SHAPES = {
 async def test_an_error_in_any_shape_is_a_transient_delivery_error(rig: Rig, shape: str) -> None:
     method, path, status, body, content_type = SHAPES[shape]
     rig.fake.answer_raw(method, path, status=status, body=body, content_type=content_type, times=1)
-    notifier = rig.bot.notifier
+    notifier = rig.adapter.notifier
     assert notifier is not None
     alice = UserRef("discord", str(GUILD), str(ALICE))
     with pytest.raises(DeliveryError) as caught:
@@ -274,7 +274,7 @@ async def test_an_error_in_any_shape_is_a_transient_delivery_error(rig: Rig, sha
 async def test_discords_own_refusal_is_still_permanent(rig: Rig) -> None:
     """The control: Discord's JSON 403 50007 (DMs closed) and 404 Unknown Channel stay
     permanent, so a shape check doesn't turn them into endless retries."""
-    notifier = rig.bot.notifier
+    notifier = rig.adapter.notifier
     assert notifier is not None
     alice = UserRef("discord", str(GUILD), str(ALICE))
     rig.fake.fail("POST", _dm_path(), status=403, code=50007, times=1)
