@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from bot.clock import Clock
 from bot.context import Context, effective_timezone
 from bot.convert import CONFIRMED, Question, convert_args
-from bot.events import Answer, Clicked, Event, OpenForm, Prepare, Typed
+from bot.events import Answer, Clicked, Event, Invoked, OpenForm, Prepare, Typed
 from bot.nudges.deliver import TickReport
 from bot.parsing import parse_command_text
 from bot.profiles import Profiles
@@ -25,7 +25,7 @@ from storage.models import Member
 from storage.store import Store
 from storage.unit import UnitOfWork
 
-__all__ = ["INTERNAL_ERROR", "Bot"]
+__all__ = ["INTERNAL_ERROR", "STALE_BUTTON", "Bot"]
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +33,10 @@ log = logging.getLogger(__name__)
 SEEN_EVERY = timedelta(hours=1)
 
 
+STALE_BUTTON = (
+    "This button has expired or belongs to an older version of Tiara. Type the command "
+    "instead: `/tiara help` lists them all."
+)
 INTERNAL_ERROR = (
     "Something went wrong on my side, sorry; nothing was saved. Please try again in a "
     "moment. If it keeps happening, tell your coach."
@@ -122,23 +126,29 @@ class Bot:
         try:
             if isinstance(event, Typed):
                 invocation = self.parse(event.text, user, channel)
-                command = self.registry.get(invocation.command)
-                form = command.form if not invocation.args else None
-                defaults: Mapping[str, object] = {}
-            elif isinstance(event, Clicked):
-                button = event.button
-                command = self.registry.get(button.command)
-                invocation = Invocation(command.path, button.args, user, channel)
-                opens = command.form is not None and (button.opens_form or not button.args)
-                form = command.form if opens else None
-                defaults = button.args
             else:
-                command = self.registry.get(event.command)
-                invocation = Invocation(command.path, event.values, user, channel)
-                form = None
-                defaults = {}
+                path = event.button.command if isinstance(event, Clicked) else event.command
+                command = self.registry.get(path)
         except UserError as err:
-            return Message(text=err.message, error=True)
+            if isinstance(event, Typed | Invoked):
+                return Message(text=err.message, error=True)
+            # A button or form of a command this version doesn't have (or a forged one).
+            return Message(text=STALE_BUTTON, error=True)
+        defaults: Mapping[str, object] = {}
+        form = None
+        if isinstance(event, Typed):
+            command = self.registry.get(invocation.command)
+            form = command.form if not invocation.args else None
+        elif isinstance(event, Invoked):
+            invocation = Invocation(command.path, event.args, user, channel)
+            form = command.form if not event.args else None
+        elif isinstance(event, Clicked):
+            button = event.button
+            invocation = Invocation(command.path, button.args, user, channel)
+            if command.form is not None and (button.opens_form or not button.args):
+                form, defaults = command.form, button.args
+        else:
+            invocation = Invocation(command.path, event.values, user, channel)
         invocation = replace(invocation, platform_admin=platform_admin)
         if form is not None:
             fallback = Message(

@@ -1,8 +1,9 @@
 """What an adapter hands the core, and what it gets back: one event in, one answer out.
 
-An adapter translates a platform's event into a :class:`Typed` line, a :class:`Clicked`
-button or a :class:`Submitted` form, calls :meth:`bot.core.Bot.handle` once, and renders
-the answer: a :class:`~bot.values.Message`, or an :class:`OpenForm` to show.
+An adapter translates a platform's event into a :class:`Typed` line, an
+:class:`Invoked` native command, a :class:`Clicked` button or a :class:`Submitted`
+form, calls :meth:`bot.core.Bot.handle` once, and renders the answer: a
+:class:`~bot.values.Message`, or an :class:`OpenForm` to show.
 """
 
 from __future__ import annotations
@@ -12,7 +13,16 @@ from dataclasses import dataclass, field
 
 from bot.values import Button, Form, Invocation, Message
 
-__all__ = ["Answer", "Clicked", "Event", "OpenForm", "Prepare", "Submitted", "Typed"]
+__all__ = [
+    "Answer",
+    "Clicked",
+    "Event",
+    "Invoked",
+    "OpenForm",
+    "Prepare",
+    "Submitted",
+    "Typed",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +30,15 @@ class Typed:
     """A command typed as text: a slash command's text, a console line (no ``/tiara``)."""
 
     text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Invoked:
+    """A platform's own command with its values already typed into fields (Discord's
+    slash command options). Without values, a command that has a form opens it."""
+
+    command: tuple[str, ...]
+    args: Mapping[str, object] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +57,7 @@ class Submitted:
     values: Mapping[str, object] = field(default_factory=dict)
 
 
-Event = Typed | Clicked | Submitted
+Event = Typed | Invoked | Clicked | Submitted
 
 
 @dataclass(frozen=True, slots=True)

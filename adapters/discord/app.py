@@ -38,7 +38,7 @@ from adapters.discord.ids import BUTTON_ID, FORM_ID, ComponentIds, Target
 from adapters.discord.notifier import delivery_error
 from adapters.discord.render import ALLOWED_MENTIONS, build_view, form_modal, modal_values, render
 from bot.core import INTERNAL_ERROR, Bot
-from bot.events import Answer, Clicked, Event, OpenForm, Submitted
+from bot.events import Answer, Clicked, Event, Invoked, OpenForm, Submitted
 from bot.notify import DeliveryError, Notifier
 from bot.registry import Command, Kind
 from bot.values import Button, ChannelRef, Invocation, Message, UserRef
@@ -157,8 +157,8 @@ class DiscordAdapter:
         client.tiara = self
         on_command: OnCommand = self.on_command
         # The registry says which commands Discord offers, and which a button may name.
-        client.tree.add_command(build_group(bot.registry, on_command, self._suggest))
         self._commands = frozenset(command.path for command in bot.registry)
+        client.tree.add_command(build_group(bot.registry, on_command, self._suggest))
         client.tree.on_error = self._on_tree_error  # type: ignore[method-assign]
         client.event(self.on_interaction)
         client.event(self.on_raw_member_remove)
@@ -238,10 +238,8 @@ class DiscordAdapter:
     async def on_command(
         self, interaction: discord.Interaction[Any], command: Command, args: dict[str, object]
     ) -> None:
-        """``/tiara <command>`` with the options the member typed: as a button carrying them,
-        it opens the command's form when nothing was given, else runs it."""
-        button = Button(" ".join(command.path), command.path, args)
-        await self._handle(interaction, self._user(interaction), Clicked(button))
+        """``/tiara <command>`` with the options the member typed (none: its form)."""
+        await self._handle(interaction, self._user(interaction), Invoked(command.path, args))
 
     async def on_button(self, interaction: discord.Interaction[Any], kind: str, rest: str) -> None:
         """A click on any Tiara button (its custom_id's ``kind`` and ``rest``)."""
@@ -272,6 +270,8 @@ class DiscordAdapter:
         is told why not (expired, someone else's, another server's) and it is None."""
         target = await self.ids.read(kind, rest, str(interaction.user.id))
         if target is not None and target.command not in self._commands:
+            # Named by a forged id or an older version: nothing of it is trusted, not even
+            # which server it claims to come from.
             log.warning("ignored a %s this version doesn't know", what)
             target = None
         if target is None:
