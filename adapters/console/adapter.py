@@ -328,7 +328,7 @@ class ConsoleAdapter:
 
     async def _deliver(self) -> None:
         """Send what is due now and print the DMs waiting for the member speaking."""
-        if self.notifier is None:
+        if self.notifier is None or self.bot.ticker.runners is None:
             return
         await self.bot.tick()
         await self._print_dms()
