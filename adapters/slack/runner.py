@@ -12,6 +12,7 @@ from typing import Any
 
 from aiohttp import ClientSession, ClientTimeout, web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
@@ -218,7 +219,7 @@ def web_application(
 
     web_app = web.Application()
     web_app.router.add_post(EVENTS_PATH, events)
-    add_health_routes(web_app, adapter.bot, tick_seconds=tick_seconds)
+    add_health_routes(web_app, adapter.bot.ticker, tick_seconds=tick_seconds)
     flow = app.oauth_flow
     if flow is not None:
 
@@ -289,7 +290,6 @@ class SlackService:
                 flush=True,
             )
             return
-        from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
         assert self.settings.slack_app_token is not None
         self._socket = AsyncSocketModeHandler(
