@@ -27,7 +27,7 @@ MAX_LINES = 40  # members listed in the message; a bigger cohort's table comes a
 MAX_CHART_WEEKS = 26  # the chart shows the window's weeks, up to half a year
 
 
-@dataclass
+@dataclass(frozen=True)
 class CohortStats:
     weeks: int
     now: datetime
