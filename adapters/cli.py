@@ -27,14 +27,18 @@ from adapters.discord.runner import DiscordConfigError, sync_commands
 from adapters.errors import database_problem
 from adapters.serve import ConfigError, serve
 from adapters.slack.manifest import build_manifest, manifest_yaml
-from bot.businessdays import parse_date_list, resolve_country, workspace_calendar
 from bot.clock import OffsetClock, SystemClock
 from bot.config import Settings
-from bot.nudges.plan import FOLLOW_UP_POLICIES, replan_follow_ups, replan_workspace
-from bot.practice import cadence
-from bot.practice.cadence import CADENCE_FIELDS, cadence_text, change_cadence
 from bot.scheduler import TickScheduler
-from bot.timeutil import format_when, resolve_timezone
+from bot.timeutil import format_when
+from bot.usecases.workspace import (
+    WorkspaceChanges,
+    WorkspaceScope,
+    WorkspaceView,
+    configure,
+    read_changes,
+    workspace_for,
+)
 from bot.values import UserError
 from storage.store import Store
 
@@ -340,7 +344,7 @@ _WORKSPACE = typer.Option(
 @workspace_cli.command("show")
 def workspace_show(platform: str = _PLATFORM, workspace: str = _WORKSPACE) -> None:
     """Show a workspace's follow-up policy, holidays, timezone and practice cadence."""
-    asyncio.run(_workspace(platform, workspace, None, None, None, {}, None))
+    asyncio.run(_workspace(platform, workspace, WorkspaceChanges()))
 
 
 @workspace_cli.command("set")
@@ -382,88 +386,24 @@ def workspace_set(
     ),
 ) -> None:
     """Change a workspace's follow-up policy, holidays, timezone or practice cadence."""
-    practice = _check_practice_values(practice_channel, practice_day, practice_time)
-    if practice_every is not None:
-        practice["practice_every_weeks"] = practice_every
-    place = _check_country(country)
-    asyncio.run(_workspace(platform, workspace, policy, holidays, timezone, practice, place))
-
-
-def _check_country(country: str | None) -> tuple[str | None, str | None] | None:
-    """``--country US-NY`` as (country, region), checked; ("none") clears; None: unchanged."""
-
-    if country is None:
-        return None
-    if country.strip().casefold() in {"", "none"}:
-        return (None, None)
-    code, _, region = country.strip().partition("-")
-    try:
-        return resolve_country(code, region or None)
-    except UserError as err:
-        raise typer.BadParameter(err.message, param_hint="--country") from None
-
-
-def _check_practice_values(
-    channel: str | None, day: str | None, time: str | None
-) -> dict[str, Any]:
-    """What ``--practice-*`` ask for, read as /tiara coach cadence and channel read them."""
-
-    changes: dict[str, Any] = {}
-    reads = (
-        ("practice_channel", "--practice-channel", channel, cadence.channel),
-        ("practice_day", "--practice-day", day, cadence.weekday),
-        ("practice_time", "--practice-time", time, cadence.start_time),
-    )
-    for field, flag, typed, read in reads:
-        if typed is None:
-            continue
-        if field == "practice_channel" and not typed.strip():
-            changes[field] = None  # "" takes the channel away
-            continue
-        try:
-            changes[field] = read(typed)
-        except UserError as err:
-            raise typer.BadParameter(err.message, param_hint=flag) from None
-    return changes
-
-
-def _check_workspace_values(
-    policy: str | None, holidays: str | None, timezone: str | None
-) -> tuple[str | None, list[str] | None, str | None]:
-
-    if policy is not None and policy.casefold() not in FOLLOW_UP_POLICIES:
-        raise typer.BadParameter(
-            f"use one of: {', '.join(FOLLOW_UP_POLICIES)}", param_hint="--policy"
+    try:  # read as /tiara coach policy, holidays, cadence and channel read them
+        changes = read_changes(
+            policy=policy,
+            holidays=holidays,
+            country=country,
+            timezone=timezone,
+            channel=practice_channel,
+            day=practice_day,
+            time=practice_time,
+            every=practice_every,
         )
-    days: list[str] | None = None
-    if holidays is not None and not holidays.strip():
-        days = []
-    elif holidays is not None:
-        try:
-            read = parse_date_list(holidays, example="--holidays 2026-12-24,2026-12-31")
-        except UserError as err:
-            raise typer.BadParameter(err.message, param_hint="--holidays") from None
-        days = [day.isoformat() for day in read]
-    zone = None
-    if timezone is not None:
-        try:
-            zone = resolve_timezone(timezone)
-        except UserError as err:
-            raise typer.BadParameter(err.message, param_hint="--timezone") from None
-    return (policy.casefold() if policy else None), days, zone
+    except UserError as err:
+        raise typer.BadParameter(err.message, param_hint=f"--{err.option}") from None
+    asyncio.run(_workspace(platform, workspace, changes))
 
 
-async def _workspace(
-    platform: str,
-    workspace: str,
-    policy: str | None,
-    holidays: str | None,
-    timezone: str | None,
-    practice: dict[str, Any],
-    place: tuple[str | None, str | None] | None,
-) -> None:
+async def _workspace(platform: str, workspace: str, changes: WorkspaceChanges) -> None:
 
-    policy, days, zone = _check_workspace_values(policy, holidays, timezone)
     settings = _settings()
     try:
         store = Store(settings.database_url.get_secret_value())
@@ -471,68 +411,39 @@ async def _workspace(
         raise _database_failure(settings, err) from None
     try:
         await store.upgrade()
-        changing = (
-            policy is not None
-            or days is not None
-            or zone is not None
-            or place is not None
-            or bool(practice)
-        )
+        now = SystemClock().now()
         async with store.unit() as uow:
-            found = await uow.members.find_workspace(platform, workspace)
-            if found is None and not changing:
-                known = [f"{w.platform}/{w.external_id}" for w in await uow.members.workspaces()]
+            found = await workspace_for(uow, platform, workspace, now, create=changes.changing)
+            if found.workspace is None:
                 typer.secho(
                     f"No workspace {platform}/{workspace} yet (it appears when someone there "
-                    "first talks to Tiara). Known: " + (", ".join(known) or "none") + ".",
+                    "first talks to Tiara). Known: " + (", ".join(found.known) or "none") + ".",
                     fg="yellow",
                     err=True,
                 )
                 raise typer.Exit(1)
-            if found is None:
+            if found.created:
                 typer.echo(f"Created workspace {platform}/{workspace}.")
-            ws = found or await uow.members.ensure_workspace(
-                platform, workspace, SystemClock().now()
-            )
-            if policy is not None:
-                ws.followup_policy = policy
-            if days is not None:
-                ws.holidays = days
-            if place is not None:
-                ws.holiday_country, ws.holiday_subdivision = place
-            if zone is not None:
-                ws.timezone = zone
-            tz = ws.timezone or settings.timezone
-            if "practice_channel" in practice:
-                ws.practice_channel = practice["practice_channel"]
-            cadence = {k: v for k, v in practice.items() if k in CADENCE_FIELDS}
-            if cadence or zone is not None:  # the next round, at the new day or local time
-                now = SystemClock().now()
-                running = await uow.practice.running_round(ws.id, now) if found else None
-                ends = running.ends_at if running is not None else None
-                change_cadence(ws, cadence, tz=tz, now=now, running_until=ends)  # after it ends
-            if zone is not None:  # every local time of members without a timezone of their own
-                await replan_workspace(uow, ws, settings.timezone, SystemClock().now())
-            elif policy is not None or days is not None or place is not None:  # follow-ups only
-                await replan_follow_ups(uow, ws, settings.timezone, SystemClock().now())
-            typer.echo(f"Workspace {platform}/{workspace}")
-            typer.echo(f"  Follow-up policy: {ws.followup_policy}")
-            calendar = workspace_calendar(ws)
-            typer.echo(f"  Public holidays: {calendar.place or 'none (no --country)'}")
-            typer.echo(f"  Holidays: {', '.join(ws.holidays) if ws.holidays else 'none'}")
-            typer.echo(f"  Timezone: {ws.timezone or settings.timezone + ' (the default)'}")
-            typer.echo(
-                f"  Practice rounds: {cadence_text(ws)}; announced in "
-                + (ws.practice_channel or "no channel")
-            )
-            if ws.next_round_at is not None:
-                typer.echo(f"  Next round: {format_when(ws.next_round_at, tz)} ({tz})")
+            scope = WorkspaceScope(uow, found.workspace, now, settings.timezone)
+            view = await configure(scope, changes)
+        _show_workspace(f"{platform}/{workspace}", view, settings.timezone)
     except typer.Exit:
         raise
     except Exception as err:
         raise _database_failure(settings, err) from None
     finally:
         await store.close()
+
+
+def _show_workspace(name: str, view: WorkspaceView, default_tz: str) -> None:
+    typer.echo(f"Workspace {name}")
+    typer.echo(f"  Follow-up policy: {view.policy}")
+    typer.echo(f"  Public holidays: {view.public_holidays or 'none (no --country)'}")
+    typer.echo(f"  Holidays: {', '.join(view.holidays) if view.holidays else 'none'}")
+    typer.echo(f"  Timezone: {view.timezone or default_tz + ' (the default)'}")
+    typer.echo(f"  Practice rounds: {view.cadence}; announced in {view.channel or 'no channel'}")
+    if view.next_round_at is not None:
+        typer.echo(f"  Next round: {format_when(view.next_round_at, view.tz)} ({view.tz})")
 
 
 def main() -> None:
