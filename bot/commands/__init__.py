@@ -5,7 +5,17 @@ Nothing registers on import: whoever builds the bot hands the modules' ``command
 build a bot with only some of them.
 """
 
-from bot.commands import coach, general, practice, prompts, reminders, tracker
+from bot.commands import (
+    coach,
+    contacts,
+    general,
+    meetings,
+    practice,
+    prompts,
+    reminders,
+    requests,
+    tracker,
+)
 from bot.registry import Commands
 
 __all__ = ["ALL"]
@@ -17,5 +27,9 @@ ALL: tuple[Commands, ...] = (
     practice.commands,
     prompts.commands,
     reminders.commands,
+    # The tracker: requests and replies, meetings, one item by its id, contacts.
+    requests.commands,
+    meetings.commands,
     tracker.commands,
+    contacts.commands,
 )

@@ -1,163 +1,64 @@
-"""Lookups and one-line summaries shared by the command modules."""
+"""Lookups for any command, and what the tracker's command modules share: their options,
+and the answers that ask before anything is saved."""
 
 from __future__ import annotations
 
-import difflib
-import re
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from bot.context import Context
-from bot.items import ItemRef, item_label, looks_like_item, parse_item
-from bot.nudges.plan import Planner
-from bot.timeutil import days_ago
-from bot.values import UserError
-from storage.enums import RequestStatus
+from bot.items import ItemRef
+from bot.registry import Kind, Option
+from bot.usecases import lookup
+from bot.usecases.contacts import NameToCheck
+from bot.usecases.lookup import (
+    THANKS_WINDOW,
+    Item,
+    clip,
+    label,
+    meeting_line,
+    request_line,
+    thanks_state,
+    who,
+)
+from bot.values import Button, Message
+from storage.enums import RequestOutcome
 from storage.models import Contact, Meeting, OutreachRequest
-from storage.tracker import name_key
 
 __all__ = [
+    "CONTACT",
+    "FOLLOWUPS",
+    "ITEM",
+    "NEW",
+    "NOTES",
+    "ORG",
+    "OUTCOMES",
+    "ROLE",
     "THANKS_WINDOW",
+    "VENUE",
+    "VENUES",
+    "VIAS",
+    "again",
+    "ask_name",
+    "clip",
+    "duplicate",
     "find_contact",
     "find_item",
     "label",
-    "likely_meant",
     "meeting_line",
+    "reply_buttons",
     "request_line",
     "thanks_state",
-    "upsert_contact",
+    "who",
+    "words",
 ]
-
-THANKS_WINDOW = timedelta(hours=24)
-
-
-def label(item: Meeting | OutreachRequest) -> str:
-    return item_label("M" if isinstance(item, Meeting) else "R", item.seq)
-
-
-def who(contact: Contact) -> str:
-    return f"{contact.name} ({contact.organization})" if contact.organization else contact.name
-
-
-def _starts(name: str, typed: str) -> bool:
-    """Whether ``typed`` begins the name, or begins its words from one of them on."""
-    words = name.casefold().split()
-    wanted = " ".join(typed.casefold().split())
-    return any(" ".join(words[i:]).startswith(wanted) for i in range(len(words)))
 
 
 async def find_contact(ctx: Context, name: str) -> Contact:
-    """One of the member's contacts by name, a unique start of a name (``Priya`` for
-    Priya Shah), or a meeting's or request's id (``R15``, their contact); else an error
-    listing the candidates or close names."""
-    contact = await ctx.uow.tracker.contact_by_name(ctx.member.id, name)
-    if contact is not None:
-        return contact
-    if looks_like_item(name):
-        ref = parse_item(name)
-        numbered = await _items_numbered(ctx, ref)
-        if len({item.contact_id for item in numbered}) == 1:  # or M3 and R3, one person
-            return numbered[0].contact
-        raise UserError(_which_one(ctx, ref, numbered) if numbered else await _not_found(ctx, ref))
-    names = await ctx.uow.tracker.contact_names(ctx.member.id)
-    if name.strip():
-        starting = [n for n in names if _starts(n, name)]
-        if len(starting) == 1:
-            found = await ctx.uow.tracker.contact_by_name(ctx.member.id, starting[0])
-            if found is not None:
-                return found
-        if len(starting) > 1:
-            few = starting[:8]
-            more = f" (and {len(starting) - len(few)} more)" if len(starting) > len(few) else ""
-            raise UserError(
-                f"{clip(name)!r} could be {', '.join(few)}{more}. Type more of the name, "
-                f'e.g. "{few[0]}".'
-            )
-    folded = {n.casefold(): n for n in names}
-    close = difflib.get_close_matches(name.casefold(), list(folded), n=3, cutoff=0.6)
-    starts = [n for k, n in folded.items() if k.startswith(name.casefold())]
-    suggestions = list(dict.fromkeys(starts + [folded[c] for c in close]))[:3]
-    hint = f" Did you mean {' or '.join(suggestions)}?" if suggestions else ""
-    shown = name if len(name) <= 60 else name[:60] + "…"
-    raise UserError(
-        f"You have no contact named {shown!r}.{hint} A contact is added when you log a "
-        "request or meeting with them."
-    )
-
-
-# How alike a new name must be to an existing contact's to ask whether that one was meant
-# ("Hana Itto" for Hana Ito), as difflib's ratio of the folded names.
-_ALIKE = 0.9
-
-
-async def likely_meant(ctx: Context, typed: str, *, besides: Contact | None = None) -> list[str]:
-    """Existing contacts a name typed for a NEW contact likely meant: names it begins
-    (``Erik`` for Erik Berg, ``Dana L`` for Dana Lee) or nearly spells (``Hana Itto``),
-    leaving out ``besides`` (the contact whose name is being corrected).
-
-    Empty when ``typed`` is a contact's name already (any case), or too short to tell.
-    Names with other numbers in them (Person 1, Person 10) are other people.
-    """
-    wanted = " ".join(typed.split())
-    if len(wanted) < 2 or await ctx.uow.tracker.contact_by_name(ctx.member.id, wanted) is not None:
-        return []
-    digits = re.sub(r"\D", "", wanted)
-    names = [
-        n
-        for n in await ctx.uow.tracker.contact_names(ctx.member.id)
-        if re.sub(r"\D", "", n) == digits and (besides is None or name_key(n) != besides.name_key)
-    ]
-    starting = [n for n in names if _starts(n, wanted)]
-    folded = {n.casefold(): n for n in names}
-    alike = difflib.get_close_matches(wanted.casefold(), list(folded), n=3, cutoff=_ALIKE)
-    return list(dict.fromkeys(starting + [folded[a] for a in alike]))[:3]
-
-
-async def upsert_contact(
-    ctx: Context,
-    name: str,
-    *,
-    org: str | None = None,
-    role: str | None = None,
-    referred_by: Contact | None = None,
-    met_at: datetime | None = None,
-) -> tuple[Contact, bool]:
-    """The member's contact called ``name``, created if new.
-
-    Org and role are updated when given; ``referred_by`` is recorded unless the contact
-    already has a referrer. A new contact met at ``met_at`` has that as its last
-    interaction from the start (the planner would record it later, in an UPDATE).
-    """
-    contact = await ctx.uow.tracker.contact_by_name(ctx.member.id, name)
-    created = contact is None
-    if contact is None:
-        contact = Contact(
-            workspace_id=ctx.member.workspace_id,
-            member_id=ctx.member.id,
-            name=name,
-            name_key=name_key(name),
-            created_at=ctx.now,
-            updated_at=ctx.now,
-        )
-        ctx.uow.add(contact)
-    if referred_by is not None and contact.referred_by_id is None:
-        contact.referred_by_id = referred_by.id
-    if org is not None:
-        contact.organization = org
-    if role is not None:
-        contact.title = role
-    if org is not None or role is not None:
-        contact.updated_at = ctx.now
-    if created and met_at is not None:
-        Planner.remember(contact, met_at)
-    await ctx.uow.flush()
-    return contact, created
-
-
-_KIND_NAMES = {"M": "meeting", "R": "request"}
-
-
-Item = Meeting | OutreachRequest
+    """One of the member's contacts (see :func:`bot.usecases.lookup.find_contact`)."""
+    return await lookup.find_contact(ctx.scope, name)
 
 
 async def find_item(
@@ -167,149 +68,131 @@ async def find_item(
     want: type[Meeting] | type[OutreachRequest] | None = None,
     prefer: Callable[[Item], bool] | None = None,
 ) -> Item:
-    """The member's meeting or request with this short id, or named by its contact.
-
-    M3 is meeting 3 and R3 request 3. A bare number (3, #3) that both have is the one of
-    the ``want`` kind, the older from a button (one counter numbered both kinds then);
-    otherwise the member is asked which.
-
-    With a name, the contact's items of the wanted kind are the candidates (those
-    ``prefer`` likes, when it likes any); one candidate is the answer, several are listed
-    with their ids so the member can pick one.
-    """
-    if isinstance(ref, str):
-        return await _item_named(ctx, ref, want=want, prefer=prefer)
-    found = await _items_numbered(ctx, ref)
-    if len(found) > 1 and want is not None:
-        # M3 and R3, for a command that acts on one kind: `reply 3` is about R3.
-        found = [item for item in found if isinstance(item, want)]
-    if len(found) > 1 and ref.from_button:
-        # A button of a message from when one counter numbered both kinds: it meant the
-        # item that had the number then, the older.
-        found = [min(found, key=lambda item: item.created_at)]
-    if len(found) > 1:
-        raise UserError(_which_one(ctx, ref, found))
-    if not found:
-        raise UserError(await _not_found(ctx, ref))
-    return found[0]
+    """The member's meeting or request by id or contact, for the command being run (see
+    :func:`bot.usecases.lookup.find_item`)."""
+    return await lookup.find_item(ctx.scope, ref, want=want, prefer=prefer, command=words(ctx))
 
 
-async def _items_numbered(ctx: Context, ref: ItemRef) -> list[Item]:
-    """The member's items with ``ref``'s number, of its kind when it has a letter."""
-    if ref.kind is None:
-        return await ctx.uow.tracker.items_by_seq(ctx.member.id, ref.seq)
-    item = await ctx.uow.tracker.item_by_seq(ctx.member.id, ref.seq, ref.kind)
-    return [] if item is None else [item]
+def words(ctx: Context) -> str:
+    """The command being run, as typed after ``/tiara`` (its examples in errors)."""
+    return " ".join(ctx.invocation.command)
 
 
-async def _not_found(ctx: Context, ref: ItemRef) -> str:
-    other_kind = {"M": "R", "R": "M"}.get(ref.kind or "")
-    if ref.kind is not None and other_kind is not None:
-        other = await ctx.uow.tracker.item_by_seq(ctx.member.id, ref.seq, other_kind)
-        if other is not None:
-            actual = label(other)
-            return (
-                f"You have no {_KIND_NAMES[ref.kind]} {ref}; #{ref.seq} is your "
-                f"{_KIND_NAMES[other_kind]} {actual}. Use {actual} if that's the one."
-            )
-    return (
-        f"I can't find {ref} among your meetings and requests. "
-        "`/tiara meetings` lists them with their ids."
-    )
+# -- the tracker's options -----------------------------------------------------------
+
+VIAS = ("email", "phone", "linkedin", "other")
+OUTCOMES = tuple(o.value for o in RequestOutcome)
+VENUES = ("phone", "video", "in-person")
+
+CONTACT = Option(
+    "contact", Kind.NAME, "who you contacted", required=True, positional=True, label="Contact"
+)
+ORG = Option("org", Kind.TEXT, "their organization", label="Organization")
+ROLE = Option("role", Kind.TEXT, "their title or role", label="Role")
+ITEM = Option(
+    "id",
+    Kind.ITEM,
+    "a short id such as M3 or R2, or the contact's name",
+    required=True,
+    positional=True,
+)
+NOTES = Option(
+    "notes", Kind.LONGTEXT, "what you learned, advice you got", label="Notes: what you learned"
+)
+FOLLOWUPS = Option(
+    "followups", Kind.LONGTEXT, "what you promised to do", label="Follow-ups you promised"
+)
+VENUE = Option("venue", Kind.CHOICE, "how you met", choices=VENUES)
+# Set by the "No, a new contact ..." button: these names are new contacts, though close to
+# existing ones (Erik when the member has Erik Berg).
+NEW = Option("new", Kind.NAMES, "names that are new contacts, not existing ones", hidden=True)
 
 
-def _which_one(ctx: Context, ref: ItemRef, found: list[Item]) -> str:
-    """Ask which of a meeting and a request with the same number was meant."""
-    meant = [
-        f"{label(item)} (your meeting with {item.contact.name}, {ctx.when(item.held_at)})"
-        if isinstance(item, Meeting)
-        else f"{label(item)} (your request to {item.contact.name}, "
-        f"sent {days_ago(item.sent_at, ctx.now, ctx.tz)})"
-        for item in found
-    ]
-    ids = " or ".join(label(item) for item in found)
-    return (
-        f"You have a meeting and a request numbered {ref.seq}. Did you mean "
-        f"{' or '.join(meant)}? Type the letter with the number: {ids}."
-    )
+# -- asking first --------------------------------------------------------------------
 
 
-async def _item_named(
-    ctx: Context,
-    name: str,
-    *,
-    want: type[Meeting] | type[OutreachRequest] | None,
-    prefer: Callable[[Item], bool] | None,
-) -> Item:
-    try:
-        person = await find_contact(ctx, name)
-    except UserError as err:
-        raise UserError(
-            err.message + " Or give an id such as M3 or R2: `/tiara meetings` lists them."
-        ) from None
-    items: list[Item] = []
-    if want is not OutreachRequest:
-        items += await ctx.uow.tracker.meetings_with(ctx.member.id, person.id)
-    if want is not Meeting:
-        items += await ctx.uow.tracker.requests_to(ctx.member.id, person.id)
-    what = (
-        "meetings"
-        if want is Meeting
-        else "requests"
-        if want is OutreachRequest
-        else "meetings or requests"
-    )
-    if not items:
-        raise UserError(
-            f"You have no {what} with {person.name} yet. `/tiara meetings` lists yours."
+def again(ctx: Context, args: dict[str, Any], **changes: object) -> dict[str, object]:
+    """What was typed, for a button that runs the command again with ``changes``. A typed
+    time is given as the moment it was read as: "today 11:00" clicked tomorrow is still
+    today's."""
+    typed = dict(ctx.invocation.args)
+    when = args.get("when")
+    if "when" in typed and isinstance(when, datetime):
+        typed["when"] = f"{when.astimezone(ZoneInfo(ctx.tz)):%Y-%m-%d %H:%M}"
+    return {**typed, **changes}
+
+
+def ask_name(ctx: Context, args: dict[str, Any], check: NameToCheck) -> Message:
+    """Ask whether a name typed for a new contact meant one the member has; each answer
+    runs the command again, with that contact or with the name marked new (``new=``)."""
+    name, meant, answered = check.typed, check.meant, list(args.get("new") or [])
+
+    def instead(other: str) -> str:
+        if check.names is None:
+            return other
+        return ", ".join(other if n == name else n for n in check.names)
+
+    buttons = [
+        Button(
+            f"Yes, {clip(other, 40)}",
+            ctx.invocation.command,
+            again(ctx, args, **{check.option: instead(other)}),
+            "primary" if index == 0 else None,
         )
-    liked = [i for i in items if prefer(i)] if prefer is not None else []
-    candidates = liked or items
-    if len(candidates) == 1:
-        return candidates[0]
-    command = " ".join(ctx.invocation.command)
-    lines = [
-        "• " + (meeting_line(ctx, i) if isinstance(i, Meeting) else request_line(ctx, i))
-        for i in candidates[:10]
+        for index, other in enumerate(meant)
     ]
-    return_hint = f"/tiara {command} {label(candidates[0])}"
-    raise UserError(
-        f"You have {len(candidates)} {what} with {person.name}; say which by its id:\n"
-        + "\n".join(lines)
-        + f"\n\nFor example: {return_hint}"
+    buttons.append(
+        Button(
+            f"No, a new contact {clip(name, 30)}",
+            ctx.invocation.command,
+            again(ctx, args, new=", ".join([*answered, name])),
+        )
+    )
+    listed = " or ".join(meant)
+    return Message(
+        title=f"Did you mean {listed}?",
+        text=(
+            f"You have {'a contact' if len(meant) == 1 else 'contacts'} named {listed}; "
+            f"{clip(name)!r} would be a new contact. Nothing is saved until you choose."
+        ),
+        buttons=tuple(buttons),
     )
 
 
-def thanks_state(ctx: Context, meeting: Meeting) -> str | None:
-    """Where the thank-you note stands, for a meeting that has happened."""
-    if meeting.held_at > ctx.now:
-        return None
-    if meeting.thanks_at is not None:
-        late = meeting.thanks_at - meeting.held_at > THANKS_WINDOW
-        return f"thank-you sent {ctx.when(meeting.thanks_at)}" + (" (late)" if late else "")
-    deadline = meeting.held_at + THANKS_WINDOW
-    if ctx.now < deadline:
-        return f"thank-you due by {ctx.when(deadline)}"
-    return "no thank-you recorded"
+def duplicate(
+    ctx: Context,
+    args: dict[str, Any],
+    text: str,
+    existing: Item,
+    anyway: str,
+    *,
+    title: str = "Already recorded?",
+    add: bool = False,
+    moved_to: datetime | None = None,
+) -> Message:
+    """Ask before recording what looks like a duplicate; nothing is saved meanwhile.
+
+    With ``add``, the first answer runs the same command onto ``existing`` instead (its
+    id given), so nothing typed has to be typed again; ``moved_to`` moves it too.
+    """
+    ref = label(existing)
+    buttons = []
+    if add:
+        onto = again(ctx, args, id=ref)
+        if moved_to is not None:
+            onto["when"] = f"{moved_to.astimezone(ZoneInfo(ctx.tz)):%Y-%m-%d %H:%M}"
+        buttons.append(Button(f"Add to {ref}", ctx.invocation.command, onto, "primary"))
+    buttons.append(Button(f"Show {ref}", ("show",), {"id": ref}, None if add else "primary"))
+    buttons.append(Button(anyway, ctx.invocation.command, again(ctx, args, confirm=True)))
+    return Message(
+        title=title,
+        text=text + " Nothing is saved until you choose.",
+        buttons=tuple(buttons),
+    )
 
 
-def meeting_line(ctx: Context, meeting: Meeting) -> str:
-    parts = [label(meeting), ctx.when(meeting.held_at), who(meeting.contact)]
-    if meeting.venue:
-        parts.append(meeting.venue)
-    state = thanks_state(ctx, meeting)
-    if state:
-        parts.append(state)
-    return " · ".join(parts)
-
-
-def request_line(ctx: Context, request: OutreachRequest) -> str:
-    age = days_ago(request.sent_at, ctx.now, ctx.tz)
-    parts = [label(request), who(request.contact), f"via {request.via}", f"sent {age}"]
-    if request.status != RequestStatus.PENDING:
-        parts.append(request.status + (f" ({request.outcome})" if request.outcome else ""))
-    return " · ".join(parts)
-
-
-def clip(text: str, limit: int = 60) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+def reply_buttons(request: OutreachRequest) -> tuple[Button, ...]:
+    return (
+        Button("They agreed to meet", ("reply",), {"id": label(request), "outcome": "scheduled"}),
+        Button("They declined", ("reply",), {"id": label(request), "outcome": "declined"}),
+    )
