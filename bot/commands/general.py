@@ -8,7 +8,8 @@ from bot.context import Context
 from bot.nudges import kinds as k
 from bot.nudges.rhythm import format_minutes, parse_clock, parse_quiet
 from bot.registry import Command, Commands, Kind, Option
-from bot.timeutil import AUTO_TIMEZONE, DATE_ORDERS, ORDER_NAMES, format_when
+from bot.timeutil import DATE_ORDERS, ORDER_NAMES, format_when
+from bot.usecases.settings import AUTO, MemberSettings, SettingsChange, change_settings
 from bot.values import Field, Message, UserError
 
 commands = Commands("You")
@@ -116,7 +117,7 @@ def _order_example(order: str) -> str:
             Kind.CHOICE,
             "how you write dates: dmy (9/12/2026 is 9 Dec), mdy (12/9/2026), ymd; auto: as "
             "usual in your zone",
-            choices=(*DATE_ORDERS, "auto"),
+            choices=(*DATE_ORDERS, AUTO),
         ),
     ),
     examples=(
@@ -129,8 +130,7 @@ def _order_example(order: str) -> str:
 )
 async def settings(ctx: Context, args: dict[str, Any]) -> Message:
     """Show or change your settings: timezone, date order, reminders, quiet hours, weekly plan."""
-    member = ctx.member
-    before = (ctx.tz, member.quiet_start, member.quiet_end, member.nudge_time)
+    quiet = None
     if "quiet" in args:
         text = args["quiet"].strip().casefold()
         quiet = (0, 0) if text in ("off", "none", "no") else parse_quiet(text)
@@ -139,71 +139,67 @@ async def settings(ctx: Context, args: dict[str, Any]) -> Message:
                 f"I couldn't read quiet={args['quiet'][:30]!r}. Give two times of day, like "
                 'quiet=21-8 or quiet="22:30-7:00", or quiet=off.'
             )
-        member.quiet_start, member.quiet_end = quiet
+    nudge_time = None
     if "nudge_time" in args:
-        minutes = parse_clock(args["nudge_time"])
-        if minutes is None:
+        nudge_time = parse_clock(args["nudge_time"])
+        if nudge_time is None:
             raise UserError(
                 f"I couldn't read nudge_time={args['nudge_time'][:30]!r}. Give a time of day, "
                 "like nudge_time=9:00 or nudge_time=8:30am."
             )
-        member.nudge_time = minutes
-    if "timezone" in args:
-        member.timezone = None if args["timezone"] == AUTO_TIMEZONE else args["timezone"]
-    if "date_order" in args:
-        member.date_order = None if args["date_order"] == "auto" else args["date_order"]
-    if "keep_in_touch_months" in args:
-        member.keep_in_touch_months = int(args["keep_in_touch_months"])
-    if "nudges" in args:
-        member.nudges_on = args["nudges"]
-        if args["nudges"]:
-            member.muted_kinds = []
-    if "weekly_plan" in args:
-        member.weekly_plan = args["weekly_plan"]
-        if args["weekly_plan"] and "weekly_plan" in member.muted_kinds:
-            member.muted_kinds = [f for f in member.muted_kinds if f != "weekly_plan"]
-        await ctx.nudges.weekly_plan()
-    planner = ctx.nudges
-    if (ctx.tz, member.quiet_start, member.quiet_end, member.nudge_time) != before or (
-        "keep_in_touch_months" in args
-    ):
-        await planner.replan()
+    months = args.get("keep_in_touch_months")
+    change = SettingsChange(
+        timezone=args.get("timezone"),
+        date_order=args.get("date_order"),
+        nudges=args.get("nudges"),
+        quiet=quiet,
+        nudge_time=nudge_time,
+        keep_in_touch_months=None if months is None else int(months),
+        weekly_plan=args.get("weekly_plan"),
+    )
+    result = await change_settings(ctx.scope, change, default_tz=ctx.default_tz)
+    return render_settings(result, saved=bool(args))
+
+
+def render_settings(settings: MemberSettings, *, saved: bool) -> Message:
+    """A member's settings (``saved``: just changed)."""
     quiet_text = (
         "none"
-        if member.quiet_start == member.quiet_end
-        else f"{format_minutes(member.quiet_start)} to {format_minutes(member.quiet_end)}"
+        if settings.quiet_start == settings.quiet_end
+        else f"{format_minutes(settings.quiet_start)} to {format_minutes(settings.quiet_end)}"
     )
-    if member.timezone:
-        zone = member.timezone
-    elif member.platform_timezone:
-        zone = f"{member.platform_timezone} (from your profile)"
+    if settings.timezone:
+        zone = settings.timezone
+    elif settings.platform_timezone:
+        zone = f"{settings.platform_timezone} (from your profile)"
     else:
-        zone = f"{ctx.tz} (the workspace default)"
+        zone = f"{settings.tz} (the workspace default)"
+    order = settings.date_order
     fields = [
         Field("Timezone", zone),
-        Field("Your local time", format_when(ctx.now, ctx.tz)),
+        Field("Your local time", format_when(settings.now, settings.tz)),
         Field(
             "Dates in digits",
-            f"{ORDER_NAMES[ctx.date_order]}, e.g. {_order_example(ctx.date_order)}"
+            f"{ORDER_NAMES[order]}, e.g. {_order_example(order)}"
             + (
                 ""
-                if member.date_order
+                if settings.date_order_chosen
                 else f" (usual for your timezone; until you choose, I ask when digits could "
-                f"be read two ways: date_order={ctx.date_order} stops that)"
+                f"be read two ways: date_order={order} stops that)"
             ),
         ),
-        Field("Nudges", "on" if member.nudges_on else "off"),
+        Field("Nudges", "on" if settings.nudges_on else "off"),
         Field("Quiet hours", quiet_text),
-        Field("Nudge time", format_minutes(member.nudge_time)),
-        Field("Keep in touch every", f"{member.keep_in_touch_months} months"),
-        Field("Weekly plan", "on" if member.weekly_plan else "off"),
+        Field("Nudge time", format_minutes(settings.nudge_time)),
+        Field("Keep in touch every", f"{settings.keep_in_touch_months} months"),
+        Field("Weekly plan", "on" if settings.weekly_plan else "off"),
     ]
-    if member.muted_kinds:
+    if settings.stopped:
         fields.append(
-            Field("Stopped", ", ".join(k.FAMILY_NAMES.get(f, f) for f in member.muted_kinds))
+            Field("Stopped", ", ".join(k.FAMILY_NAMES.get(f, f) for f in settings.stopped))
         )
     return Message(
-        title="Settings saved" if args else "Your settings",
+        title="Settings saved" if saved else "Your settings",
         text=(
             "Times I show you and reminders follow your timezone; no reminder arrives in "
             "your quiet hours. Change any of them, e.g. /tiara settings quiet=22-7"
