@@ -7,15 +7,15 @@ from typing import Any
 from bot.commands.common import find_contact, find_item, label
 from bot.context import Context
 from bot.items import looks_like_item, parse_item
-from bot.questions import TIARA, Question, Tailoring, bank
+from bot.questions import Question, Tailoring, bank
 from bot.registry import Commands, Kind, Option
+from bot.usecases import prompts as uc
 from bot.values import Button, Field, Message
 from storage.models import Contact, Meeting
 
 commands = Commands("Prepare")
 
 _CATEGORIES = tuple(bank().categories)
-_PER_CATEGORY = 3
 
 _VENUE_TIPS = {
     "phone": "Phone: find a quiet spot, keep your notes and questions in front of you, and "
@@ -27,13 +27,7 @@ _VENUE_TIPS = {
 }
 
 
-def _tailoring(person: Contact | None) -> Tailoring | None:
-    if person is None:
-        return None
-    return Tailoring(org=person.organization, role=person.title, field=person.field)
-
-
-def _bullets(questions: list[Question], tailoring: Tailoring | None) -> str:
+def _bullets(questions: tuple[Question, ...], tailoring: Tailoring | None) -> str:
     return "\n".join(f"• {q.render(tailoring)}" for q in questions)
 
 
@@ -45,7 +39,7 @@ def _bullets(questions: list[Question], tailoring: Tailoring | None) -> str:
             Kind.CHOICE,
             "which kind of questions (default: one of each TIARA letter)",
             positional=True,
-            choices=("all", *_CATEGORIES),
+            choices=(uc.ALL, *_CATEGORIES),
         ),
         Option("for", Kind.NAME, "a contact, to tailor questions to their organization and role"),
     ),
@@ -61,33 +55,29 @@ async def prompts(ctx: Context, args: dict[str, Any]) -> Message:
     steps).
     """
     person = await find_contact(ctx, args["for"]) if "for" in args else None
-    tailoring = _tailoring(person)
-    category: str = args.get("category", "all")
-    questions = bank()
+    found = await uc.prompts(ctx.scope, category=args.get("category", uc.ALL), person=person)
+    tailoring = found.tailoring
     suffix = f" for {person.name}" if person else ""
     more_args: dict[str, object] = {"for": person.name} if person else {}
-    if category == "all":
-        parts = []
-        for name in TIARA:
-            cat = questions.categories[name]
-            picked = await questions.pick(ctx.uow, ctx.member, name, 1, now=ctx.now, rng=ctx.rng)
-            parts.append(f"{cat.letter} · {cat.title}\n{_bullets(picked, tailoring)}")
+    if found.category == uc.ALL:
+        parts = [
+            f"{p.category.letter} · {p.category.title}\n{_bullets(p.questions, tailoring)}"
+            for p in found.picked
+        ]
         parts.append("More of one kind: /tiara prompts trends (or insights, advice, ...)")
         return Message(
             title=f"TIARA questions{suffix}",
             text="\n\n".join(parts),
             buttons=(Button("More questions", ("prompts",), more_args),),
         )
-    cat = questions.categories[category]
-    picked = await questions.pick(
-        ctx.uow, ctx.member, category, _PER_CATEGORY, now=ctx.now, rng=ctx.rng
-    )
+    [picked] = found.picked
+    cat = picked.category
     heading = f"{cat.letter} · {cat.title}" if cat.letter else cat.title
     return Message(
         title=f"{heading} questions{suffix}",
-        text=f"{cat.blurb}\n\n{_bullets(picked, tailoring)}",
+        text=f"{cat.blurb}\n\n{_bullets(picked.questions, tailoring)}",
         buttons=(
-            Button(f"More {cat.title.lower()}", ("prompts",), {**more_args, "category": category}),
+            Button(f"More {cat.title.lower()}", ("prompts",), {**more_args, "category": cat.name}),
         ),
     )
 
@@ -109,23 +99,14 @@ async def prompts(ctx: Context, args: dict[str, Any]) -> Message:
 async def prep(ctx: Context, args: dict[str, Any]) -> Message:
     """Get a preparation checklist for a meeting or contact, with tailored TIARA questions."""
     target: str = args["target"]
-    meeting: Meeting | None = None
+    found: Contact | Meeting
     if looks_like_item(target) and not await ctx.uow.tracker.contact_by_name(ctx.member.id, target):
         item = await find_item(ctx, parse_item(target), want=Meeting)  # prep 3: M3 over R3
-        if isinstance(item, Meeting):
-            meeting = item
-        person = item.contact
+        found = item if isinstance(item, Meeting) else item.contact
     else:
-        person = await find_contact(ctx, target)
-    if meeting is None:
-        upcoming = [
-            m
-            for m in await ctx.uow.tracker.meetings_with(ctx.member.id, person.id)
-            if m.held_at > ctx.now
-        ]
-        meeting = upcoming[0] if upcoming else None
-
-    referrer = await person.awaitable_attrs.referred_by
+        found = await find_contact(ctx, target)
+    prepared = await uc.prep(ctx.scope, target=found)
+    person, meeting, referrer = prepared.person, prepared.meeting, prepared.referrer
     fields = [Field("Person", person.name + (f", {person.title}" if person.title else ""))]
     if person.organization:
         fields.append(Field("Organization", person.organization))
@@ -150,11 +131,6 @@ async def prep(ctx: Context, args: dict[str, Any]) -> Message:
     ]
     if referrer is not None:
         story.append(f"Mention that {referrer.name} suggested you talk.")
-    tailoring = _tailoring(person)
-    questions = []
-    for name in TIARA:
-        picked = await bank().pick(ctx.uow, ctx.member, name, 1, now=ctx.now, rng=ctx.rng)
-        questions.extend(picked)
     venue = meeting.venue if meeting is not None else None
     venue_tip = _VENUE_TIPS.get(
         venue or "",
@@ -168,7 +144,7 @@ async def prep(ctx: Context, args: dict[str, Any]) -> Message:
     sections = [
         "Research\n" + "\n".join(f"• {r}" for r in research),
         "Your short story\n" + "\n".join(f"• {s}" for s in story),
-        "Questions (TIARA)\n" + _bullets(questions, tailoring),
+        "Questions (TIARA)\n" + _bullets(prepared.questions, prepared.tailoring),
         "Venue\n• " + venue_tip,
         "During\n" + "\n".join(f"• {d}" for d in during),
     ]
