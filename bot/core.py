@@ -20,6 +20,7 @@ from bot.profiles import Profiles
 from bot.registry import Command, Kind, Registry
 from bot.ticking import Ticker
 from bot.timeutil import default_date_order, timezone_names
+from bot.usecases.arrival import arrive
 from bot.values import Button, ChannelRef, Invocation, Message, UserError, UserRef
 from storage.models import Member
 from storage.store import Store
@@ -28,9 +29,6 @@ from storage.unit import UnitOfWork
 __all__ = ["INTERNAL_ERROR", "STALE_BUTTON", "Bot"]
 
 log = logging.getLogger(__name__)
-
-# A member's last use of Tiara is written at most this often (coaches see who is quiet).
-SEEN_EVERY = timedelta(hours=1)
 
 
 STALE_BUTTON = (
@@ -201,19 +199,9 @@ class Bot:
                 )
             async with self.store.unit() as uow:
                 now = self.clock.now()
-                member = await uow.members.ensure(user.platform, user.workspace, user.user, now=now)
-                # A member row made here, without the platform's profile: first contact the
-                # adapter didn't read for, or a member back after erasing (maybe in another
-                # process, whose adapter still thinks it read them today).
-                unread = uow.is_new(member) and member.profile_checked_at is None
-                if member.unreachable_at is not None or not member.active:
-                    was_unreachable = True  # they are talking to us, so DMs work again
-                    member.unreachable_at = None
-                    member.active = True
-                if member.last_seen_at is None or now - member.last_seen_at >= SEEN_EVERY:
-                    member.last_seen_at = now
-                if command.coach_only and member.coach_since is None:
-                    member.coach_since = now  # left out of the cohort's counts from now on
+                arrival = await arrive(uow, user, now, as_coach=command.coach_only)
+                member, unread = arrival.member, arrival.unread
+                was_unreachable = arrival.was_unreachable
                 ctx = Context(
                     uow=uow,
                     member=member,
