@@ -7,19 +7,16 @@ status``): the same use case, rendered by the same function.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
+from bot.commands.meetings import render_meetings
 from bot.commands.practice import render_standing
 from bot.commands.reminders import render_followups
 from bot.usecases import Scope
+from bot.usecases.meetings import list_meetings
 from bot.usecases.practice import standing
 from bot.usecases.reminders import list_reminders
 from bot.values import Button, Message
 
-__all__ = ["INTRO", "Section", "dashboard"]
-
-# One section of the dashboard, drawn in the caller's unit of work.
-Section = Callable[[Scope], Awaitable[Message]]
+__all__ = ["INTRO", "dashboard"]
 
 INTRO = Message(
     text="Your informational interviews at a glance. Everything here is private to you.",
@@ -31,10 +28,11 @@ INTRO = Message(
 )
 
 
-async def dashboard(scope: Scope | None, *, meetings: Section, default_tz: str) -> list[Message]:
+async def dashboard(scope: Scope | None, *, default_tz: str) -> list[Message]:
     """The dashboard's sections: the intro with its buttons, then the member's meetings
-    and requests (``meetings``: what ``/tiara meetings`` answers), their reminders (the
-    first page of ``/tiara followups``) and their practice (``/tiara practice status``).
+    and requests (``/tiara meetings``), their reminders (the first page of ``/tiara
+    followups``) and their practice (``/tiara practice status``), in ``scope``'s unit of
+    work, which must commit: reminders listed for the first time get their numbers.
 
     ``scope`` is None for someone Tiara doesn't know (never used it, or erased their
     data): only the intro, and nothing is written. ``default_tz``: the configured
@@ -44,7 +42,7 @@ async def dashboard(scope: Scope | None, *, meetings: Section, default_tz: str) 
         return [INTRO]
     return [
         INTRO,
-        await meetings(scope),
+        render_meetings(await list_meetings(scope)),
         render_followups(scope, await list_reminders(scope)),
         render_standing(scope, await standing(scope, default_tz=default_tz)),
     ]

@@ -16,11 +16,10 @@ from adapters.bootstrap import build_app
 from adapters.testing import TestNotifier, pass_time
 from bot.clock import FixedClock
 from bot.config import Settings
-from bot.context import Context
 from bot.core import Bot
-from bot.dashboard import INTRO, Section, dashboard
+from bot.dashboard import INTRO, dashboard
 from bot.usecases import Scope
-from bot.values import Invocation, Message, UserRef
+from bot.values import Message, UserRef
 from bot.zones import effective_timezone
 from storage.models import Member as MemberRow
 from storage.store import Store
@@ -49,25 +48,6 @@ async def world(empty_store: Store, clock: FixedClock) -> AsyncIterator[World]:
     )
 
 
-def meetings_section(bot: Bot, user: UserRef) -> Section:
-    """The `meetings` command's answer, in the dashboard's unit of work."""
-    command = bot.registry.get(("meetings",))
-
-    async def section(scope: Scope) -> Message:
-        ctx = Context(
-            uow=scope.uow,
-            member=scope.member,
-            invocation=Invocation(command.path, {}, user),
-            registry=bot.registry,
-            now=scope.now,
-            rng=scope.rng,
-            default_tz=bot.default_timezone,
-        )
-        return await command.handler(ctx, {})
-
-    return section
-
-
 async def drawn(bot: Bot, user: UserRef) -> list[Message]:
     """The dashboard of ``user``, in one unit of work, as the bot draws it."""
     async with bot.store.unit() as uow:
@@ -76,9 +56,7 @@ async def drawn(bot: Bot, user: UserRef) -> list[Message]:
         if member is not None:
             tz = effective_timezone(member, bot.default_timezone)
             scope = Scope(uow, member, bot.clock.now(), tz, bot.rng)
-        return await dashboard(
-            scope, meetings=meetings_section(bot, user), default_tz=bot.default_timezone
-        )
+        return await dashboard(scope, default_tz=bot.default_timezone)
 
 
 async def test_the_dashboard_is_what_the_commands_answer(world: World) -> None:
