@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from bot.clock import Clock
 from bot.context import Context, effective_timezone
 from bot.convert import CONFIRMED, Question, convert_args
+from bot.dashboard import dashboard
 from bot.events import Answer, Clicked, Event, Invoked, OpenForm, Prepare, Typed
 from bot.nudges.deliver import TickReport
 from bot.parsing import parse_command_text
@@ -20,6 +21,7 @@ from bot.profiles import Profiles
 from bot.registry import Command, Kind, Registry
 from bot.ticking import Ticker
 from bot.timeutil import default_date_order, timezone_names
+from bot.usecases import Scope
 from bot.usecases.arrival import arrive
 from bot.values import Button, ChannelRef, Invocation, Message, UserError, UserRef
 from storage.models import Member
@@ -385,24 +387,16 @@ class Bot:
             return await uow.inbox.first_sighting(platform, event_id, self.clock.now())
 
     async def dashboard(self, user: UserRef) -> list[Message]:
-        """The member's dashboard (Slack's App Home): what's coming up, what's waiting for
-        them, their practice status, and buttons to log a meeting or get questions. For
-        someone Tiara doesn't know, only the buttons."""
-        start = Message(
-            text=("Your informational interviews at a glance. Everything here is private to you."),
-            buttons=(
-                Button("Log a meeting", ("log",), style="primary", opens_form=True),
-                Button("TIARA questions", ("prompts",)),
-                Button("Help", ("help",)),
-            ),
-        )
-        parts = [start]
+        """The member's dashboard (Slack's App Home; ``/tiara home`` elsewhere): what's
+        coming up, what's waiting for them, their practice status, and buttons to log a
+        meeting or get questions (see :func:`bot.dashboard.dashboard`). Looking at it must
+        not create a member row: for someone Tiara doesn't know, only the buttons."""
         async with self.store.unit() as uow:
+            now = self.clock.now()
             known = await uow.members.find(user.platform, user.workspace, user.user)
-        if known is None:
-            # Someone who never used Tiara (or just erased their data): looking at the
-            # dashboard must not create a member row.
-            return parts
-        for words in (("meetings",), ("followups",), ("practice", "status")):
-            parts.append(await self.dispatch(Invocation(words, {}, user)))
-        return parts
+            if known is None:
+                return await dashboard(None, default_tz=self.default_timezone)
+            member = (await arrive(uow, user, now, as_coach=False)).member
+            tz = effective_timezone(member, self.default_timezone)
+            scope = Scope(uow, member, now, tz, self.rng)
+            return await dashboard(scope, default_tz=self.default_timezone)
