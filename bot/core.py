@@ -163,16 +163,6 @@ class Bot:
             invocation = await prepare(invocation)
         return await self.dispatch(invocation)
 
-    async def handle_text(
-        self, text: str, user: UserRef, channel: ChannelRef | None = None
-    ) -> Message:
-        """Parse and dispatch typed text; mistakes come back as a friendly message."""
-        try:
-            invocation = self.parse(text, user, channel)
-        except UserError as err:
-            return Message(text=err.message, error=True)
-        return await self.dispatch(invocation)
-
     async def dispatch(self, invocation: Invocation) -> Message:
         """Run one command for one member, in one transaction.
 
