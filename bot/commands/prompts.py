@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.commands.common import find_contact, find_item, label
 from bot.context import Context
-from bot.items import looks_like_item, parse_item
 from bot.questions import Question, Tailoring, bank
 from bot.registry import Commands, Kind, Option
 from bot.usecases import prompts as uc
+from bot.usecases.lookup import label
 from bot.values import Button, Field, Message
-from storage.models import Contact, Meeting
 
 commands = Commands("Prepare")
 
@@ -54,9 +52,10 @@ async def prompts(ctx: Context, args: dict[str, Any]) -> Message:
     families: job (the work itself), path (career paths), preparation, fit, next (next
     steps).
     """
-    person = await find_contact(ctx, args["for"]) if "for" in args else None
-    found = await uc.prompts(ctx.scope, category=args.get("category", uc.ALL), person=person)
-    tailoring = found.tailoring
+    found = await uc.prompts(
+        ctx.scope, category=args.get("category", uc.ALL), person=args.get("for")
+    )
+    person, tailoring = found.person, found.tailoring
     suffix = f" for {person.name}" if person else ""
     more_args: dict[str, object] = {"for": person.name} if person else {}
     if found.category == uc.ALL:
@@ -98,14 +97,7 @@ async def prompts(ctx: Context, args: dict[str, Any]) -> Message:
 )
 async def prep(ctx: Context, args: dict[str, Any]) -> Message:
     """Get a preparation checklist for a meeting or contact, with tailored TIARA questions."""
-    target: str = args["target"]
-    found: Contact | Meeting
-    if looks_like_item(target) and not await ctx.uow.tracker.contact_by_name(ctx.member.id, target):
-        item = await find_item(ctx, parse_item(target), want=Meeting)  # prep 3: M3 over R3
-        found = item if isinstance(item, Meeting) else item.contact
-    else:
-        found = await find_contact(ctx, target)
-    prepared = await uc.prep(ctx.scope, target=found)
+    prepared = await uc.prep(ctx.scope, target=args["target"])
     person, meeting, referrer = prepared.person, prepared.meeting, prepared.referrer
     fields = [Field("Person", person.name + (f", {person.title}" if person.title else ""))]
     if person.organization:

@@ -6,13 +6,10 @@ renders the result; the dashboard uses :func:`render_followups` too.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
-from bot.commands.common import find_contact
 from bot.context import Context
-from bot.items import parse_nudge
 from bot.nudges import kinds as k
 from bot.nudges.render import describe, nudge_label
 from bot.registry import Commands, Kind, Option
@@ -25,8 +22,8 @@ __all__ = ["commands", "render_followups"]
 
 commands = Commands("Reminders", topics={"nudge": "Your reminders."})
 
-# A name kind, so a contact's name is welcome (and suggested as it is typed); an id is
-# told from a name in `_reference`.
+# A name kind, so a contact's name is welcome (and suggested as it is typed); the use
+# case tells an id from a name.
 _ID = Option(
     "id",
     Kind.NAME,
@@ -34,22 +31,9 @@ _ID = Option(
     required=True,
     positional=True,
 )
-_ID_LIKE = re.compile(r"#?\s*([a-z])?\s*\d+", re.IGNORECASE)  # N4, 4, #4, M3, X1
 # Snooze buttons in DMs sent before they counted from the nudge time carried these; a
 # click on one is the snooze its label promised ("Snooze 1 day", "Snooze 1 week").
 _OLD_BUTTONS = {"in 24 hours": 1, "in 168 hours": 7}
-
-
-async def _reference(ctx: Context, typed: str) -> uc.ReminderRef:
-    """The reminder ``typed`` names: its id (N4), or a contact (a name, the start of one,
-    or M3/R2's contact), about whom a reminder `followups` lists is."""
-    id_like = _ID_LIKE.fullmatch(typed)
-    if id_like and (id_like.group(1) or "n").casefold() not in ("m", "r"):
-        return parse_nudge(typed)  # "X1" is "not a reminder id"
-    try:
-        return await find_contact(ctx, typed)
-    except UserError as err:
-        raise UserError(f"{err.message} `/tiara followups` lists your reminders.") from None
 
 
 def _line(scope: Scope, nudge: Nudge) -> str:
@@ -168,14 +152,13 @@ async def snooze(ctx: Context, args: dict[str, Any]) -> Message:
 
     Name it by its id (N4) or by the person it is about (Dana, or Dana Lee).
     """
-    ref = await _reference(ctx, args["id"])
     days = int(args.get("days") or 1)
     until = args.get("when")
     typed = ctx.invocation.args.get("when")
     if isinstance(typed, str) and typed in _OLD_BUTTONS:
         until, days = None, _OLD_BUTTONS[typed]
     scope = ctx.scope
-    result = await uc.snooze(scope, ref=ref, until=until, days=days)
+    result = await uc.snooze(scope, ref=args["id"], until=until, days=days)
     if isinstance(result, uc.Several):
         return _render_several(scope, result, "snooze", ctx.invocation.args)
     label = nudge_label(result.nudge)
@@ -211,9 +194,8 @@ async def done(ctx: Context, args: dict[str, Any]) -> Message:
 
     Name it by its id (N4) or by the person it is about (Dana, or Dana Lee).
     """
-    ref = await _reference(ctx, args["id"])
     scope = ctx.scope
-    result = await uc.done(scope, ref=ref)
+    result = await uc.done(scope, ref=args["id"])
     if isinstance(result, uc.Several):
         return _render_several(scope, result, "done", ctx.invocation.args)
     if isinstance(result, uc.AlreadyClosed):

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.items import looks_like_item, parse_item
 from bot.questions import TIARA, Category, Question, Tailoring, bank
 from bot.usecases import Scope
+from bot.usecases.lookup import find_contact, find_item
 from storage.models import Contact, Meeting
 
 __all__ = ["ALL", "PER_CATEGORY", "Picked", "Prep", "Prompts", "prep", "prompts", "tailoring"]
@@ -64,9 +66,14 @@ async def _pick(scope: Scope, category: str, count: int) -> tuple[Question, ...]
     return tuple(picked)
 
 
-async def prompts(scope: Scope, *, category: str = ALL, person: Contact | None = None) -> Prompts:
+async def prompts(
+    scope: Scope, *, category: str = ALL, person: str | Contact | None = None
+) -> Prompts:
     """Questions the member hasn't seen yet: one of each TIARA letter (``ALL``), else
-    ``PER_CATEGORY`` of one category (a name in the bank)."""
+    ``PER_CATEGORY`` of one category (a name in the bank); tailored to ``person`` (a
+    contact, or their name as typed) when given."""
+    if isinstance(person, str):
+        person = await find_contact(scope, person)
     questions = bank()
     if category == ALL:
         picked = [Picked(questions.categories[name], await _pick(scope, name, 1)) for name in TIARA]
@@ -77,8 +84,22 @@ async def prompts(scope: Scope, *, category: str = ALL, person: Contact | None =
     return Prompts(category, person, tuple(picked))
 
 
-async def prep(scope: Scope, *, target: Contact | Meeting) -> Prep:
-    """A preparation for a meeting, or for a contact (their next meeting, if any)."""
+async def _prep_target(scope: Scope, typed: str) -> Contact | Meeting:
+    """A meeting by its id (3 is M3 rather than R3; a request's id names its contact),
+    unless a contact has that name; else a contact."""
+    if looks_like_item(typed) and not await scope.uow.tracker.contact_by_name(
+        scope.member.id, typed
+    ):
+        item = await find_item(scope, parse_item(typed), want=Meeting, command="prep")
+        return item if isinstance(item, Meeting) else item.contact
+    return await find_contact(scope, typed)
+
+
+async def prep(scope: Scope, *, target: str | Contact | Meeting) -> Prep:
+    """A preparation for a meeting, or for a contact (their next meeting, if any);
+    ``target`` as typed is a contact's name or a meeting's id (M3)."""
+    if isinstance(target, str):
+        target = await _prep_target(scope, target)
     meeting: Meeting | None = None
     if isinstance(target, Meeting):
         person, meeting = target.contact, target

@@ -1,18 +1,22 @@
 """Reminders (nudges): list them, snooze one, mark one done, stop a kind; landing a position.
 
-A reminder is named by a :data:`ReminderRef`: its number (N4 is 4) or the contact it is
-about. A contact with several reminders waiting gives :class:`Several` (nothing is
+A reminder is named by a :data:`ReminderRef`: its id as typed (N4) or the name of the
+contact it is about (Dana, or M3/R2 for that item's contact), its number, or the
+contact. A contact with several reminders waiting gives :class:`Several` (nothing is
 changed), for the member to choose one.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bot.items import parse_nudge
 from bot.nudges import kinds as k
 from bot.nudges.render import nudge_label, subject
 from bot.usecases import Scope
+from bot.usecases.lookup import find_contact
 from bot.values import UserError
 from storage.enums import NudgeStatus, RequestStatus
 from storage.models import Contact, Landing, Nudge, OutreachRequest, changed_by_member
@@ -38,8 +42,10 @@ PAGE = 10  # reminders on a page of `followups`, each with two buttons (platform
 _RECENT = 50  # sent in the last week, still waiting for the member
 _WHICH = 10  # reminders listed (each with a button) when a name fits several
 
-# A reminder's number (N4 is 4), or the contact it is about.
-ReminderRef = int | Contact
+# A reminder as typed (N4, or a contact's name), its number (N4 is 4), or its contact.
+ReminderRef = str | int | Contact
+
+_ID_LIKE = re.compile(r"#?\s*([a-z])?\s*\d+", re.IGNORECASE)  # N4, 4, #4, M3, X1
 
 _ALL_KINDS = tuple(kind for kinds in k.FAMILIES.values() for kind in kinds)
 # A reminder in one of these has nothing left to do: `done` changes nothing.
@@ -202,9 +208,23 @@ async def list_reminders(scope: Scope, *, page: int = 1) -> Reminders:
     )
 
 
+async def _read(scope: Scope, typed: str) -> int | Contact:
+    """What ``typed`` names: a reminder's id (N4), or a contact (a name, the start of
+    one, or M3/R2's contact)."""
+    id_like = _ID_LIKE.fullmatch(typed)
+    if id_like and (id_like.group(1) or "n").casefold() not in ("m", "r"):
+        return parse_nudge(typed)  # "X1" is "not a reminder id"
+    try:
+        return await find_contact(scope, typed)
+    except UserError as err:
+        raise UserError(f"{err.message} `/tiara followups` lists your reminders.") from None
+
+
 async def _find(scope: Scope, ref: ReminderRef) -> Nudge | Several:
     """The reminder ``ref`` names: by its number, or the one reminder `followups` lists
     about a contact. When several are about them, the first few, numbered."""
+    if isinstance(ref, str):
+        ref = await _read(scope, ref)
     if isinstance(ref, int):
         nudge = await scope.uow.nudges.by_seq(scope.member.id, ref)
         if nudge is None:
