@@ -59,7 +59,7 @@ async def test_practice_now_pairs_the_second_to_ask_and_checkin_answers(
         again = await uc.checkin(scope, answer=CheckinAnswer.YES)
         assert again.before == CheckinAnswer.NOT_YET and again.answered_at == START
         assert again.next_ask is None
-        assert [s.member.user_id for s in (await uc.history(scope)).seats] == ["alice"]
+        assert [s.member_id for s in (await uc.history(scope)).seats] == [scope.member.id]
         with pytest.raises(UserError, match="no practice round to check in on"):
             await uc.checkin(scope, answer=CheckinAnswer.YES, round_number="7")
 
