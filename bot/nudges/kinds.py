@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from enum import StrEnum
 
 __all__ = [
     "CHECK_BACK",
@@ -26,27 +27,54 @@ __all__ = [
     "THANKS",
     "THANKS_LAST",
     "WEEKLY_PLAN",
+    "NudgeKind",
     "family_of",
 ]
 
-THANKS = "thanks"  # a couple of hours after a meeting
-THANKS_LAST = "thanks_last"  # last call before the 24-hour mark
-PREP = "prep"  # the day before a meeting (or two hours before)
-LOG_IT = "log_it"  # an hour after a meeting: how did it go?
-FOLLOW_UP = "follow_up"  # no reply yet: follow up
-FOLLOW_UP_LAST = "follow_up_last"  # the second and last follow-up
-MOVE_ON = "move_on"  # no reply after the follow-ups
-CHECK_BACK = "check_back"  # they said "ask me later": the day to ask again
-SECOND_CONTACT = "second_contact"  # 3B7, business day 3: someone else at the organization
-REFERRAL = "referral"  # reach out to someone you were referred to
-TELL_REFERRER = "tell_referrer"  # tell the referrer how the meeting went
-KEEP_IN_TOUCH = "keep_in_touch"
-LANDED = "landed"  # tell everyone who helped
-WEEKLY_PLAN = "weekly_plan"
-PRACTICE_CHECKIN = "practice_checkin"  # midway through a round: did you meet?
-PRACTICE_REMIND = "practice_remind"  # not met yet: the one reminder before the round ends
-PRACTICE_ALONE = "practice_alone"  # nobody to pair with this round
-PRACTICE_PAUSED = "practice_paused"  # paused after ignoring three check-ins
+
+class NudgeKind(StrEnum):
+    """What a nudge reminds of (stored in ``nudges.kind``)."""
+
+    THANKS = "thanks"  # a couple of hours after a meeting
+    THANKS_LAST = "thanks_last"  # last call before the 24-hour mark
+    PREP = "prep"  # the day before a meeting (or two hours before)
+    LOG_IT = "log_it"  # an hour after a meeting: how did it go?
+    FOLLOW_UP = "follow_up"  # no reply yet: follow up
+    FOLLOW_UP_LAST = "follow_up_last"  # the second and last follow-up
+    MOVE_ON = "move_on"  # no reply after the follow-ups
+    CHECK_BACK = "check_back"  # they said "ask me later": the day to ask again
+    SECOND_CONTACT = "second_contact"  # 3B7, business day 3: someone else at the organization
+    REFERRAL = "referral"  # reach out to someone you were referred to
+    TELL_REFERRER = "tell_referrer"  # tell the referrer how the meeting went
+    KEEP_IN_TOUCH = "keep_in_touch"
+    LANDED = "landed"  # tell everyone who helped
+    WEEKLY_PLAN = "weekly_plan"
+    PRACTICE_CHECKIN = "practice_checkin"  # midway through a round: did you meet?
+    PRACTICE_REMIND = "practice_remind"  # not met yet: the one reminder before the round ends
+    PRACTICE_ALONE = "practice_alone"  # nobody to pair with this round
+    PRACTICE_PAUSED = "practice_paused"  # paused after ignoring three check-ins
+
+
+# The kinds by their names, as the rest of the code writes them (k.THANKS).
+THANKS = NudgeKind.THANKS
+THANKS_LAST = NudgeKind.THANKS_LAST
+PREP = NudgeKind.PREP
+LOG_IT = NudgeKind.LOG_IT
+FOLLOW_UP = NudgeKind.FOLLOW_UP
+FOLLOW_UP_LAST = NudgeKind.FOLLOW_UP_LAST
+MOVE_ON = NudgeKind.MOVE_ON
+CHECK_BACK = NudgeKind.CHECK_BACK
+SECOND_CONTACT = NudgeKind.SECOND_CONTACT
+REFERRAL = NudgeKind.REFERRAL
+TELL_REFERRER = NudgeKind.TELL_REFERRER
+KEEP_IN_TOUCH = NudgeKind.KEEP_IN_TOUCH
+LANDED = NudgeKind.LANDED
+WEEKLY_PLAN = NudgeKind.WEEKLY_PLAN
+PRACTICE_CHECKIN = NudgeKind.PRACTICE_CHECKIN
+PRACTICE_REMIND = NudgeKind.PRACTICE_REMIND
+PRACTICE_ALONE = NudgeKind.PRACTICE_ALONE
+PRACTICE_PAUSED = NudgeKind.PRACTICE_PAUSED
+
 PRACTICE_KINDS = (PRACTICE_CHECKIN, PRACTICE_REMIND, PRACTICE_ALONE, PRACTICE_PAUSED)
 
 FAMILIES: dict[str, tuple[str, ...]] = {
