@@ -79,26 +79,6 @@ class Bot:
         """Send what is due now (see :meth:`Ticker.tick`)."""
         return await self.ticker.tick()
 
-    async def update_profile(
-        self,
-        user: UserRef,
-        *,
-        timezone: str | None = None,
-        display_name: str | None = None,
-        active: bool = True,
-        known_only: bool = False,
-        stamp: int | None = None,
-    ) -> None:
-        """Record what the platform says about a member (see :meth:`Profiles.update`)."""
-        await self.profiles.update(
-            user,
-            timezone=timezone,
-            display_name=display_name,
-            active=active,
-            known_only=known_only,
-            stamp=stamp,
-        )
-
     async def timezone_of(self, user: UserRef) -> str:
         """The member's timezone (the workspace default for someone new)."""
         return await self.profiles.timezone_of(user)

@@ -261,33 +261,16 @@ class Registry:
         return self._topics.get(word)
 
     def command(
-        self,
-        *path: str,
-        options: Sequence[Option] = (),
-        form: tuple[str, Sequence[str]] | None = None,
-        examples: Sequence[str] = (),
-        group: str = "Tracker",
-        aliases: Sequence[str] = (),
-        coach_only: bool = False,
-        clears: bool = False,
+        self, *path: str, group: str = "Tracker", **declared: Any
     ) -> Callable[[Handler], Handler]:
         """Add the decorated coroutine as ``/tiara <path>`` straight to this registry (a
-        test's own commands; see :func:`make_command`)."""
+        test's own commands); takes what :meth:`Commands.command` takes."""
+        part = Commands(group)
+        declare = part.command(*path, **declared)
 
         def decorate(handler: Handler) -> Handler:
-            self.add(
-                make_command(
-                    path,
-                    handler,
-                    options=options,
-                    form=form,
-                    examples=examples,
-                    group=group,
-                    aliases=aliases,
-                    coach_only=coach_only,
-                    clears=clears,
-                )
-            )
+            declare(handler)
+            self.include(part)
             return handler
 
         return decorate

@@ -232,7 +232,7 @@ async def test_forget_me_erases_every_row_about_the_member_and_nothing_else(
     assert done.title == "Erased"
     # The adapter's profile update racing the erasure can't bring the row back, nor can
     # Slack redrawing her Home tab.
-    await bot.update_profile(alice.ref, display_name="Alice A.")
+    await bot.profiles.update(alice.ref, display_name="Alice A.")
     assert len(await bot.dashboard(alice.ref)) == 1  # the buttons only
 
     assert await rows_mentioning(empty_store, alice_id, words) == []

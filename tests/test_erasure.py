@@ -54,12 +54,12 @@ async def test_a_member_who_comes_back_after_erasing_gets_their_profile_read_aga
 ) -> None:
     alice = Member(bot, "alice")
     user = alice.ref
-    await bot.update_profile(user, timezone="America/Chicago", stamp=bot.profiles.stamp(user))
+    await bot.profiles.update(user, timezone="America/Chicago", stamp=bot.profiles.stamp(user))
     await alice.click("Erase everything", await alice.ok("forget-me"))
 
     # The member comes straight back: the adapter reads their profile afresh.
     stamp = bot.profiles.stamp(user)
-    await bot.update_profile(user, timezone="Europe/Berlin", stamp=stamp)
+    await bot.profiles.update(user, timezone="Europe/Berlin", stamp=stamp)
     answer = await alice.ok("settings")
 
     assert "Europe/Berlin" in answer.text + " ".join(f.value for f in answer.fields)
@@ -73,7 +73,7 @@ async def test_a_profile_read_overtaken_by_an_erasure_does_not_bring_the_member_
     await alice.ok('log contact="Dana Lee" when="yesterday 3pm"')
     stamp = bot.profiles.stamp(user)  # a read begins...
     await alice.click("Erase everything", await alice.ok("forget-me"))
-    await bot.update_profile(user, timezone="America/Chicago", stamp=stamp)  # ...ends late
+    await bot.profiles.update(user, timezone="America/Chicago", stamp=stamp)  # ...ends late
 
     async with bot.store.unit() as uow:
         assert await uow.members.find(user.platform, user.workspace, user.user) is None

@@ -25,7 +25,7 @@ async def test_members_with_a_timezone_are_not_asked(bot: Bot, alice: Member, bo
     await alice.ok("settings timezone=Europe/Berlin")
     assert HINT not in (await alice.ok('log "Dana" when="tomorrow 3pm"')).text
     # A timezone from the platform's profile (Slack) counts too.
-    await bot.update_profile(bob.ref, timezone="America/Chicago")
+    await bot.profiles.update(bob.ref, timezone="America/Chicago")
     assert HINT not in (await bob.ok('log "Dana" when="tomorrow 3pm"')).text
 
 

@@ -292,7 +292,7 @@ class DiscordAdapter:
     async def on_raw_member_remove(self, payload: discord.RawMemberRemoveEvent) -> None:
         """A member left the server (or was removed): no more nudges until they're back."""
         user = UserRef(PLATFORM, str(payload.guild_id), str(payload.user.id))
-        await self.bot.update_profile(user, active=False, known_only=True)
+        await self.bot.profiles.update(user, active=False, known_only=True)
 
     async def _suggest(
         self, interaction: discord.Interaction[Any], kind: Kind, typed: str
@@ -475,7 +475,7 @@ class DiscordAdapter:
         if self._names.get(user) == name:
             return
         self._names[user] = name
-        self._background.start(self.bot.update_profile(user, display_name=name))
+        self._background.start(self.bot.profiles.update(user, display_name=name))
 
     async def drain(self) -> None:
         """Wait for background work (profile updates) to finish."""

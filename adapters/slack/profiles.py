@@ -115,7 +115,7 @@ class ProfileReader:
         profile = answer.get("user") or {}
         self._admins[user] = _is_admin(profile)
         self._admin_read[user] = started
-        await self.bot.update_profile(
+        await self.bot.profiles.update(
             user,
             timezone=profile.get("tz"),
             display_name=_display_name(profile),
@@ -126,7 +126,7 @@ class ProfileReader:
     async def changed(self, user: UserRef, profile: Mapping[str, Any]) -> None:
         """Record a profile Slack reports changed (``user_change``), for a member Tiara
         knows; an admin flag it carries counts at once."""
-        await self.bot.update_profile(
+        await self.bot.profiles.update(
             user,
             timezone=profile.get("tz"),
             display_name=_display_name(profile),
