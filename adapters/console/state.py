@@ -19,6 +19,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal, cast
 
+from sqlalchemy import make_url
+
 from adapters.console.notifier import ConsoleNotifier, Delivered
 from bot.clock import OffsetClock
 from bot.values import Attachment, Button, ChannelRef, Field, Message, UserRef
@@ -37,7 +39,6 @@ _LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 def database_file(database_url: str) -> Path | None:
     """The SQLite database's file, or None (PostgreSQL, or SQLite in memory)."""
-    from sqlalchemy import make_url
 
     url = make_url(database_url)
     if not url.drivername.startswith("sqlite"):
